@@ -1,0 +1,36 @@
+"""Template tags: the classification banner and quota bars."""
+
+from collections.abc import Iterable
+
+from django import template
+
+from tenants.models import SecurityDomain
+
+register = template.Library()
+
+#: Shown when a page holds no data of any security domain (login, help, empty lists).
+UNMARKED = {"marking": "UNCLASSIFIED PORTAL", "colour": "#3b4a5a", "text_colour": "#ffffff"}
+
+
+@register.inclusion_tag("portal/_banner.html")
+def classification_banner(domains: Iterable[SecurityDomain] | None, position: str = "top") -> dict:
+    """The marking of the most sensitive domain whose data the page shows."""
+    top = max(domains or (), key=lambda d: d.level, default=None)
+    if top is None:
+        return {**UNMARKED, "position": position}
+    return {
+        "marking": top.marking,
+        "colour": top.banner_colour,
+        "text_colour": top.banner_text_colour,
+        "position": position,
+    }
+
+
+@register.inclusion_tag("portal/_domain_badge.html")
+def domain_badge(domain: SecurityDomain) -> dict:
+    return {"domain": domain}
+
+
+@register.inclusion_tag("portal/_quota_bar.html")
+def quota_bar(usage) -> dict:
+    return {"usage": usage}

@@ -1,0 +1,77 @@
+"""Shared web machinery: access-filtered generic views, the classification banner, the dashboard.
+
+Page views are configuration on top of these classes (NetBox's shape): a ``queryset`` whose model
+declares ``access_paths``, and a path to each row's security domain for the banner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import QuerySet
+from django.views.generic import DetailView, ListView, TemplateView
+
+from tenants.access import Action
+from tenants.models import SecurityDomain
+from tenants.selectors import dashboard_allocations, memberships_of
+
+
+class ClassifiedPageMixin:
+    """Collects the security domains whose data a page shows, for the classification banner."""
+
+    def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
+        return ()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["page_domains"] = [d for d in self.get_page_domains(context) if d is not None]
+        return context
+
+
+def _follow(obj: Any, path: str | None) -> Any:
+    if path is None:
+        return None
+    for part in filter(None, path.split("__")):
+        obj = getattr(obj, part)
+    return obj
+
+
+class RestrictedMixin(LoginRequiredMixin, ClassifiedPageMixin):
+    """Narrows the view's queryset with the access layer; objects out of reach answer 404."""
+
+    access_action = Action.VIEW
+
+    def get_queryset(self) -> QuerySet:
+        return super().get_queryset().restrict(self.request.user, self.access_action)
+
+    @classmethod
+    def domain_path(cls, model: type) -> str | None:
+        return model.access_paths.domain
+
+
+class RestrictedListView(RestrictedMixin, ListView):
+    paginate_by = 50
+
+    def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
+        path = self.domain_path(self.model or self.get_queryset().model)
+        return {_follow(obj, path) for obj in context["object_list"]} if path is not None else ()
+
+
+class RestrictedDetailView(RestrictedMixin, DetailView):
+    def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
+        path = self.domain_path(type(self.object))
+        return (_follow(self.object, path),) if path is not None else ()
+
+
+class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
+    template_name = "portal/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs["site_groups"] = dashboard_allocations(self.request.user)
+        kwargs["memberships"] = memberships_of(self.request.user)
+        return super().get_context_data(**kwargs)
+
+    def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
+        return {domain for group in context["site_groups"] for domain in group.by_domain}

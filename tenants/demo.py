@@ -1,0 +1,151 @@
+"""The demo world: five sites, three security domains, their regions, tenants and users.
+
+Kept as data so that the seed command, the cloud simulator's seed and the docs agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEMO_PASSWORD = "portal-demo-2026"
+
+SITES = [
+    ("Brussels", "brussels", "Brussels, Belgium"),
+    ("The Hague", "the-hague", "The Hague, Netherlands"),
+    ("Mons", "mons", "Mons, Belgium"),
+    ("Braine-l'Alleud", "braine-l-alleud", "Braine-l'Alleud, Belgium"),
+    ("Oeiras", "oeiras", "Oeiras, Portugal"),
+]
+
+# name, slug, short (used in region names), level, marking, colour, security officer required
+DOMAINS = [
+    (
+        "NATO UNCLASSIFIED",
+        "nato-unclassified",
+        "unclass",
+        10,
+        "NATO UNCLASSIFIED",
+        "#007a33",
+        False,
+    ),
+    ("NATO RESTRICTED", "nato-restricted", "restricted", 20, "NATO RESTRICTED", "#0b5cad", False),
+    ("NATO SECRET", "nato-secret", "secret", 30, "NATO SECRET", "#c8102e", True),
+]
+
+
+def region_slug(site_slug: str, domain_short: str) -> str:
+    return f"{site_slug}-{domain_short}"
+
+
+# name, slug, parent slug, description
+TENANTS = [
+    ("Cyber Security Centre", "csc", None, "Defensive cyber operations and monitoring."),
+    ("CSC Red Team", "csc-red-team", "csc", "Adversary emulation for the Cyber Security Centre."),
+    ("Logistics Support Unit", "lsu", None, "Logistics planning and supply chain systems."),
+    ("Joint Force Command", "jfc", None, "Operational command and control services."),
+    ("Training and Exercises", "training", None, "Exercise environments and training labs."),
+    ("Communications Engineering", "comms-eng", None, "Network and communications engineering."),
+    ("Service Management Office", "smo", None, "IT service management tooling."),
+]
+
+# tenant slug -> region slugs it holds capacity in
+ALLOCATIONS = {
+    "csc": ["brussels-unclass", "brussels-restricted", "mons-restricted", "mons-secret"],
+    "csc-red-team": ["mons-unclass", "mons-restricted"],
+    "lsu": ["the-hague-unclass", "oeiras-unclass", "oeiras-restricted"],
+    "jfc": ["mons-secret", "brussels-secret", "braine-l-alleud-secret"],
+    "training": ["oeiras-unclass", "braine-l-alleud-unclass", "brussels-unclass"],
+    "comms-eng": ["braine-l-alleud-restricted", "the-hague-restricted"],
+    "smo": ["brussels-unclass", "the-hague-unclass"],
+}
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    story: str
+    memberships: dict[str, str] = field(default_factory=dict)  # tenant slug -> role
+    domains: tuple[str, ...] = ()  # domain slugs cleared for
+    sites: tuple[str, ...] = ()  # site slugs entitled to
+    officer_of: tuple[str, ...] = ()  # domain slugs
+    operator: bool = False
+    auditor: bool = False
+
+
+ALL_SITES = tuple(slug for _, slug, _ in SITES)
+
+USERS = [
+    DemoUser(
+        "alice",
+        "Alice Requester",
+        "requester in CSC and Training; UNCLASSIFIED + RESTRICTED; Brussels, Mons, Oeiras",
+        {"csc": "requester", "training": "requester"},
+        ("nato-unclassified", "nato-restricted"),
+        ("brussels", "mons", "oeiras"),
+    ),
+    DemoUser(
+        "bob",
+        "Bob Approver",
+        "approver in CSC and CSC Red Team; all domains; Brussels, Mons",
+        {"csc": "approver", "csc-red-team": "approver"},
+        ("nato-unclassified", "nato-restricted", "nato-secret"),
+        ("brussels", "mons"),
+    ),
+    DemoUser(
+        "carol",
+        "Carol Requester",
+        "requester in Logistics; UNCLASSIFIED only; The Hague, Oeiras",
+        {"lsu": "requester"},
+        ("nato-unclassified",),
+        ("the-hague", "oeiras"),
+    ),
+    DemoUser(
+        "dave",
+        "Dave Approver",
+        "approver in Logistics; UNCLASSIFIED + RESTRICTED; The Hague, Oeiras",
+        {"lsu": "approver"},
+        ("nato-unclassified", "nato-restricted"),
+        ("the-hague", "oeiras"),
+    ),
+    DemoUser(
+        "erin",
+        "Erin Requester",
+        "requester in JFC; SECRET only; Mons, Brussels",
+        {"jfc": "requester"},
+        ("nato-secret",),
+        ("mons", "brussels"),
+    ),
+    DemoUser(
+        "frank",
+        "Frank Approver",
+        "approver in JFC; SECRET; Mons, Brussels, Braine-l'Alleud",
+        {"jfc": "approver"},
+        ("nato-secret",),
+        ("mons", "brussels", "braine-l-alleud"),
+    ),
+    DemoUser(
+        "mia",
+        "Mia Manager",
+        "manager of Training; viewer in Service Management; UNCLASSIFIED; all sites",
+        {"training": "manager", "smo": "viewer"},
+        ("nato-unclassified",),
+        ALL_SITES,
+    ),
+    DemoUser(
+        "sofia",
+        "Sofia Security-Officer",
+        "security officer of NATO SECRET; all sites",
+        {},
+        ("nato-secret",),
+        ALL_SITES,
+        officer_of=("nato-secret",),
+    ),
+    DemoUser(
+        "oscar",
+        "Oscar Operator",
+        "operator: sees and acts on everything, admin access",
+        operator=True,
+    ),
+    DemoUser("aude", "Aude Auditor", "auditor: sees everything, changes nothing", auditor=True),
+]

@@ -1,0 +1,119 @@
+"""Create (or bring back to) the demo world. Running it twice changes nothing."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tenants import demo, services
+from tenants.models import Allocation, CloudRegion, SecurityDomain, Site, Tenant
+
+OPERATORS = "Operators"
+AUDITORS = "Auditors"
+ADMIN_APPS = ["tenants", "provisioning", "django_celery_beat"]
+
+
+class Command(BaseCommand):
+    help = "Seed sites, security domains, regions, tenants, allocations and demo users."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            self._seed()
+        self._print_logins()
+
+    def _seed(self) -> None:
+        sites = {
+            slug: Site.objects.update_or_create(
+                slug=slug, defaults={"name": name, "location": location}
+            )[0]
+            for name, slug, location in demo.SITES
+        }
+        domains, shorts = {}, {}
+        for name, slug, short, level, marking, colour, officer in demo.DOMAINS:
+            domains[slug] = SecurityDomain.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "level": level,
+                    "marking": marking,
+                    "banner_colour": colour,
+                    "requires_security_officer": officer,
+                },
+            )[0]
+            shorts[slug] = short
+        regions = {}
+        for site_slug, site in sites.items():
+            for domain_slug, domain in domains.items():
+                slug = demo.region_slug(site_slug, shorts[domain_slug])
+                regions[slug] = CloudRegion.objects.update_or_create(
+                    site=site,
+                    domain=domain,
+                    defaults={"slug": slug, "cloud_name": slug, "region_name": slug},
+                )[0]
+        tenants = {}
+        for name, slug, parent, description in demo.TENANTS:
+            tenants[slug] = Tenant.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "description": description,
+                    "parent": tenants.get(parent),
+                },
+            )[0]
+        for tenant_slug, region_slugs in demo.ALLOCATIONS.items():
+            for region_slug in region_slugs:
+                Allocation.objects.get_or_create(
+                    tenant=tenants[tenant_slug],
+                    region=regions[region_slug],
+                    defaults={"project_name": f"{tenant_slug}-{region_slug}"},
+                )
+        for spec in demo.USERS:
+            self._seed_user(spec, tenants, domains, sites)
+
+    def _seed_user(self, spec: demo.DemoUser, tenants, domains, sites) -> None:
+        first, _, last = spec.full_name.partition(" ")
+        user, created = get_user_model().objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{spec.username}@portal.example",
+                "is_staff": spec.operator,
+            },
+        )
+        if created:
+            user.set_password(demo.DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        for tenant_slug, role in spec.memberships.items():
+            services.membership_set(tenant=tenants[tenant_slug], user=user, role=role)
+        for slug in spec.domains:
+            services.domain_access_grant(grantee=user, domain=domains[slug])
+        for slug in spec.sites:
+            services.site_access_grant(grantee=user, site=sites[slug])
+        for slug in spec.officer_of:
+            services.security_officer_grant(grantee=user, domain=domains[slug])
+        if spec.operator:
+            user.groups.add(self._role_group(OPERATORS, "operate_portal", admin_perms=True))
+        if spec.auditor:
+            user.groups.add(self._role_group(AUDITORS, "audit_portal", admin_perms=False))
+
+    @staticmethod
+    def _role_group(name: str, codename: str, *, admin_perms: bool) -> Group:
+        """The portal-wide role group; operators also get the admin pages of the portal's apps."""
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = Permission.objects.filter(content_type__app_label="tenants", codename=codename)
+        if admin_perms:
+            perms |= Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
+        group.permissions.add(*perms)
+        return group
+
+    def _print_logins(self) -> None:
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready. Logins (password for all: ")
+            + demo.DEMO_PASSWORD
+            + ")"
+        )
+        for spec in demo.USERS:
+            self.stdout.write(f"  {spec.username:<7} {spec.story}")

@@ -1,0 +1,28 @@
+"""Tenancy data: where clouds are (sites, security domains, regions) and who holds what."""
+
+from tenants.models.permissions import (
+    SecurityDomainGroupObjectPermission,
+    SecurityDomainUserObjectPermission,
+    SiteGroupObjectPermission,
+    SiteUserObjectPermission,
+    TenantGroupObjectPermission,
+    TenantUserObjectPermission,
+)
+from tenants.models.places import CloudRegion, SecurityDomain, Site
+from tenants.models.tenancy import Allocation, Membership, Role, Tenant
+
+__all__ = [
+    "Allocation",
+    "CloudRegion",
+    "Membership",
+    "Role",
+    "SecurityDomain",
+    "SecurityDomainGroupObjectPermission",
+    "SecurityDomainUserObjectPermission",
+    "Site",
+    "SiteGroupObjectPermission",
+    "SiteUserObjectPermission",
+    "Tenant",
+    "TenantGroupObjectPermission",
+    "TenantUserObjectPermission",
+]

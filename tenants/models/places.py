@@ -1,0 +1,112 @@
+"""Where clouds run: sites, security domains, and the cloud region at each pair of them."""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+from tenants.access import AccessPaths, RestrictedQuerySet
+
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #c8102e."
+)
+
+
+class SecurityDomain(models.Model):
+    """A classification level with its own clouds, e.g. NATO SECRET."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    level = models.PositiveSmallIntegerField(
+        unique=True, help_text="Ordering of sensitivity: higher is more sensitive."
+    )
+    marking = models.CharField(
+        max_length=100, help_text="Text of the classification banner, e.g. NATO SECRET."
+    )
+    banner_colour = models.CharField(max_length=7, validators=[hex_colour], default="#007a33")
+    requires_security_officer = models.BooleanField(
+        default=False,
+        help_text="Requests in this domain need a security officer's approval after the tenant's.",
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(domain="")
+
+    class Meta:
+        ordering = ["level"]
+        permissions = [
+            ("access_domain", "Cleared for this security domain"),
+            ("officer_domain", "Security officer of this security domain"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def banner_text_colour(self) -> str:
+        """Black or white, whichever reads better on the banner colour (WCAG luminance)."""
+        r, g, b = (int(self.banner_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+        def channel(c: float) -> float:
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+        return "#000000" if luminance > 0.179 else "#ffffff"
+
+
+class Site(models.Model):
+    """A data centre of the agency."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    location = models.CharField(max_length=200, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(site="")
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("access_site", "Entitled to this site")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CloudRegion(models.Model):
+    """One OpenStack deployment: a site x security domain pair, named as in clouds.yaml."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="regions")
+    domain = models.ForeignKey(SecurityDomain, on_delete=models.PROTECT, related_name="regions")
+    slug = models.SlugField(max_length=100, unique=True)
+    cloud_name = models.CharField(
+        max_length=100, help_text="Name of the cloud entry in clouds.yaml."
+    )
+    region_name = models.CharField(
+        max_length=100, help_text="OpenStack region name inside that cloud."
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Disabled regions accept no new requests."
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(site="site", domain="domain")
+
+    class Meta:
+        ordering = ["site__name", "domain__level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "domain"],
+                name="region_unique_site_domain",
+                violation_error_message="This site already has a region for this security domain.",
+            ),
+            models.UniqueConstraint(
+                fields=["cloud_name", "region_name"],
+                name="region_unique_cloud_region",
+                violation_error_message="Another region already uses this cloud and region name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.name} / {self.domain.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("region-detail", args=[self.pk])

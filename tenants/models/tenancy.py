@@ -1,0 +1,152 @@
+"""Who holds what: tenants (organisational units), memberships and allocations with quotas."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+from tenants.access import AccessPaths, RestrictedQuerySet
+from tenants.models.places import CloudRegion
+
+
+class Role(models.TextChoices):
+    """A member's role in a tenant; each role includes the rights of those before it."""
+
+    VIEWER = "viewer", "Viewer"
+    REQUESTER = "requester", "Requester"
+    APPROVER = "approver", "Approver"
+    MANAGER = "manager", "Manager"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def includes(self, other: "Role") -> bool:
+        return self.rank >= Role(other).rank
+
+
+class Tenant(models.Model):
+    """An organisational unit that holds capacity in clouds and whose staff request resources."""
+
+    name = models.CharField(max_length=150, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(tenant="")
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("tenant_view", "Member: sees the tenant's resources"),
+            ("tenant_request", "Member: requests resources for the tenant"),
+            ("tenant_approve", "Member: approves the tenant's requests"),
+            ("tenant_manage", "Member: manages the tenant"),
+            ("operate_portal", "Operator: sees and acts on everything"),
+            ("audit_portal", "Auditor: sees everything, changes nothing"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tenant-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        # Walk up from the proposed parent: meeting ourselves means the chain would loop.
+        node, seen = self.parent, set()
+        while node is not None and node.pk not in seen:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError(
+                    {"parent": "A tenant cannot be its own parent or one of its own descendants."}
+                )
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Membership(models.Model):
+    """A user's role in a tenant. The guardian grants that carry it follow via services."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REQUESTER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(tenant="tenant")
+
+    class Meta:
+        ordering = ["tenant__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "tenant"],
+                name="membership_unique_user_tenant",
+                violation_error_message="This user is already a member of this tenant.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant} as {self.get_role_display()}"
+
+
+class Allocation(models.Model):
+    """A tenant's capacity in one cloud region: its OpenStack project and its quotas.
+
+    Each quota dimension is a field named in ``tenants.quotas.DIMENSIONS``; adding a dimension
+    means a field, a migration and one entry there.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="allocations")
+    region = models.ForeignKey(CloudRegion, on_delete=models.PROTECT, related_name="allocations")
+    project_id = models.CharField(
+        max_length=64, blank=True, help_text="OpenStack project id; empty until it exists."
+    )
+    project_name = models.CharField(max_length=100, blank=True)
+    instances = models.PositiveIntegerField(default=10, help_text="Servers")
+    vcpus = models.PositiveIntegerField(default=20, help_text="Virtual CPUs")
+    ram_mb = models.PositiveIntegerField(default=51200, help_text="RAM in MiB")
+    networks = models.PositiveIntegerField(default=5, help_text="Networks")
+    routers = models.PositiveIntegerField(default=2, help_text="Routers")
+    floating_ips = models.PositiveIntegerField(default=5, help_text="Floating IPs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(tenant="tenant", site="region__site", domain="region__domain")
+
+    class Meta:
+        ordering = ["tenant__name", "region__site__name", "region__domain__level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "region"],
+                name="allocation_unique_tenant_region",
+                violation_error_message="This tenant already has an allocation in this region.",
+            ),
+            models.UniqueConstraint(
+                fields=["region", "project_id"],
+                condition=~models.Q(project_id=""),
+                name="allocation_unique_project",
+                violation_error_message="Another allocation already maps to this project.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.name} @ {self.region}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("allocation-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if self.region_id and not self.region.enabled and self._state.adding:
+            raise ValidationError(
+                {"region": f"Region {self.region} is disabled and takes no new allocations."}
+            )

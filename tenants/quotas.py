@@ -1,0 +1,87 @@
+"""Quota dimensions of an allocation, and how much of each is in use.
+
+Usage is contributed by the apps that hold resources (live servers, requests in flight): each
+registers a *usage source* that answers for many allocations in one query, so reading usage
+costs a fixed number of queries whatever the number of allocations.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tenants.models import Allocation
+
+
+@dataclass(frozen=True)
+class QuotaDimension:
+    key: str  # the Allocation field holding the limit
+    label: str
+    unit: str = ""
+
+
+DIMENSIONS: tuple[QuotaDimension, ...] = (
+    QuotaDimension("instances", "Instances"),
+    QuotaDimension("vcpus", "vCPUs"),
+    QuotaDimension("ram_mb", "RAM", "MiB"),
+    QuotaDimension("networks", "Networks"),
+    QuotaDimension("routers", "Routers"),
+    QuotaDimension("floating_ips", "Floating IPs"),
+)
+DIMENSION_KEYS = tuple(d.key for d in DIMENSIONS)
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    dimension: QuotaDimension
+    used: int
+    limit: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def percent(self) -> int:
+        if self.limit == 0:
+            return 100 if self.used else 0
+        return min(round(100 * self.used / self.limit), 100)
+
+    @property
+    def level(self) -> str:
+        """A coarse band for display: ok, warn (>= 75 %), full (>= 95 %)."""
+        return "full" if self.percent >= 95 else "warn" if self.percent >= 75 else "ok"
+
+
+#: A usage source takes allocation ids and returns {allocation_id: {dimension_key: used}}.
+UsageSource = Callable[[list[int]], dict[int, dict[str, int]]]
+_sources: list[UsageSource] = []
+
+
+def register_usage_source(source: UsageSource) -> UsageSource:
+    """Add a source of usage (live resources, requests in flight); usable as a decorator."""
+    if source not in _sources:
+        _sources.append(source)
+    return source
+
+
+def unregister_usage_source(source: UsageSource) -> None:
+    if source in _sources:
+        _sources.remove(source)
+
+
+def usage_by_allocation(allocations: Iterable[Allocation]) -> dict[int, list[QuotaUsage]]:
+    """Usage of every dimension for each allocation: one query per registered source."""
+    allocations = list(allocations)
+    ids = [a.pk for a in allocations]
+    used: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DIMENSION_KEYS, 0))
+    if ids:
+        for source in _sources:
+            for allocation_id, values in source(ids).items():
+                for key, amount in values.items():
+                    used[allocation_id][key] += amount
+    return {
+        a.pk: [QuotaUsage(d, used[a.pk][d.key], getattr(a, d.key)) for d in DIMENSIONS]
+        for a in allocations
+    }
