@@ -1,13 +1,14 @@
-from rest_framework.routers import DefaultRouter
+"""Registers the tenancy endpoints on the API's router."""
+
+from rest_framework.routers import BaseRouter
 
 from tenants.api import views
 
-router = DefaultRouter()
-router.register("sites", views.SiteViewSet)
-router.register("domains", views.SecurityDomainViewSet)
-router.register("regions", views.CloudRegionViewSet)
-router.register("tenants", views.TenantViewSet)
-router.register("allocations", views.AllocationViewSet)
-router.register("memberships", views.MembershipViewSet, basename="membership")
 
-urlpatterns = router.urls
+def register(router: BaseRouter) -> None:
+    router.register("sites", views.SiteViewSet)
+    router.register("domains", views.SecurityDomainViewSet)
+    router.register("regions", views.CloudRegionViewSet)
+    router.register("tenants", views.TenantViewSet)
+    router.register("allocations", views.AllocationViewSet)
+    router.register("memberships", views.MembershipViewSet, basename="membership")

@@ -7,7 +7,7 @@ from rest_framework import mixins, viewsets
 from portal.api.viewsets import RestrictedReadOnlyViewSet
 from tenants import filtersets, selectors
 from tenants.api import serializers
-from tenants.models import Allocation, CloudRegion, SecurityDomain, Site, Tenant
+from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
 
 
 class SiteViewSet(RestrictedReadOnlyViewSet):
@@ -61,6 +61,7 @@ class AllocationViewSet(RestrictedReadOnlyViewSet):
 class MembershipViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's own memberships and roles."""
 
+    queryset = Membership.objects.none()  # the model, for the schema; rows come from below
     serializer_class = serializers.MembershipSerializer
 
     def get_queryset(self):
