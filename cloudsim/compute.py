@@ -1,0 +1,273 @@
+"""Nova v2.1 subset: versions and microversions, flavors, servers and their actions, limits."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from cloudsim import quota
+from cloudsim.app import CloudSim, iso, new_id
+from cloudsim.network import make_port, ports_of
+from cloudsim.web import ApiError, Request, Response, Router, paginate
+
+MIN_VERSION = (2, 1)
+MAX_VERSION = (2, 100)
+ACTIVE, BUILD, ERROR, SHUTOFF = "ACTIVE", "BUILD", "ERROR", "SHUTOFF"
+VM_STATES = {ACTIVE: "active", BUILD: "building", ERROR: "error", SHUTOFF: "stopped"}
+POWER_STATES = {ACTIVE: 1, BUILD: 0, ERROR: 0, SHUTOFF: 4}
+TAG_RE = re.compile(r"^[^,/]{1,60}$")
+
+
+def fmt(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def negotiate(req: Request) -> tuple[int, int]:
+    """Read the microversion the way Nova does: new header first, then the legacy one."""
+    raw = ""
+    for part in req.header("openstack-api-version").split(","):
+        words = part.strip().split()
+        if len(words) == 2 and words[0].lower() == "compute":
+            raw = words[1]
+    raw = raw or req.header("x-openstack-nova-api-version")
+    if not raw:
+        return MIN_VERSION
+    if raw.lower() == "latest":
+        return MAX_VERSION
+    match = re.fullmatch(r"(\d+)\.(\d+)", raw.strip())
+    if not match:
+        raise ApiError.nova(400, f"API Version String {raw} is of invalid format. Must be of "
+                            "format MajorNum.MinorNum.")  # fmt: skip
+    version = (int(match.group(1)), int(match.group(2)))
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise ApiError.nova(
+            406,
+            f"Version {raw} is not supported by the API. Minimum is {fmt(MIN_VERSION)} and "
+            f"maximum is {fmt(MAX_VERSION)}.",
+        )
+    return version
+
+
+def version_doc(req: Request, *, root: bool) -> dict[str, Any]:
+    base = f"{req.base_url}/{req.region}/compute"
+    doc: dict[str, Any] = {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": fmt(MAX_VERSION),
+        "min_version": fmt(MIN_VERSION),
+        "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": f"{base}/v2.1/"}],
+    }
+    if not root:
+        doc["links"].append(
+            {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}
+        )
+        doc["media-types"] = [
+            {
+                "base": "application/json",
+                "type": "application/vnd.openstack.compute+json;version=2.1",
+            }
+        ]
+    return doc
+
+
+def versions(sim: CloudSim, req: Request) -> Response:
+    href = f"{req.base_url}/{req.region}/compute/v2/"
+    old = {"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "",
+           "updated": "2025-07-04T12:00:00Z", "links": [{"rel": "self", "href": href}]}  # fmt: skip
+    return Response(200, {"versions": [old, version_doc(req, root=True)]})
+
+
+def version(sim: CloudSim, req: Request) -> Response:
+    return Response(200, {"version": version_doc(req, root=False)})
+
+
+def mv(req: Request, at_least: tuple[int, int]) -> bool:
+    return (req.microversion or MIN_VERSION) >= at_least
+
+
+def link(req: Request, kind: str, obj_id: str) -> list[dict[str, str]]:
+    base = f"{req.base_url}/{req.region}/compute"
+    return [
+        {"rel": "self", "href": f"{base}/v2.1/{kind}/{obj_id}"},
+        {"rel": "bookmark", "href": f"{base}/{kind}/{obj_id}"},
+    ]
+
+
+# ---- flavors -----------------------------------------------------------------------------
+def flavor_view(req: Request, flavor: dict[str, Any], detail: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": flavor["id"], "name": flavor["name"]}
+    if mv(req, (2, 55)):
+        out["description"] = flavor.get("description")
+    out["links"] = link(req, "flavors", flavor["id"])
+    if not detail:
+        return out
+    out.update(
+        {
+            "ram": flavor["ram"],
+            "disk": flavor["disk"],
+            "vcpus": flavor["vcpus"],
+            "OS-FLV-EXT-DATA:ephemeral": flavor.get("ephemeral", 0),
+            "swap": flavor.get("swap", 0) if mv(req, (2, 75)) else (flavor.get("swap") or ""),
+            "rxtx_factor": 1.0,
+            "os-flavor-access:is_public": flavor.get("is_public", True),
+            "OS-FLV-DISABLED:disabled": False,
+        }
+    )
+    if mv(req, (2, 61)):
+        out["extra_specs"] = flavor.get("extra_specs", {})
+    return out
+
+
+def find_flavor(sim: CloudSim, req: Request, flavor_id: str) -> dict[str, Any] | None:
+    return sim.store.get("flavor", f"{req.region}/{flavor_id}")
+
+
+def list_flavors(sim: CloudSim, req: Request, detail: bool = False) -> Response:
+    flavors = sim.store.list("flavor", region=req.region)
+    if req.arg("minRam"):
+        flavors = [f for f in flavors if f["ram"] >= int(req.arg("minRam") or 0)]
+    if req.arg("minDisk"):
+        flavors = [f for f in flavors if f["disk"] >= int(req.arg("minDisk") or 0)]
+    url = f"{req.base_url}/{req.region}/compute/v2.1/flavors" + ("/detail" if detail else "")
+    page, links = paginate(flavors, req, "flavors", url)
+    body: dict[str, Any] = {"flavors": [flavor_view(req, f, detail) for f in page]}
+    if links:
+        body["flavors_links"] = links
+    return Response(200, body)
+
+
+def get_flavor(sim: CloudSim, req: Request, flavor_id: str) -> Response:
+    flavor = find_flavor(sim, req, flavor_id)
+    if not flavor:
+        raise ApiError.nova(404, f"Flavor {flavor_id} could not be found.")
+    return Response(200, {"flavor": flavor_view(req, flavor)})
+
+
+# ---- servers: state ----------------------------------------------------------------------
+def set_status(server: dict[str, Any], status: str) -> None:
+    server["status"] = status
+    server["OS-EXT-STS:vm_state"] = VM_STATES[status]
+    server["OS-EXT-STS:power_state"] = POWER_STATES[status]
+    server["OS-EXT-STS:task_state"] = "scheduling" if status == BUILD else None
+    server["updated"] = iso()
+
+
+def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any]:
+    """Finish a build whose time has come; builds are computed lazily from timestamps."""
+    if server["status"] != BUILD or time.time() < server["_ready_at"]:
+        return server
+    if server.get("_build_error"):
+        set_status(server, ERROR)
+        server["fault"] = {"code": 500, "created": iso(), "message": server["_build_error"]}
+        for port in ports_of(sim, server["_region"], device_id=server["id"]):
+            if port.get("_nova_owned"):
+                sim.store.delete("port", port["id"])
+            else:
+                port.update(device_id="", device_owner="")
+                sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
+    else:
+        set_status(server, ACTIVE)
+        server["OS-SRV-USG:launched_at"] = iso(micro=True)[:-1]
+    sim.store.put("server", server, region=server["_region"], project_id=server["tenant_id"])
+    return server
+
+
+def addresses(sim: CloudSim, server: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for port in ports_of(sim, server["_region"], device_id=server["id"]):
+        network = sim.store.get("network", port["network_id"]) or {"name": port["network_id"]}
+        for ip in port["fixed_ips"]:
+            out.setdefault(network["name"], []).append(
+                {
+                    "version": 6 if ":" in ip["ip_address"] else 4,
+                    "addr": ip["ip_address"],
+                    "OS-EXT-IPS:type": "fixed",
+                    "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
+                }
+            )
+    return out
+
+
+def server_view(
+    sim: CloudSim, req: Request, server: dict[str, Any], detail: bool = True
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": server["id"], "name": server["name"]}
+    out["links"] = link(req, "servers", server["id"])
+    if not detail:
+        return out
+    flavor = server["_flavor"]
+    if mv(req, (2, 47)):
+        out["flavor"] = {
+            "vcpus": flavor["vcpus"],
+            "ram": flavor["ram"],
+            "disk": flavor["disk"],
+            "ephemeral": flavor.get("ephemeral", 0),
+            "swap": flavor.get("swap", 0),
+            "original_name": flavor["name"],
+            "extra_specs": flavor.get("extra_specs", {}),
+        }
+    else:
+        out["flavor"] = {"id": flavor["id"], "links": link(req, "flavors", flavor["id"])[1:]}
+    public = {k: v for k, v in server.items() if not k.startswith("_")}
+    out.update(public)
+    out["image"] = {
+        "id": server["_image_id"],
+        "links": link(req, "images", server["_image_id"])[1:],
+    }
+    out["addresses"] = addresses(sim, server)
+    out["security_groups"] = [{"name": n} for n in server["_security_groups"]]
+    if server["status"] != ERROR:
+        out.pop("fault", None)
+    if not mv(req, (2, 26)):
+        out.pop("tags", None)
+    if not mv(req, (2, 19)):
+        out.pop("description", None)
+    if not mv(req, (2, 9)):
+        out.pop("locked", None)
+    if not mv(req, (2, 73)):
+        out.pop("locked_reason", None)
+    if mv(req, (2, 63)):
+        out["trusted_image_certificates"] = None
+    if mv(req, (2, 71)):
+        out["server_groups"] = []
+    if mv(req, (2, 96)):
+        out["pinned_availability_zone"] = None
+    if mv(req, (2, 100)):
+        out["scheduler_hints"] = {}
+    if req.ctx.is_admin:
+        out["OS-EXT-SRV-ATTR:host"] = "cloudsim"
+        out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = "cloudsim"
+        out["OS-EXT-SRV-ATTR:instance_name"] = "instance-" + server["id"][:8]
+    return out
+
+
+def load_server(sim: CloudSim, req: Request, server_id: str) -> dict[str, Any]:
+    server = sim.store.get("server", server_id)
+    ok = server and server["_region"] == req.region
+    if ok and not req.ctx.is_admin and server["tenant_id"] != req.ctx.project_id:
+        ok = False
+    if not ok or server is None:
+        raise ApiError.nova(404, f"Instance {server_id} could not be found.")
+    return settle(sim, server)
+
+
+def save_server(sim: CloudSim, server: dict[str, Any]) -> None:
+    sim.store.put("server", server, region=server["_region"], project_id=server["tenant_id"])
+
+
+def register(router: Router) -> None:
+    from cloudsim import compute_servers
+
+    add = router.add
+    add("GET", "compute", "/", "compute.versions", versions)
+    add("GET", "compute", "/v2.1", "compute.version", version)
+    add("GET", "compute", "/v2.1/flavors", "compute.flavor.list", list_flavors)
+    add("GET", "compute", "/v2.1/flavors/detail", "compute.flavor.list",
+        lambda sim, req: list_flavors(sim, req, detail=True))  # fmt: skip
+    add("GET", "compute", "/v2.1/flavors/{flavor_id}", "compute.flavor.get", get_flavor)
+    compute_servers.register(router)
+
+
+__all__ = ["make_port", "new_id", "quota"]

@@ -1,0 +1,182 @@
+"""Nova limits, quota sets and key pairs."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cloudsim import quota
+from cloudsim.app import CloudSim, iso
+from cloudsim.compute import mv
+from cloudsim.compute_servers import quota_used
+from cloudsim.web import ApiError, Request, Response, Router
+
+OLD_QUOTA_KEYS = (
+    "floating_ips",
+    "fixed_ips",
+    "security_groups",
+    "security_group_rules",
+    "networks",
+)
+FILE_KEYS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+
+
+def visible_quota(req: Request, values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    if mv(req, (2, 57)):
+        for key in FILE_KEYS:
+            out.pop(key, None)
+    if not mv(req, (2, 36)):
+        for key in OLD_QUOTA_KEYS:
+            out[key] = -1
+    return out
+
+
+def limits(sim: CloudSim, req: Request) -> Response:
+    project = req.arg("tenant_id") if req.ctx.is_admin and req.arg("tenant_id") else None
+    project = project or req.ctx.project_id
+    limit = quota.limits(sim, req.region, project, "compute")
+    used = quota_used(sim, req.region, project)
+    absolute = {
+        "maxTotalInstances": limit["instances"],
+        "maxTotalCores": limit["cores"],
+        "maxTotalRAMSize": limit["ram"],
+        "maxTotalKeypairs": limit["key_pairs"],
+        "maxServerMeta": limit["metadata_items"],
+        "maxServerGroups": limit["server_groups"],
+        "maxServerGroupMembers": limit["server_group_members"],
+        "totalInstancesUsed": used["instances"],
+        "totalCoresUsed": used["cores"],
+        "totalRAMUsed": used["ram"],
+        "totalServerGroupsUsed": 0,
+    }
+    if not mv(req, (2, 57)):
+        absolute.update(maxPersonality=5, maxPersonalitySize=10240, maxImageMeta=128)
+    return Response(200, {"limits": {"absolute": absolute, "rate": []}})
+
+
+def check_project(sim: CloudSim, req: Request, project_id: str) -> None:
+    if project_id != req.ctx.project_id and not req.ctx.is_admin:
+        raise ApiError.nova(
+            403, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed."
+        )
+
+
+def get_quota_set(sim: CloudSim, req: Request, project_id: str, detail: bool = False) -> Response:
+    check_project(sim, req, project_id)
+    values = visible_quota(req, quota.limits(sim, req.region, project_id, "compute"))
+    if detail:
+        used = quota_used(sim, req.region, project_id)
+        values = {
+            k: {"limit": v, "in_use": used.get(k, 0), "reserved": 0} for k, v in values.items()
+        }
+    values["id"] = project_id
+    return Response(200, {"quota_set": values})
+
+
+def update_quota_set(sim: CloudSim, req: Request, project_id: str) -> Response:
+    if not req.ctx.is_admin:
+        raise ApiError.nova(
+            403, "Policy doesn't allow os_compute_api:os-quota-sets:update to be performed."
+        )
+    changes = dict((req.body or {}).get("quota_set") or {})
+    changes.pop("force", None)
+    unknown = set(changes) - set(quota.COMPUTE_DEFAULTS)
+    if unknown:
+        raise ApiError.nova(
+            400,
+            "Invalid input for field/attribute quota_set. Additional properties are not "
+            f"allowed ({', '.join(repr(k) for k in sorted(unknown))} were unexpected)",
+        )
+    values = quota.update(sim, req.region, project_id, "compute", changes)
+    return Response(200, {"quota_set": visible_quota(req, values)})
+
+
+def keypair_key(req: Request, name: str) -> str:
+    return f"{req.region}/{req.ctx.user_id}/{name}"
+
+
+def keypair_view(keypair: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
+    hidden = ("id", "private_key")
+    out = {k: v for k, v in keypair.items() if not k.startswith("_") and k not in hidden}
+    if with_secret and keypair.get("private_key"):
+        out["private_key"] = keypair["private_key"]
+    return out
+
+
+def list_keypairs(sim: CloudSim, req: Request) -> Response:
+    prefix = keypair_key(req, "")
+    items = [
+        k for k in sim.store.list("keypair", region=req.region) if k["_key"].startswith(prefix)
+    ]
+    return Response(200, {"keypairs": [{"keypair": keypair_view(k)} for k in items]})
+
+
+def create_keypair(sim: CloudSim, req: Request) -> Response:
+    data = (req.body or {}).get("keypair") or {}
+    name = data.get("name")
+    if not name:
+        raise ApiError.nova(400, "Invalid input for field/attribute name.")
+    key = keypair_key(req, name)
+    if sim.store.get("keypair", key):
+        raise ApiError.nova(409, f"Key pair '{name}' already exists.")
+    public_key = data.get("public_key")
+    private_key = None
+    if not public_key:
+        if mv(req, (2, 92)):
+            raise ApiError.nova(400, "Invalid input for field/attribute keypair. "
+                                "'public_key' is a required property")  # fmt: skip
+        private_key = (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\ncloudsim\n-----END OPENSSH PRIVATE KEY-----\n"
+        )
+        public_key = (
+            f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{hashlib.sha256(key.encode()).hexdigest()} {name}"
+        )
+    digest = hashlib.md5(public_key.encode(), usedforsecurity=False).hexdigest()
+    keypair = {
+        "id": key,
+        "_key": key,
+        "name": name,
+        "public_key": public_key,
+        "fingerprint": ":".join(digest[i : i + 2] for i in range(0, 32, 2)),
+        "user_id": req.ctx.user_id,
+        "type": data.get("type", "ssh"),
+        "created_at": iso(),
+        "private_key": private_key,
+    }
+    sim.store.put("keypair", keypair, region=req.region, project_id=req.ctx.project_id or "")
+    return Response(200 if not mv(req, (2, 2)) else 201, {"keypair": keypair_view(keypair, True)})
+
+
+def get_keypair(sim: CloudSim, req: Request, name: str) -> Response:
+    keypair = sim.store.get("keypair", keypair_key(req, name))
+    if not keypair:
+        raise ApiError.nova(404, f"Keypair {name} not found for user {req.ctx.user_id}")
+    return Response(200, {"keypair": keypair_view(keypair)})
+
+
+def delete_keypair(sim: CloudSim, req: Request, name: str) -> Response:
+    if not sim.store.delete("keypair", keypair_key(req, name)):
+        raise ApiError.nova(404, f"Keypair {name} not found for user {req.ctx.user_id}")
+    return Response(202 if not mv(req, (2, 2)) else 204)
+
+
+def availability_zones(sim: CloudSim, req: Request) -> Response:
+    zone = {"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}
+    return Response(200, {"availabilityZoneInfo": [zone]})
+
+
+def register(router: Router) -> None:
+    add = router.add
+    add("GET", "compute", "/v2.1/limits", "compute.limits.get", limits)
+    path = "/v2.1/os-quota-sets/{project_id}"
+    add("GET", "compute", path, "compute.quota.get", get_quota_set)
+    add("GET", "compute", path + "/detail", "compute.quota.get",
+        lambda sim, req, project_id: get_quota_set(sim, req, project_id, detail=True))  # fmt: skip
+    add("PUT", "compute", path, "compute.quota.update", update_quota_set)
+    add("GET", "compute", "/v2.1/os-keypairs", "compute.keypair.list", list_keypairs)
+    add("POST", "compute", "/v2.1/os-keypairs", "compute.keypair.create", create_keypair)
+    add("GET", "compute", "/v2.1/os-keypairs/{name}", "compute.keypair.get", get_keypair)
+    add("DELETE", "compute", "/v2.1/os-keypairs/{name}", "compute.keypair.delete", delete_keypair)
+    add("GET", "compute", "/v2.1/os-availability-zone", "compute.availability_zone.list",
+        availability_zones)  # fmt: skip

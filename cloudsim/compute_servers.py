@@ -1,0 +1,353 @@
+"""Nova servers: create, list with filters and pages, get, delete, actions, tags, quotas."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from cloudsim import quota
+from cloudsim.app import CloudSim, iso, new_id
+from cloudsim.compute import (
+    ACTIVE,
+    BUILD,
+    ERROR,
+    SHUTOFF,
+    TAG_RE,
+    find_flavor,
+    load_server,
+    mv,
+    save_server,
+    server_view,
+    set_status,
+    settle,
+)
+from cloudsim.network import load as load_network_obj
+from cloudsim.network import make_port, ports_of
+from cloudsim.network import save as save_network_obj
+from cloudsim.web import ApiError, Request, Response, Router, paginate
+
+SERVER_KEYS = {"name", "imageRef", "flavorRef", "networks", "metadata", "tags", "key_name",
+               "security_groups", "min_count", "max_count", "availability_zone", "user_data",
+               "description", "config_drive", "adminPass", "OS-DCF:diskConfig",
+               "block_device_mapping_v2", "accessIPv4", "accessIPv6", "hostname"}  # fmt: skip
+
+
+def quota_used(sim: CloudSim, region: str, project_id: str) -> dict[str, int]:
+    servers = sim.store.list("server", region=region, project_id=project_id)
+    return {
+        "instances": len(servers),
+        "cores": sum(s["_flavor"]["vcpus"] for s in servers),
+        "ram": sum(s["_flavor"]["ram"] for s in servers),
+    }
+
+
+def check_compute_quota(sim: CloudSim, req: Request, flavor: dict[str, Any]) -> None:
+    limits = quota.limits(sim, req.region, req.ctx.project_id, "compute")
+    used = quota_used(sim, req.region, req.ctx.project_id)
+    wanted = {"instances": 1, "cores": flavor["vcpus"], "ram": flavor["ram"]}
+    for key in ("instances", "cores", "ram"):
+        if not quota.allows(limits[key], used[key], wanted[key]):
+            unit = {"instances": "instances", "cores": "cores", "ram": "ram"}[key]
+            raise ApiError.nova(
+                403,
+                f"Quota exceeded for {key}: Requested {wanted[key]}, but already used "
+                f"{used[key]} of {limits[key]} {unit}",
+            )
+
+
+def resolve_networks(sim: CloudSim, req: Request, networks: Any) -> list[dict[str, Any]]:
+    """Turn the request's `networks` into [{'network': ..., 'port': ...}] or raise as Nova."""
+    if networks in ("none", None):
+        return []
+    if networks == "auto":
+        candidates = [
+            n
+            for n in sim.store.list("network", region=req.region, project_id=req.ctx.project_id)
+            if n["subnets"]
+        ]
+        if not candidates:
+            raise ApiError.nova(400, "Unable to automatically allocate a network for project "
+                                f"{req.ctx.project_id}")  # fmt: skip
+        return [{"network": candidates[0], "port": None}]
+    out = []
+    for item in networks:
+        try:
+            if item.get("port"):
+                port = load_network_obj(sim, req, "ports", item["port"])
+                if port["device_id"]:
+                    raise ApiError.nova(409, f"Port {port['id']} is still in use.")
+                network = load_network_obj(sim, req, "networks", port["network_id"])
+                out.append({"network": network, "port": port})
+                continue
+            network = load_network_obj(sim, req, "networks", item.get("uuid", ""))
+        except ApiError as err:
+            if err.status != 404:
+                raise
+            what = (
+                f"Port id {item.get('port')}" if item.get("port") else f"Network {item.get('uuid')}"
+            )
+            raise ApiError.nova(400, f"{what} could not be found.") from None
+        if not network["subnets"]:
+            raise ApiError.nova(
+                400, f"Network {network['id']} requires a subnet in order to boot instances on."
+            )
+        out.append({"network": network, "port": None})
+    return out
+
+
+def create_server(sim: CloudSim, req: Request) -> Response:
+    data = (req.body or {}).get("server")
+    if not isinstance(data, dict):
+        raise ApiError.nova(400, "Invalid input for field/attribute server.")
+    unexpected = sorted(set(data) - SERVER_KEYS)
+    if "tags" in data and not mv(req, (2, 52)):
+        unexpected.append("tags")
+    if unexpected:
+        names = ", ".join(f"'{k}'" for k in unexpected)
+        raise ApiError.nova(
+            400,
+            f"Invalid input for field/attribute server. Value: {data}. Additional "
+            f"properties are not allowed ({names} {'was' if len(unexpected) == 1 else 'were'} "
+            "unexpected)",
+        )
+    if not data.get("name"):
+        raise ApiError.nova(400, "Invalid input for field/attribute name.")
+    if "networks" not in data and mv(req, (2, 37)):
+        raise ApiError.nova(400, "Invalid input for field/attribute server. Value: "
+                            f"{data}. 'networks' is a required property")  # fmt: skip
+    tags = list(data.get("tags") or [])
+    if len(tags) > 50 or any(not TAG_RE.match(t) for t in tags):
+        raise ApiError.nova(400, "Invalid input for field/attribute tags.")
+    flavor_ref = str(data.get("flavorRef", "")).rstrip("/").rsplit("/", 1)[-1]
+    flavor = find_flavor(sim, req, flavor_ref)
+    if not flavor:
+        raise ApiError.nova(400, f"Flavor {flavor_ref} could not be found.")
+    image_id = str(data.get("imageRef", "")).rstrip("/").rsplit("/", 1)[-1]
+    image = sim.store.get("image", f"{req.region}/{image_id}")
+    if not image:
+        raise ApiError.nova(400, f"Image {image_id} could not be found.")
+    key_name = data.get("key_name")
+    if key_name and not sim.store.get("keypair", f"{req.region}/{req.ctx.user_id}/{key_name}"):
+        raise ApiError.nova(400, "Invalid key_name provided.")
+    sg_names = [sg.get("name") for sg in data.get("security_groups") or [{"name": "default"}]]
+    project_groups = {
+        g["name"]: g for g in sim.store.list("security_group", req.region, req.ctx.project_id)
+    }
+    project_groups.update({g["id"]: g for g in project_groups.values()})
+    for name in sg_names:
+        if name != "default" and name not in project_groups:
+            raise ApiError.nova(400, f"Security group {name} not found for project "
+                                f"{req.ctx.project_id}.")  # fmt: skip
+    check_compute_quota(sim, req, flavor)
+    wanted = resolve_networks(sim, req, data.get("networks"))
+    now = time.time()
+    server_id = new_id()
+    build_error = sim.knobs.take_build_error()
+    server: dict[str, Any] = {
+        "id": server_id,
+        "name": data["name"],
+        "tenant_id": req.ctx.project_id,
+        "user_id": req.ctx.user_id,
+        "metadata": dict(data.get("metadata") or {}),
+        "tags": tags,
+        "hostId": new_id(hex_=True)[:28] * 2,
+        "created": iso(now),
+        "updated": iso(now),
+        "accessIPv4": data.get("accessIPv4", ""),
+        "accessIPv6": data.get("accessIPv6", ""),
+        "OS-DCF:diskConfig": data.get("OS-DCF:diskConfig", "MANUAL"),
+        "progress": 0,
+        "OS-EXT-AZ:availability_zone": data.get("availability_zone") or "nova",
+        "config_drive": "",
+        "key_name": key_name,
+        "OS-SRV-USG:launched_at": None,
+        "OS-SRV-USG:terminated_at": None,
+        "os-extended-volumes:volumes_attached": [],
+        "locked": False,
+        "locked_reason": None,
+        "description": data.get("description"),
+        "_region": req.region,
+        "_flavor": flavor,
+        "_image_id": image_id,
+        "_security_groups": sg_names,
+        "_ready_at": now + sim.knobs.build_time,
+        "_build_error": build_error,
+    }
+    set_status(server, BUILD)
+    groups = [project_groups[n]["id"] for n in sg_names if n in project_groups]
+    for item in wanted:
+        port = item["port"]
+        if port:
+            port.update(device_id=server_id, device_owner="compute:nova")
+            save_network_obj(sim, "ports", port)
+        else:
+            port = make_port(
+                sim, req, item["network"], req.ctx.project_id, device_id=server_id,
+                device_owner="compute:nova", security_groups=groups or None,
+            )  # fmt: skip
+            port["_nova_owned"] = True
+            save_network_obj(sim, "ports", port)
+    save_server(sim, server)
+    body = {
+        "id": server_id,
+        "links": server_view(sim, req, server, detail=False)["links"],
+        "OS-DCF:diskConfig": server["OS-DCF:diskConfig"],
+        "security_groups": [{"name": n} for n in sg_names],
+        "adminPass": data.get("adminPass") or new_id(hex_=True)[:12],
+    }
+    return Response(202, {"server": body}, {"Location": body["links"][0]["href"]})
+
+
+def server_matches(server: dict[str, Any], req: Request) -> bool:
+    name = req.arg("name")
+    if name and not re.search(name, server["name"]):
+        return False
+    status = req.arg("status")
+    if status and server["status"] != status.upper():
+        return False
+    tags = set(server.get("tags") or [])
+    for key, test in (
+        ("tags", lambda want: want <= tags),
+        ("tags-any", lambda want: bool(want & tags)),
+        ("not-tags", lambda want: not want <= tags),
+        ("not-tags-any", lambda want: not want & tags),
+    ):
+        value = req.arg(key)
+        if value and not test(set(value.split(","))):
+            return False
+    if req.arg("flavor") and server["_flavor"]["id"] != req.arg("flavor"):
+        return False
+    return not (req.arg("image") and server["_image_id"] != req.arg("image"))
+
+
+def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
+    all_projects = req.arg("all_tenants") or req.arg("all_projects")
+    everyone = req.ctx.is_admin and all_projects not in (None, "0", "false", "False")
+    project = req.arg("project_id") or req.arg("tenant_id")
+    if everyone:
+        servers = sim.store.list("server", region=req.region, project_id=project)
+    else:
+        servers = sim.store.list("server", region=req.region, project_id=req.ctx.project_id)
+    servers = [settle(sim, s) for s in servers]
+    servers = [s for s in servers if server_matches(s, req)]
+    servers.reverse()  # Nova sorts by created_at desc
+    url = f"{req.base_url}/{req.region}/compute/v2.1/servers" + ("/detail" if detail else "")
+    page, links = paginate(servers, req, "servers", url)
+    body: dict[str, Any] = {"servers": [server_view(sim, req, s, detail) for s in page]}
+    if links:
+        body["servers_links"] = links
+    return Response(200, body)
+
+
+def get_server(sim: CloudSim, req: Request, server_id: str) -> Response:
+    return Response(200, {"server": server_view(sim, req, load_server(sim, req, server_id))})
+
+
+def delete_server(sim: CloudSim, req: Request, server_id: str) -> Response:
+    server = load_server(sim, req, server_id)
+    if server.get("locked") and not req.ctx.is_admin:
+        raise ApiError.nova(409, f"Instance {server_id} is locked")
+    for port in ports_of(sim, req.region, device_id=server_id):
+        if port.get("_nova_owned"):
+            sim.store.delete("port", port["id"])
+        else:
+            port.update(device_id="", device_owner="")
+            save_network_obj(sim, "ports", port)
+    sim.store.delete("server", server_id)
+    return Response(204)
+
+
+def conflict(server: dict[str, Any], action: str) -> ApiError:
+    return ApiError.nova(
+        409,
+        f"Cannot '{action}' instance {server['id']} while it is in vm_state "
+        f"{server['OS-EXT-STS:vm_state']}",
+    )
+
+
+def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
+    server = load_server(sim, req, server_id)
+    body = req.body or {}
+    if "os-start" in body:
+        if server["status"] != SHUTOFF:
+            raise conflict(server, "start")
+        set_status(server, ACTIVE)
+    elif "os-stop" in body:
+        if server["status"] not in (ACTIVE, ERROR):
+            raise conflict(server, "stop")
+        set_status(server, SHUTOFF)
+    elif "reboot" in body:
+        kind = ((body.get("reboot") or {}).get("type") or "SOFT").upper()
+        allowed = (ACTIVE,) if kind == "SOFT" else (ACTIVE, SHUTOFF, ERROR)
+        if server["status"] not in allowed:
+            raise conflict(server, "reboot")
+        set_status(server, ACTIVE)
+        server.pop("fault", None)
+    else:
+        raise ApiError.nova(400, "There is no such action: " + ", ".join(body))
+    save_server(sim, server)
+    return Response(202)
+
+
+def server_tags(sim: CloudSim, req: Request, server_id: str, tag: str = "") -> Response:
+    if not mv(req, (2, 26)):
+        raise ApiError.nova(404, "The resource could not be found.")
+    server = load_server(sim, req, server_id)
+    tags = list(server.get("tags") or [])
+    if req.method == "GET" and not tag:
+        return Response(200, {"tags": tags})
+    if req.method == "GET":
+        if tag not in tags:
+            raise ApiError.nova(404, f"Tag {tag} could not be found.")
+        return Response(204)
+    if req.method == "PUT" and not tag:
+        tags = list(dict.fromkeys((req.body or {}).get("tags") or []))
+    elif req.method == "PUT":
+        if not TAG_RE.match(tag):
+            raise ApiError.nova(400, "Invalid input for field/attribute tag.")
+        if tag not in tags:
+            tags.append(tag)
+    elif tag:
+        if tag not in tags:
+            raise ApiError.nova(404, f"Tag {tag} could not be found.")
+        tags.remove(tag)
+    else:
+        tags = []
+    server["tags"] = tags
+    save_server(sim, server)
+    if req.method == "PUT" and not tag:
+        return Response(200, {"tags": tags})
+    return Response(201 if req.method == "PUT" else 204)
+
+
+def server_metadata(sim: CloudSim, req: Request, server_id: str) -> Response:
+    server = load_server(sim, req, server_id)
+    if req.method in ("POST", "PUT"):
+        incoming = (req.body or {}).get("metadata") or {}
+        server["metadata"] = incoming if req.method == "PUT" else {**server["metadata"], **incoming}
+        save_server(sim, server)
+    return Response(200, {"metadata": server["metadata"]})
+
+
+def register(router: Router) -> None:
+    from cloudsim import compute_extras
+
+    add = router.add
+    add("GET", "compute", "/v2.1/servers", "compute.server.list", list_servers)
+    add("POST", "compute", "/v2.1/servers", "compute.server.create", create_server)
+    add("GET", "compute", "/v2.1/servers/detail", "compute.server.list",
+        lambda sim, req: list_servers(sim, req, detail=True))  # fmt: skip
+    add("GET", "compute", "/v2.1/servers/{server_id}", "compute.server.get", get_server)
+    add("DELETE", "compute", "/v2.1/servers/{server_id}", "compute.server.delete", delete_server)
+    add("POST", "compute", "/v2.1/servers/{server_id}/action", "compute.server.action",
+        server_action)  # fmt: skip
+    for method in ("GET", "PUT", "DELETE"):
+        add(method, "compute", "/v2.1/servers/{server_id}/tags", "compute.server.tags",
+            server_tags)  # fmt: skip
+        add(method, "compute", "/v2.1/servers/{server_id}/tags/{tag}", "compute.server.tags",
+            server_tags)  # fmt: skip
+    for method in ("GET", "POST", "PUT"):
+        add(method, "compute", "/v2.1/servers/{server_id}/metadata", "compute.server.metadata",
+            server_metadata)  # fmt: skip
+    compute_extras.register(router)

@@ -1,0 +1,126 @@
+"""A small client for cloudsim's control API, for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class CloudSimControlError(RuntimeError):
+    pass
+
+
+class CloudSimControl:
+    """Drives the /_sim endpoints of a running cloudsim; every method returns the JSON answer."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        if not self.base_url.startswith(("http://", "https://")):
+            raise CloudSimControlError(f"not an http(s) URL: {self.base_url}")
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            f"{self.base_url}/_sim{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raise CloudSimControlError(f"{method} {path}: {err.code} {err.read()!r}") from err
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    def state(self) -> dict[str, Any]:
+        return self._call("GET", "/state")
+
+    def set_latency(self, seconds: float, operation: str = "*") -> dict[str, Any]:
+        """Add `seconds` to every call of `operation` (glob, e.g. `compute.*`; `*` = all)."""
+        return self._call("POST", "/latency", {"operation": operation, "seconds": seconds})
+
+    def clear_latency(self) -> dict[str, Any]:
+        return self._call("DELETE", "/latency")
+
+    def set_build_time(self, seconds: float) -> dict[str, Any]:
+        """How long new servers stay in BUILD before ACTIVE (or ERROR)."""
+        return self._call("POST", "/build-time", {"seconds": seconds})
+
+    def fail(
+        self, operation: str, status: int = 500, times: int = 1, message: str = ""
+    ) -> dict[str, Any]:
+        """The next `times` calls of `operation` answer `status` and do nothing."""
+        return self._call(
+            "POST",
+            "/faults",
+            {"operation": operation, "mode": "error", "status": status, "times": times,
+             "message": message},
+        )  # fmt: skip
+
+    def hang(
+        self, operation: str, seconds: float, times: int = 1, apply: bool = False, status: int = 503
+    ) -> dict[str, Any]:
+        """The next calls sleep `seconds` before answering; with apply=True the work is done."""
+        return self._call(
+            "POST",
+            "/faults",
+            {"operation": operation, "mode": "hang", "seconds": seconds, "times": times,
+             "apply": apply, "status": status},
+        )  # fmt: skip
+
+    def lose_response(self, operation: str, times: int = 1, status: int = 500) -> dict[str, Any]:
+        """The next calls succeed in the cloud but answer `status` (a lost response)."""
+        return self._call(
+            "POST",
+            "/faults",
+            {"operation": operation, "mode": "lost", "status": status, "times": times},
+        )
+
+    def fail_builds(self, message: str = "", times: int = 1) -> dict[str, Any]:
+        """The next `times` servers created end in ERROR with `message` as their fault."""
+        return self._call("POST", "/build-errors", {"message": message, "times": times})
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self._call("DELETE", "/faults")
+
+    def set_quotas(
+        self,
+        *,
+        project_id: str | None = None,
+        project_name: str | None = None,
+        region: str | None = None,
+        compute: dict[str, int] | None = None,
+        network: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Set quotas of one project (by id or name) in one region, or all regions."""
+        return self._call(
+            "POST",
+            "/quotas",
+            {"project_id": project_id, "project_name": project_name, "region": region,
+             "compute": compute or {}, "network": network or {}},
+        )  # fmt: skip
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/projects")["projects"]
+
+    def project_id(self, name: str) -> str:
+        return next(p["id"] for p in self.projects() if p["name"] == name)
+
+    def counts(self) -> dict[str, int]:
+        return self._call("GET", "/counts")["counts"]
+
+    def count(self, operation: str) -> int:
+        return self.counts().get(operation, 0)
+
+    def clear_counts(self) -> dict[str, Any]:
+        return self._call("DELETE", "/counts")
+
+    def reset(self) -> dict[str, Any]:
+        """Forget every object and knob and re-apply the seed."""
+        return self._call("POST", "/reset")

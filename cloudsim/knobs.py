@@ -1,0 +1,85 @@
+"""Run-time knobs of the simulator: latency, build time, injected faults and call counts."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAULT_MODES = ("error", "hang", "lost")
+
+
+@dataclass
+class Fault:
+    """One planned misbehaviour of one call.
+
+    error: answer `status` without doing anything.
+    hang: sleep `seconds` (past the client's timeout), then answer `status` without doing
+          anything, or do the work if `apply` is set (the client has given up by then).
+    lost: do the work, then answer `status`: the cloud has the object, the caller does not know.
+    """
+
+    operation: str
+    mode: str = "error"
+    status: int = 500
+    seconds: float = 0.0
+    apply: bool = False
+    message: str = ""
+
+
+@dataclass
+class Knobs:
+    latency: dict[str, float] = field(default_factory=dict)
+    build_time: float = 2.0
+    faults: list[Fault] = field(default_factory=list)
+    build_errors: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def latency_for(self, operation: str) -> float:
+        with self.lock:
+            if operation in self.latency:
+                return self.latency[operation]
+            for pattern, seconds in self.latency.items():
+                if pattern != "*" and fnmatch.fnmatch(operation, pattern):
+                    return seconds
+            return self.latency.get("*", 0.0)
+
+    def take_fault(self, operation: str) -> Fault | None:
+        """Count the call and pop the first fault planned for it, if any."""
+        with self.lock:
+            self.counts[operation] += 1
+            for i, fault in enumerate(self.faults):
+                if fnmatch.fnmatch(operation, fault.operation):
+                    return self.faults.pop(i)
+        return None
+
+    def take_build_error(self) -> str | None:
+        with self.lock:
+            return self.build_errors.pop(0) if self.build_errors else None
+
+    def add_fault(self, fault: Fault, times: int = 1) -> None:
+        if fault.mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of {FAULT_MODES}")
+        with self.lock:
+            self.faults.extend(Fault(**asdict(fault)) for _ in range(times))
+
+    def clear(self, keep_timing: bool = True) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.build_errors.clear()
+            self.counts.clear()
+            if not keep_timing:
+                self.latency.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "latency": dict(self.latency),
+                "build_time": self.build_time,
+                "faults": [asdict(f) for f in self.faults],
+                "build_errors": list(self.build_errors),
+                "counts": dict(self.counts),
+            }
