@@ -100,8 +100,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Production shares one cache between processes (throttling, idempotency), in Redis db 1.
 CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://portal"),
+    "default": env.cache_url(
+        "CACHE_URL",
+        default=REDIS_URL.rsplit("/", 1)[0].replace("redis://", "rediscache://") + "/1"
+        if IS_PRODUCTION
+        else "locmemcache://portal",
+    ),
 }
 
 # --- Authentication and object permissions --------------------------------------------------

@@ -39,4 +39,4 @@ cat <<MSG
   Stop:      Ctrl-C
 
 MSG
-exec $BIN/honcho --no-prefix -f "$procfile" start 2>/dev/null || exec $BIN/honcho -f "$procfile" start
+exec $BIN/honcho -f "$procfile" start
