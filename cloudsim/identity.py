@@ -242,6 +242,19 @@ def list_projects(sim: CloudSim, req: Request) -> Response:
     return Response(200, {"projects": items, "links": {"self": f"{req.base_url}/v3/projects"}})
 
 
+def user_projects(sim: CloudSim, req: Request, user_id: str = "") -> Response:
+    """GET /v3/users/{id}/projects and /v3/auth/projects: the projects a user has a role on."""
+    ctx = caller_token(sim, req)
+    user_id = user_id or ctx.user_id
+    if user_id != ctx.user_id and not ctx.is_admin:
+        raise ApiError.keystone(
+            403, "You are not authorized to perform the requested action: identity."
+        )
+    mine = {a["project_id"] for a in sim.store.list("assignment") if a["user_id"] == user_id}
+    items = [public(p, req, "projects") for p in sim.store.list("project") if p["id"] in mine]
+    return Response(200, {"projects": items, "links": {"self": f"{req.base_url}/v3/projects"}})
+
+
 def create_project(sim: CloudSim, req: Request) -> Response:
     require_admin(sim, req)
     data = (req.body or {}).get("project") or {}
@@ -394,6 +407,9 @@ def register(router: Router) -> None:
     add("POST", "identity", "/v3/users", "identity.user.create", create_user)
     add("GET", "identity", "/v3/users/{obj_id}", "identity.user.get",
         get_simple("user", "users", "user"))  # fmt: skip
+    add("GET", "identity", "/v3/users/{user_id}/projects", "identity.user.projects",
+        user_projects)  # fmt: skip
+    add("GET", "identity", "/v3/auth/projects", "identity.user.projects", user_projects)
     add("GET", "identity", "/v3/roles", "identity.role.list", list_simple("role", "roles"))
     add("GET", "identity", "/v3/role_assignments", "identity.role_assignment.list",
         list_role_assignments)  # fmt: skip

@@ -1,0 +1,227 @@
+"""Networks (+ subnet, router, interface) and security groups, found by request tag first.
+
+Each object is created with the request's tag in the create call itself (Neutron's
+`tag-creation`), so there is no window in which an object exists untagged and a retry would miss
+it. Every step looks before it creates, so a retry resumes where the previous attempt stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import openstack.exceptions as sdk_exc
+
+from provisioning.cloud.base import (
+    CloudNotFound,
+    CloudPermanentError,
+    CloudTarget,
+    NetworkInfo,
+    NetworkSetup,
+    RouterInfo,
+    SecurityGroupInfo,
+    SecurityRule,
+    SubnetInfo,
+)
+from provisioning.cloud.connection import connect, translate_errors
+
+INTERFACE_OWNER = "network:router_interface"
+
+
+def network_info(net: Any) -> NetworkInfo:
+    return NetworkInfo(
+        id=net.id,
+        name=net.name or "",
+        project_id=net.project_id or "",
+        subnet_ids=tuple(net.subnet_ids or ()),
+        tags=tuple(net.tags or ()),
+        is_external=bool(net.is_router_external),
+        status=net.status or "",
+    )
+
+
+def subnet_info(sub: Any) -> SubnetInfo:
+    return SubnetInfo(
+        id=sub.id,
+        name=sub.name or "",
+        network_id=sub.network_id,
+        cidr=sub.cidr,
+        gateway_ip=sub.gateway_ip,
+        ip_version=int(sub.ip_version or 4),
+        dns_nameservers=tuple(sub.dns_nameservers or ()),
+        allocation_pools=tuple((p["start"], p["end"]) for p in sub.allocation_pools or ()),
+    )
+
+
+def router_info(router: Any) -> RouterInfo:
+    gateway = router.external_gateway_info or {}
+    return RouterInfo(
+        id=router.id,
+        name=router.name or "",
+        project_id=router.project_id or "",
+        external_network_id=gateway.get("network_id"),
+        external_ips=tuple(ip["ip_address"] for ip in gateway.get("external_fixed_ips") or ()),
+        tags=tuple(router.tags or ()),
+    )
+
+
+def _first(items: Iterable[Any]) -> Any | None:
+    return next(iter(items), None)
+
+
+def external_network_find(target: CloudTarget, name: str | None = None) -> NetworkInfo:
+    """The external network for router gateways: the named one, else the first one visible."""
+    conn = connect(target)
+    with translate_errors("looking up the external network"):
+        query: dict[str, Any] = {"is_router_external": True}
+        if name:
+            query["name"] = name
+        net = _first(conn.network.networks(**query))
+    if net is None:
+        raise CloudNotFound(f"No external network {name or ''} in cloud {target.cloud}".strip())
+    return network_info(net)
+
+
+def networks_list(target: CloudTarget, *, tag: str | None = None) -> list[NetworkInfo]:
+    """Networks of the target's project (not the shared/external ones), optionally by tag."""
+    conn = connect(target)
+    with translate_errors("listing networks"):
+        project_id = conn.current_project_id
+        query: dict[str, Any] = {"project_id": project_id}
+        if tag:
+            query["tags"] = tag
+        return [network_info(n) for n in conn.network.networks(**query)]
+
+
+def network_find_or_create(
+    target: CloudTarget,
+    *,
+    tag: str,
+    name: str,
+    cidr: str,
+    dns_nameservers: Iterable[str] = (),
+    with_router: bool = True,
+    external_network: str | None = None,
+) -> NetworkSetup:
+    """Network + subnet (+ router with an external gateway and an interface on the subnet)."""
+    conn = connect(target)
+    with translate_errors(f"building network {name}"):
+        project_id = conn.current_project_id
+        net = _first(conn.network.networks(tags=tag, project_id=project_id))
+        if net is None:
+            net = conn.network.create_network(name=name, tags=[tag])
+        subnet = _first(conn.network.subnets(network_id=net.id, tags=tag))
+        if subnet is None:
+            subnet = conn.network.create_subnet(
+                network_id=net.id,
+                name=f"{name}-subnet",
+                cidr=cidr,
+                ip_version=6 if ":" in cidr else 4,
+                dns_nameservers=list(dns_nameservers),
+                tags=[tag],
+            )
+        router_value = None
+        if with_router:
+            router = _first(conn.network.routers(tags=tag, project_id=project_id))
+            if router is None:
+                ext = external_network_find(target, external_network)
+                router = conn.network.create_router(
+                    name=f"{name}-router",
+                    external_gateway_info={"network_id": ext.id},
+                    tags=[tag],
+                )
+            interfaces = conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)
+            attached = any(
+                ip.get("subnet_id") == subnet.id for p in interfaces for ip in p.fixed_ips or ()
+            )
+            if not attached:
+                conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+            router_value = router_info(router)
+        net = conn.network.get_network(net.id)
+    return NetworkSetup(network_info(net), subnet_info(subnet), router_value)
+
+
+def network_delete_by_tag(target: CloudTarget, tag: str) -> bool:
+    """Tear down what `network_find_or_create` built for `tag`; False if nothing was left."""
+    conn = connect(target)
+    found = False
+    with translate_errors(f"deleting network {tag}"):
+        project_id = conn.current_project_id
+        for router in list(conn.network.routers(tags=tag, project_id=project_id)):
+            found = True
+            for port in list(conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)):
+                for ip in port.fixed_ips or ():
+                    with contextlib.suppress(sdk_exc.NotFoundException):
+                        conn.network.remove_interface_from_router(router, subnet_id=ip["subnet_id"])
+            conn.network.delete_router(router, ignore_missing=True)
+        for net in list(conn.network.networks(tags=tag, project_id=project_id)):
+            found = True
+            for subnet in list(conn.network.subnets(network_id=net.id)):
+                conn.network.delete_subnet(subnet, ignore_missing=True)
+            conn.network.delete_network(net, ignore_missing=True)
+    return found
+
+
+# ---- security groups ---------------------------------------------------------------------
+def security_group_info(group: Any) -> SecurityGroupInfo:
+    rules = tuple(
+        SecurityRule(
+            direction=r["direction"],
+            protocol=r.get("protocol"),
+            port_min=r.get("port_range_min"),
+            port_max=r.get("port_range_max"),
+            remote_ip_prefix=r.get("remote_ip_prefix"),
+            ethertype=r.get("ethertype", "IPv4"),
+        )
+        for r in group.security_group_rules or ()
+    )
+    return SecurityGroupInfo(
+        id=group.id,
+        name=group.name or "",
+        project_id=group.project_id or "",
+        rules=rules,
+        tags=tuple(group.tags or ()),
+    )
+
+
+def security_group_find_or_create(
+    target: CloudTarget, *, tag: str, name: str, rules: Iterable[SecurityRule] = ()
+) -> SecurityGroupInfo:
+    """A tagged group with at least `rules`; rules already there are left alone."""
+    conn = connect(target)
+    with translate_errors(f"building security group {name}"):
+        project_id = conn.current_project_id
+        group = _first(conn.network.security_groups(tags=tag, project_id=project_id))
+        if group is None:
+            group = conn.network.create_security_group(name=name, tags=[tag])
+        present = security_group_info(group).rules
+        for rule in rules:
+            if rule in present:
+                continue
+            # A conflict means an earlier attempt added the rule already.
+            with contextlib.suppress(sdk_exc.ConflictException):
+                conn.network.create_security_group_rule(
+                    security_group_id=group.id,
+                    direction=rule.direction,
+                    ethertype=rule.ethertype,
+                    protocol=rule.protocol,
+                    port_range_min=rule.port_min,
+                    port_range_max=rule.port_max,
+                    remote_ip_prefix=rule.remote_ip_prefix,
+                )
+        group = conn.network.get_security_group(group.id)
+    return security_group_info(group)
+
+
+def security_group_delete_by_tag(target: CloudTarget, tag: str) -> bool:
+    conn = connect(target)
+    found = False
+    with translate_errors(f"deleting security group {tag}"):
+        project_id = conn.current_project_id
+        for group in list(conn.network.security_groups(tags=tag, project_id=project_id)):
+            if group.name == "default":
+                raise CloudPermanentError("The default security group cannot be deleted")
+            found = True
+            conn.network.delete_security_group(group, ignore_missing=True)
+    return found

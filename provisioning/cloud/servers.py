@@ -1,0 +1,147 @@
+"""Servers: find-or-create by request tag, read, list, delete, start/stop/reboot.
+
+Every create is preceded by a lookup of the request's tag, so a retried task (or one whose
+create call lost its response) finds the server it already built instead of building another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from provisioning.cloud.base import AddressInfo, CloudNotFound, CloudTarget, ServerInfo
+from provisioning.cloud.connection import connect, translate_errors
+
+
+def server_info(server: Any) -> ServerInfo:
+    """Flatten an SDK server; flavor details come embedded (microversion >= 2.47)."""
+    flavor = server.flavor or {}
+    addresses = []
+    for network, entries in sorted((server.addresses or {}).items()):
+        for entry in entries:
+            addresses.append(
+                AddressInfo(
+                    network=network,
+                    address=entry.get("addr", ""),
+                    version=int(entry.get("version", 4)),
+                    mac=entry.get("OS-EXT-IPS-MAC:mac_addr", ""),
+                    kind=entry.get("OS-EXT-IPS:type", "fixed"),
+                )
+            )
+    fault = server.fault or {}
+    image = server.image or {}
+    return ServerInfo(
+        id=server.id,
+        name=server.name,
+        status=server.status,
+        project_id=server.project_id or "",
+        flavor_name=flavor.get("original_name") or flavor.get("name") or flavor.get("id") or "",
+        vcpus=flavor.get("vcpus"),
+        ram_mb=flavor.get("ram"),
+        image_id=image.get("id") or "",
+        addresses=tuple(addresses),
+        tags=tuple(server.tags or ()),
+        metadata=tuple(sorted((server.metadata or {}).items())),
+        fault_message=fault.get("message", "") if server.status == "ERROR" else "",
+        created_at=server.created_at or "",
+        key_name=server.key_name,
+    )
+
+
+def server_find_by_tag(target: CloudTarget, tag: str) -> ServerInfo | None:
+    """The server carrying `tag` in the target's project, if any (the oldest if several)."""
+    found = servers_list(target, tag=tag)
+    return min(found, key=lambda s: (s.created_at, s.id)) if found else None
+
+
+def servers_list(
+    target: CloudTarget, *, tag: str | None = None, all_projects: bool = False
+) -> list[ServerInfo]:
+    """All servers of the project (every page), optionally only those with `tag`.
+
+    all_projects needs an admin account; the reconciler uses it to sweep a region in one list.
+    """
+    conn = connect(target)
+    query: dict[str, Any] = {}
+    if tag:
+        query["tags"] = tag
+    if all_projects:
+        query["all_projects"] = True
+    with translate_errors("listing servers"):
+        return [server_info(s) for s in conn.compute.servers(details=True, **query)]
+
+
+def server_get(target: CloudTarget, server_id: str) -> ServerInfo:
+    conn = connect(target)
+    with translate_errors(f"reading server {server_id}"):
+        return server_info(conn.compute.get_server(server_id))
+
+
+def server_find_or_create(
+    target: CloudTarget,
+    *,
+    tag: str,
+    name: str,
+    flavor_id: str,
+    image_id: str,
+    network_ids: Iterable[str] = (),
+    port_ids: Iterable[str] = (),
+    key_name: str | None = None,
+    security_groups: Iterable[str] = (),
+    metadata: Mapping[str, str] | None = None,
+) -> ServerInfo:
+    """Return the server tagged `tag`, creating it (tagged) only if none exists yet.
+
+    The answer to a create is the bare 202 body, so the server is read back once to return its
+    full state; the caller polls `server_get` until it leaves BUILD (no blocking wait here).
+    """
+    existing = server_find_by_tag(target, tag)
+    if existing:
+        return existing
+    conn = connect(target)
+    networks = [{"uuid": n} for n in network_ids] + [{"port": p} for p in port_ids]
+    attrs: dict[str, Any] = {
+        "name": name,
+        "flavor_id": flavor_id,
+        "image_id": image_id,
+        "networks": networks or "none",
+        "tags": [tag],
+        "metadata": {"portal_request": tag, **dict(metadata or {})},
+    }
+    if key_name:
+        attrs["key_name"] = key_name
+    groups = list(security_groups)
+    if groups:
+        attrs["security_groups"] = [{"name": g} for g in groups]
+    with translate_errors(f"creating server {name}"):
+        created = conn.compute.create_server(**attrs)
+        return server_info(conn.compute.get_server(created.id))
+
+
+def server_delete(target: CloudTarget, server_id: str) -> bool:
+    """Ask the cloud to delete a server; False if it was already gone (so retries are safe)."""
+    conn = connect(target)
+    try:
+        with translate_errors(f"deleting server {server_id}"):
+            conn.compute.delete_server(server_id, ignore_missing=False)
+    except CloudNotFound:
+        return False
+    return True
+
+
+def server_start(target: CloudTarget, server_id: str) -> None:
+    conn = connect(target)
+    with translate_errors(f"starting server {server_id}"):
+        conn.compute.start_server(server_id)
+
+
+def server_stop(target: CloudTarget, server_id: str) -> None:
+    conn = connect(target)
+    with translate_errors(f"stopping server {server_id}"):
+        conn.compute.stop_server(server_id)
+
+
+def server_reboot(target: CloudTarget, server_id: str, *, hard: bool = False) -> None:
+    conn = connect(target)
+    with translate_errors(f"rebooting server {server_id}"):
+        conn.compute.reboot_server(server_id, "HARD" if hard else "SOFT")

@@ -1,0 +1,132 @@
+"""Contract: servers through provisioning.cloud, over openstacksdk and HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from provisioning import cloud
+from provisioning.cloud import CloudNotFound, CloudPermanentError, CloudQuotaExceeded, NetworkSetup
+from tests.contract.conftest import ContractCloud
+from tests.contract.helpers import wait_gone, wait_status
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def network(contract_cloud: ContractCloud) -> Iterator[NetworkSetup]:
+    tag = contract_cloud.tag()
+    setup = cloud.network_find_or_create(
+        contract_cloud.target, tag=tag, name="contract-servers", cidr="10.77.0.0/24",
+        with_router=False,
+    )  # fmt: skip
+    yield setup
+    for server in cloud.servers_list(contract_cloud.target):
+        if server.request_tag and "contract-" in server.request_tag:
+            cloud.server_delete(contract_cloud.target, server.id)
+            wait_gone(contract_cloud.target, server.id)
+    cloud.network_delete_by_tag(contract_cloud.target, tag)
+
+
+def create(contract: ContractCloud, network: NetworkSetup, tag: str, name: str = "vm"):
+    return cloud.server_find_or_create(
+        contract.target,
+        tag=tag,
+        name=name,
+        flavor_id=contract.flavor.id,
+        image_id=contract.image.id,
+        network_ids=[network.network.id],
+        metadata={"purpose": "contract"},
+    )
+
+
+def test_find_or_create_is_idempotent_and_server_becomes_active(contract, network):
+    tag = contract.tag()
+    first = create(contract, network, tag)
+    assert first.status in ("BUILD", "ACTIVE")
+    assert tag in first.tags
+    assert first.request_tag == tag
+    again = create(contract, network, tag)
+    assert again.id == first.id
+    assert [s.id for s in cloud.servers_list(contract.target, tag=tag)] == [first.id]
+    active = wait_status(contract.target, first.id, "ACTIVE")
+    assert active.flavor_name == contract.flavor.name
+    assert active.vcpus == contract.flavor.vcpus
+    assert active.image_id == contract.image.id
+    assert dict(active.metadata)["portal_request"] == tag
+    assert dict(active.metadata)["purpose"] == "contract"
+    assert [a.network for a in active.addresses] == ["contract-servers"]
+    assert active.addresses[0].address.startswith("10.77.0.")
+    assert cloud.server_find_by_tag(contract.target, tag).id == first.id
+    assert cloud.server_delete(contract.target, first.id) is True
+    wait_gone(contract.target, first.id)
+    assert cloud.server_delete(contract.target, first.id) is False
+    assert cloud.server_find_by_tag(contract.target, tag) is None
+
+
+def test_stop_start_reboot(contract, network):
+    server = create(contract, network, contract.tag(), name="power")
+    wait_status(contract.target, server.id, "ACTIVE")
+    cloud.server_stop(contract.target, server.id)
+    wait_status(contract.target, server.id, "SHUTOFF")
+    cloud.server_start(contract.target, server.id)
+    wait_status(contract.target, server.id, "ACTIVE")
+    cloud.server_reboot(contract.target, server.id)
+    wait_status(contract.target, server.id, "ACTIVE")
+    cloud.server_reboot(contract.target, server.id, hard=True)
+    wait_status(contract.target, server.id, "ACTIVE")
+    cloud.server_delete(contract.target, server.id)
+    wait_gone(contract.target, server.id)
+
+
+def test_starting_a_running_server_is_a_permanent_error(contract, network):
+    server = create(contract, network, contract.tag(), name="conflict")
+    wait_status(contract.target, server.id, "ACTIVE")
+    with pytest.raises(CloudPermanentError, match="409"):
+        cloud.server_start(contract.target, server.id)
+    cloud.server_delete(contract.target, server.id)
+    wait_gone(contract.target, server.id)
+
+
+def test_missing_server_is_not_found(contract):
+    missing = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(CloudNotFound):
+        cloud.server_get(contract.target, missing)
+    with pytest.raises(CloudNotFound):
+        cloud.server_stop(contract.target, missing)
+
+
+def test_unknown_flavor_is_a_permanent_error(contract, network):
+    with pytest.raises(CloudPermanentError) as err:
+        cloud.server_find_or_create(
+            contract.target, tag=contract.tag(), name="bad", flavor_id="no-such-flavor",
+            image_id=contract.image.id, network_ids=[network.network.id],
+        )  # fmt: skip
+    assert not isinstance(err.value, CloudNotFound | CloudQuotaExceeded)
+    assert "no-such-flavor" in str(err.value)
+
+
+def test_quota_exceeded_is_reported_readably(contract, network):
+    quota = cloud.quota_get(contract.target)
+    project_id = quota.project_id
+    cloud.quota_set(contract.admin, project_id, instances=quota.instances.used)
+    try:
+        with pytest.raises(CloudQuotaExceeded) as err:
+            create(contract, network, contract.tag(), name="over")
+    finally:
+        cloud.quota_set(contract.admin, project_id, instances=quota.instances.limit)
+    message = str(err.value)
+    assert message.startswith("The cloud refused: quota exceeded for instances")
+    assert f"already used {quota.instances.used} of {quota.instances.used} instances" in message
+
+
+def test_listing_reads_every_page(contract, network):
+    tag = contract.tag()
+    created = [create(contract, network, f"{tag}-{i}", name=f"page-{i}") for i in range(3)]
+    listed = {s.id for s in cloud.servers_list(contract.target)}
+    assert {s.id for s in created} <= listed
+    for server in created:
+        cloud.server_delete(contract.target, server.id)
+    for server in created:
+        wait_gone(contract.target, server.id)
