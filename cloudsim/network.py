@@ -379,6 +379,8 @@ def make_port(
 
 def create_port(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("port") or {}
+    if "tags" in data:
+        raise ApiError.neutron(400, "Attribute 'tags' not allowed in POST", "HTTPBadRequest")
     project_id = owner_for(req, data)
     network = load(sim, req, "networks", data.get("network_id", ""))
     check_quota(sim, req, "ports", project_id)
@@ -393,7 +395,6 @@ def create_port(sim: CloudSim, req: Request) -> Response:
         fixed_ip=fixed if fixed and fixed.get("subnet_id") else None,
         name=data.get("name", ""),
         security_groups=data.get("security_groups"),
-        tags=data.get("tags"),
     )
     return Response(201, {"port": show(port)})
 

@@ -62,6 +62,7 @@ def extensions(sim: CloudSim, req: Request) -> Response:
 
 def create_network(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("network") or {}
+    no_tags_in_post(data)
     project_id = owner_for(req, data)
     ensure_default_sg(sim, req.region, project_id)
     external = bool(data.get("router:external", False))
@@ -91,7 +92,6 @@ def create_network(sim: CloudSim, req: Request) -> Response:
             "is_default": False,
             "dns_domain": "",
             "description": data.get("description", ""),
-            "tags": list(data.get("tags") or []),
         }
     )
     if req.ctx.is_admin:
@@ -106,8 +106,19 @@ def bad(message: str) -> ApiError:
     return ApiError.neutron(400, message, "HTTPBadRequest")
 
 
+def invalid(message: str) -> ApiError:
+    return ApiError.neutron(400, f"Invalid input for operation: {message}", "InvalidInput")
+
+
+def no_tags_in_post(data: dict[str, Any]) -> None:
+    """Neutron 2026.2 (the lab) refuses tags at create time; tags take a second call."""
+    if "tags" in data:
+        raise bad("Attribute 'tags' not allowed in POST")
+
+
 def create_subnet(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("subnet") or {}
+    no_tags_in_post(data)
     network = load(sim, req, "networks", data.get("network_id", ""))
     project_id = owner_for(req, data)
     if network["project_id"] != project_id and not req.ctx.is_admin:
@@ -119,24 +130,18 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
     if not raw_cidr:
         raise bad("Bad subnets request: a subnetpool must be specified in the absence of a cidr.")
     try:
+        # Like Neutron: host bits are dropped ("10.0.0.1/24" makes 10.0.0.0/24), junk is refused.
         cidr = ipaddress.ip_network(raw_cidr, strict=False)
     except ValueError:
-        raise bad(
-            f"Invalid input for cidr. Reason: '{raw_cidr}' is not a valid IP subnet."
-        ) from None
-    if str(cidr) != raw_cidr:
-        raise bad(
-            f"Invalid input for cidr. Reason: '{raw_cidr}' isn't a recommended CIDR, "
-            f"'{cidr}' is recommended."
-        )
+        raise invalid(f"{raw_cidr} is not in a CIDR format.") from None
     if cidr.version != ip_version:
-        raise bad("Invalid input for operation: cidr and ip_version mismatch.")
+        raise invalid(f"cidr '{raw_cidr}' does not match the ip_version '{ip_version}'.")
     for other_id in network["subnets"]:
         other = sim.store.get("subnet", other_id)
         if other and ipaddress.ip_network(other["cidr"]).overlaps(cidr):
-            raise bad(
-                f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: "
-                f"{network['id']} overlaps with another subnet."
+            raise invalid(
+                f"Requested subnet with cidr: {raw_cidr} for network: {network['id']} overlaps "
+                "with another subnet."
             )
     check_quota(sim, req, "subnets", project_id)
     hosts = list(cidr.hosts()) if cidr.num_addresses <= 65536 else None
@@ -144,7 +149,7 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
     last = hosts[-1] if hosts else cidr.broadcast_address - 1
     gateway = data.get("gateway_ip", str(first)) if "gateway_ip" in data else str(first)
     if gateway is not None and ipaddress.ip_address(gateway) not in cidr:
-        raise bad(f"Invalid input for operation: Gateway IP {gateway} conflicts with the subnet.")
+        raise invalid(f"Gateway IP {gateway} conflicts with the subnet.")
     pools = data.get("allocation_pools")
     if not pools:
         start = first + 1 if gateway == str(first) else first
@@ -175,7 +180,6 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
             "segment_id": None,
             "dns_publish_fixed_ip": False,
             "description": data.get("description", ""),
-            "tags": list(data.get("tags") or []),
         }
     )
     save(sim, "subnets", subnet)
@@ -205,6 +209,7 @@ def set_gateway(sim: CloudSim, req: Request, router: dict[str, Any], info: Any) 
 
 def create_router(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("router") or {}
+    no_tags_in_post(data)
     project_id = owner_for(req, data)
     check_quota(sim, req, "routers", project_id)
     router = stamp({"id": new_id(), "name": data.get("name", "")}, project_id, req.region)
@@ -218,7 +223,6 @@ def create_router(sim: CloudSim, req: Request) -> Response:
             "availability_zones": [],
             "flavor_id": None,
             "description": data.get("description", ""),
-            "tags": list(data.get("tags") or []),
         }
     )
     set_gateway(sim, req, router, data.get("external_gateway_info"))
@@ -292,6 +296,7 @@ def router_interface(sim: CloudSim, req: Request, obj_id: str, action: str) -> R
 
 def create_security_group(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("security_group") or {}
+    no_tags_in_post(data)
     project_id = owner_for(req, data)
     ensure_default_sg(sim, req.region, project_id)
     check_quota(sim, req, "security-groups", project_id)
@@ -300,7 +305,6 @@ def create_security_group(sim: CloudSim, req: Request) -> Response:
         description=data.get("description", ""),
         stateful=data.get("stateful", True),
         security_group_rules=[],
-        tags=list(data.get("tags") or []),
     )
     save(sim, "security-groups", sg)
     for ethertype in ("IPv4", "IPv6"):

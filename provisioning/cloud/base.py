@@ -42,12 +42,14 @@ class CloudQuotaExceeded(CloudPermanentError):
 class CloudTarget:
     """A cloud from clouds.yaml, optionally re-scoped to another project of the same account.
 
-    `clouds_yaml` overrides settings.CLOUDS_YAML, so tests and scripts need no Django settings.
+    `clouds_yaml` overrides settings.CLOUDS_YAML and `api_timeout` settings.CLOUD_API_TIMEOUT,
+    so tests and scripts need no Django settings.
     """
 
     cloud: str
     project_id: str | None = None
     clouds_yaml: str | None = None
+    api_timeout: float | None = None
 
 
 # ---- what the cloud holds ------------------------------------------------------------------

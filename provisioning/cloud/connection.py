@@ -63,7 +63,8 @@ def api_timeout() -> float:
 def connect(target: CloudTarget) -> openstack.connection.Connection:
     """The cached connection for a target; creating it does not call the cloud yet."""
     path = clouds_yaml_path(target.clouds_yaml)
-    key = (os.getpid(), path, target.cloud, target.project_id)
+    timeout = target.api_timeout or api_timeout()
+    key = (os.getpid(), path, target.cloud, target.project_id, timeout)
     with _lock:
         conn = _connections.get(key)
         if conn is not None:
@@ -73,7 +74,7 @@ def connect(target: CloudTarget) -> openstack.connection.Connection:
         config = openstack.config.OpenStackConfig(
             config_files=[path] if path else None, load_envvars=False
         )
-        overrides: dict[str, Any] = {"api_timeout": api_timeout()}
+        overrides: dict[str, Any] = {"api_timeout": timeout}
         if target.project_id:
             overrides.update(project_id=target.project_id, project_name=None)
             overrides.update(project_domain_name=None, project_domain_id=None)

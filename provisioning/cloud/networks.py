@@ -1,8 +1,10 @@
 """Networks (+ subnet, router, interface) and security groups, found by request tag first.
 
-Each object is created with the request's tag in the create call itself (Neutron's
-`tag-creation`), so there is no window in which an object exists untagged and a retry would miss
-it. Every step looks before it creates, so a retry resumes where the previous attempt stopped.
+Neutron (2026.2 as well) refuses `tags` in a POST, so tagging takes a second call. To leave no
+window in which a crash between the two calls makes a retry build a duplicate, each object is
+created with the tag as its `description` (atomic with the create) and looked up by tag, then by
+description; a found-but-untagged object gets its tag then. Every step looks before it creates,
+so a retry resumes where the previous attempt stopped.
 """
 
 from __future__ import annotations
@@ -70,6 +72,31 @@ def _first(items: Iterable[Any]) -> Any | None:
     return next(iter(items), None)
 
 
+def _find_stamped(conn: Any, kind: str, tag: str, **query: Any) -> Any | None:
+    """The object of `kind` carrying `tag`, as a tag or (if tagging was cut short) description."""
+    listing = getattr(conn.network, kind)
+    found = _first(listing(tags=tag, **query))
+    if found is None:
+        found = _first(listing(description=tag, **query))
+        if found is not None:
+            conn.network.set_tags(found, [*(found.tags or []), tag])
+            found.tags = [*(found.tags or []), tag]
+    return found
+
+
+def _all_stamped(conn: Any, kind: str, tag: str, **query: Any) -> list[Any]:
+    listing = getattr(conn.network, kind)
+    found = {o.id: o for o in listing(tags=tag, **query)}
+    found.update((o.id, o) for o in listing(description=tag, **query))
+    return list(found.values())
+
+
+def _stamp(conn: Any, obj: Any, tag: str) -> Any:
+    conn.network.set_tags(obj, [tag])
+    obj.tags = [tag]
+    return obj
+
+
 def external_network_find(target: CloudTarget, name: str | None = None) -> NetworkInfo:
     """The external network for router gateways: the named one, else the first one visible."""
     conn = connect(target)
@@ -108,10 +135,10 @@ def network_find_or_create(
     conn = connect(target)
     with translate_errors(f"building network {name}"):
         project_id = conn.current_project_id
-        net = _first(conn.network.networks(tags=tag, project_id=project_id))
+        net = _find_stamped(conn, "networks", tag, project_id=project_id)
         if net is None:
-            net = conn.network.create_network(name=name, tags=[tag])
-        subnet = _first(conn.network.subnets(network_id=net.id, tags=tag))
+            net = _stamp(conn, conn.network.create_network(name=name, description=tag), tag)
+        subnet = _find_stamped(conn, "subnets", tag, network_id=net.id)
         if subnet is None:
             subnet = conn.network.create_subnet(
                 network_id=net.id,
@@ -119,18 +146,20 @@ def network_find_or_create(
                 cidr=cidr,
                 ip_version=6 if ":" in cidr else 4,
                 dns_nameservers=list(dns_nameservers),
-                tags=[tag],
+                description=tag,
             )
+            _stamp(conn, subnet, tag)
         router_value = None
         if with_router:
-            router = _first(conn.network.routers(tags=tag, project_id=project_id))
+            router = _find_stamped(conn, "routers", tag, project_id=project_id)
             if router is None:
                 ext = external_network_find(target, external_network)
                 router = conn.network.create_router(
                     name=f"{name}-router",
                     external_gateway_info={"network_id": ext.id},
-                    tags=[tag],
+                    description=tag,
                 )
+                _stamp(conn, router, tag)
             interfaces = conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)
             attached = any(
                 ip.get("subnet_id") == subnet.id for p in interfaces for ip in p.fixed_ips or ()
@@ -148,14 +177,14 @@ def network_delete_by_tag(target: CloudTarget, tag: str) -> bool:
     found = False
     with translate_errors(f"deleting network {tag}"):
         project_id = conn.current_project_id
-        for router in list(conn.network.routers(tags=tag, project_id=project_id)):
+        for router in _all_stamped(conn, "routers", tag, project_id=project_id):
             found = True
             for port in list(conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)):
                 for ip in port.fixed_ips or ():
                     with contextlib.suppress(sdk_exc.NotFoundException):
                         conn.network.remove_interface_from_router(router, subnet_id=ip["subnet_id"])
             conn.network.delete_router(router, ignore_missing=True)
-        for net in list(conn.network.networks(tags=tag, project_id=project_id)):
+        for net in _all_stamped(conn, "networks", tag, project_id=project_id):
             found = True
             for subnet in list(conn.network.subnets(network_id=net.id)):
                 conn.network.delete_subnet(subnet, ignore_missing=True)
@@ -192,9 +221,10 @@ def security_group_find_or_create(
     conn = connect(target)
     with translate_errors(f"building security group {name}"):
         project_id = conn.current_project_id
-        group = _first(conn.network.security_groups(tags=tag, project_id=project_id))
+        group = _find_stamped(conn, "security_groups", tag, project_id=project_id)
         if group is None:
-            group = conn.network.create_security_group(name=name, tags=[tag])
+            group = conn.network.create_security_group(name=name, description=tag)
+            _stamp(conn, group, tag)
         present = security_group_info(group).rules
         for rule in rules:
             if rule in present:
@@ -219,7 +249,7 @@ def security_group_delete_by_tag(target: CloudTarget, tag: str) -> bool:
     found = False
     with translate_errors(f"deleting security group {tag}"):
         project_id = conn.current_project_id
-        for group in list(conn.network.security_groups(tags=tag, project_id=project_id)):
+        for group in _all_stamped(conn, "security_groups", tag, project_id=project_id):
             if group.name == "default":
                 raise CloudPermanentError("The default security group cannot be deleted")
             found = True

@@ -55,9 +55,9 @@ def test_network_without_router(contract):
 def test_invalid_cidr_is_a_permanent_error(contract):
     tag = contract.tag()
     try:
-        with pytest.raises(CloudPermanentError, match=r"10\.80\.0\.0/24"):
+        with pytest.raises(CloudPermanentError, match=r"10\.80\.0\.0/33 is not in a CIDR format"):
             cloud.network_find_or_create(
-                contract.target, tag=tag, name="contract-bad", cidr="10.80.0.1/24"
+                contract.target, tag=tag, name="contract-bad", cidr="10.80.0.0/33"
             )
     finally:
         cloud.network_delete_by_tag(contract.target, tag)
