@@ -179,12 +179,22 @@ CELERY_TASK_QUEUES = (
     Queue("periodic", Exchange("periodic"), routing_key="periodic"),
 )
 CELERY_TASK_ROUTES = {
+    "provisioning.tasks.notify": {"queue": "default"},
     "provisioning.tasks.periodic_*": {"queue": "periodic"},
     "provisioning.tasks.*": {"queue": "provisioning"},
 }
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into the database scheduler at beat start-up; operators can tune them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "provisioning.tasks.periodic_reconcile",
+        "schedule": env.float("PORTAL_RECONCILE_EVERY", default=60.0),
+    },
+    "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
+    "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Cloud ----------------------------------------------------------------------------------
@@ -247,3 +257,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Provisioning ---------------------------------------------------------------------------
+PORTAL_MAX_SERVERS_PER_REQUEST = env.int("PORTAL_MAX_SERVERS_PER_REQUEST", default=10)
+# How long a request may stay in provisioning before it is failed with a readable reason.
+PORTAL_PROVISIONING_DEADLINE = env.int("PORTAL_PROVISIONING_DEADLINE", default=1800)
+# Polling a build: first delay and cap (seconds); far below the broker's visibility timeout.
+PORTAL_POLL_FIRST = env.float("PORTAL_POLL_FIRST", default=2.0)
+PORTAL_POLL_MAX = env.float("PORTAL_POLL_MAX", default=30.0)
+# A request in approved/provisioning with no progress for this long is re-driven.
+PORTAL_STUCK_AFTER = env.int("PORTAL_STUCK_AFTER", default=300)
+PORTAL_LEASE_WARNING_DAYS = env.int("PORTAL_LEASE_WARNING_DAYS", default=3)
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)

@@ -5,3 +5,9 @@ class ProvisioningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "provisioning"
     verbose_name = "Provisioning"
+
+    def ready(self) -> None:
+        from provisioning.usage import provisioning_usage
+        from tenants.quotas import register_usage_source
+
+        register_usage_source(provisioning_usage)

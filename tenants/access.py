@@ -7,6 +7,8 @@ A user reaches an object only when all the dimensions the object's model declare
 * security domain: the user (or one of their groups) is cleared for the domain;
 * site: the user (or one of their groups) is entitled to the site.
 
+A security officer of a domain sees (but does not act on) every tenant's objects in that domain
+at the sites they are entitled to, so they can oversee and decide the domain's requests.
 Operators see and act on everything; auditors see everything and act on nothing.
 
 Every check is expressed as ``pk IN (subquery)`` so that ``restrict()`` adds no query of its own
@@ -107,7 +109,12 @@ def access_filter(model: type[models.Model], user: AnyUser, action: Action | str
     action = Action(action)
     q = Q()
     if paths.tenant is not None:
-        q &= _holds(paths.tenant, _granted(user, "tenant", TENANT_PERMISSION[action]))
+        member = _holds(paths.tenant, _granted(user, "tenant", TENANT_PERMISSION[action]))
+        if action == Action.VIEW and paths.domain is not None:
+            # A security officer oversees everything in their domain, whichever tenant owns it
+            # (still only at the sites they are entitled to: the site filter below applies).
+            member |= _holds(paths.domain, _granted(user, "domain", OFFICER_PERMISSION))
+        q &= member
     if paths.site is not None:
         q &= _holds(paths.site, _granted(user, "site", SITE_PERMISSION))
     if paths.domain is not None:
@@ -138,6 +145,11 @@ def officer_domains_filter(user: AnyUser, path: str = "") -> Q:
     return _holds(path, _granted(user, "domain", OFFICER_PERMISSION)) & _holds(
         path, _granted(user, "domain", DOMAIN_PERMISSION)
     )
+
+
+def site_access_filter(user: AnyUser, path: str) -> Q:
+    """Rows whose site (at ``path``) ``user`` is entitled to."""
+    return _holds(path, _granted(user, "site", SITE_PERMISSION))
 
 
 class RestrictedQuerySet(models.QuerySet):

@@ -64,6 +64,14 @@ def _expected_allocations(spec: demo.DemoUser) -> set[tuple[str, str]]:
             if spec.operator or spec.auditor:
                 visible.add((tenant, region))
                 continue
+            oversees = any(
+                region == demo.region_slug(site, shorts[domain])
+                for site in spec.sites
+                for domain in spec.officer_of
+            )
+            if oversees:  # a security officer sees every tenant's objects in their domain
+                visible.add((tenant, region))
+                continue
             if tenant not in spec.memberships:
                 continue
             if any(

@@ -1,0 +1,33 @@
+"""Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
+
+from provisioning.models.approvals import Approval, ApprovalPolicy, Stage
+from provisioning.models.catalog import Flavor, Image, Offering
+from provisioning.models.requests import (
+    IN_FLIGHT,
+    TERMINAL,
+    Kind,
+    QuotaNeeds,
+    RequestState,
+    RequestTransition,
+    ResourceRequest,
+)
+from provisioning.models.resources import Network, Orphan, Server
+
+__all__ = [
+    "IN_FLIGHT",
+    "TERMINAL",
+    "Approval",
+    "ApprovalPolicy",
+    "Flavor",
+    "Image",
+    "Kind",
+    "Network",
+    "Offering",
+    "Orphan",
+    "QuotaNeeds",
+    "RequestState",
+    "RequestTransition",
+    "ResourceRequest",
+    "Server",
+    "Stage",
+]

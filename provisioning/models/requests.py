@@ -1,0 +1,191 @@
+"""Resource requests and their state machine, with every transition kept for SLA reporting.
+
+The model declares the legal transitions (bodies empty); ``provisioning.services`` performs them
+under a row lock, records who and when, and does the side effects.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from tenants.access import AccessPaths, RestrictedQuerySet
+from tenants.models import Allocation
+
+
+class RequestState(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    PROVISIONING = "provisioning", "Provisioning"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+#: Requests that hold quota: decided or not, they will consume it unless they end badly.
+IN_FLIGHT = (RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.PROVISIONING)
+TERMINAL = (
+    RequestState.COMPLETED,
+    RequestState.FAILED,
+    RequestState.REJECTED,
+    RequestState.CANCELLED,
+)
+
+
+class Kind(models.TextChoices):
+    SERVER = "server", "New server(s)"
+    NETWORK = "network", "New network"
+    SERVER_START = "server_start", "Start server"
+    SERVER_STOP = "server_stop", "Stop server"
+    SERVER_REBOOT = "server_reboot", "Reboot server"
+    SERVER_DECOMMISSION = "server_decommission", "Decommission server"
+    NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
+
+    @property
+    def is_day2(self) -> bool:
+        return self not in (Kind.SERVER, Kind.NETWORK)
+
+    @property
+    def on_server(self) -> bool:
+        return self.value.startswith("server_")
+
+
+class QuotaNeeds(models.Model):
+    """What an object consumes of its allocation, one field per ``tenants.quotas`` dimension."""
+
+    instances = models.PositiveIntegerField(default=0)
+    vcpus = models.PositiveIntegerField(default=0)
+    ram_mb = models.PositiveIntegerField(default=0)
+    networks = models.PositiveIntegerField(default=0)
+    routers = models.PositiveIntegerField(default=0)
+    floating_ips = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
+    """What someone asked for, in which allocation, why, and where it stands."""
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="requests")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="resource_requests"
+    )
+    justification = models.TextField()
+    spec = models.JSONField(default=dict, help_text="Validated per kind; see provisioning.specs.")
+    target_server = models.ForeignKey(
+        "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_network = models.ForeignKey(
+        "provisioning.Network", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = FSMField(
+        max_length=30,
+        choices=RequestState.choices,
+        default=RequestState.PENDING_APPROVAL,
+        protected=True,
+    )
+    pending_stage = models.CharField(
+        max_length=20, blank=True, help_text="The approval stage waiting for a decision."
+    )
+    failure_reason = models.TextField(blank=True)
+    status_note = models.CharField(
+        max_length=300, blank=True, help_text="What provisioning is doing or waiting for now."
+    )
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="Worker-side bookkeeping between polls."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time a worker moved this request on."
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Provisioning attempts so far.")
+    provisioning_deadline = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(
+        tenant="allocation__tenant",
+        site="allocation__region__site",
+        domain="allocation__region__domain",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "state_changed_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("request-detail", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        return self.spec.get("name") or (
+            str(self.target_server or self.target_network or "") if self.pk else ""
+        )
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.state in IN_FLIGHT
+
+    # --- legal transitions (performed by provisioning.services) --------------------------------
+    @transition(state, source=RequestState.PENDING_APPROVAL, target=RequestState.APPROVED)
+    def approve(self) -> None: ...
+
+    @transition(state, source=RequestState.PENDING_APPROVAL, target=RequestState.REJECTED)
+    def reject(self) -> None: ...
+
+    @transition(
+        state,
+        source=[RequestState.PENDING_APPROVAL, RequestState.APPROVED],
+        target=RequestState.CANCELLED,
+    )
+    def cancel(self) -> None: ...
+
+    @transition(state, source=RequestState.APPROVED, target=RequestState.PROVISIONING)
+    def start_provisioning(self) -> None: ...
+
+    @transition(state, source=RequestState.PROVISIONING, target=RequestState.COMPLETED)
+    def complete(self) -> None: ...
+
+    @transition(
+        state, source=[RequestState.APPROVED, RequestState.PROVISIONING], target=RequestState.FAILED
+    )
+    def fail(self) -> None: ...
+
+    @transition(state, source=RequestState.FAILED, target=RequestState.APPROVED)
+    def retry(self) -> None: ...
+
+
+class RequestTransition(models.Model):
+    """One move of a request's state: the timeline pages show and SLA reports measure."""
+
+    request = models.ForeignKey(
+        ResourceRequest, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_state = models.CharField(max_length=30, blank=True)
+    to_state = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(
+        tenant="request__allocation__tenant",
+        site="request__allocation__region__site",
+        domain="request__allocation__region__domain",
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id}: {self.from_state or '-'} -> {self.to_state}"

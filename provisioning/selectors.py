@@ -1,0 +1,58 @@
+"""Reads of provisioning data that pass through the access layer."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from provisioning.models import Network, RequestState, ResourceRequest, Server, Stage
+from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
+
+REQUEST_RELATED = (
+    "allocation__tenant",
+    "allocation__region__site",
+    "allocation__region__domain",
+    "requester",
+)
+
+
+def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[ResourceRequest]:
+    return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
+
+
+def requests_awaiting(user) -> QuerySet[ResourceRequest]:
+    """Requests waiting for a decision this user may take, never their own.
+
+    Tenant stage: approvers of the tenant; security stage: officers of the domain. Both must be
+    entitled to the site and cleared for the domain. Operators get no shortcut: a decision is a
+    business decision, not an operation.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return ResourceRequest.objects.none()
+    tenant_stage = Q(pending_stage=Stage.TENANT) & access_filter(
+        ResourceRequest, user, Action.APPROVE
+    )
+    security_stage = (
+        Q(pending_stage=Stage.SECURITY)
+        & officer_domains_filter(user, "allocation__region__domain")
+        & site_access_filter(user, "allocation__region__site")
+    )
+    return (
+        ResourceRequest.objects.filter(state=RequestState.PENDING_APPROVAL)
+        .filter(tenant_stage | security_stage)
+        .exclude(requester=user)
+        .exclude(approvals__decided_by=user)
+        .select_related(*REQUEST_RELATED)
+        .order_by("created_at", "id")
+    )
+
+
+def servers_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Server]:
+    return Server.objects.restrict(user, action).select_related(
+        "allocation__tenant", "allocation__region__site", "allocation__region__domain"
+    )
+
+
+def networks_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Network]:
+    return Network.objects.restrict(user, action).select_related(
+        "allocation__tenant", "allocation__region__site", "allocation__region__domain"
+    )

@@ -1,0 +1,49 @@
+"""Quota: what a request needs against what its allocation has left, checked under a row lock.
+
+Usage counts live resources plus requests in flight (pending, approved, provisioning), so a
+request holds its share from submission on; see ``provisioning.usage``.
+"""
+
+from __future__ import annotations
+
+from provisioning.models import ResourceRequest
+from provisioning.services.errors import QuotaExceeded
+from tenants.models import Allocation
+from tenants.quotas import DIMENSIONS, usage_by_allocation
+
+
+def allocation_lock(allocation_id: int) -> Allocation:
+    """Lock the allocation row: submits and approvals against it now run one at a time."""
+    return (
+        Allocation.objects.select_for_update()
+        .select_related("region__site", "region__domain", "tenant")
+        .get(pk=allocation_id)
+    )
+
+
+def quota_check(
+    *, allocation: Allocation, needs: dict[str, int], counted: ResourceRequest | None = None
+) -> None:
+    """Raise QuotaExceeded naming the first dimension ``needs`` does not fit in.
+
+    ``counted`` is a request already counted in usage (being approved): its own share is taken
+    out before comparing, so the message speaks of everyone else's usage.
+    """
+    usage = usage_by_allocation([allocation])[allocation.pk]
+    for item, dimension in zip(usage, DIMENSIONS, strict=True):
+        needed = needs.get(dimension.key, 0)
+        if not needed:
+            continue
+        others = item.used - (getattr(counted, dimension.key, 0) if counted else 0)
+        if others + needed > item.limit:
+            raise QuotaExceeded(
+                allocation=allocation,
+                dimension=dimension,
+                used=others,
+                limit=item.limit,
+                needed=needed,
+            )
+
+
+def needs_of(request: ResourceRequest) -> dict[str, int]:
+    return {d.key: getattr(request, d.key) for d in DIMENSIONS}

@@ -1,0 +1,195 @@
+"""Submitting, cancelling and retrying requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from provisioning import notifications
+from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
+from provisioning.policy import policy_for, stages_for
+from provisioning.services.approvals import approve_by_policy
+from provisioning.services.errors import RequestNotAllowed
+from provisioning.services.quotas import allocation_lock, quota_check
+from provisioning.services.transitions import record_created, request_lock, transition
+from provisioning.specs import validate_spec
+from tenants.access import Action, can, is_operator
+from tenants.models import Allocation
+
+MIN_JUSTIFICATION = 10
+
+
+def request_submit(
+    *,
+    user,
+    kind: Kind | str,
+    justification: str,
+    allocation: Allocation | None = None,
+    spec: dict[str, Any] | None = None,
+    target: Server | Network | None = None,
+) -> ResourceRequest:
+    """Record a request after checking rights, the spec and the quota; route it to approval.
+
+    New resources name their ``allocation`` and a ``spec``; day-2 requests name their ``target``
+    (the allocation is the target's). Raises ValidationError with field messages, QuotaExceeded,
+    or RequestNotAllowed.
+    """
+    kind = Kind(kind)
+    errors: dict[str, list[str]] = {}
+    justification = (justification or "").strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        errors["justification"] = [
+            "Say why this is needed (at least a sentence): approvers decide on it."
+        ]
+    if kind.is_day2:
+        allocation = _check_target(user, kind, target, errors)
+    elif allocation is None:
+        errors["allocation"] = ["Choose the allocation (tenant and region) to build in."]
+    if allocation is None or errors.get("target"):
+        raise ValidationError(errors)
+    if not can(user, Action.REQUEST, allocation):
+        raise RequestNotAllowed(
+            "Your role in this tenant does not allow requests; ask its manager for the "
+            "requester role."
+        )
+    if not allocation.region.enabled:
+        errors["allocation"] = [f"Region {allocation.region} is closed to new requests."]
+    valid = None
+    if not kind.is_day2:
+        try:
+            valid = validate_spec(kind, spec or {}, allocation)
+        except ValidationError as err:
+            for field, messages in err.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        allocation = allocation_lock(allocation.pk)
+        needs = valid.needs if valid else {}
+        quota_check(allocation=allocation, needs=needs)
+        request = ResourceRequest.objects.create(
+            kind=kind,
+            allocation=allocation,
+            requester=user,
+            justification=justification,
+            spec=valid.spec if valid else {"target": str(target)},
+            target_server=target if isinstance(target, Server) else None,
+            target_network=target if isinstance(target, Network) else None,
+            **needs,
+        )
+        record_created(request, actor=user)
+        _route(request)
+    return request
+
+
+def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
+    expected = Server if kind.on_server else Network
+    if not isinstance(target, expected) or target.pk is None:
+        errors["target"] = [f"Name the {expected._meta.verbose_name} this request acts on."]
+        return None
+    # Out of reach is "not found": the same answer as for an object that does not exist.
+    if not expected.objects.restrict(user, Action.VIEW).filter(pk=target.pk).exists():
+        errors["target"] = [f"No such {expected._meta.verbose_name}."]
+        return None
+    if target.is_deleted:
+        errors["target"] = [f"{target} is already decommissioned."]
+    busy = ResourceRequest.objects.filter(state__in=IN_FLIGHT).filter(
+        target_server=target if expected is Server else None,
+        target_network=target if expected is Network else None,
+    )
+    if busy.exists():
+        errors["target"] = [f"{target} already has a request in progress (#{busy.first().pk})."]
+    if kind == Kind.NETWORK_DECOMMISSION:
+        attached = target.servers.filter(deleted_at__isnull=True).values_list("name", flat=True)
+        if attached:
+            errors["target"] = [
+                f"Servers still use {target.name}: {', '.join(attached)}. Decommission them first."
+            ]
+    return target.allocation
+
+
+def _route(request: ResourceRequest) -> None:
+    """After submit: approve by policy, or wait for the first stage's approvers."""
+    stages = stages_for(request, policy_for(request))
+    if not stages:
+        approve_by_policy(request)
+        return
+    request.pending_stage = stages[0]
+    request.save(update_fields=["pending_stage"])
+    transaction.on_commit(lambda: notifications.approvers_new_request(request.pk))
+
+
+def request_cancel(*, user, request: ResourceRequest, reason: str = "") -> ResourceRequest:
+    """The requester (or a tenant manager, or an operator) withdraws a request not yet built."""
+    with transaction.atomic():
+        request = request_lock(request.pk)
+        allowed = (
+            request.requester_id == user.pk
+            or can(user, Action.MANAGE, request)
+            or is_operator(user)
+        )
+        if not allowed:
+            raise RequestNotAllowed("Only the requester or a tenant manager can cancel it.")
+        if request.state not in (RequestState.PENDING_APPROVAL, RequestState.APPROVED):
+            raise ValidationError(
+                f"Request #{request.pk} is {request.get_state_display().lower()}; only pending "
+                "or approved requests can be cancelled."
+            )
+        transition(request, "cancel", actor=user, note=reason, pending_stage="")
+    return request
+
+
+def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
+    """Send a failed request back to provisioning (the quota must still allow it)."""
+    with transaction.atomic():
+        request = request_lock(request.pk)
+        allowed = (
+            request.requester_id == user.pk
+            or can(user, Action.APPROVE, request)
+            or is_operator(user)
+        )
+        if not allowed:
+            raise RequestNotAllowed("Only the requester, an approver or an operator can retry.")
+        if request.state != RequestState.FAILED:
+            raise ValidationError(f"Request #{request.pk} has not failed; nothing to retry.")
+        allocation_lock(request.allocation_id)
+        from provisioning.services.quotas import needs_of
+
+        quota_check(allocation=request.allocation, needs=needs_of(request))
+        transition(request, "retry", actor=user, note="Retry", failure_reason="")
+        _enqueue(request)
+    return request
+
+
+def _enqueue(request: ResourceRequest) -> None:
+    from provisioning import tasks
+
+    tasks.advance_request.delay_on_commit(request.pk)
+
+
+def lease_expire(*, server: Server) -> ResourceRequest | None:
+    """The lease ended: the portal itself asks to decommission the server, approved by policy.
+
+    Returns None when a request is already in progress for the server.
+    """
+    with transaction.atomic():
+        allocation_lock(server.allocation_id)
+        if ResourceRequest.objects.filter(target_server=server, state__in=IN_FLIGHT).exists():
+            return None
+        owner = server.origin_request.requester if server.origin_request else None
+        if owner is None:
+            return None
+        request = ResourceRequest.objects.create(
+            kind=Kind.SERVER_DECOMMISSION,
+            allocation=server.allocation,
+            requester=owner,
+            justification=f"Lease ended on {server.lease_end:%Y-%m-%d %H:%M} UTC.",
+            spec={"target": server.name, "reason": "lease"},
+            target_server=server,
+        )
+        record_created(request, actor=None)
+        approve_by_policy(request)
+    return request

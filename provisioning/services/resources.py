@@ -1,0 +1,169 @@
+"""Keeping Server and Network rows in step with what the cloud reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit import audit_record
+from provisioning.cloud import base as cloud
+from provisioning.models import Network, ResourceRequest, Server
+from tenants.models import Allocation
+
+
+def _addresses(info: cloud.ServerInfo) -> list[dict]:
+    return [
+        {"network": a.network, "address": a.address, "version": a.version, "type": a.kind}
+        for a in info.addresses
+    ]
+
+
+def server_mirror(
+    *,
+    allocation: Allocation,
+    info: cloud.ServerInfo,
+    tag: str = "",
+    origin: ResourceRequest | None = None,
+    image_name: str = "",
+    lease_end: datetime | None = None,
+    networks: list[Network] | None = None,
+) -> Server:
+    """Create or update the portal's row for a cloud server (keyed by its backend id)."""
+    now = timezone.now()
+    values = {
+        "name": info.name,
+        "status": info.status,
+        "addresses": _addresses(info),
+        "fault": info.fault_message,
+        "last_seen_at": now,
+    }
+    server = Server.objects.filter(allocation=allocation, backend_id=info.id).first()
+    if server is None:
+        server = Server.objects.create(
+            allocation=allocation,
+            backend_id=info.id,
+            tag=tag,
+            origin_request=origin,
+            flavor_name=info.flavor_name,
+            image_name=image_name,
+            vcpus=info.vcpus or 0,
+            ram_mb=info.ram_mb or 0,
+            lease_end=lease_end,
+            **values,
+        )
+        if networks:
+            server.networks.set(networks)
+        audit_record(
+            actor=None,
+            action="server.create",
+            obj=server,
+            after={"backend_id": info.id, "status": info.status, "request": origin and origin.pk},
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+        return server
+    changed = {k: v for k, v in values.items() if getattr(server, k) != v}
+    for key, value in changed.items():
+        setattr(server, key, value)
+    server.save(update_fields=list(changed) or ["last_seen_at"])
+    if set(changed) - {"last_seen_at"}:
+        audit_record(
+            actor=None,
+            action="server.update",
+            obj=server,
+            after={k: v for k, v in changed.items() if k != "last_seen_at"},
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+    return server
+
+
+def resource_mark_deleted(resource: Server | Network, *, actor=None, reason: str) -> None:
+    """The resource is gone from the cloud (decommissioned, or deleted outside the portal)."""
+    if resource.deleted_at is not None:
+        return
+    with transaction.atomic():
+        resource.deleted_at = timezone.now()
+        resource.status = "DELETED"
+        resource.save(update_fields=["deleted_at", "status"])
+        allocation = resource.allocation
+        audit_record(
+            actor=actor,
+            action=f"{resource._meta.model_name}.delete",
+            obj=resource,
+            after={"reason": reason},
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+
+
+def network_mirror(
+    *,
+    allocation: Allocation,
+    setup: cloud.NetworkSetup,
+    tag: str,
+    origin: ResourceRequest | None,
+) -> Network:
+    network, created = Network.objects.update_or_create(
+        allocation=allocation,
+        backend_id=setup.network.id,
+        defaults={
+            "name": setup.network.name,
+            "cidr": setup.subnet.cidr,
+            "subnet_id": setup.subnet.id,
+            "router_id": setup.router.id if setup.router else "",
+            "tag": tag,
+            "origin_request": origin,
+            "status": setup.network.status,
+            "last_seen_at": timezone.now(),
+        },
+    )
+    if created:
+        audit_record(
+            actor=None,
+            action="network.create",
+            obj=network,
+            after={
+                "backend_id": network.backend_id,
+                "cidr": network.cidr,
+                "request": origin and origin.pk,
+            },
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+    return network
+
+
+def orphan_record(
+    *, region, kind: str, backend_id: str, project_id: str, name: str, tag: str | None
+) -> None:
+    """Note (or re-note) a cloud object the portal tagged but does not know."""
+    from provisioning.models import Orphan
+
+    orphan, created = Orphan.objects.update_or_create(
+        region=region,
+        kind=kind,
+        backend_id=backend_id,
+        defaults={"project_id": project_id, "name": name, "tag": tag or "", "resolved_at": None},
+    )
+    if created:
+        audit_record(
+            actor=None,
+            action="orphan.found",
+            obj=orphan,
+            after={"kind": kind, "backend_id": backend_id, "tag": tag},
+            region=region,
+        )
+
+
+def orphans_resolve_missing(*, region, kind: str, seen_ids: set[str]) -> int:
+    """Orphans no longer in the cloud are resolved (someone cleaned them up)."""
+    from provisioning.models import Orphan
+
+    return (
+        Orphan.objects.filter(region=region, kind=kind, resolved_at__isnull=True)
+        .exclude(backend_id__in=seen_ids)
+        .update(resolved_at=timezone.now())
+    )

@@ -1,0 +1,76 @@
+"""Moving a request from one state to another: the one place that records who, when and why."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit import audit_record
+from provisioning.models import RequestTransition, ResourceRequest
+
+
+def request_lock(request_id: int) -> ResourceRequest:
+    """Re-read and lock a request; the caller's decision is then made on the current state."""
+    return (
+        ResourceRequest.objects.select_for_update(of=("self",))
+        .select_related(
+            "allocation__region__site",
+            "allocation__region__domain",
+            "allocation__tenant",
+            "requester",
+        )
+        .get(pk=request_id)
+    )
+
+
+def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **changes) -> None:
+    """Perform the model's transition ``name``, keep the timeline row and the audit event.
+
+    Must run in a transaction on a locked (or freshly created) request; the state field's
+    compare-and-set (ConcurrentTransitionMixin) is the second line of defence.
+    """
+    assert transaction.get_connection().in_atomic_block
+    before = request.state
+    getattr(request, name)()
+    now = timezone.now()
+    request.state_changed_at = now
+    for field, value in changes.items():
+        setattr(request, field, value)
+    request.save()
+    RequestTransition.objects.create(
+        request=request, from_state=before, to_state=request.state, actor=actor, note=note, at=now
+    )
+    audit_record(
+        actor=actor,
+        action=f"request.{name}",
+        obj=request,
+        before={"state": before},
+        after={"state": request.state, "note": note, **{k: str(v) for k, v in changes.items()}},
+        tenant=request.allocation.tenant,
+        region=request.allocation.region,
+    )
+
+
+def record_created(request: ResourceRequest, *, actor) -> None:
+    now = request.created_at or timezone.now()
+    RequestTransition.objects.create(
+        request=request,
+        from_state="",
+        to_state=request.state,
+        actor=actor,
+        at=now,
+        note="Submitted",
+    )
+    audit_record(
+        actor=actor,
+        action="request.submit",
+        obj=request,
+        after={
+            "state": request.state,
+            "kind": request.kind,
+            "spec": request.spec,
+            "justification": request.justification,
+        },
+        tenant=request.allocation.tenant,
+        region=request.allocation.region,
+    )

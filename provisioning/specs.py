@@ -1,0 +1,258 @@
+"""What a request of each kind must say, validated with field-level messages.
+
+Spec forms serve the service layer (every front door ends there), the browser forms and the API
+alike. A valid spec is returned as plain JSON data plus what it needs of the allocation's quota.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from provisioning.models import IN_FLIGHT, Flavor, Image, Kind, Network, Offering, ResourceRequest
+from tenants.models import Allocation
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+NAME_HELP = (
+    "Use 1 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or "
+    "digit."
+)
+MAX_LEASE_DAYS = 365
+
+
+@dataclass
+class ValidSpec:
+    spec: dict[str, Any]
+    needs: dict[str, int] = field(default_factory=dict)
+
+
+class IdListField(forms.Field):
+    """A list of ids, from a JSON list, a multi-valued form field, or "1,2,3"."""
+
+    default_error_messages = {"invalid": "Give a list of ids."}
+
+    def to_python(self, value: Any) -> list[int]:
+        if value in (None, "", []):
+            return []
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ServerSpecForm(forms.Form):
+    name = forms.RegexField(
+        regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
+    )
+    offering = forms.CharField(required=False, help_text="An offering's slug.")
+    flavor = forms.CharField(required=False, help_text="A flavor name (without an offering).")
+    image = forms.CharField(required=False, help_text="An image name (without an offering).")
+    networks = IdListField(help_text="Ids of the tenant's networks in this region.")
+    count = forms.IntegerField(min_value=1, initial=1)
+    key_name = forms.CharField(required=False, max_length=100)
+    lease_end = forms.DateTimeField(required=False)
+
+    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocation = allocation
+        self.fields["count"].widget.attrs["max"] = settings.PORTAL_MAX_SERVERS_PER_REQUEST
+
+    def clean_count(self) -> int:
+        count = self.cleaned_data["count"]
+        limit = settings.PORTAL_MAX_SERVERS_PER_REQUEST
+        if count > limit:
+            raise ValidationError(f"At most {limit} servers per request.")
+        return count
+
+    def clean_lease_end(self):
+        lease_end = self.cleaned_data.get("lease_end")
+        if lease_end is None:
+            return None
+        now = timezone.now()
+        if lease_end <= now + timedelta(hours=1):
+            raise ValidationError("The lease must end at least an hour from now.")
+        if lease_end > now + timedelta(days=MAX_LEASE_DAYS):
+            raise ValidationError(f"A lease can last at most {MAX_LEASE_DAYS} days.")
+        return lease_end
+
+    def clean_networks(self) -> list[Network]:
+        ids = self.cleaned_data["networks"]
+        if not ids:
+            raise ValidationError("Choose at least one network for the server to attach to.")
+        found = {
+            n.pk: n for n in Network.objects.live().filter(allocation=self.allocation, pk__in=ids)
+        }
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ValidationError(
+                f"No network {', '.join(map(str, missing))} of this tenant in "
+                f"{self.allocation.region}."
+            )
+        return [found[i] for i in ids]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        region = self.allocation.region
+        offering_slug = data.get("offering")
+        flavor_name, image_name = data.get("flavor"), data.get("image")
+        if offering_slug:
+            offering = Offering.objects.filter(
+                slug=offering_slug, active=True, regions=region
+            ).first()
+            if offering is None:
+                self.add_error("offering", f"No offering {offering_slug!r} in {region}.")
+                return data
+            flavor_name, image_name = offering.flavor_name, offering.image_name
+        elif not (flavor_name and image_name):
+            if not flavor_name:
+                self.add_error("flavor", "Choose an offering, or a flavor and an image.")
+            if not image_name:
+                self.add_error("image", "Choose an offering, or a flavor and an image.")
+            return data
+        flavor = Flavor.objects.filter(region=region, name=flavor_name, active=True).first()
+        if flavor is None:
+            known = ", ".join(
+                Flavor.objects.filter(region=region, active=True).values_list("name", flat=True)
+            )
+            self.add_error(
+                "offering" if offering_slug else "flavor",
+                f"No flavor {flavor_name!r} in {region}. Available: {known or 'none synced'}.",
+            )
+        image = Image.objects.filter(region=region, name=image_name, active=True).first()
+        if image is None:
+            self.add_error(
+                "offering" if offering_slug else "image",
+                f"No image {image_name!r} in {region}.",
+            )
+        data["flavor_obj"], data["image_obj"] = flavor, image
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        data = self.cleaned_data
+        flavor, image, count = data["flavor_obj"], data["image_obj"], data["count"]
+        spec = {
+            "name": data["name"],
+            "offering": data.get("offering") or "",
+            "flavor": flavor.name,
+            "flavor_id": flavor.backend_id,
+            "image": image.name,
+            "image_id": image.backend_id,
+            "vcpus": flavor.vcpus,
+            "ram_mb": flavor.ram_mb,
+            "networks": [
+                {"id": n.pk, "backend_id": n.backend_id, "name": n.name} for n in data["networks"]
+            ],
+            "count": count,
+            "key_name": data.get("key_name") or "",
+            "lease_end": data["lease_end"].isoformat() if data.get("lease_end") else None,
+        }
+        needs = {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
+        return ValidSpec(spec, needs)
+
+
+class NetworkSpecForm(forms.Form):
+    name = forms.RegexField(
+        regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
+    )
+    cidr = forms.CharField(max_length=43, help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
+    gateway = forms.GenericIPAddressField(protocol="IPv4", required=False)
+    dns = forms.CharField(required=False, help_text="Up to five DNS servers, comma-separated.")
+    router = forms.BooleanField(
+        required=False, initial=True, help_text="Connect to the external network through a router."
+    )
+
+    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocation = allocation
+
+    def clean_cidr(self) -> ipaddress.IPv4Network:
+        raw = self.cleaned_data["cidr"].strip()
+        try:
+            network = ipaddress.ip_network(raw, strict=False)
+        except ValueError:
+            raise ValidationError(f"{raw!r} is not an IPv4 range such as 10.20.0.0/24.") from None
+        if network.version != 4:
+            raise ValidationError("Only IPv4 ranges are offered.")
+        if str(network) != raw:
+            raise ValidationError(f"{raw} has host bits set; did you mean {network}?")
+        if not network.is_private:
+            raise ValidationError("Use a private range (10/8, 172.16/12 or 192.168/16).")
+        if not 16 <= network.prefixlen <= 29:
+            raise ValidationError("The prefix must be between /16 and /29.")
+        for other in self._cidrs_in_use():
+            if network.overlaps(other):
+                raise ValidationError(
+                    f"{network} overlaps {other}, already used by this tenant in "
+                    f"{self.allocation.region}."
+                )
+        return network
+
+    def _cidrs_in_use(self) -> list[ipaddress.IPv4Network]:
+        live = (
+            Network.objects.live().filter(allocation=self.allocation).values_list("cidr", flat=True)
+        )
+        pending = ResourceRequest.objects.filter(
+            allocation=self.allocation, kind=Kind.NETWORK, state__in=IN_FLIGHT
+        ).values_list("spec__cidr", flat=True)
+        return [ipaddress.ip_network(c) for c in [*live, *pending] if c]
+
+    def clean_dns(self) -> list[str]:
+        raw = [v.strip() for v in (self.cleaned_data.get("dns") or "").split(",") if v.strip()]
+        if len(raw) > 5:
+            raise ValidationError("At most five DNS servers.")
+        for value in raw:
+            try:
+                ipaddress.IPv4Address(value)
+            except ValueError:
+                raise ValidationError(f"{value!r} is not an IPv4 address.") from None
+        return raw
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        network, gateway = data.get("cidr"), data.get("gateway")
+        if network is not None and gateway:
+            address = ipaddress.IPv4Address(gateway)
+            if address not in network or address in (
+                network.network_address,
+                network.broadcast_address,
+            ):
+                self.add_error("gateway", f"The gateway must be a host address in {network}.")
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        data = self.cleaned_data
+        network = data["cidr"]
+        gateway = data.get("gateway") or str(next(network.hosts()))
+        spec = {
+            "name": data["name"],
+            "cidr": str(network),
+            "gateway": gateway,
+            "dns": data["dns"],
+            "router": bool(data.get("router")),
+        }
+        return ValidSpec(spec, {"networks": 1, "routers": 1 if spec["router"] else 0})
+
+
+SPEC_FORMS: dict[str, type[forms.Form]] = {
+    Kind.SERVER: ServerSpecForm,
+    Kind.NETWORK: NetworkSpecForm,
+}
+
+
+def validate_spec(kind: Kind | str, data: dict[str, Any], allocation: Allocation) -> ValidSpec:
+    """Validate ``data`` for a new resource of ``kind``; raises ValidationError by field."""
+    form = SPEC_FORMS[Kind(kind)](data=data, allocation=allocation)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    return form.valid_spec()

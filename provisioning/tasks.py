@@ -1,0 +1,58 @@
+"""Celery entry points, kept thin: load by id, call a step or service, re-schedule, done.
+
+Every task is idempotent (see provisioning.steps), which is what makes ``acks_late`` and
+``reject_on_worker_lost`` safe. Tasks never block waiting for the cloud: they re-schedule
+themselves with a countdown far below the broker's visibility timeout.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from provisioning import notifications, reconcile, steps
+
+
+@shared_task(ignore_result=True)
+def advance_request(request_id: int, polls: int = 0) -> None:
+    """Move a request on; if it is still building, look again later."""
+    delay = steps.advance(request_id, polls=polls)
+    if delay is not None:
+        advance_request.apply_async((request_id, polls + 1), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def notify(kind: str, object_id: int) -> None:
+    notifications.send(kind, object_id)
+
+
+@shared_task(ignore_result=True)
+def periodic_reconcile() -> None:
+    """Fan out: one reconcile task per enabled region, so regions proceed independently."""
+    for region_id in reconcile.regions_to_reconcile():
+        periodic_reconcile_region.delay(region_id)
+
+
+@shared_task(ignore_result=True)
+def periodic_reconcile_region(region_id: int) -> None:
+    reconcile.reconcile_region(region_id)
+    for request_id in reconcile.stuck_requests(region_id):
+        advance_request.delay(request_id)
+
+
+@shared_task(ignore_result=True)
+def periodic_leases() -> None:
+    reconcile.leases_run()
+
+
+@shared_task(ignore_result=True)
+def periodic_sync_catalog() -> None:
+    for region_id in reconcile.regions_to_reconcile():
+        sync_catalog_region.delay(region_id)
+
+
+@shared_task(ignore_result=True)
+def sync_catalog_region(region_id: int) -> None:
+    from provisioning.services.catalog import catalog_sync
+    from tenants.models import CloudRegion
+
+    catalog_sync(region=CloudRegion.objects.get(pk=region_id))
