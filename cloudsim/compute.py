@@ -41,11 +41,15 @@ def negotiate(req: Request) -> tuple[int, int]:
                             "format MajorNum.MinorNum.")  # fmt: skip
     version = (int(match.group(1)), int(match.group(2)))
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise ApiError.nova(
+        # Nova answers this with a computeFault body and echoes the version asked for.
+        raise ApiError(
             406,
-            f"Version {raw} is not supported by the API. Minimum is {fmt(MIN_VERSION)} and "
-            f"maximum is {fmt(MAX_VERSION)}.",
-        )
+            {"computeFault": {"code": 406, "message": f"Version {raw} is not supported by the "
+                              f"API. Minimum is {fmt(MIN_VERSION)} and maximum is "
+                              f"{fmt(MAX_VERSION)}."}},
+            {"OpenStack-API-Version": f"compute {raw}", "X-OpenStack-Nova-API-Version": raw,
+             "Content-Type": "application/json; charset=UTF-8"},
+        )  # fmt: skip
     return version
 
 
@@ -232,6 +236,8 @@ def server_view(
         out["trusted_image_certificates"] = None
     if mv(req, (2, 71)):
         out["server_groups"] = []
+    if mv(req, (2, 90)):
+        out["OS-EXT-SRV-ATTR:hostname"] = re.sub(r"[^a-z0-9-]+", "-", server["name"].lower())[:63]
     if mv(req, (2, 96)):
         out["pinned_availability_zone"] = None
     if mv(req, (2, 100)):

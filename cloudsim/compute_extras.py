@@ -11,13 +11,7 @@ from cloudsim.compute import mv
 from cloudsim.compute_servers import quota_used
 from cloudsim.web import ApiError, Request, Response, Router
 
-OLD_QUOTA_KEYS = (
-    "floating_ips",
-    "fixed_ips",
-    "security_groups",
-    "security_group_rules",
-    "networks",
-)
+OLD_QUOTA_KEYS = ("floating_ips", "fixed_ips", "security_groups", "security_group_rules")
 FILE_KEYS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 
 

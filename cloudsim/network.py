@@ -29,7 +29,8 @@ def not_found(collection: str, obj_id: str) -> ApiError:
         return ApiError.neutron(404, f"Security group {obj_id} does not exist", type_)
     if collection == "security-group-rules":
         return ApiError.neutron(404, f"Security group rule {obj_id} does not exist", type_)
-    return ApiError.neutron(404, f"{label} {obj_id} could not be found.", type_)
+    period = "" if collection == "routers" else "."
+    return ApiError.neutron(404, f"{label} {obj_id} could not be found{period}", type_)
 
 
 def stamp(obj: dict[str, Any], project_id: str, region: str) -> dict[str, Any]:
@@ -110,7 +111,9 @@ def ensure_default_sg(sim: CloudSim, region: str, project_id: str | None) -> Non
     if sim.store.get("marker", key):
         return
     sim.store.put("marker", {"id": key})
-    sg = stamp({"id": new_id(), "name": "default", "stateful": True}, project_id, region)
+    sg = stamp(
+        {"id": new_id(), "name": "default", "stateful": True, "shared": False}, project_id, region
+    )
     sg["description"] = "Default security group"
     sg["security_group_rules"] = []
     save(sim, "security-groups", sg)
@@ -247,11 +250,13 @@ def ports_of(sim: CloudSim, region: str, **filters: str) -> list[dict[str, Any]]
 
 
 def check_network_delete(sim: CloudSim, net: dict[str, Any]) -> None:
-    if ports_of(sim, net["_region"], network_id=net["id"]):
+    in_use = ports_of(sim, net["_region"], network_id=net["id"])
+    if in_use:
         raise ApiError.neutron(
             409,
             f"Unable to complete operation on network {net['id']}. "
-            "There are one or more ports still in use on the network.",
+            "There are one or more ports still in use on the network, id for these ports is: "
+            f"{','.join(p['id'] for p in in_use)}.",
             "NetworkInUse",
         )
     for subnet_id in net["subnets"]:
@@ -274,10 +279,14 @@ def check_subnet_delete(sim: CloudSim, subnet: dict[str, Any]) -> None:
 
 
 def check_router_delete(sim: CloudSim, router: dict[str, Any]) -> None:
-    if ports_of(sim, router["_region"], device_id=router["id"], device_owner=INTERFACE_OWNER):
+    attached = ports_of(
+        sim, router["_region"], device_id=router["id"], device_owner=INTERFACE_OWNER
+    )
+    if attached:
         raise ApiError.neutron(
             409,
-            f"Router {router['id']} still has ports",
+            f"Router {router['id']} has ports still attached: "
+            f"{','.join(p['id'] for p in attached)}",
             "RouterInUse",
         )
 
@@ -369,7 +378,6 @@ def make_port(
             "security_groups": security_groups or [],
             "binding:vnic_type": "normal",
             "port_security_enabled": True,
-            "dns_name": "",
             "tags": list(tags or []),
         }
     )

@@ -87,10 +87,8 @@ def create_network(sim: CloudSim, req: Request) -> Response:
             "ipv4_address_scope": None,
             "ipv6_address_scope": None,
             "port_security_enabled": data.get("port_security_enabled", True),
-            "qos_policy_id": None,
-            "l2_adjacency": True,
-            "is_default": False,
-            "dns_domain": "",
+            "qinq": False,
+            "vlan_transparent": False,
             "description": data.get("description", ""),
         }
     )
@@ -103,7 +101,10 @@ def create_network(sim: CloudSim, req: Request) -> Response:
 
 
 def bad(message: str) -> ApiError:
-    return ApiError.neutron(400, message, "HTTPBadRequest")
+    # Neutron's own BadRequest (router and subnet checks) says "BadRequest"; the API layer's
+    # input checks say "HTTPBadRequest".
+    type_ = "BadRequest" if message.startswith("Bad ") else "HTTPBadRequest"
+    return ApiError.neutron(400, message, type_)
 
 
 def invalid(message: str) -> ApiError:
@@ -177,8 +178,7 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
             "ipv6_address_mode": data.get("ipv6_address_mode"),
             "subnetpool_id": None,
             "service_types": [],
-            "segment_id": None,
-            "dns_publish_fixed_ip": False,
+            "router:external": bool(network.get("router:external")),
             "description": data.get("description", ""),
         }
     )
@@ -284,7 +284,6 @@ def router_interface(sim: CloudSim, req: Request, obj_id: str, action: str) -> R
         subnet_id = port["fixed_ips"][0]["subnet_id"] if port["fixed_ips"] else subnet_id
     body = {
         "id": router["id"],
-        "tenant_id": router["project_id"],
         "project_id": router["project_id"],
         "port_id": port["id"],
         "network_id": port["network_id"],
@@ -304,6 +303,7 @@ def create_security_group(sim: CloudSim, req: Request) -> Response:
     sg.update(
         description=data.get("description", ""),
         stateful=data.get("stateful", True),
+        shared=False,
         security_group_rules=[],
     )
     save(sim, "security-groups", sg)
@@ -353,7 +353,9 @@ def get_quota(sim: CloudSim, req: Request, project_id: str, details: bool = Fals
 
 def update_quota(sim: CloudSim, req: Request, project_id: str) -> Response:
     if not req.ctx.is_admin:
-        raise ApiError.neutron(403, "Not authorized.", "HTTPForbidden")
+        raise ApiError.neutron(
+            403, "rule:update_quota is disallowed by policy", "PolicyNotAuthorized"
+        )
     changes = (req.body or {}).get("quota") or {}
     unknown = set(changes) - set(quota.NETWORK_DEFAULTS)
     if unknown:

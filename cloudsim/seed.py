@@ -288,10 +288,8 @@ def seed_external_network(sim: Any, region: str, ext: dict[str, Any], owner: str
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
         "port_security_enabled": True,
-        "qos_policy_id": None,
-        "l2_adjacency": True,
-        "is_default": False,
-        "dns_domain": "",
+        "qinq": False,
+        "vlan_transparent": False,
     }
     subnet = {
         **common,
@@ -309,8 +307,7 @@ def seed_external_network(sim: Any, region: str, ext: dict[str, Any], owner: str
         "ipv6_address_mode": None,
         "subnetpool_id": None,
         "service_types": [],
-        "segment_id": None,
-        "dns_publish_fixed_ip": False,
+        "router:external": True,
     }
     sim.store.put("network", network, region=region, project_id=owner)
     sim.store.put("subnet", subnet, region=region, project_id=owner)

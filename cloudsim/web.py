@@ -64,7 +64,6 @@ NOVA_FAULT_KEYS = {
     401: "unauthorized",
     403: "forbidden",
     404: "itemNotFound",
-    406: "notAcceptable",
     409: "conflictingRequest",
     413: "overLimit",
     500: "computeFault",
@@ -103,7 +102,8 @@ class ApiError(Exception):
     @classmethod
     def nova(cls, status: int, message: str) -> ApiError:
         key = NOVA_FAULT_KEYS.get(status, "computeFault")
-        return cls(status, {key: {"code": status, "message": message}})
+        headers = {"Content-Type": "application/json; charset=UTF-8"}
+        return cls(status, {key: {"code": status, "message": message}}, headers)
 
     @classmethod
     def neutron(cls, status: int, message: str, type_: str | None = None) -> ApiError:
