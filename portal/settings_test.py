@@ -10,3 +10,6 @@ from portal.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
+# Unit tests enqueue into an in-process broker that nothing consumes; tests of the queue start
+# their own Redis and Celery worker (tests/integration/conftest.py) and point the app at them.
+CELERY_BROKER_URL = os.environ.get("PORTAL_TEST_BROKER_URL", "memory://")

@@ -58,7 +58,7 @@ class ServerSpecForm(forms.Form):
     offering = forms.CharField(required=False, help_text="An offering's slug.")
     flavor = forms.CharField(required=False, help_text="A flavor name (without an offering).")
     image = forms.CharField(required=False, help_text="An image name (without an offering).")
-    networks = IdListField(help_text="Ids of the tenant's networks in this region.")
+    networks = IdListField(required=False, help_text="Ids of the tenant's networks here.")
     count = forms.IntegerField(min_value=1, initial=1)
     key_name = forms.CharField(required=False, max_length=100)
     lease_end = forms.DateTimeField(required=False)

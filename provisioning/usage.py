@@ -10,14 +10,20 @@ from collections import defaultdict
 
 from django.db.models import Count, Q, Sum
 
-from provisioning.models import IN_FLIGHT, Network, ResourceRequest, Server
+from provisioning.models import IN_FLIGHT, Network, RequestState, ResourceRequest, Server
 from tenants.quotas import DIMENSION_KEYS
 
+#: Requests that will consume quota whatever happens next, short of failing.
+COMMITTED = (RequestState.APPROVED, RequestState.PROVISIONING)
 
-def provisioning_usage(allocation_ids: list[int]) -> dict[int, dict[str, int]]:
+
+def provisioning_usage(
+    allocation_ids: list[int], *, include_pending: bool = True
+) -> dict[int, dict[str, int]]:
     used: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DIMENSION_KEYS, 0))
+    states = IN_FLIGHT if include_pending else COMMITTED
     in_flight = (
-        ResourceRequest.objects.filter(allocation_id__in=allocation_ids, state__in=IN_FLIGHT)
+        ResourceRequest.objects.filter(allocation_id__in=allocation_ids, state__in=states)
         .values("allocation_id")
         .annotate(**{f"n_{key}": Sum(key) for key in DIMENSION_KEYS})
     )

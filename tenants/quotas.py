@@ -54,8 +54,9 @@ class QuotaUsage:
         return "full" if self.percent >= 95 else "warn" if self.percent >= 75 else "ok"
 
 
-#: A usage source takes allocation ids and returns {allocation_id: {dimension_key: used}}.
-UsageSource = Callable[[list[int]], dict[int, dict[str, int]]]
+#: A usage source takes allocation ids (and ``include_pending``: whether requests still waiting
+#: for approval count) and returns {allocation_id: {dimension_key: used}}.
+UsageSource = Callable[..., dict[int, dict[str, int]]]
 _sources: list[UsageSource] = []
 
 
@@ -71,14 +72,20 @@ def unregister_usage_source(source: UsageSource) -> None:
         _sources.remove(source)
 
 
-def usage_by_allocation(allocations: Iterable[Allocation]) -> dict[int, list[QuotaUsage]]:
-    """Usage of every dimension for each allocation: one query per registered source."""
+def usage_by_allocation(
+    allocations: Iterable[Allocation], *, include_pending: bool = True
+) -> dict[int, list[QuotaUsage]]:
+    """Usage of every dimension for each allocation: one query per registered source.
+
+    ``include_pending=False`` leaves out requests not yet approved: what approving one more
+    request must fit beside.
+    """
     allocations = list(allocations)
     ids = [a.pk for a in allocations]
     used: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DIMENSION_KEYS, 0))
     if ids:
         for source in _sources:
-            for allocation_id, values in source(ids).items():
+            for allocation_id, values in source(ids, include_pending=include_pending).items():
                 for key, amount in values.items():
                     used[allocation_id][key] += amount
     return {

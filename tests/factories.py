@@ -130,3 +130,43 @@ def build_world() -> World:
     allocations = {key: AllocationFactory(tenant=tenant, region=r) for key, r in regions.items()}
     others = {key: AllocationFactory(tenant=other, region=r) for key, r in regions.items()}
     return World(sites, domains, regions, tenant, other, allocations, others)
+
+
+# --- provisioning ---------------------------------------------------------------------------
+
+
+class FlavorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "provisioning.Flavor"
+
+    region = factory.SubFactory(CloudRegionFactory)
+    backend_id = factory.Sequence(lambda n: f"flavor-{n}")
+    name = "m1.small"
+    vcpus = 2
+    ram_mb = 2048
+    disk_gb = 20
+
+
+class ImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "provisioning.Image"
+
+    region = factory.SubFactory(CloudRegionFactory)
+    backend_id = factory.Sequence(lambda n: f"image-{n}")
+    name = "debian-12"
+
+
+class NetworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "provisioning.Network"
+
+    allocation = factory.SubFactory(AllocationFactory)
+    name = factory.Sequence(lambda n: f"net-{n}")
+    cidr = factory.Sequence(lambda n: f"10.{n % 250}.0.0/24")
+    backend_id = factory.Sequence(lambda n: f"network-{n}")
+    tag = factory.Sequence(lambda n: f"portal-request-{n}")
+
+
+def server_spec(network, **overrides) -> dict:
+    return {"name": "web", "flavor": "m1.small", "image": "debian-12",
+            "networks": [network.pk], "count": 1, **overrides}  # fmt: skip

@@ -92,7 +92,7 @@ def approve_by_policy(request: ResourceRequest) -> None:
 def _approve(request: ResourceRequest, *, actor, note: str) -> None:
     # Quota again, under the allocation lock: limits may have shrunk since the submit.
     allocation_lock(request.allocation_id)
-    quota_check(allocation=request.allocation, needs=needs_of(request), counted=request)
+    quota_check(allocation=request.allocation, needs=needs_of(request), approving=True)
     transition(request, "approve", actor=actor, note=note, pending_stage="")
     from provisioning import tasks
 

@@ -1,7 +1,7 @@
 """Quota: what a request needs against what its allocation has left, checked under a row lock.
 
 Usage counts live resources plus requests in flight (pending, approved, provisioning), so a
-request holds its share from submission on; see ``provisioning.usage``.
+request holds its share from submission on; see ``provisioning.usage`` and ``quota_check``.
 """
 
 from __future__ import annotations
@@ -21,20 +21,20 @@ def allocation_lock(allocation_id: int) -> Allocation:
     )
 
 
-def quota_check(
-    *, allocation: Allocation, needs: dict[str, int], counted: ResourceRequest | None = None
-) -> None:
+def quota_check(*, allocation: Allocation, needs: dict[str, int], approving: bool = False) -> None:
     """Raise QuotaExceeded naming the first dimension ``needs`` does not fit in.
 
-    ``counted`` is a request already counted in usage (being approved): its own share is taken
-    out before comparing, so the message speaks of everyone else's usage.
+    At submit (``approving=False``) everything in flight counts, pending requests included, so
+    nobody can queue more than the allocation holds. At approval only what is approved, being
+    built or live counts beside the request: requests still waiting compete for what is left,
+    and the first approved wins.
     """
-    usage = usage_by_allocation([allocation])[allocation.pk]
+    usage = usage_by_allocation([allocation], include_pending=not approving)[allocation.pk]
     for item, dimension in zip(usage, DIMENSIONS, strict=True):
         needed = needs.get(dimension.key, 0)
         if not needed:
             continue
-        others = item.used - (getattr(counted, dimension.key, 0) if counted else 0)
+        others = item.used
         if others + needed > item.limit:
             raise QuotaExceeded(
                 allocation=allocation,
