@@ -127,11 +127,15 @@ def network_find_or_create(
     tag: str,
     name: str,
     cidr: str,
+    gateway_ip: str | None = None,
     dns_nameservers: Iterable[str] = (),
     with_router: bool = True,
     external_network: str | None = None,
 ) -> NetworkSetup:
-    """Network + subnet (+ router with an external gateway and an interface on the subnet)."""
+    """Network + subnet (+ router with an external gateway and an interface on the subnet).
+
+    `gateway_ip` None lets Neutron pick the subnet's first address, as it does by default.
+    """
     conn = connect(target)
     with translate_errors(f"building network {name}"):
         project_id = conn.current_project_id
@@ -140,6 +144,7 @@ def network_find_or_create(
             net = _stamp(conn, conn.network.create_network(name=name, description=tag), tag)
         subnet = _find_stamped(conn, "subnets", tag, network_id=net.id)
         if subnet is None:
+            extra = {"gateway_ip": gateway_ip} if gateway_ip else {}
             subnet = conn.network.create_subnet(
                 network_id=net.id,
                 name=f"{name}-subnet",
@@ -147,6 +152,7 @@ def network_find_or_create(
                 ip_version=6 if ":" in cidr else 4,
                 dns_nameservers=list(dns_nameservers),
                 description=tag,
+                **extra,
             )
             _stamp(conn, subnet, tag)
         router_value = None
