@@ -34,12 +34,8 @@ SERVER_KEYS = {"name", "imageRef", "flavorRef", "networks", "metadata", "tags", 
 
 
 def quota_used(sim: CloudSim, region: str, project_id: str) -> dict[str, int]:
-    servers = sim.store.list("server", region=region, project_id=project_id)
-    return {
-        "instances": len(servers),
-        "cores": sum(s["_flavor"]["vcpus"] for s in servers),
-        "ram": sum(s["_flavor"]["ram"] for s in servers),
-    }
+    instances, cores, ram = sim.store.server_usage(region, project_id)
+    return {"instances": instances, "cores": cores, "ram": ram}
 
 
 def check_compute_quota(sim: CloudSim, req: Request, flavor: dict[str, Any]) -> None:

@@ -242,11 +242,7 @@ def delete_handler(collection: str):
 
 
 def ports_of(sim: CloudSim, region: str, **filters: str) -> list[dict[str, Any]]:
-    return [
-        p
-        for p in sim.store.list("port", region=region)
-        if all(p.get(k) == v for k, v in filters.items())
-    ]
+    return sim.store.find("port", region=region, **filters)
 
 
 def check_network_delete(sim: CloudSim, net: dict[str, Any]) -> None:
@@ -264,7 +260,7 @@ def check_network_delete(sim: CloudSim, net: dict[str, Any]) -> None:
 
 
 def check_subnet_delete(sim: CloudSim, subnet: dict[str, Any]) -> None:
-    for port in sim.store.list("port", region=subnet["_region"]):
+    for port in ports_of(sim, subnet["_region"], network_id=subnet["network_id"]):
         if any(ip["subnet_id"] == subnet["id"] for ip in port["fixed_ips"]):
             raise ApiError.neutron(
                 409,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,10 @@ CREATE TABLE IF NOT EXISTS objects (
     UNIQUE (kind, id)
 );
 CREATE INDEX IF NOT EXISTS objects_scope ON objects (kind, region, project_id);
+CREATE INDEX IF NOT EXISTS objects_device ON objects (kind, json_extract(data, '$.device_id'));
+CREATE INDEX IF NOT EXISTS objects_network ON objects (kind, json_extract(data, '$.network_id'));
 """
+FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Store:
@@ -108,6 +112,40 @@ class Store:
         with self.lock:
             rows = self._db.execute(sql, args).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def find(
+        self, kind: str, region: str | None = None, project_id: str | None = None, **fields: Any
+    ) -> list[dict[str, Any]]:
+        """Objects whose top-level JSON fields equal the given values (indexed for device_id and
+        network_id, so a server's ports are found without reading every port of the region)."""
+        sql = "SELECT data FROM objects WHERE kind = ?"
+        args: list[Any] = [kind]
+        if region is not None:
+            sql += " AND region = ?"
+            args.append(region)
+        if project_id is not None:
+            sql += " AND project_id = ?"
+            args.append(project_id)
+        for name, value in fields.items():
+            if not FIELD_RE.match(name):
+                raise ValueError(f"not a field name: {name}")
+            sql += f" AND json_extract(data, '$.{name}') = ?"
+            args.append(value)
+        sql += " ORDER BY seq"
+        with self.lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def server_usage(self, region: str, project_id: str) -> tuple[int, int, int]:
+        """(instances, vcpus, ram) of a project's servers, summed inside SQLite."""
+        sql = (
+            "SELECT COUNT(*), COALESCE(SUM(json_extract(data, '$._flavor.vcpus')), 0), "
+            "COALESCE(SUM(json_extract(data, '$._flavor.ram')), 0) FROM objects "
+            "WHERE kind = 'server' AND region = ? AND project_id = ?"
+        )
+        with self.lock:
+            row = self._db.execute(sql, (region, project_id)).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def count(self, kind: str, region: str | None = None, project_id: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM objects WHERE kind = ?"
