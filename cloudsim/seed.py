@@ -15,7 +15,8 @@ A seed is a YAML/JSON mapping; everything in it is optional:
     quotas: {compute: {instances: 10}, network: {network: 100}}   # defaults per project
 
 Seeded objects get ids derived from their names, so they keep their ids across a reset or a
-restart with the same seed. Applying a seed only adds what is missing; it never overwrites.
+restart with the same seed. Applying a seed only adds what is missing (and resets the passwords
+of the users it names); it never deletes.
 """
 
 from __future__ import annotations
@@ -157,6 +158,50 @@ def write_clouds_yaml(
     return doc
 
 
+def project_id_for(name: str, domain_id: str = "default") -> str:
+    """The id cloudsim gives a seeded project, so the portal can store it before cloudsim runs."""
+    return stable_id("project", domain_id, name, hex_=True)
+
+
+def write_demo_files(
+    *,
+    seed_path: str | os.PathLike[str],
+    clouds_yaml_path: str | os.PathLike[str],
+    base_url: str,
+    regions: list[str],
+    projects: list[str],
+    password: str,
+    username: str = "portal",
+    service_project: str = "portal",
+    users: list[dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Everything `make demo` needs from cloudsim, in one call.
+
+    Writes a seed with every region and allocation project and the portal's cloud account
+    (`admin` on its own `service_project`, so it can create projects and set quotas, and
+    `member` on every allocation project, so it can act in them by project id), plus a
+    clouds.yaml with one cloud per region, named after the region. Returns {project name: id}.
+    """
+    roles: dict[str, list[str]] = {service_project: ["admin", "member"]}
+    roles.update({name: ["member"] for name in projects if name != service_project})
+    all_projects = [service_project, *[p for p in projects if p != service_project]]
+    write_seed(
+        seed_path,
+        regions=regions,
+        projects=all_projects,
+        users=[
+            {"name": "admin", "password": password, "roles": {service_project: ["admin"]}},
+            {"name": username, "password": password, "roles": roles},
+            *(users or []),
+        ],
+    )
+    write_clouds_yaml(
+        clouds_yaml_path, base_url, regions, username=username, password=password,
+        project_name=service_project,
+    )  # fmt: skip
+    return {name: project_id_for(name) for name in all_projects}
+
+
 # ---- applying a seed to the store --------------------------------------------------------
 def ensure(store: Any, kind: str, obj: dict[str, Any], **where: Any) -> dict[str, Any]:
     key = where.pop("key", None) or obj["id"]
@@ -208,6 +253,10 @@ def apply_seed(sim: Any, seed: dict[str, Any]) -> None:
             "password_expires_at": None,
             "options": {},
         }
+        existing = store.get("user", user["id"])
+        if existing and existing.get("password") != user["password"]:
+            existing["password"] = user["password"]  # the seed owns the passwords it names
+            store.put("user", existing)
         user = ensure(store, "user", user)
         for project_name, role_names in (u.get("roles") or {}).items():
             project = projects[project_name]

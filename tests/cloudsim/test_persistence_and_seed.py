@@ -60,3 +60,29 @@ def test_write_seed_and_clouds_yaml(tmp_path):
     assert set(entries) == {"real", "brussels-unclass", "mons-secret"}
     assert entries["mons-secret"]["region_name"] == "mons-secret"
     assert entries["mons-secret"]["auth"]["auth_url"] == "http://127.0.0.1:8800/v3"
+
+
+def test_demo_files_give_the_portal_account_every_project(tmp_path):
+    from cloudsim.seed import project_id_for, write_demo_files
+    from provisioning import cloud
+    from provisioning.cloud import CloudTarget
+
+    instance = start_cloudsim(tmp_path / "sim", build_time=0)
+    try:
+        ids = write_demo_files(
+            seed_path=instance.seed_path, clouds_yaml_path=tmp_path / "clouds.yaml",
+            base_url=instance.base_url, regions=["brussels-unclass", "mons-secret"],
+            projects=["csc-brussels-unclass", "jfc-mons-secret"], password="demo-pw",
+        )  # fmt: skip
+        instance.restart()  # picks up the new seed (added to what is there)
+        assert ids["jfc-mons-secret"] == project_id_for("jfc-mons-secret")
+        path = str(tmp_path / "clouds.yaml")
+        admin = CloudTarget("mons-secret", clouds_yaml=path)
+        assert {f.name for f in cloud.flavors_list(admin)}
+        scoped = CloudTarget("mons-secret", project_id=ids["jfc-mons-secret"], clouds_yaml=path)
+        assert cloud.quota_get(scoped).project_id == ids["jfc-mons-secret"]
+        made = cloud.project_find_or_create(admin, name="training-mons-secret")
+        assert made.id
+    finally:
+        cloud.forget_connections()
+        instance.stop()
