@@ -1,4 +1,8 @@
-"""Fixtures for cloudsim's own tests: the session's simulator and SDK connections to it."""
+"""Fixtures for cloudsim's own tests: SDK connections to the session's simulator.
+
+The `cloudsim` and `cloudsim_clean` fixtures come from cloudsim.pytest_plugin, registered in
+the root tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import openstack.config
 import openstack.connection
 import pytest
 
-from cloudsim.pytest_plugin import *  # noqa: F403 - the cloudsim fixtures
 from cloudsim.pytest_plugin import CloudSimInstance
 
 Connect = Callable[[str], openstack.connection.Connection]

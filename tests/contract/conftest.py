@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from cloudsim.pytest_plugin import *  # noqa: F403 - the cloudsim fixtures
 from cloudsim.pytest_plugin import CloudSimInstance
 from provisioning import cloud
 from provisioning.cloud import CloudTarget, FlavorInfo, ImageInfo
