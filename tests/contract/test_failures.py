@@ -74,3 +74,22 @@ def test_build_failure_surfaces_the_fault(contract, setup):
     assert failed.addresses == ()
     cloud.server_delete(contract.target, server.id)
     wait_gone(contract.target, server.id)
+
+
+def test_network_retry_after_tagging_failed_builds_no_duplicate(contract):
+    sim = contract.require_sim()
+    tag = contract.tag()
+    sim.control.fail("network.tag.replace", status=500)  # the network exists, untagged
+    with pytest.raises(CloudTransientError):
+        cloud.network_find_or_create(
+            contract.target, tag=tag, name="contract-retry", cidr="10.82.0.0/24", with_router=False
+        )
+    try:
+        setup = cloud.network_find_or_create(
+            contract.target, tag=tag, name="contract-retry", cidr="10.82.0.0/24", with_router=False
+        )
+        assert tag in setup.network.tags
+        assert [n.id for n in cloud.networks_list(contract.target, tag=tag)] == [setup.network.id]
+        assert sim.control.count("network.network.create") == 1
+    finally:
+        cloud.network_delete_by_tag(contract.target, tag)

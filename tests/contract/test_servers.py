@@ -59,6 +59,8 @@ def test_find_or_create_is_idempotent_and_server_becomes_active(contract, networ
     assert [a.network for a in active.addresses] == ["contract-servers"]
     assert active.addresses[0].address.startswith("10.77.0.")
     assert cloud.server_find_by_tag(contract.target, tag).id == first.id
+    everywhere = cloud.servers_list(contract.admin, tag=tag, all_projects=True)
+    assert [s.id for s in everywhere] == [first.id]
     assert cloud.server_delete(contract.target, first.id) is True
     wait_gone(contract.target, first.id)
     assert cloud.server_delete(contract.target, first.id) is False
