@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--build-time", type=float,
                         default=float(env("CLOUDSIM_BUILD_TIME", "2.0")),
                         help="seconds a server stays in BUILD")  # fmt: skip
+    parser.add_argument("--delete-time", type=float,
+                        default=float(env("CLOUDSIM_DELETE_TIME", "0")),
+                        help="seconds a deleted server lingers in task_state deleting")  # fmt: skip
     parser.add_argument("--latency", type=float, default=float(env("CLOUDSIM_LATENCY", "0")),
                         help="seconds added to every API call")  # fmt: skip
     parser.add_argument("--public-url", default=env("CLOUDSIM_PUBLIC_URL", ""),
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.state != ":memory:":
         Path(args.state).parent.mkdir(parents=True, exist_ok=True)
-    knobs = Knobs(build_time=args.build_time)
+    knobs = Knobs(build_time=args.build_time, delete_time=args.delete_time)
     if args.latency:
         knobs.latency["*"] = args.latency
     sim = CloudSim(args.state, load_seed(args.seed), knobs)

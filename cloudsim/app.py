@@ -150,8 +150,10 @@ class CloudSim:
         return Response(err.status, err.body, err.headers)
 
     def _run(self, handler: Any, req: Request, params: dict[str, str]) -> Response:
-        try:
-            with self.store.transaction():
+        # An error answer still commits: lazy state changes made while reading (a build that
+        # finished, a deleted server that is now gone) must stick even when the answer is 404.
+        with self.store.transaction():
+            try:
                 if req.service == "compute":
                     from cloudsim.compute import negotiate
 
@@ -159,5 +161,5 @@ class CloudSim:
                 if req.service in SERVICES and handler.__name__ not in ("versions", "version"):
                     req.ctx = self.authenticate(req)
                 return handler(self, req, **params)
-        except ApiError as err:
-            return Response(err.status, err.body, err.headers)
+            except ApiError as err:
+                return Response(err.status, err.body, err.headers)

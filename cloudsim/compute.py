@@ -158,19 +158,37 @@ def set_status(server: dict[str, Any], status: str) -> None:
     server["updated"] = iso()
 
 
-def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any]:
-    """Finish a build whose time has come; builds are computed lazily from timestamps."""
+def release_ports(sim: CloudSim, server: dict[str, Any]) -> None:
+    """Delete the ports Nova made for the server; unbind those the caller brought."""
+    for port in ports_of(sim, server["_region"], device_id=server["id"]):
+        if port.get("_nova_owned"):
+            sim.store.delete("port", port["id"])
+        else:
+            port.update(device_id="", device_owner="")
+            sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
+
+
+def purge(sim: CloudSim, server: dict[str, Any]) -> None:
+    release_ports(sim, server)
+    sim.store.delete("server", server["id"])
+
+
+def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
+    """Finish a build or a delete whose time has come (computed lazily from timestamps).
+
+    Returns None once a deleted server is gone.
+    """
+    if server.get("_delete_at") is not None:
+        if time.time() < server["_delete_at"]:
+            return server
+        purge(sim, server)
+        return None
     if server["status"] != BUILD or time.time() < server["_ready_at"]:
         return server
     if server.get("_build_error"):
         set_status(server, ERROR)
         server["fault"] = {"code": 500, "created": iso(), "message": server["_build_error"]}
-        for port in ports_of(sim, server["_region"], device_id=server["id"]):
-            if port.get("_nova_owned"):
-                sim.store.delete("port", port["id"])
-            else:
-                port.update(device_id="", device_owner="")
-                sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
+        release_ports(sim, server)
     else:
         set_status(server, ACTIVE)
         server["OS-SRV-USG:launched_at"] = iso(micro=True)[:-1]
@@ -254,9 +272,10 @@ def load_server(sim: CloudSim, req: Request, server_id: str) -> dict[str, Any]:
     ok = server and server["_region"] == req.region
     if ok and not req.ctx.is_admin and server["tenant_id"] != req.ctx.project_id:
         ok = False
-    if not ok or server is None:
+    settled = settle(sim, server) if ok and server else None
+    if settled is None:
         raise ApiError.nova(404, f"Instance {server_id} could not be found.")
-    return settle(sim, server)
+    return settled
 
 
 def save_server(sim: CloudSim, server: dict[str, Any]) -> None:

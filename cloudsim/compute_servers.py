@@ -17,13 +17,15 @@ from cloudsim.compute import (
     find_flavor,
     load_server,
     mv,
+    purge,
+    release_ports,
     save_server,
     server_view,
     set_status,
     settle,
 )
 from cloudsim.network import load as load_network_obj
-from cloudsim.network import make_port, ports_of
+from cloudsim.network import make_port
 from cloudsim.network import save as save_network_obj
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
@@ -172,18 +174,25 @@ def create_server(sim: CloudSim, req: Request) -> Response:
     }
     set_status(server, BUILD)
     groups = [project_groups[n]["id"] for n in sg_names if n in project_groups]
-    for item in wanted:
-        port = item["port"]
-        if port:
-            port.update(device_id=server_id, device_owner="compute:nova")
-            save_network_obj(sim, "ports", port)
-        else:
-            port = make_port(
-                sim, req, item["network"], req.ctx.project_id, device_id=server_id,
-                device_owner="compute:nova", security_groups=groups or None,
-            )  # fmt: skip
-            port["_nova_owned"] = True
-            save_network_obj(sim, "ports", port)
+    try:
+        for item in wanted:
+            port = item["port"]
+            if port:
+                port.update(device_id=server_id, device_owner="compute:nova")
+                save_network_obj(sim, "ports", port)
+            else:
+                port = make_port(
+                    sim, req, item["network"], req.ctx.project_id, device_id=server_id,
+                    device_owner="compute:nova", security_groups=groups or None,
+                )  # fmt: skip
+                port["_nova_owned"] = True
+                save_network_obj(sim, "ports", port)
+    except ApiError as err:
+        # Errors commit (see CloudSim._run), so undo the ports of a create that failed half-way.
+        release_ports(sim, server)
+        detail = err.body.get("NeutronError", {}) if isinstance(err.body, dict) else {}
+        message = detail.get("message") or str(err.body)
+        raise ApiError.nova(500 if err.status >= 500 else 400, message) from None
     save_server(sim, server)
     body = {
         "id": server_id,
@@ -225,8 +234,8 @@ def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
         servers = sim.store.list("server", region=req.region, project_id=project)
     else:
         servers = sim.store.list("server", region=req.region, project_id=req.ctx.project_id)
-    servers = [settle(sim, s) for s in servers]
-    servers = [s for s in servers if server_matches(s, req)]
+    settled = [settle(sim, s) for s in servers]
+    servers = [s for s in settled if s is not None and server_matches(s, req)]
     servers.reverse()  # Nova sorts by created_at desc
     url = f"{req.base_url}/{req.region}/compute/v2.1/servers" + ("/detail" if detail else "")
     page, links = paginate(servers, req, "servers", url)
@@ -244,13 +253,13 @@ def delete_server(sim: CloudSim, req: Request, server_id: str) -> Response:
     server = load_server(sim, req, server_id)
     if server.get("locked") and not req.ctx.is_admin:
         raise ApiError.nova(409, f"Instance {server_id} is locked")
-    for port in ports_of(sim, req.region, device_id=server_id):
-        if port.get("_nova_owned"):
-            sim.store.delete("port", port["id"])
-        else:
-            port.update(device_id="", device_owner="")
-            save_network_obj(sim, "ports", port)
-    sim.store.delete("server", server_id)
+    if sim.knobs.delete_time <= 0:
+        purge(sim, server)
+    elif server.get("_delete_at") is None:
+        # Like Nova: the server lingers with task_state "deleting" before it is gone.
+        server["_delete_at"] = time.time() + sim.knobs.delete_time
+        server["OS-EXT-STS:task_state"] = "deleting"
+        save_server(sim, server)
     return Response(204)
 
 

@@ -52,6 +52,10 @@ class CloudSimControl:
         """How long new servers stay in BUILD before ACTIVE (or ERROR)."""
         return self._call("POST", "/build-time", {"seconds": seconds})
 
+    def set_delete_time(self, seconds: float) -> dict[str, Any]:
+        """How long a deleted server lingers (task_state `deleting`) before it is gone."""
+        return self._call("POST", "/delete-time", {"seconds": seconds})
+
     def fail(
         self, operation: str, status: int = 500, times: int = 1, message: str = ""
     ) -> dict[str, Any]:

@@ -175,8 +175,10 @@ def cloudsim_clean(cloudsim: CloudSimInstance) -> Iterator[CloudSimInstance]:
     control.clear_latency()
     control.clear_counts()
     control.set_build_time(cloudsim.build_time)
+    control.set_delete_time(0)
     yield cloudsim
     if cloudsim.process is not None:
         control.clear_faults()
         control.clear_latency()
         control.set_build_time(cloudsim.build_time)
+        control.set_delete_time(0)

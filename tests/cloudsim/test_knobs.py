@@ -113,3 +113,15 @@ def test_control_api_rejects_nonsense(sim):
         sim.control._call("POST", "/faults", {"operation": "x", "mode": "explode"})
     with pytest.raises(CloudSimControlError):
         sim.control.set_quotas(project_name="no-such-project", compute={"instances": 1})
+
+
+def test_delete_time_keeps_the_server_deleting_for_a_while(sim, member, net):
+    sim.control.set_build_time(0)
+    sim.control.set_delete_time(0.5)
+    server = boot(member, net.id, name="lingering")
+    member.compute.delete_server(server)
+    lingering = member.compute.get_server(server.id)
+    assert lingering.task_state == "deleting"
+    assert member.compute.delete(f"/servers/{server.id}").status_code == 204
+    member.compute.wait_for_delete(lingering, interval=0.1, wait=5)
+    assert list(member.network.ports(device_id=server.id)) == []
