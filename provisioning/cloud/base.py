@@ -78,6 +78,7 @@ class ServerInfo:
     fault_message: str = ""
     created_at: str = ""
     key_name: str | None = None
+    task_state: str | None = None
 
     @property
     def request_tag(self) -> str | None:
@@ -90,6 +91,11 @@ class ServerInfo:
     @property
     def is_error(self) -> bool:
         return self.status == "ERROR"
+
+    @property
+    def is_deleting(self) -> bool:
+        """Deletion was requested; Nova still lists it for a while (and soft-deleted ones)."""
+        return self.task_state == "deleting" or self.status in ("DELETED", "SOFT_DELETED")
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,17 @@ def server_info(server: Any) -> ServerInfo:
         fault_message=fault.get("message", "") if server.status == "ERROR" else "",
         created_at=server.created_at or "",
         key_name=server.key_name,
+        task_state=server.task_state,
     )
 
 
 def server_find_by_tag(target: CloudTarget, tag: str) -> ServerInfo | None:
-    """The server carrying `tag` in the target's project, if any (the oldest if several)."""
-    found = servers_list(target, tag=tag)
+    """The server carrying `tag` in the target's project, if any (the oldest if several).
+
+    Servers on their way out are ignored, so a request whose failed server is being deleted
+    gets a new one from `server_find_or_create` instead of the dying one.
+    """
+    found = [s for s in servers_list(target, tag=tag) if not s.is_deleting]
     return min(found, key=lambda s: (s.created_at, s.id)) if found else None
 
 

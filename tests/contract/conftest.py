@@ -77,6 +77,7 @@ def contract(contract_cloud: ContractCloud) -> Iterator[ContractCloud]:
         control.clear_latency()
         control.clear_counts()
         control.set_build_time(contract_cloud.sim.build_time)
+        control.set_delete_time(0)
     yield contract_cloud
     if contract_cloud.sim is not None:
         contract_cloud.sim.control.clear_faults()

@@ -93,3 +93,18 @@ def test_network_retry_after_tagging_failed_builds_no_duplicate(contract):
         assert sim.control.count("network.network.create") == 1
     finally:
         cloud.network_delete_by_tag(contract.target, tag)
+
+
+def test_a_server_being_deleted_is_not_found_again(contract, setup):
+    sim, net = setup
+    sim.control.set_delete_time(5)
+    try:
+        tag = contract.tag()
+        first = make(contract, net, tag)
+        cloud.server_delete(contract.target, first.id)
+        assert cloud.server_get(contract.target, first.id).is_deleting
+        assert cloud.server_find_by_tag(contract.target, tag) is None
+        second = make(contract, net, tag)
+        assert second.id != first.id
+    finally:
+        sim.control.set_delete_time(0)
