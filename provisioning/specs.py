@@ -59,7 +59,7 @@ class ServerSpecForm(forms.Form):
     flavor = forms.CharField(required=False, help_text="A flavor name (without an offering).")
     image = forms.CharField(required=False, help_text="An image name (without an offering).")
     networks = IdListField(required=False, help_text="Ids of the tenant's networks here.")
-    count = forms.IntegerField(min_value=1, initial=1)
+    count = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Default 1.")
     key_name = forms.CharField(required=False, max_length=100)
     lease_end = forms.DateTimeField(required=False)
 
@@ -69,7 +69,7 @@ class ServerSpecForm(forms.Form):
         self.fields["count"].widget.attrs["max"] = settings.PORTAL_MAX_SERVERS_PER_REQUEST
 
     def clean_count(self) -> int:
-        count = self.cleaned_data["count"]
+        count = self.cleaned_data["count"] or 1
         limit = settings.PORTAL_MAX_SERVERS_PER_REQUEST
         if count > limit:
             raise ValidationError(f"At most {limit} servers per request.")

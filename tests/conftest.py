@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+# cloudsim, started once per session on a free port (see cloudsim/pytest_plugin.py).
+pytest_plugins = ["cloudsim.pytest_plugin"]
+
 
 @pytest.fixture
 def api_client() -> APIClient:

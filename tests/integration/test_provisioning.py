@@ -1,0 +1,249 @@
+"""Provisioning end to end: real worker, real Redis, cloudsim over HTTP, PostgreSQL.
+
+Each test checks the cloud's side through the cloud layer, not only the portal's rows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import pytest
+
+from portal.audit import verify_chain
+from provisioning import cloud, services, tasks
+from provisioning.cloud import CloudTarget
+from provisioning.models import Kind, Network, RequestState, ResourceRequest, Server
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+WHY = "Integration test of the provisioning path."
+
+
+def approve(world, request) -> None:
+    services.request_approve(user=world.approver, request=request)
+
+
+def wait_state(request, *states, timeout=60) -> ResourceRequest:
+    def reached():
+        request.refresh_from_db()
+        return request.state in states
+
+    try:
+        wait_for(reached, timeout=timeout, what=f"request #{request.pk} to reach {states}")
+    except AssertionError as err:
+        raise AssertionError(
+            f"{err}; it is {request.state}: {request.status_note} {request.failure_reason}"
+        ) from None
+    return request
+
+
+def make_network(world, name="app", cidr="10.30.0.0/24") -> Network:
+    request = services.request_submit(
+        user=world.requester, kind=Kind.NETWORK, allocation=world.allocation,
+        spec={"name": name, "cidr": cidr, "router": True}, justification=WHY,
+    )  # fmt: skip
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+    return Network.objects.get(origin_request=request)
+
+
+def submit_server(world, network, name="web", **spec) -> ResourceRequest:
+    return services.request_submit(
+        user=world.requester, kind=Kind.SERVER, allocation=world.allocation,
+        spec={"name": name, "flavor": "m1.tiny", "image": "debian-12",
+              "networks": [network.pk], **spec},
+        justification=WHY,
+    )  # fmt: skip
+
+
+def target(world) -> CloudTarget:
+    world.allocation.refresh_from_db()
+    return CloudTarget(cloud=world.region.cloud_name, project_id=world.allocation.project_id)
+
+
+def servers_of(world, request) -> list:
+    return [
+        s for s in cloud.servers_list(target(world))
+        if s.request_tag and s.request_tag.startswith(f"portal-request-{request.pk}.")
+    ]  # fmt: skip
+
+
+def test_network_then_server_happy_path(live_world):
+    world = live_world
+    network = make_network(world)
+
+    sdk_nets = cloud.networks_list(target(world))
+    assert [n.id for n in sdk_nets if n.id == network.backend_id]
+    assert network.cidr == "10.30.0.0/24" and network.router_id
+
+    request = submit_server(world, network, count=2)
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+
+    in_cloud = servers_of(world, request)
+    assert sorted(s.name for s in in_cloud) == ["web-1", "web-2"]
+    assert all(s.status == "ACTIVE" for s in in_cloud)
+    subnet = ipaddress.ip_network(network.cidr)
+    for server in Server.objects.filter(origin_request=request):
+        assert server.status == "ACTIVE"
+        assert server.backend_id in {s.id for s in in_cloud}
+        assert ipaddress.ip_address(server.addresses[0]["address"]) in subnet
+    assert [t.to_state for t in request.transitions.all()] == [
+        "pending_approval",
+        "approved",
+        "provisioning",
+        "completed",
+    ]
+    assert verify_chain().ok
+
+
+def test_lost_response_on_create_makes_exactly_one_vm(live_world):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.lose_response("compute.server.create", times=1)
+
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+
+    assert len(servers_of(world, request)) == 1
+    assert Server.objects.filter(origin_request=request).count() == 1
+
+
+def test_5xx_burst_is_retried_until_it_completes(live_world):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.fail("compute.server.create", status=503, times=3)
+
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+
+    assert world.sim.control.count("compute.server.create") == 4
+    assert len(servers_of(world, request)) == 1
+
+
+def test_build_error_fails_with_the_fault_and_leaves_nothing_behind(live_world):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.fail_builds("No valid host was found. There are not enough hosts.")
+
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_state(request, RequestState.FAILED)
+
+    assert "No valid host was found" in request.failure_reason
+    assert "deleted" in request.failure_reason
+    wait_for(lambda: not servers_of(world, request), timeout=10, what="the broken VM to go")
+    assert not Server.objects.live().filter(origin_request=request).exists()
+
+    services.request_retry(user=world.requester, request=request)
+    wait_state(request, RequestState.COMPLETED)
+    assert len(servers_of(world, request)) == 1
+
+
+def test_killed_worker_mid_provisioning_still_makes_exactly_one_vm(live_world, worker):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.set_build_time(4)
+
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_for(lambda: servers_of(world, request), timeout=20, what="the VM to be created")
+    worker.kill()
+    time.sleep(2.5)  # past PORTAL_STUCK_AFTER: nobody is moving the request on
+
+    worker.restart_fresh()
+    tasks.periodic_reconcile_region.delay(world.region.pk)
+    wait_state(request, RequestState.COMPLETED)
+
+    assert len(servers_of(world, request)) == 1
+
+
+def test_redis_restart_with_requests_in_flight(live_world, redis_server, worker):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.set_build_time(3)
+    requests = [submit_server(world, network, name=f"vm{i}") for i in range(3)]
+    for request in requests:
+        approve(world, request)
+    wait_for(
+        lambda: all(servers_of(world, r) for r in requests), timeout=20, what="the VMs to exist"
+    )
+
+    redis_server.restart()  # the broker forgets every message, scheduled polls included
+    time.sleep(2.5)
+    # Celery's worker either reconnects or exits ("Unrecoverable error") when the broker drops
+    # mid-ack; in production its supervisor starts it again, as we do here.
+    if not worker.alive:
+        worker.restart_fresh()
+    wait_for(lambda: _send_reconcile(world), timeout=30, what="the broker to accept tasks")
+    for request in requests:
+        wait_state(request, RequestState.COMPLETED)
+        assert len(servers_of(world, request)) == 1
+
+
+def _send_reconcile(world) -> bool:
+    try:
+        tasks.periodic_reconcile.delay()
+    except Exception:
+        return False
+    return True
+
+
+def test_day2_stop_start_and_decommission(live_world):
+    world = live_world
+    network = make_network(world)
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=request)
+
+    stop = services.request_submit(user=world.requester, kind=Kind.SERVER_STOP,
+                                   target=server, justification=WHY)  # fmt: skip
+    assert stop.state == RequestState.APPROVED  # power actions are approved by policy
+    wait_state(stop, RequestState.COMPLETED)
+    assert cloud.server_get(target(world), server.backend_id).status == "SHUTOFF"
+
+    start = services.request_submit(user=world.requester, kind=Kind.SERVER_START,
+                                    target=server, justification=WHY)  # fmt: skip
+    wait_state(start, RequestState.COMPLETED)
+    assert cloud.server_get(target(world), server.backend_id).status == "ACTIVE"
+
+    gone = services.request_submit(user=world.requester, kind=Kind.SERVER_DECOMMISSION,
+                                   target=server, justification=WHY)  # fmt: skip
+    assert gone.state == RequestState.PENDING_APPROVAL
+    approve(world, gone)
+    wait_state(gone, RequestState.COMPLETED)
+    server.refresh_from_db()
+    assert server.is_deleted
+    with pytest.raises(cloud.CloudNotFound):
+        cloud.server_get(target(world), server.backend_id)
+
+
+def test_reconciler_notices_deleted_servers_and_records_orphans(live_world):
+    from provisioning.models import Orphan
+    from provisioning.reconcile import reconcile_region
+
+    world = live_world
+    network = make_network(world)
+    request = submit_server(world, network)
+    approve(world, request)
+    wait_state(request, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=request)
+    cloud.server_delete(target(world), server.backend_id)
+    stray = cloud.server_find_or_create(
+        target(world), tag=cloud.request_tag("999999.1.1"), name="stray",
+        flavor_id=request.spec["flavor_id"], image_id=request.spec["image_id"],
+        network_ids=[network.backend_id],
+    )  # fmt: skip
+
+    wait_for(lambda: not servers_of(world, request), timeout=10, what="deletion")
+    counts = reconcile_region(world.region.pk)
+
+    server.refresh_from_db()
+    assert server.is_deleted
+    assert counts["vanished"] == 1
+    orphan = Orphan.objects.get(backend_id=stray.id)
+    assert orphan.kind == "server" and orphan.tag == "portal-request-999999.1.1"
