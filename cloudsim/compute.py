@@ -238,7 +238,8 @@ def server_view(
         "id": server["_image_id"],
         "links": link(req, "images", server["_image_id"])[1:],
     }
-    out["addresses"] = addresses(sim, server)
+    # As Nova shows them: empty while the build is being scheduled, then from the ports.
+    out["addresses"] = {} if server["status"] == BUILD else addresses(sim, server)
     out["security_groups"] = [{"name": n} for n in server["_security_groups"]]
     if server["status"] != ERROR:
         out.pop("fault", None)
