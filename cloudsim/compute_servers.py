@@ -124,7 +124,7 @@ def create_server(sim: CloudSim, req: Request) -> Response:
     image_id = str(data.get("imageRef", "")).rstrip("/").rsplit("/", 1)[-1]
     image = sim.store.get("image", f"{req.region}/{image_id}")
     if not image:
-        raise ApiError.nova(400, f"Image {image_id} could not be found.")
+        raise ApiError.nova(400, "Can not find requested image")
     key_name = data.get("key_name")
     if key_name and not sim.store.get("keypair", f"{req.region}/{req.ctx.user_id}/{key_name}"):
         raise ApiError.nova(400, "Invalid key_name provided.")
@@ -135,8 +135,7 @@ def create_server(sim: CloudSim, req: Request) -> Response:
     project_groups.update({g["id"]: g for g in project_groups.values()})
     for name in sg_names:
         if name != "default" and name not in project_groups:
-            raise ApiError.nova(400, f"Security group {name} not found for project "
-                                f"{req.ctx.project_id}.")  # fmt: skip
+            raise ApiError.nova(400, f"Unable to find security_group with name or id '{name}'")
     check_compute_quota(sim, req, flavor)
     wanted = resolve_networks(sim, req, data.get("networks"))
     now = time.time()

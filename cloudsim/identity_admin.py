@@ -43,11 +43,13 @@ def create_project(sim: CloudSim, req: Request) -> Response:
     domain_id = data.get("domain_id") or "default"
     if not sim.store.get("domain", domain_id):
         raise ApiError.keystone(400, f"Could not find domain: {domain_id}.")
-    if find_project(sim, {"name": data["name"], "domain": {"id": domain_id}}):
+    existing = find_project(sim, {"name": data["name"], "domain": {"id": domain_id}})
+    if existing:
         raise ApiError.keystone(
             409,
-            f"Conflict occurred attempting to store project - it is not permitted to have "
-            f"two projects with the same name in the same domain : {data['name']}.",
+            "Conflict occurred attempting to store project - it is not permitted to have two "
+            "projects with either the same name or same id in the same domain: name is "
+            f"{data['name']}, project id {existing['id']}.",
         )
     project = {
         "id": new_id(hex_=True),
