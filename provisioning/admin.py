@@ -1,1 +1,142 @@
-# Register your models here.
+"""Operator pages for requests, resources and orphans.
+
+Each list passes through the access layer (``restrict``), so a staff user who is not an operator
+sees in the admin exactly what they see in the portal. Requests change state only through the
+services, so their state is read-only here; actions call the services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from provisioning import services, tasks
+from provisioning.models import (
+    Approval,
+    ApprovalPolicy,
+    Flavor,
+    Image,
+    Network,
+    Offering,
+    Orphan,
+    RequestState,
+    RequestTransition,
+    ResourceRequest,
+    Server,
+)
+from tenants.access import Action, is_operator
+
+
+class RestrictedAdmin(admin.ModelAdmin):
+    """The admin's querysets pass through the same access layer as the portal."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).restrict(request.user, Action.VIEW)
+
+
+class TransitionInline(admin.TabularInline):
+    model = RequestTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "from_state", "to_state", "actor", "note"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    can_delete = False
+    readonly_fields = ["stage", "decision", "decided_by", "decided_at", "comment"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ResourceRequest)
+class ResourceRequestAdmin(RestrictedAdmin):
+    list_display = ["id", "kind", "title", "allocation", "requester", "state", "pending_stage",
+                    "state_changed_at", "attempts"]  # fmt: skip
+    list_filter = ["state", "kind", "allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain", "requester"]  # fmt: skip
+    search_fields = ["id", "spec__name", "requester__username", "allocation__tenant__name"]
+    readonly_fields = [f.name for f in ResourceRequest._meta.fields]
+    inlines = [ApprovalInline, TransitionInline]
+    actions = ["retry_failed", "redrive"]
+
+    def has_add_permission(self, request):
+        return False  # requests are made in the portal or through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry the selected failed requests")
+    def retry_failed(self, request, queryset):
+        done = 0
+        for item in queryset.filter(state=RequestState.FAILED):
+            try:
+                services.request_retry(user=request.user, request=item)
+                done += 1
+            except (ValidationError, PermissionDenied) as err:
+                self.message_user(request, f"#{item.pk}: {err}", messages.WARNING)
+        self.message_user(request, f"{done} request(s) sent back to provisioning.")
+
+    @admin.action(description="Re-drive stuck requests (approved or provisioning)")
+    def redrive(self, request, queryset):
+        if not is_operator(request.user):
+            raise PermissionDenied
+        stuck = queryset.filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING])
+        for pk in stuck.values_list("pk", flat=True):
+            tasks.advance_request.delay(pk)
+        self.message_user(request, f"{stuck.count()} request(s) re-driven.")
+
+
+@admin.register(Server)
+class ServerAdmin(RestrictedAdmin):
+    list_display = ["name", "allocation", "status", "flavor_name", "lease_end", "deleted_at"]
+    list_filter = ["status", "allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain"]  # fmt: skip
+    search_fields = ["name", "backend_id", "tag"]
+    readonly_fields = ["backend_id", "tag", "origin_request", "addresses", "status", "fault",
+                       "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
+
+
+@admin.register(Network)
+class NetworkAdmin(RestrictedAdmin):
+    list_display = ["name", "cidr", "allocation", "status", "deleted_at"]
+    list_filter = ["allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain"]  # fmt: skip
+    search_fields = ["name", "backend_id", "cidr"]
+    readonly_fields = ["backend_id", "subnet_id", "router_id", "tag", "origin_request",
+                       "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
+
+
+@admin.register(Orphan)
+class OrphanAdmin(RestrictedAdmin):
+    list_display = ["kind", "name", "backend_id", "region", "tag", "first_seen_at",
+                    "last_seen_at", "resolved_at"]  # fmt: skip
+    list_filter = ["kind", "region__site", "region__domain", "resolved_at"]
+    list_select_related = ["region__site", "region__domain"]
+    readonly_fields = [f.name for f in Orphan._meta.fields]
+
+
+@admin.register(Flavor, Image)
+class CatalogAdmin(RestrictedAdmin):
+    list_display = ["name", "region", "active", "synced_at"]
+    list_filter = ["region", "active"]
+
+
+@admin.register(Offering)
+class OfferingAdmin(admin.ModelAdmin):
+    list_display = ["name", "flavor_name", "image_name", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["regions"]
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(RestrictedAdmin):
+    list_display = ["__str__", "domain", "allocation", "auto_approve", "security_officer_required"]

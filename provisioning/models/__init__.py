@@ -1,6 +1,6 @@
 """Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
 
-from provisioning.models.approvals import Approval, ApprovalPolicy, Stage
+from provisioning.models.approvals import Approval, ApprovalPolicy
 from provisioning.models.catalog import Flavor, Image, Offering
 from provisioning.models.requests import (
     IN_FLIGHT,
@@ -10,6 +10,7 @@ from provisioning.models.requests import (
     RequestState,
     RequestTransition,
     ResourceRequest,
+    Stage,
 )
 from provisioning.models.resources import Network, Orphan, Server
 

@@ -6,14 +6,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from provisioning.models.requests import ResourceRequest
+from provisioning.models.requests import ResourceRequest, Stage
 from tenants.access import AccessPaths, RestrictedQuerySet
 from tenants.models import Allocation, SecurityDomain
-
-
-class Stage(models.TextChoices):
-    TENANT = "tenant", "Tenant approver"
-    SECURITY = "security", "Security officer"
 
 
 class ApprovalPolicy(models.Model):

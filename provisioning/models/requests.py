@@ -35,6 +35,13 @@ TERMINAL = (
 )
 
 
+class Stage(models.TextChoices):
+    """An approval stage, in the order a request passes them."""
+
+    TENANT = "tenant", "Tenant approver"
+    SECURITY = "security", "Security officer"
+
+
 class Kind(models.TextChoices):
     SERVER = "server", "New server(s)"
     NETWORK = "network", "New network"
@@ -90,7 +97,10 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
         protected=True,
     )
     pending_stage = models.CharField(
-        max_length=20, blank=True, help_text="The approval stage waiting for a decision."
+        max_length=20,
+        blank=True,
+        choices=Stage.choices,
+        help_text="The approval stage waiting for a decision.",
     )
     failure_reason = models.TextField(blank=True)
     status_note = models.CharField(
