@@ -196,10 +196,29 @@ def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
     return server
 
 
-def addresses(sim: CloudSim, server: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+class AddressBook:
+    """Ports by server and network names, read once per list call instead of once per server."""
+
+    def __init__(self, sim: CloudSim, region: str) -> None:
+        self.ports: dict[str, list[dict[str, Any]]] = {}
+        for port in sim.store.list("port", region=region):
+            self.ports.setdefault(port["device_id"], []).append(port)
+        self.names = {n["id"]: n["name"] for n in sim.store.list("network", region=region)}
+
+
+def addresses(
+    sim: CloudSim, server: dict[str, Any], book: AddressBook | None = None
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for port in ports_of(sim, server["_region"], device_id=server["id"]):
-        network = sim.store.get("network", port["network_id"]) or {"name": port["network_id"]}
+    if book is not None:
+        ports = book.ports.get(server["id"], [])
+    else:
+        ports = ports_of(sim, server["_region"], device_id=server["id"])
+    for port in ports:
+        if book is not None:
+            network = {"name": book.names.get(port["network_id"], port["network_id"])}
+        else:
+            network = sim.store.get("network", port["network_id"]) or {"name": port["network_id"]}
         for ip in port["fixed_ips"]:
             out.setdefault(network["name"], []).append(
                 {
@@ -213,7 +232,11 @@ def addresses(sim: CloudSim, server: dict[str, Any]) -> dict[str, list[dict[str,
 
 
 def server_view(
-    sim: CloudSim, req: Request, server: dict[str, Any], detail: bool = True
+    sim: CloudSim,
+    req: Request,
+    server: dict[str, Any],
+    detail: bool = True,
+    book: AddressBook | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"id": server["id"], "name": server["name"]}
     out["links"] = link(req, "servers", server["id"])
@@ -239,7 +262,7 @@ def server_view(
         "links": link(req, "images", server["_image_id"])[1:],
     }
     # As Nova shows them: empty while the build is being scheduled, then from the ports.
-    out["addresses"] = {} if server["status"] == BUILD else addresses(sim, server)
+    out["addresses"] = {} if server["status"] == BUILD else addresses(sim, server, book)
     out["security_groups"] = [{"name": n} for n in server["_security_groups"]]
     if server["status"] != ERROR:
         out.pop("fault", None)

@@ -14,6 +14,7 @@ from cloudsim.compute import (
     ERROR,
     SHUTOFF,
     TAG_RE,
+    AddressBook,
     find_flavor,
     load_server,
     mv,
@@ -238,7 +239,8 @@ def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
     servers.reverse()  # Nova sorts by created_at desc
     url = f"{req.base_url}/{req.region}/compute/v2.1/servers" + ("/detail" if detail else "")
     page, links = paginate(servers, req, "servers", url)
-    body: dict[str, Any] = {"servers": [server_view(sim, req, s, detail) for s in page]}
+    book = AddressBook(sim, req.region) if detail and len(page) > 20 else None
+    body: dict[str, Any] = {"servers": [server_view(sim, req, s, detail, book) for s in page]}
     if links:
         body["servers_links"] = links
     return Response(200, body)
