@@ -44,10 +44,13 @@ def test_network_with_router_is_idempotent_and_deletable(contract):
 def test_network_without_router(contract):
     tag = contract.tag()
     setup = cloud.network_find_or_create(
-        contract.target, tag=tag, name="contract-isolated", cidr="10.79.0.0/24", with_router=False
-    )
+        contract.target, tag=tag, name="contract-isolated", cidr="10.79.0.0/24",
+        gateway_ip="10.79.0.254", with_router=False,
+    )  # fmt: skip
     try:
         assert setup.router is None
+        assert setup.subnet.gateway_ip == "10.79.0.254"
+        assert setup.subnet.allocation_pools == (("10.79.0.1", "10.79.0.253"),)
     finally:
         cloud.network_delete_by_tag(contract.target, tag)
 
