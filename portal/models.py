@@ -110,3 +110,54 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditLogIsAppendOnly(f"deleting audit event #{self.pk}")
+
+
+class ApiToken(models.Model):
+    """A personal API token: the secret is shown once at creation and only its hash is kept.
+
+    Tokens are revoked (``revoked_at`` set), never deleted, so the audit log and the owner's
+    list still say which token did what.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'ci-pipeline'.")
+    prefix = models.CharField(
+        max_length=16, db_index=True, help_text="The start of the secret, to tell tokens apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret.")
+    read_only = models.BooleanField(default=False, help_text="Only GET, HEAD and OPTIONS.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key``, replayed to its retries.
+
+    One row per (user, key): the unique constraint is what makes a concurrent duplicate wait
+    for the first request's transaction and then replay its answer.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"

@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "guardian",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -131,29 +130,51 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal tokens first, so an unauthenticated call answers 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "portal.api.permissions.TokenScopePermission",
+    ],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "portal.api.ordering.StableOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.throttling.PortalUserRateThrottle",
+        "portal.api.throttling.PortalAnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("PORTAL_API_RATE_USER", default="1200/min"),
+        "anon": env.str("PORTAL_API_RATE_ANON", default="60/min"),
+        # Exchanging a password for a token (POST /api/v1/tokens/ with HTTP Basic).
+        "credentials": env.str("PORTAL_API_RATE_CREDENTIALS", default="10/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IaaS self-service portal API",
-    "DESCRIPTION": "Request, approve and manage VMs and networks across sites and domains.",
+    "DESCRIPTION": (
+        "Request, approve and manage VMs and networks across sites and domains. "
+        "Authenticate with a personal token (`Authorization: Bearer ptk_...`); see docs/api.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "provisioning.models.requests.RequestState",
+        "RequestKindEnum": "provisioning.models.requests.Kind",
+        "ApprovalStageEnum": "provisioning.models.requests.Stage",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

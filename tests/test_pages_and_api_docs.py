@@ -76,12 +76,13 @@ def test_openapi_schema_and_offline_docs(client, world):
     assert "cdn" not in docs.lower()
 
 
-def test_token_authentication(api_client, world):
-    from rest_framework.authtoken.models import Token
+@pytest.mark.parametrize("keyword", ["Bearer", "Token"])
+def test_token_authentication(api_client, world, keyword):
+    from portal.tokens import token_create
 
     user = make_user("robot", memberships={world.tenant: Role.VIEWER})
-    token = Token.objects.create(user=user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, secret = token_create(user=user, name="robot")
+    api_client.credentials(HTTP_AUTHORIZATION=f"{keyword} {secret}")
     body = api_client.get("/api/v1/memberships/").json()
     assert [m["tenant"]["slug"] for m in body["results"]] == ["blue"]
     assert body["results"][0]["role"] == "viewer"

@@ -30,15 +30,40 @@ def _fields(detail: Any) -> dict[str, list[str]]:
     return {key: _flatten(value) for key, value in detail.items()}
 
 
+class QuotaConflict(exceptions.APIException):
+    """A request that does not fit the allocation's quota: a conflict with the current state."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "quota_exceeded"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    """Answer every API error with ``{"message", "code", "fields"}`` (plus a few extras).
+
+    ``errors`` lists non-field messages; ``quota`` details a quota refusal (dimension, used,
+    limit, needed) so automation can act on it without parsing the message.
+    """
+    from provisioning.services.errors import QuotaExceeded, RequestNotAllowed
+
+    quota = None
+    if isinstance(exc, QuotaExceeded):
+        quota = {
+            "dimension": exc.dimension.key,
+            "used": exc.used,
+            "limit": exc.limit,
+            "needed": exc.needed,
+        }
+        exc = QuotaConflict(exc.messages[0])
+    elif isinstance(exc, RequestNotAllowed):
+        exc = exceptions.PermissionDenied(str(exc) or None, code="not_allowed")
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -60,6 +85,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             "code": codes if isinstance(codes, str) else "error",
             "fields": {},
         }
+    if quota is not None:
+        body["quota"] = quota
     response.data = body
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
         wait = getattr(exc, "wait", None)

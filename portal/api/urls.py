@@ -1,12 +1,24 @@
 """The REST API's one router: each app registers its endpoints here, under the api namespace."""
 
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from portal.api.audit import AuditEventViewSet
+from portal.api.tokens import TokenViewSet
+from portal.api.views import not_found
+from provisioning.api.urls import register as register_provisioning
 from tenants.api.urls import register as register_tenants
 
 app_name = "api"
 
 router = DefaultRouter()
 register_tenants(router)
+register_provisioning(router)
+router.register("audit-events", AuditEventViewSet)
+router.register("tokens", TokenViewSet, basename="token")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # Anything else under /api/v1/ answers the API's 404 body, not the HTML error page.
+    re_path(r"^.*$", not_found, name="not-found"),
+]

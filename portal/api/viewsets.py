@@ -1,10 +1,11 @@
-"""The access-filtered viewset every API endpoint is built on."""
+"""The access-filtered viewsets every API endpoint is built on."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
+from portal.idempotency import run_idempotent
 from tenants.access import Action
 
 
@@ -22,3 +23,38 @@ class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
         return queryset.restrict(self.request.user, self.access_action)
+
+
+class IdempotentMixin:
+    """Every POST of the view honours ``Idempotency-Key`` (see ``portal.idempotency``).
+
+    DRF's ``dispatch`` looks the handler up after ``initial()`` (authentication, permissions,
+    throttles), so wrapping it there covers every POST action of a viewset, present and future,
+    and keys are only reserved for callers who passed those checks.
+    """
+
+    idempotent_methods = ("post",)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        method = request.method.lower()
+        handler = getattr(self, method, None)
+        if method in self.idempotent_methods and handler is not None:
+            setattr(self, method, self._idempotent(handler))
+
+    def _idempotent(self, handler):
+        def wrapped(request, *args, **kwargs):
+            def answer():
+                try:
+                    return handler(request, *args, **kwargs)
+                except Exception as exc:
+                    # Errors are answers too: a retry of a refused request is refused the same.
+                    return self.handle_exception(exc)
+
+            return run_idempotent(request, answer)
+
+        return wrapped
+
+
+class RestrictedViewSet(IdempotentMixin, RestrictedReadOnlyViewSet):
+    """Restricted reads plus actions (POST) that call the services; POSTs are idempotent."""

@@ -1,0 +1,306 @@
+"""REST representations of the catalog, requests, approvals, servers and networks.
+
+Serializers only shape data; choosing objects goes through the access layer in the views and
+every change through ``provisioning.services``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from provisioning.models import (
+    Approval,
+    Flavor,
+    Image,
+    Kind,
+    Network,
+    Offering,
+    RequestTransition,
+    ResourceRequest,
+    Server,
+)
+from tenants.models import Allocation
+from tenants.quotas import DIMENSIONS
+
+# --- shared -------------------------------------------------------------------------------
+
+
+class AllocationSummarySerializer(serializers.ModelSerializer):
+    """Where an object lives, by slugs (the full allocation is at /api/v1/allocations/{id}/)."""
+
+    tenant = serializers.CharField(source="tenant.slug", read_only=True)
+    region = serializers.CharField(source="region.slug", read_only=True)
+    site = serializers.CharField(source="region.site.slug", read_only=True)
+    domain = serializers.CharField(source="region.domain.slug", read_only=True)
+
+    class Meta:
+        model = Allocation
+        fields = ["id", "tenant", "region", "site", "domain"]
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class OfferingSerializer(serializers.ModelSerializer):
+    regions = serializers.SerializerMethodField(help_text="Slugs of the regions you can reach.")
+
+    class Meta:
+        model = Offering
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "flavor_name",
+            "image_name",
+            "default_lease_days",
+            "active",
+            "regions",
+        ]
+
+    def get_regions(self, offering: Offering) -> list[str]:
+        return [r.slug for r in getattr(offering, "visible_regions", [])]
+
+
+class FlavorSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.slug", read_only=True)
+
+    class Meta:
+        model = Flavor
+        fields = ["id", "region", "backend_id", "name", "vcpus", "ram_mb", "disk_gb", "active"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.slug", read_only=True)
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "region",
+            "backend_id",
+            "name",
+            "status",
+            "min_disk_gb",
+            "min_ram_mb",
+            "active",
+        ]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+class QuotaNeedsSerializer(serializers.Serializer):
+    instances = serializers.IntegerField()
+    vcpus = serializers.IntegerField()
+    ram_mb = serializers.IntegerField()
+    networks = serializers.IntegerField()
+    routers = serializers.IntegerField()
+    floating_ips = serializers.IntegerField()
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RequestTransition
+        fields = ["from_state", "to_state", "actor", "note", "at"]
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    decided_by = serializers.CharField(
+        source="decided_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Empty when the policy decided.",
+    )
+
+    class Meta:
+        model = Approval
+        fields = ["stage", "decision", "decided_by", "comment", "decided_at"]
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    allocation = AllocationSummarySerializer(read_only=True)
+    requester = serializers.CharField(source="requester.username", read_only=True)
+    title = serializers.CharField(read_only=True)
+    needs = serializers.SerializerMethodField(help_text="What the request takes of the quota.")
+
+    class Meta:
+        model = ResourceRequest
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "pending_stage",
+            "title",
+            "allocation",
+            "requester",
+            "justification",
+            "spec",
+            "target_server",
+            "target_network",
+            "needs",
+            "failure_reason",
+            "status_note",
+            "attempts",
+            "created_at",
+            "state_changed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(QuotaNeedsSerializer)
+    def get_needs(self, request: ResourceRequest) -> dict[str, int]:
+        return {d.key: getattr(request, d.key) for d in DIMENSIONS}
+
+
+class RequestDetailSerializer(RequestSerializer):
+    """A request with its timeline, its decisions and what it built."""
+
+    transitions = TransitionSerializer(many=True, read_only=True)
+    approvals = ApprovalSerializer(many=True, read_only=True)
+    built_servers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    built_networks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(RequestSerializer.Meta):
+        fields = [
+            *RequestSerializer.Meta.fields,
+            "transitions",
+            "approvals",
+            "built_servers",
+            "built_networks",
+        ]
+        read_only_fields = fields
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    """A new request: ``allocation`` + ``spec`` for new resources, ``target`` for day-2 kinds."""
+
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    justification = serializers.CharField(
+        help_text="Why this is needed (at least a sentence): approvers decide on it."
+    )
+    allocation = serializers.IntegerField(
+        required=False, help_text="Allocation id; for the kinds server and network."
+    )
+    spec = serializers.JSONField(
+        required=False,
+        help_text=(
+            "network: name, cidr, gateway?, dns?, router?; server: name, offering or "
+            "flavor+image, networks (ids), count?, key_name?, lease_end?"
+        ),
+    )
+    target = serializers.IntegerField(
+        required=False, help_text="Server or network id; for the day-2 kinds."
+    )
+
+    def validate_spec(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Give the spec as a JSON object.")
+        return value
+
+    def validate(self, attrs):
+        kind = Kind(attrs["kind"])
+        if kind.is_day2 and attrs.get("target") is None:
+            raise serializers.ValidationError({"target": ["Name the object this request acts on."]})
+        if not kind.is_day2 and attrs.get("allocation") is None:
+            raise serializers.ValidationError(
+                {"allocation": ["Choose the allocation (tenant and region) to build in."]}
+            )
+        return attrs
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        allow_blank=True, help_text="Why; the requester reads it. Required."
+    )
+
+
+class BulkApproveSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    approved = serializers.BooleanField(help_text="Whether this decision was taken.")
+    outcome = serializers.CharField(
+        help_text="'approved', 'advanced' (to the next stage) or why it was not approved."
+    )
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    results = BulkOutcomeSerializer(many=True)
+
+
+class ActionSerializer(serializers.Serializer):
+    """A day-2 action on a server or network: recorded as a request, approved per policy."""
+
+    justification = serializers.CharField(
+        help_text="Why (at least a sentence): approvers decide on it."
+    )
+
+
+# --- resources ----------------------------------------------------------------------------
+
+
+class ServerSerializer(serializers.ModelSerializer):
+    allocation = AllocationSummarySerializer(read_only=True)
+    networks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    addresses = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Server
+        fields = [
+            "id",
+            "name",
+            "status",
+            "allocation",
+            "backend_id",
+            "flavor_name",
+            "image_name",
+            "vcpus",
+            "ram_mb",
+            "addresses",
+            "networks",
+            "fault",
+            "lease_end",
+            "origin_request",
+            "created_at",
+            "last_seen_at",
+            "deleted_at",
+        ]
+        read_only_fields = fields
+
+
+class NetworkSerializer(serializers.ModelSerializer):
+    allocation = AllocationSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Network
+        fields = [
+            "id",
+            "name",
+            "cidr",
+            "status",
+            "allocation",
+            "backend_id",
+            "subnet_id",
+            "router_id",
+            "origin_request",
+            "created_at",
+            "last_seen_at",
+            "deleted_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,15 @@
+"""Registers the provisioning endpoints on the API's router."""
+
+from rest_framework.routers import BaseRouter
+
+from provisioning.api import views
+
+
+def register(router: BaseRouter) -> None:
+    router.register("catalog/offerings", views.OfferingViewSet)
+    router.register("catalog/flavors", views.FlavorViewSet)
+    router.register("catalog/images", views.ImageViewSet)
+    router.register("requests", views.RequestViewSet, basename="resourcerequest")
+    router.register("approvals", views.ApprovalInboxViewSet, basename="approval")
+    router.register("servers", views.ServerViewSet)
+    router.register("networks", views.NetworkViewSet)

@@ -1,0 +1,365 @@
+"""Provisioning endpoints: thin configuration on the restricted viewsets, writes via services.
+
+Objects are looked up through the access layer (out of reach: 404); what the caller may do to
+an object they can see is the services' decision (refused: 403 with their message).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, RestrictedViewSet
+from provisioning import filtersets, selectors, services
+from provisioning.api import serializers as s
+from provisioning.models import Flavor, Image, Kind, Offering
+from tenants.access import Action
+from tenants.models import Allocation, CloudRegion
+
+ALLOCATION_RELATED = (
+    "allocation__tenant",
+    "allocation__region__site",
+    "allocation__region__domain",
+)
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class OfferingViewSet(RestrictedReadOnlyViewSet):
+    """VM templates (a flavor and an image by name) and the regions you can use them in."""
+
+    queryset = Offering.objects.all()
+    serializer_class = s.OfferingSerializer
+    ordering_fields = ["id", "name"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self) -> QuerySet:
+        regions = CloudRegion.objects.restrict(self.request.user, Action.VIEW).order_by("slug")
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(Prefetch("regions", queryset=regions, to_attr="visible_regions"))
+        )
+
+
+class FlavorViewSet(RestrictedReadOnlyViewSet):
+    """Flavors of the regions you can reach, as last synced from each cloud."""
+
+    queryset = Flavor.objects.select_related("region")
+    serializer_class = s.FlavorSerializer
+    filterset_class = filtersets.FlavorFilterSet
+    ordering_fields = ["id", "name", "vcpus", "ram_mb"]
+    ordering = ["region_id", "vcpus", "ram_mb", "name", "id"]
+
+
+class ImageViewSet(RestrictedReadOnlyViewSet):
+    """Images of the regions you can reach, as last synced from each cloud."""
+
+    queryset = Image.objects.select_related("region")
+    serializer_class = s.ImageSerializer
+    filterset_class = filtersets.ImageFilterSet
+    ordering_fields = ["id", "name"]
+    ordering = ["region_id", "name", "id"]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+NETWORK_EXAMPLE = {
+    "kind": "network",
+    "allocation": 12,
+    "justification": "Back-end network for the exercise planning tool.",
+    "spec": {"name": "planning-net", "cidr": "10.20.0.0/24", "router": True},
+}
+SERVER_EXAMPLE = {
+    "kind": "server",
+    "allocation": 12,
+    "justification": "Application server for the exercise planning tool.",
+    "spec": {"name": "planning-app", "offering": "small-debian", "networks": [41], "count": 1},
+}
+STOP_EXAMPLE = {
+    "kind": "server_stop",
+    "target": 77,
+    "justification": "Maintenance window of the planning tool.",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Requests you can see, newest first"),
+    retrieve=extend_schema(
+        summary="One request with its timeline and decisions", responses=s.RequestDetailSerializer
+    ),
+)
+class RequestViewSet(RestrictedViewSet):
+    """Resource requests: new servers and networks, and day-2 actions on them."""
+
+    queryset = selectors.ResourceRequest.objects.select_related(*selectors.REQUEST_RELATED)
+    serializer_class = s.RequestSerializer
+    filterset_class = filtersets.RequestFilterSet
+    ordering_fields = ["id", "created_at", "state_changed_at", "state"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = selectors.requests_visible_to(self.request.user)
+        if self.action != "list":
+            queryset = queryset.select_related("target_server", "target_network").prefetch_related(
+                "transitions__actor", "approvals__decided_by", "built_servers", "built_networks"
+            )
+        return queryset
+
+    def get_serializer_class(self):
+        return s.RequestSerializer if self.action == "list" else s.RequestDetailSerializer
+
+    def _answer(self, request_obj, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().filter(pk=request_obj.pk).first() or request_obj
+        return Response(s.RequestDetailSerializer(fresh).data, status=code)
+
+    @extend_schema(
+        summary="Submit a request",
+        request=s.RequestCreateSerializer,
+        responses={201: s.RequestDetailSerializer},
+        examples=[
+            OpenApiExample("A network", value=NETWORK_EXAMPLE, request_only=True),
+            OpenApiExample("A server on it", value=SERVER_EXAMPLE, request_only=True),
+            OpenApiExample("Stop a server", value=STOP_EXAMPLE, request_only=True),
+        ],
+    )
+    def create(self, request, *args, **kwargs) -> Response:
+        payload = s.RequestCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        kind = Kind(data["kind"])
+        user = request.user
+        allocation = target = None
+        if kind.is_day2:
+            visible = (
+                selectors.servers_visible_to(user)
+                if kind.on_server
+                else selectors.networks_visible_to(user)
+            )
+            target = visible.filter(pk=data["target"]).first()
+            if target is None:
+                noun = "server" if kind.on_server else "network"
+                raise ValidationError({"target": [f"No such {noun}."]})
+        else:
+            allocation = (
+                Allocation.objects.restrict(user, Action.VIEW)
+                .select_related("region__site", "region__domain", "tenant")
+                .filter(pk=data["allocation"])
+                .first()
+            )
+            if allocation is None:
+                raise ValidationError({"allocation": ["No such allocation."]})
+        created = services.request_submit(
+            user=user,
+            kind=kind,
+            justification=data["justification"],
+            allocation=allocation,
+            spec=data.get("spec") or {},
+            target=target,
+        )
+        return self._answer(created, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a request not yet built",
+        request=s.CancelSerializer,
+        responses=s.RequestDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None) -> Response:
+        payload = s.CancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        done = services.request_cancel(
+            user=request.user, request=self.get_object(), reason=payload.validated_data["reason"]
+        )
+        return self._answer(done)
+
+    @extend_schema(
+        summary="Retry a failed request", request=None, responses=s.RequestDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None) -> Response:
+        return self._answer(services.request_retry(user=request.user, request=self.get_object()))
+
+    @extend_schema(
+        summary="Approve the stage the request waits at (four-eyes: never your own)",
+        request=s.ApproveSerializer,
+        responses=s.RequestDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None) -> Response:
+        payload = s.ApproveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        done = services.request_approve(
+            user=request.user, request=self.get_object(), comment=payload.validated_data["comment"]
+        )
+        return self._answer(done)
+
+    @extend_schema(
+        summary="Reject the request, saying why",
+        request=s.RejectSerializer,
+        responses=s.RequestDetailSerializer,
+        examples=[
+            OpenApiExample(
+                "Reject", value={"comment": "Use the shared build network."}, request_only=True
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None) -> Response:
+        payload = s.RejectSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        done = services.request_reject(
+            user=request.user, request=self.get_object(), comment=payload.validated_data["comment"]
+        )
+        return self._answer(done)
+
+
+@extend_schema_view(list=extend_schema(summary="Your approvals inbox: requests awaiting you"))
+class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Requests waiting for a decision you may take (never your own), oldest first."""
+
+    queryset = selectors.ResourceRequest.objects.none()  # the model, for the schema
+    serializer_class = s.RequestSerializer
+    filterset_class = filtersets.RequestFilterSet
+    ordering_fields = ["id", "created_at"]
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.requests_awaiting(self.request.user)
+
+    @extend_schema(
+        summary="Approve several requests, each on its own",
+        request=s.BulkApproveSerializer,
+        responses=s.BulkApproveResultSerializer,
+        examples=[
+            OpenApiExample("Approve three", value={"ids": [3, 5, 8]}, request_only=True),
+            OpenApiExample(
+                "Outcomes",
+                value={
+                    "results": [
+                        {"id": 3, "approved": True, "outcome": "approved"},
+                        {"id": 5, "approved": True, "outcome": "advanced"},
+                        {
+                            "id": 8,
+                            "approved": False,
+                            "outcome": "Four-eyes rule: nobody decides on their own request.",
+                        },
+                    ]
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-approve")
+    def bulk_approve(self, request) -> Response:
+        payload = s.BulkApproveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ids = list(dict.fromkeys(payload.validated_data["ids"]))
+        found = selectors.requests_visible_to(request.user).in_bulk(ids)
+        outcomes = services.requests_bulk_approve(
+            user=request.user,
+            requests=[found[i] for i in ids if i in found],
+            comment=payload.validated_data["comment"],
+        )
+        results = [
+            {
+                "id": i,
+                "approved": outcomes.get(i) in ("approved", "advanced"),
+                "outcome": outcomes.get(i, "Not found."),
+            }
+            for i in ids
+        ]
+        return Response({"results": results})
+
+
+# --- resources ----------------------------------------------------------------------------
+
+
+class _Day2Mixin:
+    """Actions on a server or network: each submits a day-2 request through ``request_submit``."""
+
+    def _submit(self, request, kind: Kind) -> Response:
+        payload = s.ActionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created = services.request_submit(
+            user=request.user,
+            kind=kind,
+            justification=payload.validated_data["justification"],
+            target=self.get_object(),
+        )
+        answer = selectors.requests_visible_to(request.user).filter(pk=created.pk).first()
+        return Response(
+            s.RequestDetailSerializer(answer or created).data, status=status.HTTP_201_CREATED
+        )
+
+
+def _day2_schema(what: str):
+    return extend_schema(
+        summary=f"{what} (creates a day-2 request, approved per policy)",
+        request=s.ActionSerializer,
+        responses={201: s.RequestDetailSerializer},
+        examples=[
+            OpenApiExample(
+                what, value={"justification": "Planned maintenance of the tool."}, request_only=True
+            )
+        ],
+    )
+
+
+class ServerViewSet(_Day2Mixin, RestrictedViewSet):
+    """Servers you can see; the list shows live servers, details also decommissioned ones."""
+
+    queryset = selectors.Server.objects.select_related(*ALLOCATION_RELATED).prefetch_related(
+        "networks"
+    )
+    serializer_class = s.ServerSerializer
+    filterset_class = filtersets.ServerFilterSet
+    ordering_fields = ["id", "name", "created_at", "status"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset.live() if self.action == "list" else queryset
+
+    @_day2_schema("Start the server")
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None) -> Response:
+        return self._submit(request, Kind.SERVER_START)
+
+    @_day2_schema("Stop the server")
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None) -> Response:
+        return self._submit(request, Kind.SERVER_STOP)
+
+    @_day2_schema("Reboot the server")
+    @action(detail=True, methods=["post"])
+    def reboot(self, request, pk=None) -> Response:
+        return self._submit(request, Kind.SERVER_REBOOT)
+
+    @_day2_schema("Decommission the server")
+    @action(detail=True, methods=["post"])
+    def decommission(self, request, pk=None) -> Response:
+        return self._submit(request, Kind.SERVER_DECOMMISSION)
+
+
+class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
+    """Networks you can see; the list shows live networks, details also decommissioned ones."""
+
+    queryset = selectors.Network.objects.select_related(*ALLOCATION_RELATED)
+    serializer_class = s.NetworkSerializer
+    filterset_class = filtersets.NetworkFilterSet
+    ordering_fields = ["id", "name", "created_at", "status"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset.live() if self.action == "list" else queryset
+
+    @_day2_schema("Decommission the network")
+    @action(detail=True, methods=["post"])
+    def decommission(self, request, pk=None) -> Response:
+        return self._submit(request, Kind.NETWORK_DECOMMISSION)

@@ -1,0 +1,89 @@
+"""Filters shared by the pages and the API for requests, servers, networks and the catalog.
+
+Plain django-filter FilterSets: a page passes ``request.GET`` and its restricted queryset, the
+API's filter backend does the same. They only narrow what the access layer already allowed.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from provisioning.models import Flavor, Image, Kind, Network, RequestState, ResourceRequest, Server
+
+
+class RequestFilterSet(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(
+        choices=RequestState.choices, help_text="One or more states (repeat the parameter)."
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
+    tenant = django_filters.CharFilter(field_name="allocation__tenant__slug", label="Tenant (slug)")
+    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label="Site")
+    domain = django_filters.CharFilter(
+        field_name="allocation__region__domain__slug", label="Security domain (slug)"
+    )
+    allocation = django_filters.NumberFilter(field_name="allocation_id", label="Allocation id")
+    requester = django_filters.CharFilter(
+        field_name="requester__username", label="Requester (username)"
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = ResourceRequest
+        fields = [
+            "state",
+            "kind",
+            "tenant",
+            "site",
+            "domain",
+            "allocation",
+            "requester",
+            "created_after",
+            "created_before",
+        ]
+
+
+class _ResourceFilterSet(django_filters.FilterSet):
+    tenant = django_filters.CharFilter(field_name="allocation__tenant__slug", label="Tenant (slug)")
+    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label="Site")
+    domain = django_filters.CharFilter(
+        field_name="allocation__region__domain__slug", label="Security domain (slug)"
+    )
+    allocation = django_filters.NumberFilter(field_name="allocation_id", label="Allocation id")
+    status = django_filters.CharFilter(lookup_expr="iexact", label="Status, e.g. ACTIVE")
+    q = django_filters.CharFilter(method="filter_q", label="Name contains")
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(backend_id=value))
+
+
+class ServerFilterSet(_ResourceFilterSet):
+    class Meta:
+        model = Server
+        fields = ["tenant", "site", "domain", "allocation", "status", "q"]
+
+
+class NetworkFilterSet(_ResourceFilterSet):
+    class Meta:
+        model = Network
+        fields = ["tenant", "site", "domain", "allocation", "status", "q"]
+
+
+class _CatalogFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(field_name="region__slug", label="Region (slug)")
+    site = django_filters.CharFilter(field_name="region__site__slug", label="Site (slug)")
+    domain = django_filters.CharFilter(field_name="region__domain__slug", label="Domain (slug)")
+    active = django_filters.BooleanFilter()
+
+
+class FlavorFilterSet(_CatalogFilterSet):
+    class Meta:
+        model = Flavor
+        fields = ["region", "site", "domain", "active"]
+
+
+class ImageFilterSet(_CatalogFilterSet):
+    class Meta:
+        model = Image
+        fields = ["region", "site", "domain", "active"]
