@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Start the whole portal on embedded defaults: migrate, seed, then web + worker + beat under
-# honcho. Everything lives under var/demo; Ctrl-C stops every process honcho started.
+# Start the whole portal on embedded defaults: migrate, seed, start the cloud simulator, sync
+# the catalog, then web + worker + beat under honcho. Everything lives under var/demo; Ctrl-C
+# stops every process this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${PORT:-8000}"
-mkdir -p var/demo
+CLOUDSIM_PORT="${CLOUDSIM_PORT:-8800}"
+DEMO=var/demo
+mkdir -p "$DEMO"
 
 export PORTAL_PROFILE=demo
-export DATABASE_URL="${DATABASE_URL:-sqlite:///$PWD/var/demo/portal.sqlite3}"
+export DATABASE_URL="${DATABASE_URL:-sqlite:///$PWD/$DEMO/portal.sqlite3}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
-export CLOUDS_YAML="${CLOUDS_YAML:-$PWD/var/demo/clouds.yaml}"
+export CLOUDS_YAML="${CLOUDS_YAML:-$PWD/$DEMO/clouds.yaml}"
 export DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
+export PORTAL_URL="http://127.0.0.1:${PORT}"
 export PORT
 
-procfile=var/demo/Procfile
+procfile="$DEMO/Procfile"
 cp Procfile "$procfile"
 # The broker: use the machine's Redis when it answers, else run one for the demo.
 if ! $BIN/python -c "import redis, os; redis.Redis.from_url(os.environ['REDIS_URL']).ping()" 2>/dev/null; then
   if command -v redis-server >/dev/null; then
-    echo "redis: redis-server --port 6379 --save '' --appendonly no" >> "$procfile"
+    echo "redis: redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no" >> "$procfile"
   else
     echo "Redis is not reachable at $REDIS_URL and redis-server is not installed." >&2
     echo "Install it (apt-get install redis-server) or set REDIS_URL." >&2
@@ -29,14 +33,34 @@ fi
 
 $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py collectstatic --noinput -v0
-$BIN/python manage.py seed_demo
+$BIN/python manage.py seed_demo > "$DEMO/logins.txt"
 
+# The cloud simulator, seeded to match the demo's regions and allocations.
+$BIN/python manage.py write_demo_cloud --base-url "http://127.0.0.1:${CLOUDSIM_PORT}" \
+  --seed "$DEMO/cloudsim-seed.yaml" --clouds-yaml "$CLOUDS_YAML" >/dev/null
+$BIN/python -m cloudsim --port "$CLOUDSIM_PORT" --state "$DEMO/cloudsim.sqlite3" \
+  --seed "$DEMO/cloudsim-seed.yaml" --build-time 5 > "$DEMO/cloudsim.log" 2>&1 &
+cloudsim_pid=$!
+trap 'kill "$cloudsim_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:${CLOUDSIM_PORT}/_sim/health" >/dev/null && break
+  sleep 0.2
+done
+if ! kill -0 "$cloudsim_pid" 2>/dev/null; then
+  echo "The cloud simulator did not start (is port ${CLOUDSIM_PORT} taken? set CLOUDSIM_PORT):" >&2
+  tail -5 "$DEMO/cloudsim.log" >&2
+  exit 1
+fi
+$BIN/python manage.py sync_catalog >/dev/null
+
+cat "$DEMO/logins.txt"
 cat <<MSG
 
   Portal:    http://127.0.0.1:${PORT}/
   API docs:  http://127.0.0.1:${PORT}/api/docs/
   Admin:     http://127.0.0.1:${PORT}/admin/   (oscar)
+  Cloud:     cloudsim on http://127.0.0.1:${CLOUDSIM_PORT}/ (log: $DEMO/cloudsim.log)
   Stop:      Ctrl-C
 
 MSG
-exec $BIN/honcho -f "$procfile" start
+$BIN/honcho -f "$procfile" start
