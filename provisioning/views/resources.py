@@ -1,35 +1,17 @@
-"""Pages for requests, servers and networks: configuration on the shared restricted views."""
+"""Pages for servers and networks: configuration on the shared restricted views."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
 from portal.views import RestrictedDetailView, RestrictedListView
-from provisioning.models import Network, ResourceRequest, Server
-from provisioning.selectors import REQUEST_RELATED
+from provisioning.models import Network, Server
 
 ALLOCATION_RELATED = (
     "allocation__tenant",
     "allocation__region__site",
     "allocation__region__domain",
 )
-
-
-class RequestListView(RestrictedListView):
-    model = ResourceRequest
-    queryset = ResourceRequest.objects.select_related(*REQUEST_RELATED)
-    template_name = "provisioning/request_list.html"
-
-
-class RequestDetailView(RestrictedDetailView):
-    model = ResourceRequest
-    queryset = ResourceRequest.objects.select_related(*REQUEST_RELATED)
-    template_name = "provisioning/request_detail.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs["transitions"] = self.object.transitions.select_related("actor")
-        kwargs["approvals"] = self.object.approvals.select_related("decided_by")
-        return super().get_context_data(**kwargs)
 
 
 class ServerListView(RestrictedListView):
@@ -54,3 +36,11 @@ class NetworkDetailView(RestrictedDetailView):
     model = Network
     queryset = Network.objects.select_related(*ALLOCATION_RELATED, "origin_request")
     template_name = "provisioning/network_detail.html"
+
+
+urlpatterns = [
+    path("servers/", ServerListView.as_view(), name="server-list"),
+    path("servers/<int:pk>/", ServerDetailView.as_view(), name="server-detail"),
+    path("networks/", NetworkListView.as_view(), name="network-list"),
+    path("networks/<int:pk>/", NetworkDetailView.as_view(), name="network-detail"),
+]

@@ -1,0 +1,1 @@
+"""Browser pages of provisioning, one module per area: requests, approvals, resources, operators."""
