@@ -169,7 +169,7 @@ class RequestViewSet(RestrictedViewSet):
         responses=s.RequestDetailSerializer,
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None) -> Response:
+    def cancel(self, request, pk=None, **kwargs) -> Response:
         payload = s.CancelSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         done = services.request_cancel(
@@ -181,7 +181,7 @@ class RequestViewSet(RestrictedViewSet):
         summary="Retry a failed request", request=None, responses=s.RequestDetailSerializer
     )
     @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None) -> Response:
+    def retry(self, request, pk=None, **kwargs) -> Response:
         return self._answer(services.request_retry(user=request.user, request=self.get_object()))
 
     @extend_schema(
@@ -190,7 +190,7 @@ class RequestViewSet(RestrictedViewSet):
         responses=s.RequestDetailSerializer,
     )
     @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None) -> Response:
+    def approve(self, request, pk=None, **kwargs) -> Response:
         payload = s.ApproveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         done = services.request_approve(
@@ -209,7 +209,7 @@ class RequestViewSet(RestrictedViewSet):
         ],
     )
     @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None) -> Response:
+    def reject(self, request, pk=None, **kwargs) -> Response:
         payload = s.RejectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         done = services.request_reject(
@@ -255,7 +255,7 @@ class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gene
         ],
     )
     @action(detail=False, methods=["post"], url_path="bulk-approve")
-    def bulk_approve(self, request) -> Response:
+    def bulk_approve(self, request, **kwargs) -> Response:
         payload = s.BulkApproveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         ids = list(dict.fromkeys(payload.validated_data["ids"]))
@@ -327,22 +327,22 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 
     @_day2_schema("Start the server")
     @action(detail=True, methods=["post"])
-    def start(self, request, pk=None) -> Response:
+    def start(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_START)
 
     @_day2_schema("Stop the server")
     @action(detail=True, methods=["post"])
-    def stop(self, request, pk=None) -> Response:
+    def stop(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_STOP)
 
     @_day2_schema("Reboot the server")
     @action(detail=True, methods=["post"])
-    def reboot(self, request, pk=None) -> Response:
+    def reboot(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_REBOOT)
 
     @_day2_schema("Decommission the server")
     @action(detail=True, methods=["post"])
-    def decommission(self, request, pk=None) -> Response:
+    def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_DECOMMISSION)
 
 
@@ -361,5 +361,5 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
 
     @_day2_schema("Decommission the network")
     @action(detail=True, methods=["post"])
-    def decommission(self, request, pk=None) -> Response:
+    def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.NETWORK_DECOMMISSION)
