@@ -1,14 +1,25 @@
-"""Pages for requests: list, detail with live status, and the request forms."""
+"""Pages for requests: list, detail with live status, the request forms with a plan step."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.urls import path
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views import View
 
-from portal.views import RestrictedDetailView, RestrictedListView
-from provisioning.models import ResourceRequest
-from provisioning.selectors import REQUEST_RELATED
+from portal.views import ClassifiedPageMixin, RestrictedDetailView, RestrictedListView
+from provisioning import services
+from provisioning.forms import NetworkRequestForm, RequestForm, ServerRequestForm
+from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
+from provisioning.plans import plan_request
+from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
+from provisioning.services import QuotaExceeded
+from tenants.access import Action, can, is_operator
 
 
 class RequestListView(RestrictedListView):
@@ -22,13 +33,183 @@ class RequestDetailView(RestrictedDetailView):
     queryset = ResourceRequest.objects.select_related(*REQUEST_RELATED)
     template_name = "provisioning/request_detail.html"
 
+    def get_template_names(self) -> list[str]:
+        # htmx polls the live part only; the rest of the page does not change.
+        if self.request.htmx:
+            return ["provisioning/_request_status.html"]
+        return [self.template_name]
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs["transitions"] = self.object.transitions.select_related("actor")
-        kwargs["approvals"] = self.object.approvals.select_related("decided_by")
-        return super().get_context_data(**kwargs)
+        return super().get_context_data(**kwargs, **request_context(self.request.user, self.object))
+
+
+def request_context(user, request: ResourceRequest) -> dict[str, Any]:
+    """What the request page shows, and which buttons the user gets."""
+    return {
+        "transitions": request.transitions.select_related("actor"),
+        "approvals": request.approvals.select_related("decided_by"),
+        "servers": request.built_servers.all(),
+        "networks": request.built_networks.all(),
+        "live": request.state in IN_FLIGHT,
+        "can_retry": request.state == RequestState.FAILED
+        and (request.requester_id == user.pk or can(user, Action.APPROVE, request)
+             or is_operator(user)),
+        "can_cancel": request.state in (RequestState.PENDING_APPROVAL, RequestState.APPROVED)
+        and (request.requester_id == user.pk or can(user, Action.MANAGE, request)
+             or is_operator(user)),
+        "awaits_me": requests_awaiting(user).filter(pk=request.pk).exists(),
+    }  # fmt: skip
+
+
+class RequestActionView(LoginRequiredMixin, View):
+    """POST-only buttons of the request page: cancel and retry."""
+
+    action: str = ""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        target = get_object_or_404(requests_visible_to(request.user), pk=pk)
+        try:
+            if self.action == "retry":
+                services.request_retry(user=request.user, request=target)
+                messages.success(request, f"Request #{pk} is being provisioned again.")
+            else:
+                services.request_cancel(user=request.user, request=target,
+                                        reason=request.POST.get("reason", ""))  # fmt: skip
+                messages.success(request, f"Request #{pk} cancelled.")
+        except (ValidationError, PermissionDenied) as err:
+            messages.error(request, " ".join(getattr(err, "messages", [str(err)])))
+        return redirect(target.get_absolute_url())
+
+
+class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
+    """Form -> plan (what will be built where, quota impact) -> submit.
+
+    The plan page carries the form as hidden fields, so "Change" returns to a filled form and
+    nothing typed is lost.
+    """
+
+    kind: Kind
+    form_class: type[RequestForm]
+    template_name = "provisioning/request_form.html"
+    plan_template = "provisioning/request_plan.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        initial = (
+            {"allocation": request.GET.get("allocation")} if request.GET.get("allocation") else {}
+        )
+        form = self.form_class(user=request.user, initial=initial)
+        return self.render_form(form)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request.POST, user=request.user)
+        action = request.POST.get("action", "plan")
+        if action == "refresh" or action == "edit":
+            form = self.form_class(initial=request.POST.dict() | {
+                "networks": request.POST.getlist("networks")}, user=request.user)  # fmt: skip
+            form.data = request.POST  # keep what was typed, no errors shown yet
+            form.is_bound = action == "edit"
+            if action == "edit":
+                form.full_clean()
+                form._errors = {}
+            return self.render_form(form)
+        if not form.is_valid():
+            return self.render_form(form)
+        allocation = form.cleaned_data["allocation"]
+        plan = plan_request(allocation=allocation, kind=self.kind, spec=form.spec())
+        if plan.errors:
+            for field, errors in plan.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.render_form(form)
+        if action == "submit" and plan.ok:
+            try:
+                created = services.request_submit(
+                    user=request.user, kind=self.kind, allocation=allocation,
+                    spec=form.spec(), justification=form.cleaned_data["justification"],
+                )  # fmt: skip
+            except QuotaExceeded as err:
+                return self.render_plan(form, plan, error=err.messages[0])
+            except ValidationError as err:
+                for field, errors in err.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                return self.render_form(form)
+            except PermissionDenied as err:
+                form.add_error("allocation", str(err))
+                return self.render_form(form)
+            messages.success(request, f"Request #{created.pk} submitted.")
+            return redirect(created.get_absolute_url())
+        return self.render_plan(form, plan)
+
+    def render_form(self, form: RequestForm) -> HttpResponse:
+        allocations = list(form.fields["allocation"].queryset)
+        context = {
+            "form": form,
+            "kind": self.kind,
+            "no_allocations": not allocations,
+            "page_domains": {a.region.domain for a in allocations},
+            "preview_url": reverse(f"request-preview-{self.kind}"),
+        }
+        template = self.template_name
+        if self.request.htmx and self.request.POST.get("action") == "refresh":
+            template = "provisioning/_request_fields.html"
+        return render(self.request, template, context)
+
+    def render_plan(self, form: RequestForm, plan, error: str = "") -> HttpResponse:
+        context = {
+            "form": form,
+            "kind": self.kind,
+            "plan": plan,
+            "error": error or (plan.over_quota[0].message if plan.over_quota else ""),
+            "page_domains": [plan.allocation.region.domain],
+        }
+        return render(self.request, self.plan_template, context)
+
+
+class QuotaPreviewView(LoginRequiredMixin, View):
+    """htmx: what the form as filled so far would use of what is left."""
+
+    kind: Kind = Kind.SERVER
+    form_class: type[RequestForm] = ServerRequestForm
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request.POST, user=request.user)
+        allocation = form.selected_allocation
+        plan = None
+        if allocation is not None:
+            form.is_valid()
+            try:
+                spec = form.spec()
+            except (KeyError, AttributeError):
+                spec = None
+            if spec is not None:
+                plan = plan_request(allocation=allocation, kind=self.kind, spec=spec)
+        return render(request, "provisioning/_quota_preview.html",
+                      {"plan": plan, "allocation": allocation})  # fmt: skip
+
+
+class ServerRequestCreateView(RequestCreateView):
+    kind = Kind.SERVER
+    form_class = ServerRequestForm
+
+
+class NetworkRequestCreateView(RequestCreateView):
+    kind = Kind.NETWORK
+    form_class = NetworkRequestForm
 
 
 urlpatterns = [
     path("requests/", RequestListView.as_view(), name="request-list"),
+    path("requests/new/server/", ServerRequestCreateView.as_view(), name="request-create-server"),
+    path("requests/new/network/", NetworkRequestCreateView.as_view(),
+         name="request-create-network"),
+    path("requests/new/server/preview/",
+         QuotaPreviewView.as_view(kind=Kind.SERVER, form_class=ServerRequestForm),
+         name="request-preview-server"),
+    path("requests/new/network/preview/",
+         QuotaPreviewView.as_view(kind=Kind.NETWORK, form_class=NetworkRequestForm),
+         name="request-preview-network"),
     path("requests/<int:pk>/", RequestDetailView.as_view(), name="request-detail"),
-]
+    path("requests/<int:pk>/retry/", RequestActionView.as_view(action="retry"),
+         name="request-retry"),
+    path("requests/<int:pk>/cancel/", RequestActionView.as_view(action="cancel"),
+         name="request-cancel"),
+]  # fmt: skip

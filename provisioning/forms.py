@@ -1,0 +1,144 @@
+"""Browser forms for new requests. They gather input; the spec forms and services decide."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django import forms
+
+from provisioning.models import Flavor, Image, Network, Offering
+from provisioning.specs import NAME_HELP
+from tenants.access import Action
+from tenants.models import Allocation
+from tenants.selectors import allocations_visible_to
+
+
+class AllocationField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Allocation) -> str:
+        region = obj.region
+        return f"{obj.tenant.name} — {region.site.name} / {region.domain.name}"
+
+
+class RequestForm(forms.Form):
+    """Fields every request has; subclasses add the kind's own and say how to build the spec."""
+
+    allocation = AllocationField(
+        queryset=Allocation.objects.none(),
+        label="Allocation",
+        help_text="The tenant and the site / security domain to build in.",
+        empty_label="— choose —",
+    )
+    justification = forms.CharField(
+        label="Justification",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why this is needed: approvers decide on it.",
+    )
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["allocation"].queryset = allocations_visible_to(user, Action.REQUEST).filter(
+            region__enabled=True
+        )
+        self.selected_allocation = self._selected_allocation()
+
+    def _selected_allocation(self) -> Allocation | None:
+        raw = self.data.get(self.add_prefix("allocation")) or self.initial.get("allocation")
+        if not raw:
+            return None
+        try:
+            return (
+                self.fields["allocation"]
+                .queryset.filter(pk=int(str(getattr(raw, "pk", raw))))
+                .first()
+            )
+        except ValueError:
+            return None
+
+    def spec(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ServerRequestForm(RequestForm):
+    name = forms.CharField(label="Name", max_length=63, help_text=NAME_HELP)
+    offering = forms.ModelChoiceField(
+        queryset=Offering.objects.none(),
+        to_field_name="slug",
+        required=False,
+        label="Offering",
+        empty_label="— none: choose a flavor and an image —",
+    )
+    flavor = forms.ChoiceField(label="Flavor", required=False, choices=[("", "—")])
+    image = forms.ChoiceField(label="Image", required=False, choices=[("", "—")])
+    networks = forms.ModelMultipleChoiceField(
+        queryset=Network.objects.none(),
+        label="Networks",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The tenant's networks in this region; request one first if there is none.",
+    )
+    count = forms.IntegerField(label="Count", min_value=1, initial=1)
+    lease_end = forms.DateField(
+        label="Lease ends",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: the server is decommissioned at the end of that day (UTC).",
+    )
+    key_name = forms.CharField(label="Key pair", required=False, max_length=100)
+
+    field_order = ["allocation", "name", "offering", "flavor", "image", "networks", "count",
+                   "lease_end", "key_name", "justification"]  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allocation = self.selected_allocation
+        if allocation is None:
+            return
+        region = allocation.region
+        self.fields["offering"].queryset = Offering.objects.filter(active=True, regions=region)
+        self.fields["flavor"].choices = [("", "—")] + [
+            (f.name, str(f)) for f in Flavor.objects.filter(region=region, active=True)
+        ]
+        self.fields["image"].choices = [("", "—")] + [
+            (i.name, i.name) for i in Image.objects.filter(region=region, active=True)
+        ]
+        self.fields["networks"].queryset = Network.objects.live().filter(allocation=allocation)
+
+    def spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        lease = data.get("lease_end")
+        return {
+            "name": data["name"],
+            "offering": data["offering"].slug if data.get("offering") else "",
+            "flavor": data.get("flavor") or "",
+            "image": data.get("image") or "",
+            "networks": [n.pk for n in data.get("networks") or []],
+            "count": data["count"],
+            "key_name": data.get("key_name") or "",
+            "lease_end": datetime.combine(lease, time(23, 59), tzinfo=UTC) if lease else None,
+        }
+
+
+class NetworkRequestForm(RequestForm):
+    name = forms.CharField(label="Name", max_length=63, help_text=NAME_HELP)
+    cidr = forms.CharField(label="CIDR", help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
+    gateway = forms.CharField(
+        label="Gateway", required=False, help_text="Empty: the range's first address."
+    )
+    dns = forms.CharField(label="DNS servers", required=False, help_text="Comma-separated.")
+    router = forms.BooleanField(
+        label="Connect to the external network through a router", required=False, initial=True
+    )
+
+    field_order = ["allocation", "name", "cidr", "gateway", "dns", "router", "justification"]
+
+    def spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "cidr": data["cidr"],
+            "gateway": data.get("gateway") or "",
+            "dns": data.get("dns") or "",
+            "router": bool(data.get("router")),
+        }

@@ -1,0 +1,94 @@
+"""What a request would build, where, and what it would do to the quota: shown before submit.
+
+Read-only: planning validates the spec and compares the needs with current usage, but writes
+nothing and takes no lock. The service re-checks everything under the allocation lock at submit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from provisioning.models import Kind
+from provisioning.specs import ValidSpec, validate_spec
+from tenants.models import Allocation
+from tenants.quotas import DIMENSIONS, QuotaDimension, usage_by_allocation
+
+
+@dataclass(frozen=True)
+class QuotaImpact:
+    dimension: QuotaDimension
+    used: int
+    needed: int
+    limit: int
+
+    @property
+    def after(self) -> int:
+        return self.used + self.needed
+
+    @property
+    def fits(self) -> bool:
+        return self.after <= self.limit
+
+    @property
+    def percent_after(self) -> int:
+        return 100 if not self.limit else min(round(100 * self.after / self.limit), 100)
+
+    @property
+    def message(self) -> str:
+        unit = f" {self.dimension.unit}" if self.dimension.unit else ""
+        return (
+            f"{self.dimension.label} {self.used}{unit} of {self.limit}{unit} used, this request "
+            f"needs {self.needed}{unit}."
+        )
+
+
+@dataclass
+class Plan:
+    allocation: Allocation
+    kind: Kind
+    valid: ValidSpec | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    impact: list[QuotaImpact] = field(default_factory=list)
+
+    @property
+    def over_quota(self) -> list[QuotaImpact]:
+        return [i for i in self.impact if not i.fits]
+
+    @property
+    def ok(self) -> bool:
+        return self.valid is not None and not self.errors and not self.over_quota
+
+    @property
+    def names(self) -> list[str]:
+        """The names the servers (or the network) will carry."""
+        if self.valid is None:
+            return []
+        spec = self.valid.spec
+        count = spec.get("count", 1)
+        if count == 1:
+            return [spec["name"]]
+        return [f"{spec['name']}-{i}" for i in range(1, count + 1)]
+
+
+def quota_impact(allocation: Allocation, needs: dict[str, int]) -> list[QuotaImpact]:
+    """Per dimension the request needs: usage now (all requests in flight), need, limit."""
+    usage = usage_by_allocation([allocation])[allocation.pk]
+    return [
+        QuotaImpact(d, u.used, needs.get(d.key, 0), u.limit)
+        for d, u in zip(DIMENSIONS, usage, strict=True)
+        if needs.get(d.key, 0)
+    ]
+
+
+def plan_request(*, allocation: Allocation, kind: Kind | str, spec: dict[str, Any]) -> Plan:
+    plan = Plan(allocation=allocation, kind=Kind(kind))
+    try:
+        plan.valid = validate_spec(kind, spec, allocation)
+    except ValidationError as err:
+        plan.errors = err.message_dict
+        return plan
+    plan.impact = quota_impact(allocation, plan.valid.needs)
+    return plan
