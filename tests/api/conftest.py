@@ -211,3 +211,11 @@ def client_for():
         return client
 
     return make
+
+
+def make_token_client(user, **token_options) -> APIClient:
+    """A client that authenticates like a script: with a personal token in the header."""
+    _token, secret = token_create(user=user, name="test", **token_options)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
