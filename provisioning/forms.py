@@ -8,7 +8,9 @@ from typing import Any
 from django import forms
 
 from provisioning.models import Flavor, Image, Network, Offering
-from provisioning.specs import NAME_HELP
+from provisioning.specs import NAME_HELP, NAME_PATTERN
+
+NAME_ERROR = "Not a valid name. " + NAME_HELP
 from tenants.access import Action
 from tenants.models import Allocation
 from tenants.selectors import allocations_visible_to
@@ -61,7 +63,13 @@ class RequestForm(forms.Form):
 
 
 class ServerRequestForm(RequestForm):
-    name = forms.CharField(label="Name", max_length=63, help_text=NAME_HELP)
+    name = forms.RegexField(
+        label="Name",
+        regex=NAME_PATTERN,
+        max_length=63,
+        help_text=NAME_HELP,
+        error_messages={"invalid": NAME_ERROR},
+    )
     offering = forms.ModelChoiceField(
         queryset=Offering.objects.none(),
         to_field_name="slug",
@@ -121,7 +129,13 @@ class ServerRequestForm(RequestForm):
 
 
 class NetworkRequestForm(RequestForm):
-    name = forms.CharField(label="Name", max_length=63, help_text=NAME_HELP)
+    name = forms.RegexField(
+        label="Name",
+        regex=NAME_PATTERN,
+        max_length=63,
+        help_text=NAME_HELP,
+        error_messages={"invalid": NAME_ERROR},
+    )
     cidr = forms.CharField(label="CIDR", help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
     gateway = forms.CharField(
         label="Gateway", required=False, help_text="Empty: the range's first address."

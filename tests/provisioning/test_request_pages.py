@@ -53,8 +53,8 @@ def test_field_errors_keep_what_was_typed(client, shop):
         {**form_data(shop, name="Bad_Name", flavor="m9.huge"), "action": "plan"},
     )
     text = page.content.decode()
-    assert "lower-case letters" in text
-    assert "No flavor &#x27;m9.huge&#x27;" in text
+    assert "Not a valid name. Use 1 to 63 lower-case letters" in text
+    assert "Select a valid choice. m9.huge is not one of the available choices." in text
     assert 'value="Bad_Name"' in text
     assert WHY in text
 
