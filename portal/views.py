@@ -66,12 +66,34 @@ class RestrictedDetailView(RestrictedMixin, DetailView):
 
 
 class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
+    """Allocations with quota bars, recent requests (live), decisions waiting, and alerts."""
+
     template_name = "portal/dashboard.html"
 
+    def get_template_names(self) -> list[str]:
+        if self.request.htmx:
+            return ["portal/_dashboard_requests.html"]
+        return [self.template_name]
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs["site_groups"] = dashboard_allocations(self.request.user)
-        kwargs["memberships"] = memberships_of(self.request.user)
+        from provisioning import selectors
+
+        user = self.request.user
+        kwargs["recent_requests"] = list(selectors.recent_requests_of(user))
+        if not self.request.htmx:
+            kwargs["site_groups"] = dashboard_allocations(user)
+            kwargs["memberships"] = memberships_of(user)
+            kwargs["awaiting"] = list(selectors.requests_awaiting(user)[:5])
+            kwargs["awaiting_count"] = selectors.requests_awaiting(user).count()
+            kwargs["failed_requests"] = list(selectors.recent_failures_of(user))
+            kwargs["leases_ending"] = list(selectors.leases_ending_for(user))
         return super().get_context_data(**kwargs)
 
     def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
-        return {domain for group in context["site_groups"] for domain in group.by_domain}
+        domains = {r.allocation.region.domain for r in context["recent_requests"]}
+        for group in context.get("site_groups", ()):
+            domains.update(group.by_domain)
+        for key in ("awaiting", "failed_requests"):
+            domains.update(r.allocation.region.domain for r in context.get(key, ()))
+        domains.update(s.allocation.region.domain for s in context.get("leases_ending", ()))
+        return domains

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from provisioning.models import Network, RequestState, ResourceRequest, Server, Stage
 from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
@@ -55,4 +59,29 @@ def servers_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Server]:
 def networks_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Network]:
     return Network.objects.restrict(user, action).select_related(
         "allocation__tenant", "allocation__region__site", "allocation__region__domain"
+    )
+
+
+def recent_requests_of(user, limit: int = 8) -> QuerySet[ResourceRequest]:
+    """The user's own latest requests, for the dashboard."""
+    return requests_visible_to(user).filter(requester=user).order_by("-created_at", "-id")[:limit]
+
+
+def recent_failures_of(user, days: int = 7) -> QuerySet[ResourceRequest]:
+    """The user's requests that failed lately and were not retried."""
+    since = timezone.now() - timedelta(days=days)
+    return (
+        requests_visible_to(user)
+        .filter(requester=user, state=RequestState.FAILED, state_changed_at__gte=since)
+        .order_by("-state_changed_at")[:5]
+    )
+
+
+def leases_ending_for(user) -> QuerySet[Server]:
+    """Live servers the user can see whose lease ends within the warning period."""
+    horizon = timezone.now() + timedelta(days=settings.PORTAL_LEASE_WARNING_DAYS)
+    return (
+        servers_visible_to(user)
+        .filter(deleted_at__isnull=True, lease_end__isnull=False, lease_end__lte=horizon)
+        .order_by("lease_end")[:10]
     )
