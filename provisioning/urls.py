@@ -1,8 +1,10 @@
 """Provisioning pages: each view module contributes its own urlpatterns."""
 
-from provisioning.views import requests, resources
+from provisioning.views import approvals, operators, requests, resources
 
 urlpatterns = [
     *requests.urlpatterns,
     *resources.urlpatterns,
+    *approvals.urlpatterns,
+    *operators.urlpatterns,
 ]

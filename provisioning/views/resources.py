@@ -1,46 +1,276 @@
-"""Pages for servers and networks: configuration on the shared restricted views."""
+"""Pages for servers and networks: searchable, filterable, sortable lists; detail pages with the
+object's audit trail; day-2 actions behind a confirmation step that files a request.
+"""
 
 from __future__ import annotations
 
-from django.urls import path
+from typing import Any
 
-from portal.views import RestrictedDetailView, RestrictedListView
-from provisioning.models import Network, Server
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.generic import TemplateView
+
+from portal.models import AuditEvent
+from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
+from provisioning.filtersets import NetworkFilterSet, ServerFilterSet
+from provisioning.models import IN_FLIGHT, Kind, Network, ResourceRequest, Server
+from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
+from provisioning.views.approvals import error_messages, filter_choices
+from tenants.access import Action, can
 
 ALLOCATION_RELATED = (
     "allocation__tenant",
     "allocation__region__site",
     "allocation__region__domain",
 )
+AUDIT_ROWS = 50
 
 
-class ServerListView(RestrictedListView):
+class FilteredListView(RestrictedListView):
+    """A restricted list narrowed by the model's FilterSet and sorted by a whitelisted column."""
+
+    filterset_class: type
+    #: ``?sort=`` value -> ORM ordering; a leading ``-`` on the value sorts descending.
+    sort_fields: dict[str, str] = {}
+    default_sort = "name"
+    paginate_by = 25
+
+    def get_queryset(self) -> QuerySet:
+        self.unfiltered = super().get_queryset()
+        self.filterset = self.filterset_class(self.request.GET or None, queryset=self.unfiltered)
+        queryset = self.filterset.qs if self.filterset.is_bound else self.unfiltered
+        column = self.sort.removeprefix("-")
+        order = self.sort_fields[column]
+        prefix = "-" if self.sort.startswith("-") else ""
+        return queryset.order_by(f"{prefix}{order}", f"{prefix}id")
+
+    @property
+    def sort(self) -> str:
+        wanted = self.request.GET.get("sort", self.default_sort)
+        return wanted if wanted.removeprefix("-") in self.sort_fields else self.default_sort
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        choices = filter_choices(self.unfiltered)
+        choices["statuses"] = sorted(
+            set(self.unfiltered.order_by().values_list("status", flat=True).distinct())
+        )
+        filters = ("q", "tenant", "site", "domain", "status")
+        kwargs.update(
+            filterset=self.filterset,
+            choices=choices,
+            filtered=any(self.request.GET.get(f) for f in filters),
+            sort=self.sort,
+            columns=self.sort_columns(),
+        )
+        return super().get_context_data(**kwargs)
+
+    def sort_columns(self) -> dict[str, dict[str, str]]:
+        """Per sortable column: the ``sort`` value its header link sets, and its aria-sort."""
+        current, descending = self.sort.removeprefix("-"), self.sort.startswith("-")
+        columns = {}
+        for column in self.sort_fields:
+            if column == current:
+                columns[column] = {
+                    "next": column if descending else f"-{column}",
+                    "aria": "descending" if descending else "ascending",
+                }
+            else:
+                columns[column] = {"next": column, "aria": "none"}
+        return columns
+
+
+SORT_BY_PLACE = {
+    "name": "name",
+    "tenant": "allocation__tenant__name",
+    "site": "allocation__region__site__name",
+    "domain": "allocation__region__domain__level",
+    "status": "status",
+    "created": "created_at",
+}
+
+
+class ServerListView(FilteredListView):
     model = Server
     queryset = Server.objects.live().select_related(*ALLOCATION_RELATED)
     template_name = "provisioning/server_list.html"
+    filterset_class = ServerFilterSet
+    sort_fields = {**SORT_BY_PLACE, "flavor": "flavor_name"}
 
 
-class ServerDetailView(RestrictedDetailView):
-    model = Server
-    queryset = Server.objects.select_related(*ALLOCATION_RELATED, "origin_request")
-    template_name = "provisioning/server_detail.html"
-
-
-class NetworkListView(RestrictedListView):
+class NetworkListView(FilteredListView):
     model = Network
     queryset = Network.objects.live().select_related(*ALLOCATION_RELATED)
     template_name = "provisioning/network_list.html"
+    filterset_class = NetworkFilterSet
+    sort_fields = {**SORT_BY_PLACE, "cidr": "cidr"}
 
 
-class NetworkDetailView(RestrictedDetailView):
+class ResourceDetailView(RestrictedDetailView):
+    """A server or network with its request in progress, its audit trail and its actions."""
+
+    actions: dict[str, Kind] = {}
+    url_name: str
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        obj, user = self.object, self.request.user
+        target_field = "target_server" if isinstance(obj, Server) else "target_network"
+        kwargs["in_progress"] = (
+            ResourceRequest.objects.restrict(user)
+            .filter(state__in=IN_FLIGHT, **{target_field: obj})
+            .order_by("-created_at")
+            .first()
+        )
+        kwargs["audit_events"] = list(
+            AuditEvent.objects.restrict(user, Action.VIEW)
+            .filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+            .order_by("-id")[:AUDIT_ROWS]
+        )
+        kwargs["may_request"] = not obj.is_deleted and can(user, Action.REQUEST, obj)
+        kwargs["actions"] = self.available_actions(obj)
+        kwargs["url_name"] = self.url_name
+        return super().get_context_data(**kwargs)
+
+    def available_actions(self, obj) -> list[tuple[str, str]]:
+        return [(name, ACTION_LABELS[name]) for name in self.actions]
+
+
+ACTION_LABELS = {
+    "start": "Start",
+    "stop": "Stop",
+    "reboot": "Reboot",
+    "decommission": "Decommission",
+}
+SERVER_ACTIONS = {
+    "start": Kind.SERVER_START,
+    "stop": Kind.SERVER_STOP,
+    "reboot": Kind.SERVER_REBOOT,
+    "decommission": Kind.SERVER_DECOMMISSION,
+}
+NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
+
+
+class ServerDetailView(ResourceDetailView):
+    model = Server
+    queryset = Server.objects.select_related(*ALLOCATION_RELATED, "origin_request")
+    template_name = "provisioning/server_detail.html"
+    actions = SERVER_ACTIONS
+    url_name = "server-action"
+
+    def available_actions(self, obj) -> list[tuple[str, str]]:
+        # Power actions that make sense in the server's current state; Nova refuses the others.
+        sensible = {"SHUTOFF": {"start"}, "ACTIVE": {"stop", "reboot"}}.get(obj.status, set())
+        names = [n for n in ("start", "stop", "reboot") if n in sensible] + ["decommission"]
+        return [(name, ACTION_LABELS[name]) for name in names]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs["networks"] = list(self.object.networks.select_related(*ALLOCATION_RELATED))
+        return super().get_context_data(**kwargs)
+
+
+class NetworkDetailView(ResourceDetailView):
     model = Network
     queryset = Network.objects.select_related(*ALLOCATION_RELATED, "origin_request")
     template_name = "provisioning/network_detail.html"
+    actions = NETWORK_ACTIONS
+    url_name = "network-action"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs["servers"] = list(
+            self.object.servers.live().restrict(self.request.user).order_by("name")
+        )
+        return super().get_context_data(**kwargs)
+
+
+class ResourceActionView(RestrictedMixin, TemplateView):
+    """Confirm a day-2 action with a justification, then file the request and show it.
+
+    GET shows the confirmation (as a panel for htmx, a page otherwise); POST submits through
+    ``request_submit`` and redirects to the new request, or shows the service's errors.
+    """
+
+    model: type[Model]
+    actions: dict[str, Kind]
+    url_name: str
+    template_name = "provisioning/resource_action.html"
+    panel_template = "provisioning/_resource_action_panel.html"
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.select_related(*ALLOCATION_RELATED).restrict(
+            self.request.user, Action.VIEW
+        )
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        self.errors: dict[str, list[str]] = {}
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if kwargs["action"] not in self.actions:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self) -> Model:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        self.object = getattr(self, "object", None) or self.get_object()
+        action = self.kwargs["action"]
+        kwargs.update(
+            object=self.object,
+            action=action,
+            action_label=ACTION_LABELS[action],
+            kind=self.actions[action],
+            errors=self.errors,
+            justification=self.request.POST.get("justification", ""),
+            model_name=self.model._meta.verbose_name,
+            url_name=self.url_name,
+        )
+        return super().get_context_data(**kwargs)
+
+    def get_page_domains(self, context: dict[str, Any]) -> tuple:
+        return (self.object.allocation.region.domain,)
+
+    def get_template_names(self) -> list[str]:
+        return [self.panel_template if self.request.htmx else self.template_name]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        try:
+            filed = request_submit(
+                user=request.user,
+                kind=self.actions[kwargs["action"]],
+                target=self.object,
+                justification=request.POST.get("justification", ""),
+            )
+        except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
+            self.errors = error_messages(err)
+            # The target's errors concern the whole action: show them above the form.
+            if "target" in self.errors:
+                self.errors.setdefault("general", []).extend(self.errors.pop("target"))
+            context = self.get_context_data(**kwargs)
+            return render(request, self.template_name, context, status=400)
+        return redirect(filed)
+
+
+class ServerActionView(ResourceActionView):
+    model = Server
+    actions = SERVER_ACTIONS
+    url_name = "server-action"
+
+
+class NetworkActionView(ResourceActionView):
+    model = Network
+    actions = NETWORK_ACTIONS
+    url_name = "network-action"
 
 
 urlpatterns = [
     path("servers/", ServerListView.as_view(), name="server-list"),
     path("servers/<int:pk>/", ServerDetailView.as_view(), name="server-detail"),
+    path("servers/<int:pk>/<slug:action>/", ServerActionView.as_view(), name="server-action"),
     path("networks/", NetworkListView.as_view(), name="network-list"),
     path("networks/<int:pk>/", NetworkDetailView.as_view(), name="network-detail"),
+    path("networks/<int:pk>/<slug:action>/", NetworkActionView.as_view(), name="network-action"),
 ]

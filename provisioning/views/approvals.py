@@ -1,0 +1,265 @@
+"""The approvals inbox: what waits for the user's decision, its quota impact, and the decisions.
+
+Reads go through ``provisioning.selectors``; every decision is a service call
+(``request_approve``, ``request_reject``, ``requests_bulk_approve``). A decision made with htmx
+answers with the request's row only, so the inbox never reloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from portal.views import ClassifiedPageMixin
+from provisioning.filtersets import RequestFilterSet
+from provisioning.models import RequestState, ResourceRequest, Stage
+from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
+from provisioning.services import (
+    RequestNotAllowed,
+    request_approve,
+    request_reject,
+    requests_bulk_approve,
+)
+from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
+from tenants.quotas import DIMENSIONS, usage_by_allocation
+
+ROW_TEMPLATE = "provisioning/approval_row.html"
+
+
+class InboxFilterSet(RequestFilterSet):
+    """The shared request filters plus the inbox's own: how long a request has been waiting."""
+
+    older_than = django_filters.NumberFilter(
+        method="filter_older_than", min_value=0, label="Waiting longer than (hours)"
+    )
+
+    class Meta(RequestFilterSet.Meta):
+        fields = [*RequestFilterSet.Meta.fields, "older_than"]
+
+    def filter_older_than(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
+
+
+def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
+    """The user's own pending requests at a stage they could otherwise decide (four-eyes).
+
+    The mirror image of ``requests_awaiting``, which leaves them out: same stage rules, only the
+    user's own requests. (It belongs beside it in ``provisioning.selectors``.)
+    """
+    if not (user.is_authenticated and user.is_active):
+        return ResourceRequest.objects.none()
+    tenant_stage = Q(pending_stage=Stage.TENANT) & access_filter(
+        ResourceRequest, user, Action.APPROVE
+    )
+    security_stage = (
+        Q(pending_stage=Stage.SECURITY)
+        & officer_domains_filter(user, "allocation__region__domain")
+        & site_access_filter(user, "allocation__region__site")
+    )
+    return (
+        ResourceRequest.objects.filter(state=RequestState.PENDING_APPROVAL, requester=user)
+        .filter(tenant_stage | security_stage)
+        .select_related(*REQUEST_RELATED)
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class QuotaImpact:
+    """One dimension a request needs: used / limit now, and after approving it."""
+
+    label: str
+    unit: str
+    used: int
+    limit: int
+    needed: int
+
+    @property
+    def after(self) -> int:
+        return self.used + self.needed
+
+    @property
+    def fits(self) -> bool:
+        return self.after <= self.limit
+
+    @property
+    def over_by(self) -> int:
+        return max(self.after - self.limit, 0)
+
+    @property
+    def percent_after(self) -> int:
+        if self.limit <= 0:
+            return 100
+        return min(round(100 * self.after / self.limit), 100)
+
+
+def attach_quota_impact(requests: Iterable[ResourceRequest]) -> list[ResourceRequest]:
+    """Set ``quota_impact`` on each request: usage read once for all their allocations.
+
+    Usage leaves pending requests out, as the approval check does: what is approved, being built
+    or live, beside which approving this request must fit.
+    """
+    requests = list(requests)
+    allocations = {r.allocation_id: r.allocation for r in requests}.values()
+    usage = usage_by_allocation(allocations, include_pending=False)
+    for request in requests:
+        by_key = {u.dimension.key: u for u in usage[request.allocation_id]}
+        request.quota_impact = [
+            QuotaImpact(d.label, d.unit, by_key[d.key].used, by_key[d.key].limit, needed)
+            for d in DIMENSIONS
+            if (needed := getattr(request, d.key))
+        ]
+    return requests
+
+
+def filter_choices(queryset: QuerySet) -> dict[str, list[tuple[str, str]]]:
+    """Tenants, sites and domains present in ``queryset`` (one query), for the filter selects."""
+    rows = queryset.order_by().values_list(
+        "allocation__tenant__slug",
+        "allocation__tenant__name",
+        "allocation__region__site__slug",
+        "allocation__region__site__name",
+        "allocation__region__domain__slug",
+        "allocation__region__domain__name",
+    )
+    tenants, sites, domains = set(), set(), set()
+    for t_slug, t_name, s_slug, s_name, d_slug, d_name in rows.distinct():
+        tenants.add((t_slug, t_name))
+        sites.add((s_slug, s_name))
+        domains.add((d_slug, d_name))
+    by_name = lambda pairs: sorted(pairs, key=lambda p: p[1])  # noqa: E731
+    return {"tenants": by_name(tenants), "sites": by_name(sites), "domains": by_name(domains)}
+
+
+def error_messages(err: Exception) -> dict[str, list[str]]:
+    """A service error as {field: messages}; errors about no field go under ``general``.
+
+    (Templates cannot read ``__all__``: names starting with an underscore are private there.)
+    """
+    if isinstance(err, ValidationError) and hasattr(err, "error_dict"):
+        errors = dict(err.message_dict)
+    else:
+        errors = {"__all__": list(getattr(err, "messages", None) or [str(err)])}
+    if "__all__" in errors:
+        errors["general"] = errors.pop("__all__")
+    return errors
+
+
+class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
+    template_name = "provisioning/approval_inbox.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        awaiting = requests_awaiting(user)
+        filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
+        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
+        own = list(own_requests_awaiting_others(user))
+        kwargs.update(
+            filterset=filterset,
+            filtered=bool(self.request.GET),
+            choices=filter_choices(awaiting),
+            rows=attach_quota_impact(rows),
+            own_requests=own,
+        )
+        kwargs.setdefault("bulk_results", None)
+        return super().get_context_data(**kwargs)
+
+    def get_page_domains(self, context: dict[str, Any]) -> set:
+        shown = [*context["rows"], *context["own_requests"], *(context["bulk_results"] or ())]
+        return {getattr(r, "request", r).allocation.region.domain for r in shown}
+
+
+@dataclass
+class BulkResult:
+    request: ResourceRequest
+    outcome: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("approved", "advanced")
+
+
+class ApprovalBulkView(ApprovalInboxView):
+    """Approve the ticked requests with one comment; each answers on its own."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        ids = [int(v) for v in request.POST.getlist("requests") if v.isdigit()]
+        chosen = list(requests_visible_to(request.user).filter(pk__in=ids).order_by("created_at"))
+        outcomes = requests_bulk_approve(
+            user=request.user, requests=chosen, comment=request.POST.get("comment", "")
+        )
+        results = [BulkResult(r, outcomes[r.pk]) for r in chosen]
+        context = self.get_context_data(bulk_results=results, nothing_chosen=not ids)
+        template = "provisioning/approval_inbox_body.html" if request.htmx else self.template_name
+        return render(request, template, context)
+
+
+class ApprovalDecideView(LoginRequiredMixin, View):
+    """Approve or reject one request; htmx gets the row back, a plain form post a redirect."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        target = get_object_or_404(requests_visible_to(request.user), pk=pk)
+        decision = request.POST.get("decision")
+        comment = request.POST.get("comment", "")
+        errors: dict[str, list[str]] = {}
+        try:
+            if decision == "approve":
+                target = request_approve(user=request.user, request=target, comment=comment)
+            elif decision == "reject":
+                target = request_reject(user=request.user, request=target, comment=comment)
+            else:
+                errors = {"general": ["Choose Approve or Reject."]}
+        except (ValidationError, RequestNotAllowed) as err:
+            errors = error_messages(err)
+        if not request.htmx:
+            for messages_ in errors.values():
+                for text in messages_:
+                    messages.error(request, f"Request #{target.pk}: {text}")
+            if not errors:
+                messages.success(request, _outcome_text(target, decision))
+            return redirect("approval-inbox")
+        if errors:
+            target = attach_quota_impact([target])[0]
+        context = {
+            "r": target,
+            "errors": errors,
+            "comment": comment,
+            "decided": not errors,
+            "selectable": True,
+            "outcome": _outcome_text(target, decision) if not errors else "",
+        }
+        return render(request, ROW_TEMPLATE, context)
+
+
+def _outcome_text(request: ResourceRequest, decision: str | None) -> str:
+    if decision == "reject":
+        return f"Request #{request.pk} rejected; the requester will read your comment."
+    if request.state == RequestState.PENDING_APPROVAL:
+        stage = request.get_pending_stage_display().lower()
+        return f"Request #{request.pk} approved at your stage; it now waits for a {stage}."
+    return f"Request #{request.pk} approved; it is being built."
+
+
+urlpatterns = [
+    path("approvals/", ApprovalInboxView.as_view(), name="approval-inbox"),
+    path("approvals/bulk/", ApprovalBulkView.as_view(), name="approval-bulk"),
+    path("approvals/<int:pk>/decide/", ApprovalDecideView.as_view(), name="approval-decide"),
+]
