@@ -107,21 +107,16 @@ class PortalAutoSchema(AutoSchema):
             )
         return params
 
-    def get_response_serializers(self):
-        responses = super().get_response_serializers()
-        if not isinstance(responses, dict):
-            responses = {self._success_status(): responses}
+    def _get_response_bodies(self, direction: str = "response") -> dict:
+        # Hooked here rather than in get_response_serializers(), which @extend_schema replaces.
+        bodies = super()._get_response_bodies(direction)
         errors = dict(COMMON_ERRORS)
         if self._is_idempotent_post():
             errors.update(POST_ERRORS)
-        return {**errors, **{str(code): value for code, value in responses.items()}}
-
-    def _success_status(self) -> str:
-        if self.method == "POST" and getattr(self.view, "action", None) == "create":
-            return "201"
-        if self.method == "DELETE":
-            return "204"
-        return "200"
+        for code, response in errors.items():
+            if code not in bodies:
+                bodies[code] = self._get_response_for_code(response, code, direction=direction)
+        return bodies
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
