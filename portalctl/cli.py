@@ -1,0 +1,319 @@
+"""portalctl's commands: sign in with a token, list, request, decide, wait.
+
+Configuration (URL and token) lives in ``$PORTALCTL_CONFIG`` or ``~/.config/portalctl.json``,
+readable by its owner only. Exit codes: 0 done, 1 the portal refused (its message is printed),
+2 usage or configuration, 3 a waited-for request ended failed, rejected or cancelled, 4 the wait
+timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from portalctl.client import ApiError, Client
+
+TERMINAL_OK = {"completed"}
+TERMINAL_BAD = {"failed", "rejected", "cancelled"}
+EXIT_REFUSED, EXIT_USAGE, EXIT_ENDED_BADLY, EXIT_TIMEOUT = 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    pass
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("PORTALCTL_CONFIG") or Path.home() / ".config" / "portalctl.json")
+
+
+def save_config(url: str, token: str) -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created readable by the owner only: the file holds a secret.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"url": url.rstrip("/"), "token": token}, handle)
+    return path
+
+
+def load_client() -> Client:
+    path = config_path()
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"Not signed in: run 'portalctl login --url URL --token TOKEN' ({path}).")
+    return Client(url=config["url"], token=config["token"])
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def show(args: argparse.Namespace, data: Any, rows: list[str] | None = None) -> None:
+    if args.json or rows is None:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print("\n".join(rows))
+
+
+def request_line(r: dict[str, Any]) -> str:
+    where = r["allocation"]
+    return (
+        f"#{r['id']:<6} {r['state']:<17} {r['kind']:<21} {r['title'] or '-':<24} "
+        f"{where['tenant']}@{where['region']} by {r['requester']}"
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    client = Client(url=args.url, token=args.token)
+    memberships = client.list("memberships/")
+    path = save_config(args.url, args.token)
+    print(f"Signed in to {args.url}; {len(memberships)} membership(s). Saved to {path}.")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    password = password or os.environ.get("PORTALCTL_PASSWORD") or getpass.getpass()
+    client = Client(url=args.url, basic=(args.username, password))
+    body: dict[str, Any] = {"name": args.name, "read_only": args.read_only}
+    if args.expires_days:
+        expiry = datetime.now(UTC) + timedelta(days=args.expires_days)
+        body["expires_at"] = expiry.isoformat()
+    token = client.post("tokens/", body)
+    if args.save:
+        path = save_config(args.url, token["secret"])
+        print(f"Token {token['name']} ({token['prefix']}…) saved to {path}.", file=sys.stderr)
+    show(args, token, [token["secret"]])
+    return 0
+
+
+def cmd_allocations(args: argparse.Namespace) -> int:
+    rows = load_client().list("allocations/", tenant=args.tenant, site=args.site)
+    lines = []
+    for a in rows:
+        quotas = ", ".join(f"{q['dimension']} {q['used']}/{q['limit']}" for q in a["quotas"])
+        lines.append(f"{a['id']:<5} {a['tenant']['slug']}@{a['region']['slug']:<20} {quotas}")
+    show(args, rows, lines)
+    return 0
+
+
+def cmd_requests(args: argparse.Namespace) -> int:
+    rows = load_client().list("requests/", state=args.state, kind=args.kind, tenant=args.tenant)
+    show(args, rows, [request_line(r) for r in rows])
+    return 0
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    rows = load_client().list("approvals/")
+    show(args, rows, [request_line(r) for r in rows] or ["Nothing awaits your decision."])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    client = load_client()
+    if args.wait:
+        return wait_for(args, client, args.id)
+    r = client.get(f"requests/{args.id}/")
+    show(args, r, [request_line(r), *timeline(r)])
+    return 0
+
+
+def timeline(r: dict[str, Any]) -> list[str]:
+    return [
+        f"  {t['at']}  {t['from_state'] or '-'} -> {t['to_state']}  {t['actor'] or 'system'}"
+        f"{'  ' + t['note'] if t['note'] else ''}"
+        for t in r.get("transitions", [])
+    ]
+
+
+def submit(args: argparse.Namespace, body: dict[str, Any]) -> int:
+    client = load_client()
+    created = client.post("requests/", body)
+    if args.wait:
+        print(request_line(created), file=sys.stderr)
+        return wait_for(args, client, created["id"])
+    show(args, created, [request_line(created)])
+    return 0
+
+
+def cmd_request_network(args: argparse.Namespace) -> int:
+    spec = {"name": args.name, "cidr": args.cidr, "router": not args.no_router}
+    if args.gateway:
+        spec["gateway"] = args.gateway
+    if args.dns:
+        spec["dns"] = args.dns
+    body = {
+        "kind": "network",
+        "allocation": args.allocation,
+        "justification": args.justification,
+        "spec": spec,
+    }
+    return submit(args, body)
+
+
+def cmd_request_vm(args: argparse.Namespace) -> int:
+    if not args.offering and not (args.flavor and args.image):
+        raise UsageError("Give --offering, or --flavor and --image.")
+    spec: dict[str, Any] = {"name": args.name, "networks": args.network, "count": args.count}
+    for key in ("offering", "flavor", "image", "key_name", "lease_end"):
+        if getattr(args, key):
+            spec[key] = getattr(args, key)
+    body = {
+        "kind": "server",
+        "allocation": args.allocation,
+        "justification": args.justification,
+        "spec": spec,
+    }
+    return submit(args, body)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    r = load_client().post(f"requests/{args.id}/approve/", {"comment": args.comment or ""})
+    show(args, r, [request_line(r)])
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    r = load_client().post(f"requests/{args.id}/reject/", {"comment": args.comment})
+    show(args, r, [request_line(r)])
+    return 0
+
+
+def wait_for(args: argparse.Namespace, client: Client, request_id: int) -> int:
+    """Poll until the request ends; its final state decides the exit code."""
+    deadline = time.monotonic() + args.timeout
+    last = None
+    while True:
+        r = client.get(f"requests/{request_id}/")
+        if r["state"] != last:
+            print(
+                f"#{request_id}: {r['state']} {r.get('status_note') or ''}".rstrip(),
+                file=sys.stderr,
+            )
+            last = r["state"]
+        if r["state"] in TERMINAL_OK | TERMINAL_BAD:
+            show(args, r, [request_line(r), *timeline(r)])
+            if r["state"] in TERMINAL_BAD:
+                reason = r.get("failure_reason") or (
+                    r["approvals"][-1]["comment"] if r.get("approvals") else ""
+                )
+                if reason:
+                    print(f"ended {r['state']}: {reason}", file=sys.stderr)
+                return EXIT_ENDED_BADLY
+            return 0
+        if time.monotonic() >= deadline:
+            print(f"#{request_id} still {r['state']} after {args.timeout:g}s", file=sys.stderr)
+            return EXIT_TIMEOUT
+        time.sleep(args.interval)
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def _wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="Poll until the request ends.")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="Seconds to wait at most.")
+    parser.add_argument("--interval", type=float, default=5.0, help="Seconds between polls.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portalctl", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="Print the API's JSON.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("login", help="Store the portal URL and a token.")
+    p.add_argument("--url", required=True)
+    p.add_argument("--token", required=True)
+    p.set_defaults(func=cmd_login)
+
+    token = sub.add_parser("token", help="Personal tokens.").add_subparsers(
+        dest="token_command", required=True
+    )
+    p = token.add_parser("create", help="Create a token with your password (shown once).")
+    p.add_argument("--url", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--password-stdin", action="store_true", help="Read the password from stdin.")
+    p.add_argument("--name", default="portalctl")
+    p.add_argument("--read-only", action="store_true")
+    p.add_argument("--expires-days", type=int, default=90, help="0 for no expiry.")
+    p.add_argument("--save", action="store_true", help="Also sign portalctl in with it.")
+    p.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("allocations", help="Your allocations and their quota usage.")
+    p.add_argument("--tenant")
+    p.add_argument("--site")
+    p.set_defaults(func=cmd_allocations)
+
+    p = sub.add_parser("request-network", help="Request a new network.")
+    p.add_argument("--allocation", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--cidr", required=True)
+    p.add_argument("--gateway")
+    p.add_argument("--dns", help="Comma-separated DNS servers.")
+    p.add_argument("--no-router", action="store_true")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_request_network)
+
+    p = sub.add_parser("request-vm", help="Request new server(s).")
+    p.add_argument("--allocation", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--offering")
+    p.add_argument("--flavor")
+    p.add_argument("--image")
+    p.add_argument("--network", type=int, action="append", required=True, help="Repeatable.")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--key-name")
+    p.add_argument("--lease-end", help="ISO date-time.")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_request_vm)
+
+    p = sub.add_parser("requests", help="Requests you can see.")
+    p.add_argument("--state")
+    p.add_argument("--kind")
+    p.add_argument("--tenant")
+    p.set_defaults(func=cmd_requests)
+
+    p = sub.add_parser("show", help="One request and its timeline.")
+    p.add_argument("id", type=int)
+    _wait_options(p)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("inbox", help="Requests waiting for your decision.")
+    p.set_defaults(func=cmd_inbox)
+
+    p = sub.add_parser("approve", help="Approve a request.")
+    p.add_argument("id", type=int)
+    p.add_argument("--comment")
+    p.set_defaults(func=cmd_approve)
+
+    p = sub.add_parser("reject", help="Reject a request, saying why.")
+    p.add_argument("id", type=int)
+    p.add_argument("--comment", required=True)
+    p.set_defaults(func=cmd_reject)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "expires_days", None) == 0:
+        args.expires_days = None
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"portalctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ApiError as exc:
+        print(exc.describe(), file=sys.stderr)
+        return EXIT_REFUSED

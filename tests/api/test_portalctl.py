@@ -1,0 +1,122 @@
+"""portalctl against a live portal: a token, allocations, a network request, a decision.
+
+The live server runs in this process on a transactional database; approvals enqueue into the
+in-process memory broker of the test settings, so no worker is needed (the request stays
+approved, not built).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal.tokens import token_create
+from provisioning.models import RequestState, ResourceRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def portalctl(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORTALCTL_CONFIG": str(config)}
+    env.pop("PORTALCTL_PASSWORD", None)
+    return subprocess.run(
+        [sys.executable, "-m", "portalctl", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_a_network_and_approve_it_from_the_command_line(live_server, shop, tmp_path):
+    rita, arno = tmp_path / "rita.json", tmp_path / "arno.json"
+
+    created = portalctl(
+        rita,
+        "token", "create", "--url", live_server.url, "--username", "rita",
+        "--password-stdin", "--name", "laptop", "--save",
+        stdin="pw\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("ptk_")
+    assert json.loads(rita.read_text())["token"] == created.stdout.strip()
+    assert oct(rita.stat().st_mode & 0o777) == "0o600"
+
+    allocations = portalctl(rita, "--json", "allocations")
+    assert allocations.returncode == 0, allocations.stderr
+    assert {a["id"] for a in json.loads(allocations.stdout)} == {shop.low.pk, shop.high.pk}
+
+    requested = portalctl(
+        rita,
+        "--json", "request-network", "--allocation", str(shop.low.pk), "--name", "cli-net",
+        "--cidr", "10.70.0.0/24", "--justification", "A network requested from the CLI.",
+    )  # fmt: skip
+    assert requested.returncode == 0, requested.stderr
+    request_id = json.loads(requested.stdout)["id"]
+    assert json.loads(requested.stdout)["state"] == RequestState.PENDING_APPROVAL
+
+    refused = portalctl(rita, "approve", str(request_id))
+    assert refused.returncode == 1
+    assert "Four-eyes rule" in refused.stderr
+
+    _token, secret = token_create(user=shop.approver, name="arno-cli")
+    assert portalctl(arno, "login", "--url", live_server.url, "--token", secret).returncode == 0
+    inbox = portalctl(arno, "inbox")
+    assert inbox.returncode == 0, inbox.stderr
+    assert f"#{request_id}" in inbox.stdout and "cli-net" in inbox.stdout
+
+    approved = portalctl(arno, "approve", str(request_id), "--comment", "Fine.")
+    assert approved.returncode == 0, approved.stderr
+    assert ResourceRequest.objects.get(pk=request_id).state == RequestState.APPROVED
+    listed = portalctl(rita, "requests", "--state", "approved")
+    assert f"#{request_id}" in listed.stdout
+    assert "Nothing awaits" in portalctl(arno, "inbox").stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_ends_non_zero_on_rejection_and_errors_are_readable(live_server, shop, tmp_path):
+    rita, arno = tmp_path / "rita.json", tmp_path / "arno.json"
+    for user, config in ((shop.requester, rita), (shop.approver, arno)):
+        _token, secret = token_create(user=user, name="cli")
+        assert (
+            portalctl(config, "login", "--url", live_server.url, "--token", secret).returncode == 0
+        )
+
+    bad = portalctl(
+        rita,
+        "request-vm", "--allocation", str(shop.low.pk), "--name", "Bad_Name",
+        "--flavor", "m1.small", "--image", "debian-12", "--network", str(shop.low_net.pk),
+        "--justification", "A server requested from the CLI.",
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "error (400 invalid)" in bad.stderr and "name:" in bad.stderr
+
+    vm = portalctl(
+        rita,
+        "--json", "request-vm", "--allocation", str(shop.low.pk), "--name", "cli-vm",
+        "--flavor", "m1.small", "--image", "debian-12", "--network", str(shop.low_net.pk),
+        "--justification", "A server requested from the CLI.",
+    )  # fmt: skip
+    assert vm.returncode == 0, vm.stderr
+    request_id = json.loads(vm.stdout)["id"]
+    timed_out = portalctl(rita, "show", str(request_id), "--wait", "--timeout", "0")
+    assert timed_out.returncode == 4
+
+    assert (
+        portalctl(arno, "reject", str(request_id), "--comment", "Use the shared one.").returncode
+        == 0
+    )
+    waited = portalctl(rita, "show", str(request_id), "--wait", "--interval", "0.1")
+    assert waited.returncode == 3
+    assert "ended rejected: Use the shared one." in waited.stderr
+
+    missing = portalctl(tmp_path / "nobody.json", "requests")
+    assert missing.returncode == 2 and "Not signed in" in missing.stderr
