@@ -1,0 +1,215 @@
+"""Server and network pages: search, filters, sorting, pagination, detail, day-2 actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.audit import audit_record
+from provisioning.models import Kind, RequestState, ResourceRequest, Server
+from tests.factories import NetworkFactory
+from tests.pages.conftest import make_server
+
+pytestmark = pytest.mark.django_db
+WHY = "Maintenance window agreed with the users."
+
+
+def get(client, user, name, *args, **params):
+    client.force_login(user)
+    response = client.get(reverse(name, args=args), params)
+    return response, response.content.decode()
+
+
+@pytest.fixture
+def servers(shop):
+    return {
+        "alpha": make_server(shop.low, "alpha", status="ACTIVE"),
+        "bravo": make_server(shop.low, "bravo", status="SHUTOFF"),
+        "charlie": make_server(shop.high, "charlie", status="ACTIVE"),
+    }
+
+
+def names_in_order(page, names):
+    return sorted(names, key=lambda n: page.index(f">{n}</a>"))
+
+
+def test_server_list_search_filters_and_badges(client, shop, servers):
+    _, page = get(client, shop.requester, "server-list")
+    assert all(f">{n}</a>" in page for n in servers)
+    assert page.count('class="domain-badge"') >= 3
+    assert 'aria-label="Classification: SECRET"' in page
+
+    _, page = get(client, shop.requester, "server-list", q="rav")
+    assert ">bravo</a>" in page and ">alpha</a>" not in page
+    _, page = get(client, shop.requester, "server-list", domain="secret")
+    assert ">charlie</a>" in page and ">alpha</a>" not in page
+    _, page = get(client, shop.requester, "server-list", status="shutoff")
+    assert ">bravo</a>" in page and ">charlie</a>" not in page
+    _, page = get(client, shop.requester, "server-list", tenant="blue", site="mons")
+    assert all(f">{n}</a>" in page for n in servers)
+    _, page = get(client, shop.requester, "server-list", q="nothing-like-it")
+    assert "No server matches this search" in page
+
+
+def test_server_list_sorts_by_clicked_column(client, shop, servers):
+    _, page = get(client, shop.requester, "server-list")
+    assert names_in_order(page, servers) == ["alpha", "bravo", "charlie"]
+    assert 'aria-sort="ascending"><a class="sort" href="?sort=-name"' in page
+    _, page = get(client, shop.requester, "server-list", sort="-name")
+    assert names_in_order(page, servers) == ["charlie", "bravo", "alpha"]
+    _, page = get(client, shop.requester, "server-list", sort="-domain")
+    assert names_in_order(page, servers)[0] == "charlie"
+    _, page = get(client, shop.requester, "server-list", sort="status", status="active")
+    assert 'aria-sort="ascending"><a class="sort" href="?sort=-status&amp;status=active"' in page
+    # An unknown column falls back to the name.
+    response, page = get(client, shop.requester, "server-list", sort="password")
+    assert response.status_code == 200 and names_in_order(page, servers)[0] == "alpha"
+
+
+def test_pagination_keeps_the_filters(client, shop):
+    for i in range(30):
+        make_server(shop.low, f"s{i:02d}")
+    _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name")
+    assert "Page 1 of 2" in page
+    assert 'href="?domain=unclass&amp;sort=-name&amp;page=2"' in page
+    _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name", page=2)
+    assert ">s00</a>" in page and ">s29</a>" not in page
+
+
+def test_empty_lists_say_what_to_do(client, shop, stranger):
+    _, page = get(client, stranger, "server-list")
+    assert "No servers you can see yet" in page
+    _, page = get(client, stranger, "network-list")
+    assert "No networks you can see yet" in page
+
+
+def test_network_list_filters_and_sorts(client, shop):
+    NetworkFactory(allocation=shop.low, name="zulu", cidr="10.9.0.0/24")
+    _, page = get(client, shop.requester, "network-list", sort="-cidr")
+    names = [shop.low_net.name, shop.high_net.name, "zulu"]
+    assert names_in_order(page, names) == ["zulu", shop.high_net.name, shop.low_net.name]
+    _, page = get(client, shop.requester, "network-list", domain="secret")
+    assert f">{shop.high_net.name}</a>" in page and ">zulu</a>" not in page
+
+
+def test_server_detail_shows_facts_origin_and_audit_trail(client, shop, servers):
+    server = servers["alpha"]
+    origin = ResourceRequest.objects.create(
+        kind=Kind.SERVER, allocation=shop.low, requester=shop.requester, justification=WHY,
+        spec={"name": "alpha"},
+    )  # fmt: skip
+    Server.objects.filter(pk=server.pk).update(
+        origin_request=origin, addresses=[{"address": "10.1.0.7", "network": "net"}]
+    )
+    server.networks.add(shop.low_net)
+    audit_record(actor=None, action="server.create", obj=server, after={"status": "ACTIVE"},
+                 tenant=shop.tenant, region=shop.low.region)  # fmt: skip
+    _, page = get(client, shop.requester, "server-detail", server.pk)
+    assert "10.1.0.7" in page and "m1.small" in page
+    assert origin.get_absolute_url() in page
+    assert "server.create" in page and "status: ACTIVE" in page
+    assert shop.low_net.get_absolute_url() in page
+    # Actions that make sense for an ACTIVE server.
+    for action in ("stop", "reboot", "decommission"):
+        assert reverse("server-action", args=[server.pk, action]) in page
+    assert reverse("server-action", args=[server.pk, "start"]) not in page
+
+
+def test_details_and_actions_of_out_of_reach_objects_answer_404(
+    client, shop, servers, stranger, low_only
+):
+    secret = servers["charlie"]
+    for user in (stranger, low_only):
+        client.force_login(user)
+        for url in (
+            reverse("server-detail", args=[secret.pk]),
+            reverse("server-action", args=[secret.pk, "stop"]),
+            reverse("network-detail", args=[shop.high_net.pk]),
+            reverse("network-action", args=[shop.high_net.pk, "decommission"]),
+        ):
+            assert client.get(url).status_code == 404, url
+            assert client.post(url, {"justification": WHY}).status_code in (404, 405), url
+    assert not ResourceRequest.objects.exists()
+    client.force_login(shop.requester)
+    assert client.get(reverse("server-action", args=[secret.pk, "explode"])).status_code == 404
+
+
+def test_unclassified_only_user_never_sees_a_secret_row(client, shop, servers, low_only):
+    for name in ("server-list", "network-list"):
+        _, page = get(client, low_only, name)
+        assert "SECRET" not in page and ">charlie</a>" not in page
+        assert shop.high_net.name not in page
+
+
+def test_stop_is_confirmed_then_filed_and_shown(client, shop, servers):
+    server = servers["alpha"]
+    url = reverse("server-action", args=[server.pk, "stop"])
+    _, panel = get(client, shop.requester, "server-action", server.pk, "stop")
+    assert 'name="justification"' in panel and "Stop alpha?" in panel
+    htmx_panel = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert not htmx_panel.lstrip().startswith("<!doctype") and "Stop alpha?" in htmx_panel
+
+    response = client.post(url, {"justification": WHY})
+    filed = ResourceRequest.objects.get()
+    assert response.status_code == 302 and response.url == filed.get_absolute_url()
+    assert (filed.kind, filed.target_server, filed.requester) == (
+        Kind.SERVER_STOP, server, shop.requester,
+    )  # fmt: skip
+    assert filed.state == RequestState.APPROVED  # power actions pass by policy
+
+    # A second action while the first is in flight: the service's reason, shown clearly.
+    response = client.post(reverse("server-action", args=[server.pk, "reboot"]),
+                           {"justification": WHY})  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'role="alert"' in page and f"already has a request in progress (#{filed.pk})" in page
+    _, detail = get(client, shop.requester, "server-detail", server.pk)
+    assert f'Request <a href="{filed.get_absolute_url()}">#{filed.pk}' in detail
+
+
+def test_justification_is_required(client, shop, servers):
+    client.force_login(shop.requester)
+    url = reverse("server-action", args=[servers["alpha"].pk, "decommission"])
+    page = client.post(url, {"justification": "no"}).content.decode()
+    assert 'id="justification-error"' in page and 'aria-invalid="true"' in page
+    assert not ResourceRequest.objects.exists()
+
+
+def test_network_decommission_refused_while_servers_use_it(client, shop, servers):
+    servers["alpha"].networks.add(shop.low_net)
+    client.force_login(shop.requester)
+    url = reverse("network-action", args=[shop.low_net.pk, "decommission"])
+    page = client.post(url, {"justification": WHY}).content.decode()
+    assert f"Servers still use {shop.low_net.name}: alpha" in page
+    servers["alpha"].networks.clear()
+    response = client.post(url, {"justification": WHY})
+    filed = ResourceRequest.objects.get()
+    assert response.url == filed.get_absolute_url()
+    assert (filed.kind, filed.target_network) == (Kind.NETWORK_DECOMMISSION, shop.low_net)
+
+
+def test_viewers_get_no_action_buttons(client, shop, servers):
+    from tests.factories import make_user
+
+    viewer = make_user("vera", memberships={shop.tenant: "viewer"}, domains=(shop.unclass,),
+                       sites=(shop.site,))  # fmt: skip
+    _, page = get(client, viewer, "server-detail", servers["alpha"].pk)
+    assert "does not allow requests" in page
+    assert reverse("server-action", args=[servers["alpha"].pk, "stop"]) not in page
+
+
+@pytest.mark.parametrize("name", ["server-list", "network-list"])
+def test_list_queries_do_not_grow_with_rows(client, shop, name):
+    def count(n):
+        for i in range(n - Server.objects.count()):
+            make_server(shop.low if i % 2 else shop.high, f"q{Server.objects.count()}")
+            NetworkFactory(allocation=shop.low if i % 2 else shop.high)
+        client.force_login(shop.requester)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(reverse(name))
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    assert count(10) == count(60)
