@@ -11,3 +11,8 @@ class ProvisioningConfig(AppConfig):
         from tenants.quotas import register_usage_source
 
         register_usage_source(provisioning_usage)
+
+        from provisioning.services.allocations import on_allocation_changed
+        from tenants.signals import allocation_changed
+
+        allocation_changed.connect(on_allocation_changed, dispatch_uid="provisioning-sync")

@@ -9,11 +9,11 @@ from django import forms
 
 from provisioning.models import Flavor, Image, Network, Offering
 from provisioning.specs import NAME_HELP, NAME_PATTERN
-
-NAME_ERROR = "Not a valid name. " + NAME_HELP
 from tenants.access import Action
 from tenants.models import Allocation
 from tenants.selectors import allocations_visible_to
+
+NAME_ERROR = "Not a valid name. " + NAME_HELP
 
 
 class AllocationField(forms.ModelChoiceField):

@@ -26,6 +26,7 @@ from provisioning.cloud.base import (
     request_tag,
 )
 from provisioning.models import Kind, RequestState, ResourceRequest
+from provisioning.services.allocations import allocation_ensure_project
 from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
 from provisioning.services.transitions import transition
 from tenants.models import Allocation
@@ -41,20 +42,6 @@ def target_for(allocation: Allocation) -> CloudTarget:
     """Where to act for an allocation: its region's cloud, scoped to its project."""
     allocation_ensure_project(allocation)
     return CloudTarget(cloud=allocation.region.cloud_name, project_id=allocation.project_id)
-
-
-def allocation_ensure_project(allocation: Allocation) -> None:
-    """Find or create the allocation's OpenStack project the first time it is needed."""
-    if allocation.project_id:
-        return
-    name = allocation.project_name or f"{allocation.tenant.slug}-{allocation.region.slug}"
-    project = cloud.project_find_or_create(
-        CloudTarget(cloud=allocation.region.cloud_name),
-        name=name,
-        description=f"{allocation.tenant.name} in {allocation.region}",
-    )
-    Allocation.objects.filter(pk=allocation.pk).update(project_id=project.id, project_name=name)
-    allocation.project_id, allocation.project_name = project.id, name
 
 
 def poll_delay(polls: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from provisioning import notifications, reconcile, steps
+from provisioning.cloud.base import CloudTransientError
 
 
 @shared_task(ignore_result=True)
@@ -56,3 +57,14 @@ def sync_catalog_region(region_id: int) -> None:
     from tenants.models import CloudRegion
 
     catalog_sync(region=CloudRegion.objects.get(pk=region_id))
+
+
+@shared_task(ignore_result=True, autoretry_for=(CloudTransientError,), retry_backoff=True,
+             max_retries=8)  # fmt: skip
+def sync_allocation(allocation_id: int) -> None:
+    """Create or adopt the allocation's project and push its quotas to the cloud."""
+    from provisioning.services.allocations import allocation_sync_cloud
+    from tenants.models import Allocation
+
+    allocation = Allocation.objects.select_related("tenant", "region").get(pk=allocation_id)
+    allocation_sync_cloud(allocation=allocation)

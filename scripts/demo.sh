@@ -52,6 +52,7 @@ if ! kill -0 "$cloudsim_pid" 2>/dev/null; then
   exit 1
 fi
 $BIN/python manage.py sync_catalog >/dev/null
+$BIN/python manage.py sync_allocations >/dev/null
 
 cat "$DEMO/logins.txt"
 cat <<MSG

@@ -43,6 +43,15 @@ class TenantAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [AllocationInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Allocation:
+            return super().save_formset(request, form, formset, change)
+        for allocation in formset.save(commit=False):
+            services.allocation_save(allocation=allocation)
+        for allocation in formset.deleted_objects:
+            allocation.delete()
+        return None
+
     def delete_model(self, request, obj):
         services.tenant_delete(tenant=obj)
 
@@ -81,3 +90,7 @@ class AllocationAdmin(admin.ModelAdmin):
     list_filter = ["region__site", "region__domain"]
     list_select_related = ["tenant", "region__site", "region__domain"]
     search_fields = ["tenant__name", "project_id"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so that the cloud's project and quotas follow.
+        services.allocation_save(allocation=obj)

@@ -19,15 +19,18 @@ class QuotaDimension:
     key: str  # the Allocation field holding the limit
     label: str
     unit: str = ""
+    #: The cloud quotas this dimension is pushed to (names of provisioning.cloud.quota_set).
+    cloud_quotas: tuple[str, ...] = ()
 
 
 DIMENSIONS: tuple[QuotaDimension, ...] = (
-    QuotaDimension("instances", "Instances"),
-    QuotaDimension("vcpus", "vCPUs"),
-    QuotaDimension("ram_mb", "RAM", "MiB"),
-    QuotaDimension("networks", "Networks"),
-    QuotaDimension("routers", "Routers"),
-    QuotaDimension("floating_ips", "Floating IPs"),
+    QuotaDimension("instances", "Instances", cloud_quotas=("instances",)),
+    QuotaDimension("vcpus", "vCPUs", cloud_quotas=("cores",)),
+    QuotaDimension("ram_mb", "RAM", "MiB", cloud_quotas=("ram_mb",)),
+    # Every portal network has one subnet, so the subnet quota follows the network quota.
+    QuotaDimension("networks", "Networks", cloud_quotas=("networks", "subnets")),
+    QuotaDimension("routers", "Routers", cloud_quotas=("routers",)),
+    QuotaDimension("floating_ips", "Floating IPs", cloud_quotas=("floating_ips",)),
 )
 DIMENSION_KEYS = tuple(d.key for d in DIMENSIONS)
 

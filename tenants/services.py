@@ -18,7 +18,9 @@ from tenants.access import (
     TENANT_PERMISSION,
     Action,
 )
-from tenants.models import Membership, Role, SecurityDomain, Site, Tenant
+from tenants.models import Allocation, Membership, Role, SecurityDomain, Site, Tenant
+from tenants.quotas import DIMENSION_KEYS
+from tenants.signals import allocation_changed
 
 #: The tenant permissions of each role (cumulative: each role includes the ones before it).
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -109,3 +111,25 @@ def site_access_grant(*, grantee: Grantee, site: Site) -> None:
 
 def site_access_revoke(*, grantee: Grantee, site: Site) -> None:
     remove_perm(f"tenants.{SITE_PERMISSION}", grantee, site)
+
+
+# --- Allocations ------------------------------------------------------------------------------
+
+#: Fields whose change must reach the cloud.
+CLOUD_FIELDS = ("region_id", "project_id", *DIMENSION_KEYS)
+
+
+@transaction.atomic
+def allocation_save(*, allocation: Allocation) -> Allocation:
+    """Save an allocation (validated) and tell listeners when the cloud must follow."""
+    created = allocation.pk is None
+    before = (
+        None
+        if created
+        else Allocation.objects.filter(pk=allocation.pk).values(*CLOUD_FIELDS).first()
+    )
+    allocation.full_clean()
+    allocation.save()
+    if created or before != {f: getattr(allocation, f) for f in CLOUD_FIELDS}:
+        allocation_changed.send(sender=Allocation, allocation=allocation, created=created)
+    return allocation

@@ -14,8 +14,8 @@ WHY = "Needed for the exercise next week."
 
 
 def form_data(shop, **overrides):
-    return {"allocation": shop.low.pk, "name": "web", "flavor": "m1.small", "image": "debian-12",
-            "networks": [shop.low_net.pk], "count": 1, "justification": WHY, **overrides}  # fmt: skip
+    data = {"allocation": shop.low.pk, "name": "web", "flavor": "m1.small", "image": "debian-12"}
+    return {**data, "networks": [shop.low_net.pk], "count": 1, "justification": WHY, **overrides}
 
 
 def test_form_lists_only_allocations_the_user_may_request_in(client, shop):

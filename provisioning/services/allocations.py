@@ -1,0 +1,69 @@
+"""Allocations drive the cloud: each maps to an OpenStack project whose quotas are the
+allocation's, so the portal's limits and the cloud's agree.
+
+The region's account (clouds.yaml) must be allowed to create projects and set quotas; the
+portal then acts inside each project with that account re-scoped to it.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from portal.audit import audit_record
+from provisioning import cloud
+from provisioning.cloud.base import CloudTarget, ProjectInfo
+from tenants.models import Allocation
+from tenants.quotas import DIMENSIONS
+
+
+def project_name_for(allocation: Allocation) -> str:
+    return allocation.project_name or f"{allocation.tenant.slug}-{allocation.region.slug}"
+
+
+def allocation_ensure_project(allocation: Allocation) -> ProjectInfo | None:
+    """Find (adopt) or create the allocation's project the first time it is needed."""
+    if allocation.project_id:
+        return None
+    name = project_name_for(allocation)
+    project = cloud.project_find_or_create(
+        CloudTarget(cloud=allocation.region.cloud_name),
+        name=name,
+        description=f"{allocation.tenant.name} in {allocation.region}",
+    )
+    Allocation.objects.filter(pk=allocation.pk).update(project_id=project.id, project_name=name)
+    allocation.project_id, allocation.project_name = project.id, name
+    audit_record(
+        actor=None, action="allocation.project", obj=allocation,
+        after={"project_id": project.id, "project_name": name},
+        tenant=allocation.tenant, region=allocation.region,
+    )  # fmt: skip
+    return project
+
+
+def cloud_limits(allocation: Allocation) -> dict[str, int]:
+    """The allocation's quotas in the cloud's names (see QuotaDimension.cloud_quotas)."""
+    return {
+        name: getattr(allocation, dimension.key)
+        for dimension in DIMENSIONS
+        for name in dimension.cloud_quotas
+    }
+
+
+def allocation_sync_cloud(*, allocation: Allocation) -> dict[str, int]:
+    """Create or adopt the project, then push the allocation's quotas to Nova and Neutron."""
+    allocation_ensure_project(allocation)
+    limits = cloud_limits(allocation)
+    cloud.quota_set(CloudTarget(cloud=allocation.region.cloud_name), allocation.project_id,
+                    **limits)  # fmt: skip
+    audit_record(
+        actor=None, action="allocation.quota_push", obj=allocation, after=limits,
+        tenant=allocation.tenant, region=allocation.region,
+    )  # fmt: skip
+    return limits
+
+
+def on_allocation_changed(sender, *, allocation: Allocation, **kwargs) -> None:
+    """An allocation was created or its quotas changed: bring the cloud in line, after commit."""
+    from provisioning import tasks
+
+    transaction.on_commit(lambda: tasks.sync_allocation.delay(allocation.pk))
