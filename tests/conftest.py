@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from tests import factories
 
 # cloudsim, started once per session on a free port (see cloudsim/pytest_plugin.py).
-pytest_plugins = ["cloudsim.pytest_plugin"]
+pytest_plugins = ["cloudsim.pytest_plugin", "tests.live"]
 
 
 @pytest.fixture

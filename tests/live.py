@@ -1,0 +1,214 @@
+"""Real parts for tests of the queue and the browser: a Redis server and a Celery worker process
+of our own, cloudsim over HTTP, and PostgreSQL. The worker runs the portal's real tasks on the
+test database, so tests use ``django_db(transaction=True)`` (or ``live_server``) and wait for
+outcomes. Registered for the whole suite from ``tests/conftest.py``; fixtures start only when a
+test asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from cloudsim.pytest_plugin import CloudSimInstance, free_port
+from portal.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RedisServer:
+    """A private redis-server (nothing persisted), so tests may restart it at will."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(self._answers, timeout=10, what="redis-server to answer")
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class Worker:
+    """``celery -A portal worker`` as a child process group on the test database."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+             "--queues", "default,provisioning,periodic", "--concurrency", "2",
+             "--without-heartbeat", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        wait_for(lambda: "ready." in self.log.read_text(errors="replace").split("-- start --")[-1],
+                 timeout=30, what="the Celery worker to be ready")  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the crash the reliability rules are about."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.process = None
+
+    def restart_fresh(self) -> None:
+        with self.log.open("a") as f:
+            f.write("\n-- start --\n")
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 30, what: str = "it"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+
+
+def point_celery_at(url: str) -> None:
+    """Send this process's tasks to ``url`` (the pools cache the broker they were made for)."""
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    point_celery_at(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, redis_server, cloudsim) -> dict[str, str]:
+    name = connection.settings_dict["NAME"]
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PORTAL_TEST_BROKER_URL": redis_server.url,
+        "CLOUDS_YAML": str(cloudsim.clouds_yaml),
+        "PORTAL_POLL_FIRST": "0.2",
+        "PORTAL_POLL_MAX": "1",
+        "PORTAL_STUCK_AFTER": "2",
+        "PORTAL_PROVISIONING_DEADLINE": "90",
+        "CLOUD_API_TIMEOUT": "5",
+    }
+
+
+@pytest.fixture(scope="session")
+def session_worker(worker_env, tmp_path_factory) -> Iterator[Worker]:
+    worker = Worker(worker_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.restart_fresh()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(session_worker, redis_server) -> Iterator[Worker]:
+    """The session's worker, started again if an earlier test killed it."""
+    if not session_worker.alive:
+        session_worker.restart_fresh()
+    yield session_worker
+
+
+@dataclass
+class LiveWorld:
+    sim: CloudSimInstance
+    region: object
+    allocation: object
+    requester: object
+    approver: object
+
+
+@pytest.fixture
+def live_world(cloudsim_clean, worker, settings) -> LiveWorld:
+    """A region on cloudsim's admin account, an allocation with its own project, two users."""
+    from provisioning.services.catalog import catalog_sync
+    from tenants.models import Role
+    from tests.factories import (
+        AllocationFactory,
+        CloudRegionFactory,
+        SecurityDomainFactory,
+        SiteFactory,
+        TenantFactory,
+        make_user,
+    )
+
+    settings.CLOUDS_YAML = str(cloudsim_clean.clouds_yaml)
+    settings.PORTAL_STUCK_AFTER = 2
+    site, domain = SiteFactory(), SecurityDomainFactory()
+    region = CloudRegionFactory(site=site, domain=domain, cloud_name=cloudsim_clean.admin_cloud,
+                                region_name="RegionOne")  # fmt: skip
+    catalog_sync(region=region)
+    tenant = TenantFactory()
+    allocation = AllocationFactory(
+        tenant=tenant, region=region, project_name=f"it-{uuid.uuid4().hex[:8]}",
+        instances=10, vcpus=40, ram_mb=100_000,
+    )  # fmt: skip
+    rights = {"domains": (domain,), "sites": (site,)}
+    return LiveWorld(
+        sim=cloudsim_clean,
+        region=region,
+        allocation=allocation,
+        requester=make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
+        approver=make_user("app", memberships={tenant: Role.APPROVER}, **rights),
+    )
