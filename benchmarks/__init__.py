@@ -1,0 +1,1 @@
+"""Benchmarks of the portal: run ``python -m benchmarks --help``."""

@@ -1,0 +1,231 @@
+"""Figures, not pass/fail: how fast the access-filtered lists are at scale, and how long
+requests take from approval to completed through the real worker and cloudsim.
+
+    python -m benchmarks access --allocations 2000 --requests 20000
+    python -m benchmarks provisioning --requests 20
+
+Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
+127.0.0.1), which they migrate and empty first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"
+)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+
+def _setup_django() -> None:
+    import django
+    import psycopg
+
+    name = os.environ["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            c.execute(f'CREATE DATABASE "{name}"')
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(round(p / 100 * (len(values) - 1)), len(values) - 1)]
+
+
+def report(title: str, samples: list[float], unit: str = "ms", scale: float = 1000) -> None:
+    scaled = [s * scale for s in samples]
+    print(f"  {title:<44} p50 {statistics.median(scaled):8.1f} {unit}   "
+          f"p95 {percentile(scaled, 95):8.1f} {unit}   max {max(scaled):8.1f} {unit}")  # fmt: skip
+
+
+def bench_access(args: argparse.Namespace) -> None:
+    """List endpoints and pages for a user who sees part of a large portal."""
+    _setup_django()
+    from django.db import connection
+    from django.test import Client
+
+    from provisioning.models import Kind, ResourceRequest
+    from tenants.models import Allocation, CloudRegion, Role, Tenant
+    from tests.factories import (
+        CloudRegionFactory,
+        SecurityDomainFactory,
+        SiteFactory,
+        make_user,
+    )
+
+    started = time.perf_counter()
+    sites = [SiteFactory() for _ in range(5)]
+    domains = [SecurityDomainFactory() for _ in range(3)]
+    regions = [CloudRegionFactory(site=s, domain=d) for s in sites for d in domains]
+    n_tenants = max(args.allocations // len(regions), 1)
+    tenants = Tenant.objects.bulk_create(
+        Tenant(name=f"Unit {i}", slug=f"unit-{i}") for i in range(n_tenants)
+    )
+    Allocation.objects.bulk_create(Allocation(tenant=t, region=r) for t in tenants for r in regions)
+    allocations = list(Allocation.objects.all())
+    requester = make_user("bench-requester")
+    ResourceRequest.objects.bulk_create(
+        ResourceRequest(kind=Kind.NETWORK, allocation=allocations[i % len(allocations)],
+                        requester=requester, justification="bench", spec={"name": f"n{i}"})
+        for i in range(args.requests)
+    )  # fmt: skip
+    viewer = make_user(
+        "bench-viewer",
+        memberships=dict.fromkeys(tenants[:max(n_tenants // 10, 1)], Role.APPROVER),
+        domains=tuple(domains[:2]),
+        sites=tuple(sites[:3]),
+    )
+    print(f"Data: {CloudRegion.objects.count()} regions, {len(tenants)} tenants, "
+          f"{len(allocations)} allocations, {args.requests} requests "
+          f"(built in {time.perf_counter() - started:.1f} s); the user sees "
+          f"{Allocation.objects.restrict(viewer).count()} allocations and "
+          f"{ResourceRequest.objects.restrict(viewer).count()} requests")  # fmt: skip
+    client = Client()
+    client.force_login(viewer)
+    for title, url in [
+        ("API /api/v1/allocations/ (page of 50)", "/api/v1/allocations/"),
+        ("API /api/v1/requests/ (page of 50)", "/api/v1/requests/"),
+        ("page /allocations/", "/allocations/"),
+        ("page /requests/", "/requests/"),
+        ("page / (dashboard)", "/"),
+    ]:
+        client.get(url)
+        samples, queries = [], []
+
+        def count(run, sql, *rest, _seen=queries):
+            _seen.append(sql)
+            return run(sql, *rest)
+
+        # Counted with a wrapper, not the debug query log (which is capped and may be full).
+        with connection.execute_wrapper(count):
+            client.get(url)
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - t0)
+        assert response.status_code == 200, (url, response.status_code)
+        report(f"{title} [{len(queries)} queries]", samples)
+
+
+def bench_provisioning(args: argparse.Namespace) -> None:
+    """Approval -> completed for N server requests at once: worker + private Redis + cloudsim."""
+    _setup_django()
+    from django.conf import settings
+
+    from cloudsim.pytest_plugin import start_cloudsim
+    from provisioning import services
+    from provisioning.models import Kind, Network, RequestState, ResourceRequest
+    from provisioning.services.catalog import catalog_sync
+    from tenants.models import Role
+    from tests.factories import (
+        AllocationFactory,
+        CloudRegionFactory,
+        SecurityDomainFactory,
+        SiteFactory,
+        TenantFactory,
+        make_user,
+    )
+    from tests.live import RedisServer, Worker, point_celery_at, wait_for
+
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    sim = start_cloudsim(workdir / "cloudsim", build_time=args.build_time)
+    redis = RedisServer(workdir)
+    redis.start()
+    point_celery_at(redis.url)
+    settings.CLOUDS_YAML = str(sim.clouds_yaml)
+    env = {
+        **os.environ,
+        "PORTAL_TEST_BROKER_URL": redis.url,
+        "CLOUDS_YAML": str(sim.clouds_yaml),
+        "PORTAL_POLL_FIRST": "0.5",
+        "PORTAL_POLL_MAX": "2",
+        "DATABASE_CONN_MAX_AGE": "0",
+    }
+    worker = Worker(env, workdir / "worker.log")
+    try:
+        worker.restart_fresh()
+        site, domain = SiteFactory(), SecurityDomainFactory()
+        region = CloudRegionFactory(site=site, domain=domain, cloud_name=sim.admin_cloud,
+                                    region_name="RegionOne")  # fmt: skip
+        catalog_sync(region=region)
+        tenant = TenantFactory()
+        allocation = AllocationFactory(tenant=tenant, region=region, project_name="bench",
+                                       instances=1000, vcpus=2000, ram_mb=10**7)  # fmt: skip
+        rights = {"domains": (domain,), "sites": (site,)}
+        requester = make_user("req", memberships={tenant: Role.REQUESTER}, **rights)
+        approver = make_user("app", memberships={tenant: Role.APPROVER}, **rights)
+        net_request = services.request_submit(
+            user=requester, kind=Kind.NETWORK, allocation=allocation,
+            spec={"name": "bench", "cidr": "10.50.0.0/16", "router": True}, justification="bench",
+        )  # fmt: skip
+        services.request_approve(user=approver, request=net_request)
+        wait_for(lambda: Network.objects.filter(origin_request=net_request).exists(), timeout=60)
+        network = Network.objects.get(origin_request=net_request)
+        requests = [
+            services.request_submit(
+                user=requester, kind=Kind.SERVER, allocation=allocation,
+                spec={"name": f"vm{i}", "flavor": "m1.tiny", "image": "cirros-0.6.2",
+                      "networks": [network.pk]}, justification="bench",
+            )
+            for i in range(args.requests)
+        ]  # fmt: skip
+        started = time.perf_counter()
+        for request in requests:
+            services.request_approve(user=approver, request=request)
+        approved_in = time.perf_counter() - started
+        ids = [r.pk for r in requests]
+        wait_for(lambda: not ResourceRequest.objects.filter(pk__in=ids).exclude(
+            state__in=[RequestState.COMPLETED, RequestState.FAILED]).exists(),
+            timeout=600, what="every request to finish")  # fmt: skip
+        total = time.perf_counter() - started
+        durations = []
+        for request in ResourceRequest.objects.filter(pk__in=ids):
+            times = {t.to_state: t.at for t in request.transitions.all()}
+            durations.append((times["completed"] - times["approved"]).total_seconds())
+        failed = ResourceRequest.objects.filter(pk__in=ids, state=RequestState.FAILED).count()
+        print(f"{args.requests} server requests, cloud build time {args.build_time} s, one worker "
+              f"(concurrency 2): approvals took {approved_in:.2f} s, all done after {total:.1f} s "
+              f"({args.requests / total:.2f} requests/s); failed: {failed}")  # fmt: skip
+        report("approved -> completed", durations, unit="s", scale=1)
+        print(f"  cloud calls: {sim.control.counts()}")
+    finally:
+        worker.stop()
+        redis.stop()
+        sim.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="bench", required=True)
+    access = sub.add_parser("access", help="access-filtered lists at scale")
+    access.add_argument("--allocations", type=int, default=1500)
+    access.add_argument("--requests", type=int, default=20000)
+    access.add_argument("--repeat", type=int, default=20)
+    prov = sub.add_parser("provisioning", help="approval to completed through the worker")
+    prov.add_argument("--requests", type=int, default=20)
+    prov.add_argument("--build-time", type=float, default=2.0)
+    args = parser.parse_args()
+    {"access": bench_access, "provisioning": bench_provisioning}[args.bench](args)
+
+
+if __name__ == "__main__":
+    main()
