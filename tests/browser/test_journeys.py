@@ -1,0 +1,153 @@
+"""Journeys through the portal in a real browser: request, approve, build, reject, quota."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from provisioning import services
+from provisioning.models import Kind, ResourceRequest, Server
+from tenants import services as tenancy
+from tests.browser.conftest import BUILD_TIMEOUT, WHY, screenshot
+from tests.factories import make_portal_role, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+
+
+def fill_vm_form(page: Page, world, *, name: str = "web", count: int = 1) -> None:
+    page.goto(reverse("request-create-server"))
+    page.get_by_label("Allocation").select_option(str(world.allocation.pk))
+    # Choosing the allocation reloads the fields that depend on it (offerings, networks).
+    networks = page.get_by_role("group", name="Networks")
+    expect(networks.get_by_role("checkbox", name=re.compile(world.network.name))).to_be_visible()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Offering").select_option(label=world.offering.name)
+    networks.get_by_role("checkbox", name=re.compile(world.network.name)).check()
+    page.get_by_label("Count").fill(str(count))
+    page.get_by_label("Justification").fill(WHY)
+
+
+def request_id(page: Page) -> int:
+    return int(re.search(r"/requests/(\d+)/", page.url).group(1))
+
+
+def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, storefront):
+    world = storefront
+    requester = open_as(world.requester, "/")
+    expect(requester.get_by_role("heading", name="Dashboard")).to_be_visible()
+    screenshot(requester, "dashboard")
+
+    fill_vm_form(requester, world, name="web")
+    screenshot(requester, "vm-form")
+    requester.get_by_role("button", name="Plan").click()
+    expect(requester.get_by_role("heading", name=re.compile("^Plan"))).to_be_visible()
+    screenshot(requester, "plan")
+    requester.get_by_role("button", name="Submit request").click()
+    expect(requester.locator("#request-state")).to_have_text("Pending approval")
+    pk = request_id(requester)
+    requester.evaluate("window.notReloaded = true")
+
+    approver = open_as(world.approver, reverse("approval-inbox"))
+    row = approver.locator(f"#request-{pk}")
+    expect(row).to_contain_text("m1.tiny")
+    expect(row.get_by_role("table")).to_contain_text("vCPUs")
+    screenshot(approver, "inbox")
+    row.get_by_role("button", name=f"Approve #{pk}").click()
+    expect(approver.locator(f"#request-{pk}")).to_contain_text("approved; it is being built")
+
+    expect(requester.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+    assert requester.evaluate("window.notReloaded") is True  # htmx polled, no reload
+    screenshot(requester, "request")
+
+    server = Server.objects.get(origin_request_id=pk)
+    requester.goto(reverse("server-list"))
+    expect(requester.get_by_role("link", name=server.name)).to_be_visible()
+    screenshot(requester, "servers")
+    requester.get_by_role("link", name=server.name).click()
+    expect(requester.get_by_role("heading", name=re.compile(server.name))).to_be_visible()
+    expect(requester.get_by_role("region", name="Audit trail")).to_contain_text("server.create")
+    screenshot(requester, "server-detail")
+
+    # A day-2 action from the detail page: confirm inline, then land on the new request.
+    requester.get_by_role("link", name="Stop").click()
+    requester.get_by_label("Justification").fill("Not needed over the weekend.")
+    requester.get_by_role("button", name=re.compile("File request: stop")).click()
+    expect(requester.get_by_role("heading", name=re.compile("Stop server"))).to_be_visible()
+
+    operator = open_as(make_portal_role("olga", "operate_portal"), reverse("operator-overview"))
+    expect(operator.get_by_role("heading", name="Operations", exact=True)).to_be_visible()
+    screenshot(operator, "operations")
+
+
+def test_secret_request_needs_the_security_officer(open_as, storefront):
+    world = storefront
+    domain = world.region.domain
+    domain.requires_security_officer = True
+    domain.save()
+    officer = make_user("sofia", sites=(world.region.site,))
+    tenancy.security_officer_grant(grantee=officer, domain=domain)
+    request = services.request_submit(
+        user=world.requester, kind=Kind.NETWORK, allocation=world.allocation,
+        spec={"name": "vault", "cidr": "10.40.0.0/24", "router": False}, justification=WHY,
+    )  # fmt: skip
+    requester = open_as(world.requester, request.get_absolute_url())
+
+    approver = open_as(world.approver, reverse("approval-inbox"))
+    approver.get_by_role("button", name=f"Approve #{request.pk}").click()
+    expect(approver.locator(f"#request-{request.pk}")).to_contain_text(
+        "waits for a security officer"
+    )
+    expect(requester.locator("#request-live")).to_contain_text("waiting for the security officer")
+
+    # The tenant approver cannot take the second stage too.
+    approver.reload()
+    expect(approver.locator(f"#request-{request.pk}")).to_have_count(0)
+
+    inbox = open_as(officer, reverse("approval-inbox"))
+    row = inbox.locator(f"#request-{request.pk}")
+    expect(row).to_contain_text("waiting for the security officer")
+    row.get_by_role("button", name=f"Approve #{request.pk}").click()
+    expect(inbox.locator(f"#request-{request.pk}")).to_contain_text("it is being built")
+    expect(requester.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+
+
+def test_rejection_comment_reaches_the_requester(open_as, storefront):
+    world = storefront
+    request = services.request_submit(
+        user=world.requester, kind=Kind.NETWORK, allocation=world.allocation,
+        spec={"name": "spare", "cidr": "10.50.0.0/24", "router": False}, justification=WHY,
+    )  # fmt: skip
+    requester = open_as(world.requester, request.get_absolute_url())
+
+    approver = open_as(world.approver, reverse("approval-inbox"))
+    row = approver.locator(f"#request-{request.pk}")
+    row.get_by_role("button", name=f"Reject #{request.pk}").click()
+    error = approver.locator(f"#comment-{request.pk}-error")
+    expect(error).to_contain_text("Say why you reject it")
+    comment = row.get_by_label(re.compile(f"^Comment on #{request.pk}"))
+    expect(comment).to_have_attribute("aria-invalid", "true")
+    comment.fill("Use the shared network app instead.")
+    approver.get_by_role("button", name=f"Reject #{request.pk}").click()
+    expect(approver.locator(f"#request-{request.pk}")).to_contain_text("rejected")
+
+    expect(requester.locator("#request-state")).to_have_text("Rejected")
+    expect(requester.locator("#request-live")).to_contain_text(
+        "Use the shared network app instead."
+    )
+
+
+def test_over_quota_request_names_the_dimension_and_numbers(open_as, storefront):
+    world = storefront
+    world.allocation.vcpus = 2
+    world.allocation.save()
+    page = open_as(world.requester, "/")
+    fill_vm_form(page, world, name="big", count=3)
+    page.get_by_role("button", name="Plan").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Quota exceeded")
+    expect(alert).to_contain_text("vCPUs 0 of 2 used, this request needs 3")
+    expect(page.get_by_role("button", name="Submit request")).to_have_count(0)
+    assert not ResourceRequest.objects.filter(kind=Kind.SERVER).exists()
