@@ -92,3 +92,27 @@ def plan_request(*, allocation: Allocation, kind: Kind | str, spec: dict[str, An
         return plan
     plan.impact = quota_impact(allocation, plan.valid.needs)
     return plan
+
+
+def preview_needs(*, allocation: Allocation, kind: Kind | str, data: dict[str, Any]) -> dict:
+    """What a half-filled form would need, for the live preview: only the fields that count.
+
+    Unlike ``plan_request`` it does not insist on a valid name or justification, so the preview
+    answers as soon as the size of the request is known.
+    """
+    from provisioning.models import Flavor, Offering
+
+    if Kind(kind) == Kind.NETWORK:
+        return {"networks": 1, "routers": 1 if data.get("router") else 0}
+    flavor_name = data.get("flavor") or ""
+    if data.get("offering"):
+        offering = Offering.objects.filter(slug=data["offering"], regions=allocation.region).first()
+        flavor_name = offering.flavor_name if offering else ""
+    flavor = Flavor.objects.filter(region=allocation.region, name=flavor_name, active=True).first()
+    if flavor is None:
+        return {}
+    try:
+        count = max(int(data.get("count") or 1), 1)
+    except (TypeError, ValueError):
+        count = 1
+    return {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}

@@ -16,7 +16,7 @@ from portal.views import ClassifiedPageMixin, RestrictedDetailView, RestrictedLi
 from provisioning import services
 from provisioning.forms import NetworkRequestForm, RequestForm, ServerRequestForm
 from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
-from provisioning.plans import plan_request
+from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
 from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
 from provisioning.services import QuotaExceeded
 from tenants.access import Action, can, is_operator
@@ -175,13 +175,9 @@ class QuotaPreviewView(LoginRequiredMixin, View):
         allocation = form.selected_allocation
         plan = None
         if allocation is not None:
-            form.is_valid()
-            try:
-                spec = form.spec()
-            except (KeyError, AttributeError):
-                spec = None
-            if spec is not None:
-                plan = plan_request(allocation=allocation, kind=self.kind, spec=spec)
+            needs = preview_needs(allocation=allocation, kind=self.kind, data=request.POST.dict())
+            plan = Plan(allocation=allocation, kind=self.kind,
+                        impact=quota_impact(allocation, needs))  # fmt: skip
         return render(request, "provisioning/_quota_preview.html",
                       {"plan": plan, "allocation": allocation})  # fmt: skip
 

@@ -130,3 +130,12 @@ def test_request_of_another_tenant_is_not_found(client, shop):
     client.force_login(make_user("nosy", domains=(shop.unclass,), sites=(shop.site,)))
     assert client.get(request.get_absolute_url()).status_code == 404
     assert client.post(reverse("request-cancel", args=[request.pk])).status_code == 404
+
+
+def test_quota_preview_answers_before_the_form_is_complete(client, shop):
+    client.force_login(shop.requester)
+    page = client.post(reverse("request-preview-server"),
+                       {"allocation": shop.low.pk, "flavor": "m1.large", "count": 3})  # fmt: skip
+    text = page.content.decode()
+    assert "+24" in text
+    assert "Over quota: vCPUs 0 of 20 used, this request needs 24." in text
