@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -103,15 +104,13 @@ class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = self.form_class(request.POST, user=request.user)
         action = request.POST.get("action", "plan")
-        if action == "refresh" or action == "edit":
-            form = self.form_class(initial=request.POST.dict() | {
-                "networks": request.POST.getlist("networks")}, user=request.user)  # fmt: skip
-            form.data = request.POST  # keep what was typed, no errors shown yet
-            form.is_bound = action == "edit"
-            if action == "edit":
-                form.full_clean()
-                form._errors = {}
-            return self.render_form(form)
+        if action in ("refresh", "edit"):
+            # Allocation changed, or back from the plan: show what was typed, no errors yet.
+            initial = _typed(request)
+            for name, field in self.form_class.base_fields.items():
+                if isinstance(field, forms.BooleanField):
+                    initial.setdefault(name, False)  # an unticked box is simply absent
+            return self.render_form(self.form_class(initial=initial, user=request.user))
         if not form.is_valid():
             return self.render_form(form)
         allocation = form.cleaned_data["allocation"]
@@ -162,6 +161,15 @@ class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
             "page_domains": [plan.allocation.region.domain],
         }
         return render(self.request, self.plan_template, context)
+
+
+def _typed(request: HttpRequest) -> dict[str, Any]:
+    """The POSTed values as a form's initial data (lists kept for multi-valued fields)."""
+    return {
+        key: values if len(values) > 1 or key == "networks" else values[0]
+        for key, values in request.POST.lists()
+        if key not in ("csrfmiddlewaretoken", "action")
+    }
 
 
 class QuotaPreviewView(LoginRequiredMixin, View):

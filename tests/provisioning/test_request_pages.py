@@ -139,3 +139,14 @@ def test_quota_preview_answers_before_the_form_is_complete(client, shop):
     text = page.content.decode()
     assert "+24" in text
     assert "Over quota: vCPUs 0 of 20 used, this request needs 24." in text
+
+
+def test_change_from_the_plan_returns_the_filled_form(client, shop):
+    client.force_login(shop.requester)
+    data = {"allocation": shop.low.pk, "name": "app", "cidr": "10.9.0.0/24",
+            "justification": WHY}  # router left unticked  # fmt: skip
+    page = client.post(reverse("request-create-network"), {**data, "action": "edit"})
+    text = page.content.decode()
+    assert 'value="app"' in text and 'value="10.9.0.0/24"' in text and WHY in text
+    assert 'name="router" id="id_router" checked' not in text
+    assert "errorlist" not in text
