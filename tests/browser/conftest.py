@@ -78,8 +78,15 @@ def session_for(user) -> str:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save the viewport (1280x800) under docs/screenshots/ for the README."""
+    """Save the viewport (1280x800) under docs/screenshots/ for the README.
+
+    Only when ``PORTAL_SCREENSHOTS`` is set (``scripts/screenshots.py`` sets it), so an ordinary
+    test run leaves the committed pictures alone.
+    """
+    if not os.environ.get("PORTAL_SCREENSHOTS"):
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.activeElement?.blur(); window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 

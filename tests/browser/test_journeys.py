@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from provisioning import services
-from provisioning.models import Kind, ResourceRequest, Server
+from provisioning.models import Kind, Orphan, RequestState, ResourceRequest, Server
 from tenants import services as tenancy
 from tests.browser.conftest import BUILD_TIMEOUT, WHY, screenshot
 from tests.factories import make_portal_role, make_user
@@ -41,6 +44,9 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     screenshot(requester, "dashboard")
 
     fill_vm_form(requester, world, name="web")
+    if os.environ.get("PORTAL_SCREENSHOTS"):
+        requester.get_by_label("Justification").blur()  # the quota preview follows changes
+        requester.locator("#quota-preview table").wait_for()
     screenshot(requester, "vm-form")
     requester.get_by_role("button", name="Plan").click()
     expect(requester.get_by_role("heading", name=re.compile("^Plan"))).to_be_visible()
@@ -63,6 +69,8 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     screenshot(requester, "request")
 
     server = Server.objects.get(origin_request_id=pk)
+    if os.environ.get("PORTAL_SCREENSHOTS"):
+        more_servers(world)
     requester.goto(reverse("server-list"))
     expect(requester.get_by_role("link", name=server.name)).to_be_visible()
     screenshot(requester, "servers")
@@ -77,9 +85,44 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     requester.get_by_role("button", name=re.compile("File request: stop")).click()
     expect(requester.get_by_role("heading", name=re.compile("Stop server"))).to_be_visible()
 
+    something_for_operators(world, server)
     operator = open_as(make_portal_role("olga", "operate_portal"), reverse("operator-overview"))
     expect(operator.get_by_role("heading", name="Operations", exact=True)).to_be_visible()
+    expect(operator.get_by_role("link", name="ghost-1")).to_be_visible()
+    expect(operator.get_by_role("button", name=re.compile("^Retry #"))).to_be_visible()
     screenshot(operator, "operations")
+
+
+def more_servers(world) -> None:
+    """A fuller list for the README's picture (rows only: the cloud is not asked)."""
+    for i, (name, status, flavor, vcpus) in enumerate(
+        [("build-agent-1", "ACTIVE", "m1.large", 8), ("build-agent-2", "ACTIVE", "m1.large", 8),
+         ("db-primary", "ACTIVE", "m1.xlarge", 16), ("db-replica", "SHUTOFF", "m1.xlarge", 16),
+         ("jump-host", "ACTIVE", "m1.small", 2)]
+    ):  # fmt: skip
+        Server.objects.create(
+            allocation=world.allocation, name=name, backend_id=f"shot-{i}", tag="shot",
+            status=status, flavor_name=flavor, vcpus=vcpus, ram_mb=vcpus * 2048,
+            image_name="debian-12", addresses=[{"address": f"10.30.0.{20 + i}", "network": "app"}],
+            last_seen_at=timezone.now(),
+        )  # fmt: skip
+
+
+def something_for_operators(world, server) -> None:
+    """An orphan, a server out of sight and a failed request, as the reconciler would leave."""
+    Orphan.objects.create(region=world.region, kind="server", backend_id="9f1c0d2e",
+                          name="ghost-1", project_id=world.allocation.project_id,
+                          tag="portal-request-7.1.0")  # fmt: skip
+    Server.objects.filter(pk=server.pk).update(last_seen_at=timezone.now() - timedelta(minutes=25))
+    failed = services.request_submit(
+        user=world.requester, kind=Kind.NETWORK, allocation=world.allocation, justification=WHY,
+        spec={"name": "lab", "cidr": "10.60.0.0/24", "router": False},
+    )  # fmt: skip
+    ResourceRequest.objects.filter(pk=failed.pk).update(
+        state=RequestState.FAILED, pending_stage="", state_changed_at=timezone.now(),
+        failure_reason="Network quota of the project exceeded in the cloud; nothing was left "
+        "behind.",
+    )  # fmt: skip
 
 
 def test_secret_request_needs_the_security_officer(open_as, storefront):

@@ -1,0 +1,23 @@
+"""Take the README's screenshots (docs/screenshots/*.png, 1280x800) with the browser tests.
+
+Runs the request-to-build journey in chromium against a live server, a real Celery worker and
+cloudsim, saving each main page as it goes. Usage: ``.venv/bin/python scripts/screenshots.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JOURNEY = (
+    "tests/browser/test_journeys.py"
+    "::test_vm_request_approved_in_the_inbox_is_built_without_a_reload"
+)
+
+if __name__ == "__main__":
+    env = {**os.environ, "PORTAL_SCREENSHOTS": "1"}
+    command = [sys.executable, "-m", "pytest", "-p", "no:warnings", "-q", JOURNEY]
+    sys.exit(subprocess.call(command, cwd=ROOT, env=env))  # noqa: S603 (our own command)
