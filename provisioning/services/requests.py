@@ -12,7 +12,7 @@ from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, Resource
 from provisioning.policy import policy_for, stages_for
 from provisioning.services.approvals import approve_by_policy
 from provisioning.services.errors import RequestNotAllowed
-from provisioning.services.quotas import allocation_lock, quota_check
+from provisioning.services.quotas import allocation_lock, needs_of, quota_check
 from provisioning.services.transitions import record_created, request_lock, transition
 from provisioning.specs import validate_spec
 from tenants.access import Action, can, is_operator
@@ -156,8 +156,6 @@ def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
         if request.state != RequestState.FAILED:
             raise ValidationError(f"Request #{request.pk} has not failed; nothing to retry.")
         allocation_lock(request.allocation_id)
-        from provisioning.services.quotas import needs_of
-
         quota_check(allocation=request.allocation, needs=needs_of(request))
         transition(request, "retry", actor=user, note="Retry", failure_reason="")
         _enqueue(request)

@@ -29,7 +29,8 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
     Must run in a transaction on a locked (or freshly created) request; the state field's
     compare-and-set (ConcurrentTransitionMixin) is the second line of defence.
     """
-    assert transaction.get_connection().in_atomic_block
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A request transition must run inside the caller's transaction.")
     before = request.state
     getattr(request, name)()
     now = timezone.now()
