@@ -36,9 +36,9 @@ def api_endpoints() -> dict[str, Endpoint]:
             continue
         endpoint = found.setdefault(name, Endpoint(name=name))
         endpoint.view = getattr(callback, "cls", None)
-        endpoint.methods.update(
-            {m.upper(): a for m, a in (getattr(callback, "actions", None) or {}).items()}
-        )
+        # HEAD is GET's twin (DRF adds it to a viewset's actions on its first request).
+        actions = getattr(callback, "actions", None) or {}
+        endpoint.methods.update({m.upper(): a for m, a in actions.items() if m != "head"})
         endpoint.detail = endpoint.detail or "(?P<pk>" in route
         endpoint.has_format_variant = endpoint.has_format_variant or "format" in route
     return found

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.management import call_command
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -75,7 +77,22 @@ def _fuzzed_operations() -> list[tuple[str, str]]:
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.fixture
+def keep_connection():
+    """Keep the test's connection across in-process WSGI calls, as Django's test client does.
+
+    The calls then run inside the test's transaction (rolled back at the end): no flush of the
+    database per operation, as a transactional test would need.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("keep_connection")
 @pytest.mark.parametrize(("method", "path"), _fuzzed_operations())
 def test_api_conforms_to_its_schema(api_headers, method, path):
     # schemathesis' own pytest plugin (from_fixture) does not run under this pytest version, so
