@@ -21,22 +21,50 @@ class LiveQuerySet(RestrictedQuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
-class Server(models.Model):
-    """A server built by the portal (or adopted), mirroring Nova."""
+class CloudResource(models.Model):
+    """What every mirrored cloud object has: its allocation, origin, backend id and life."""
 
     allocation = models.ForeignKey(
-        Allocation, on_delete=models.PROTECT, related_name="built_servers"
+        Allocation, on_delete=models.PROTECT, related_name="built_%(class)ss"
     )
     origin_request = models.ForeignKey(
         ResourceRequest,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="built_servers",
+        related_name="built_%(class)ss",
     )
     name = models.CharField(max_length=100)
     backend_id = models.CharField(max_length=64)
     tag = models.CharField(max_length=100, help_text="The tag the portal stamped on it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = LiveQuerySet.as_manager()
+    access_paths = ALLOCATION_PATHS
+    detail_url_name = ""
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "backend_id"], name="%(class)s_unique_backend"
+            ),
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse(self.detail_url_name, args=[self.pk])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Server(CloudResource):
+    """A server built by the portal (or adopted), mirroring Nova."""
+
     status = models.CharField(max_length=30, default="BUILD")
     flavor_name = models.CharField(max_length=100)
     image_name = models.CharField(max_length=200, blank=True)
@@ -47,76 +75,31 @@ class Server(models.Model):
     fault = models.TextField(blank=True)
     lease_end = models.DateTimeField(null=True, blank=True)
     lease_warned_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    objects = LiveQuerySet.as_manager()
-    access_paths = ALLOCATION_PATHS
+    detail_url_name = "server-detail"
 
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["allocation", "backend_id"], name="server_unique_backend"
-            ),
-        ]
+    class Meta(CloudResource.Meta):
+        pass
 
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        return reverse("server-detail", args=[self.pk])
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
-
-class Network(models.Model):
+class Network(CloudResource):
     """A tenant network (with its subnet and optional router) built by the portal."""
 
-    allocation = models.ForeignKey(
-        Allocation, on_delete=models.PROTECT, related_name="built_networks"
-    )
-    origin_request = models.ForeignKey(
-        ResourceRequest,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="built_networks",
-    )
-    name = models.CharField(max_length=100)
     cidr = models.CharField(max_length=43)
-    backend_id = models.CharField(max_length=64)
     subnet_id = models.CharField(max_length=64, blank=True)
     router_id = models.CharField(max_length=64, blank=True)
-    tag = models.CharField(max_length=100)
     status = models.CharField(max_length=30, default="ACTIVE")
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    objects = LiveQuerySet.as_manager()
-    access_paths = ALLOCATION_PATHS
+    detail_url_name = "network-detail"
 
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["allocation", "backend_id"], name="network_unique_backend"
-            ),
-        ]
+    class Meta(CloudResource.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cidr})"
-
-    def get_absolute_url(self) -> str:
-        return reverse("network-detail", args=[self.pk])
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
 
 class Orphan(models.Model):
