@@ -8,14 +8,16 @@ from typing import Any
 
 from cloudsim import quota
 from cloudsim.app import CloudSim, iso, new_id
-from cloudsim.network import make_port, ports_of
+from cloudsim.network import BOUND, UNBOUND, make_port, ports_of
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
 MIN_VERSION = (2, 1)
 MAX_VERSION = (2, 100)
 ACTIVE, BUILD, ERROR, SHUTOFF = "ACTIVE", "BUILD", "ERROR", "SHUTOFF"
-VM_STATES = {ACTIVE: "active", BUILD: "building", ERROR: "error", SHUTOFF: "stopped"}
-POWER_STATES = {ACTIVE: 1, BUILD: 0, ERROR: 0, SHUTOFF: 4}
+REBOOT, HARD_REBOOT = "REBOOT", "HARD_REBOOT"
+VM_STATES = {ACTIVE: "active", BUILD: "building", ERROR: "error", SHUTOFF: "stopped",
+             REBOOT: "active", HARD_REBOOT: "active"}  # fmt: skip
+POWER_STATES = {ACTIVE: 1, BUILD: 0, ERROR: 0, SHUTOFF: 4, REBOOT: 1, HARD_REBOOT: 1}
 TAG_RE = re.compile(r"^[^,/]{1,60}$")
 
 
@@ -158,13 +160,20 @@ def set_status(server: dict[str, Any], status: str) -> None:
     server["updated"] = iso()
 
 
+def bind_ports(sim: CloudSim, server: dict[str, Any]) -> None:
+    """Bind the server's ports on its host, as Nova does while it spawns the server."""
+    for port in ports_of(sim, server["_region"], device_id=server["id"]):
+        port.update(status=ACTIVE, **BOUND)
+        sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
+
+
 def release_ports(sim: CloudSim, server: dict[str, Any]) -> None:
     """Delete the ports Nova made for the server; unbind those the caller brought."""
     for port in ports_of(sim, server["_region"], device_id=server["id"]):
         if port.get("_nova_owned"):
             sim.store.delete("port", port["id"])
         else:
-            port.update(device_id="", device_owner="")
+            port.update(device_id="", device_owner="", status="DOWN", **UNBOUND)
             sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
 
 
@@ -183,6 +192,13 @@ def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
             return server
         purge(sim, server)
         return None
+    action = server.get("_action")
+    if action and time.time() >= action["done_at"]:
+        # A stop/start/reboot that took `action_time` has finished.
+        server.pop("_action")
+        set_status(server, action["to"])
+        sim.store.put("server", server, region=server["_region"], project_id=server["tenant_id"])
+        return server
     if server["status"] != BUILD or time.time() < server["_ready_at"]:
         return server
     if server.get("_build_error"):
@@ -192,6 +208,7 @@ def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
     else:
         set_status(server, ACTIVE)
         server["OS-SRV-USG:launched_at"] = iso(micro=True)[:-1]
+        bind_ports(sim, server)
     sim.store.put("server", server, region=server["_region"], project_id=server["tenant_id"])
     return server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from cloudsim import quota
@@ -68,20 +69,49 @@ def get_quota_set(sim: CloudSim, req: Request, project_id: str, detail: bool = F
     return Response(200, {"quota_set": values})
 
 
+QUOTA_VALUE_RE = re.compile(r"^-?[0-9]+$")
+
+
 def update_quota_set(sim: CloudSim, req: Request, project_id: str) -> Response:
     if not req.ctx.is_admin:
         raise ApiError.nova(
             403, "Policy doesn't allow os_compute_api:os-quota-sets:update to be performed."
         )
-    changes = dict((req.body or {}).get("quota_set") or {})
-    changes.pop("force", None)
-    unknown = set(changes) - set(quota.COMPUTE_DEFAULTS)
+    body = dict((req.body or {}).get("quota_set") or {})
+    changes = dict(body)
+    force = str(changes.pop("force", False)).lower() in ("true", "1", "yes")
+    unknown = [k for k in changes if k not in quota.COMPUTE_DEFAULTS]
     if unknown:
+        names = ", ".join(repr(k) for k in unknown)
         raise ApiError.nova(
             400,
-            "Invalid input for field/attribute quota_set. Additional properties are not "
-            f"allowed ({', '.join(repr(k) for k in sorted(unknown))} were unexpected)",
+            f"Invalid input for field/attribute quota_set. Value: {body}. Additional properties "
+            f"are not allowed ({names} {'was' if len(unknown) == 1 else 'were'} unexpected)",
         )
+    for key, value in changes.items():
+        if isinstance(value, bool) or not QUOTA_VALUE_RE.match(str(value)):
+            raise ApiError.nova(
+                400,
+                f"Invalid input for field/attribute {key}. Value: {value}. "
+                f"{value!r} does not match '^-?[0-9]+$'",
+            )
+        if int(value) < -1:
+            raise ApiError.nova(
+                400,
+                f"Invalid input for field/attribute {key}. Value: {value}. "
+                f"{value} is less than the minimum of -1",
+            )
+    if not force:
+        # Nova refuses a limit below what is in use (unless forced), in the order given.
+        used = quota_used(sim, req.region, project_id)
+        for key, value in changes.items():
+            limit = int(value)
+            if limit != -1 and limit < used.get(key, 0):
+                raise ApiError.nova(
+                    400,
+                    f"Quota limit {limit} for {key} must be greater than or equal to already "
+                    f"used and reserved {used[key]}.",
+                )
     values = quota.update(sim, req.region, project_id, "compute", changes)
     return Response(200, {"quota_set": visible_quota(req, values)})
 

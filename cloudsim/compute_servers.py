@@ -11,7 +11,8 @@ from cloudsim.app import CloudSim, iso, new_id
 from cloudsim.compute import (
     ACTIVE,
     BUILD,
-    ERROR,
+    HARD_REBOOT,
+    REBOOT,
     SHUTOFF,
     TAG_RE,
     AddressBook,
@@ -272,26 +273,52 @@ def conflict(server: dict[str, Any], action: str) -> ApiError:
     )
 
 
+#: action -> (vm_states it is allowed in, task_states it is allowed in, status and task_state
+#: while it runs (None: the status stays), status when done). As Nova's check_instance_state.
+ACTIONS: dict[str, tuple[set[str], set[str | None], tuple[str | None, str], str]] = {
+    "start": ({"stopped"}, {None}, (None, "powering-on"), ACTIVE),
+    "stop": ({"active", "error"}, {None}, (None, "powering-off"), SHUTOFF),
+    "reboot": ({"active"}, {None}, (REBOOT, "rebooting"), ACTIVE),
+    "reboot_hard": (
+        {"active", "stopped", "error"},
+        {None, "rebooting", "rebooting_hard"},
+        (HARD_REBOOT, "rebooting_hard"),
+        ACTIVE,
+    ),
+}
+
+
 def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
     server = load_server(sim, req, server_id)
     body = req.body or {}
     if "os-start" in body:
-        if server["status"] != SHUTOFF:
-            raise conflict(server, "start")
-        set_status(server, ACTIVE)
+        name, verb = "start", "start"
     elif "os-stop" in body:
-        if server["status"] not in (ACTIVE, ERROR):
-            raise conflict(server, "stop")
-        set_status(server, SHUTOFF)
+        name, verb = "stop", "stop"
     elif "reboot" in body:
         kind = ((body.get("reboot") or {}).get("type") or "SOFT").upper()
-        allowed = (ACTIVE,) if kind == "SOFT" else (ACTIVE, SHUTOFF, ERROR)
-        if server["status"] not in allowed:
-            raise conflict(server, "reboot")
-        set_status(server, ACTIVE)
-        server.pop("fault", None)
+        name, verb = ("reboot_hard" if kind == "HARD" else "reboot"), "reboot"
     else:
         raise ApiError.nova(400, "There is no such action: " + ", ".join(body))
+    vm_states, task_states, (busy_status, busy_task), done = ACTIONS[name]
+    if server["OS-EXT-STS:vm_state"] not in vm_states:
+        raise conflict(server, verb)
+    task_state = server["OS-EXT-STS:task_state"]
+    if task_state not in task_states:
+        raise ApiError.nova(
+            409, f"Cannot '{verb}' instance {server['id']} while it is in task_state {task_state}"
+        )
+    if verb == "reboot":
+        server.pop("fault", None)
+    if sim.knobs.action_time <= 0:
+        server.pop("_action", None)
+        set_status(server, done)
+    else:
+        # Like Nova: the API answers 202 at once; the compute host finishes a moment later.
+        if busy_status:
+            set_status(server, busy_status)
+        server["OS-EXT-STS:task_state"] = busy_task
+        server["_action"] = {"to": done, "done_at": time.time() + sim.knobs.action_time}
     save_server(sim, server)
     return Response(202)
 

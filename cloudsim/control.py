@@ -56,6 +56,12 @@ class CloudSimControl:
         """How long a deleted server lingers (task_state `deleting`) before it is gone."""
         return self._call("POST", "/delete-time", {"seconds": seconds})
 
+    def set_action_time(self, seconds: float) -> dict[str, Any]:
+        """How long stop/start/reboot take; meanwhile the server shows Nova's task_state
+        (`powering-off`, `powering-on`, `rebooting`, `rebooting_hard`) and refuses other
+        actions with 409, as Nova does. 0 (the default) finishes them at once."""
+        return self._call("POST", "/action-time", {"seconds": seconds})
+
     def fail(
         self, operation: str, status: int = 500, times: int = 1, message: str = ""
     ) -> dict[str, Any]:

@@ -54,6 +54,11 @@ def set_delete_time(sim: CloudSim, req: Request) -> Response:
     return Response(200, sim.knobs.snapshot())
 
 
+def set_action_time(sim: CloudSim, req: Request) -> Response:
+    sim.knobs.action_time = float(body_of(req).get("seconds", 0))
+    return Response(200, sim.knobs.snapshot())
+
+
 def add_fault(sim: CloudSim, req: Request) -> Response:
     data = body_of(req)
     known = {f.name for f in fields(Fault)}
@@ -140,6 +145,7 @@ def register(router: Router) -> None:
     add("DELETE", "sim", "/latency", "sim.latency", clear_latency)
     add("POST", "sim", "/build-time", "sim.build_time", set_build_time)
     add("POST", "sim", "/delete-time", "sim.delete_time", set_delete_time)
+    add("POST", "sim", "/action-time", "sim.action_time", set_action_time)
     add("POST", "sim", "/faults", "sim.faults", add_fault)
     add("DELETE", "sim", "/faults", "sim.faults", clear_faults)
     add("POST", "sim", "/build-errors", "sim.build_errors", add_build_errors)

@@ -34,6 +34,8 @@ class Knobs:
     latency: dict[str, float] = field(default_factory=dict)
     build_time: float = 2.0
     delete_time: float = 0.0
+    #: How long stop/start/reboot take (Nova shows the task_state meanwhile); 0: at once.
+    action_time: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     build_errors: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -81,6 +83,7 @@ class Knobs:
                 "latency": dict(self.latency),
                 "build_time": self.build_time,
                 "delete_time": self.delete_time,
+                "action_time": self.action_time,
                 "faults": [asdict(f) for f in self.faults],
                 "build_errors": list(self.build_errors),
                 "counts": dict(self.counts),

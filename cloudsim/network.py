@@ -70,8 +70,10 @@ def save(sim: CloudSim, collection: str, obj: dict[str, Any]) -> None:
     sim.store.put(KINDS[collection][0], obj, region=obj["_region"], project_id=obj["project_id"])
 
 
-def show(obj: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
-    out = {k: v for k, v in obj.items() if not k.startswith("_")}
+def show(
+    obj: dict[str, Any], fields: list[str] | None = None, *, admin: bool = True
+) -> dict[str, Any]:
+    out = {k: v for k, v in obj.items() if not k.startswith("_") and (admin or k not in ADMIN_ONLY)}
     if fields:
         out = {k: v for k, v in out.items() if k in fields}
     return out
@@ -165,21 +167,48 @@ def owner_for(req: Request, data: dict[str, Any]) -> str:
 
 
 # ---- generic list/get/delete --------------------------------------------------------------
+def settle_servers_of(sim: CloudSim, ports: list[dict[str, Any]]) -> bool:
+    """Finish the builds and deletes of the servers behind unbound ports; True if any changed.
+
+    Servers settle lazily when read, and a port's state follows its server's, so reading ports
+    settles their servers first, as if Nova had been working all along.
+    """
+    from cloudsim.compute import settle  # cloudsim.compute imports this module
+
+    changed = False
+    for server_id in {
+        p["device_id"]
+        for p in ports
+        if p["status"] == "DOWN" and p.get("device_owner", "").startswith("compute:")
+    }:
+        server = sim.store.get("server", server_id)
+        if server is not None:
+            before = server["status"]
+            changed |= settle(sim, server) is None or server["status"] != before
+    return changed
+
+
 def list_handler(collection: str):
     def handler(sim: CloudSim, req: Request) -> Response:
         ensure_default_sg(sim, req.region, req.ctx.project_id)
-        items = [
-            o
-            for o in sim.store.list(KINDS[collection][0], region=req.region)
-            if visible(o, req, collection) and matches(o, req)
-        ]
+
+        def listing() -> list[dict[str, Any]]:
+            return [
+                o
+                for o in sim.store.list(KINDS[collection][0], region=req.region)
+                if visible(o, req, collection) and matches(o, req)
+            ]
+
+        items = listing()
+        if collection == "ports" and settle_servers_of(sim, items):
+            items = listing()
         if req.arg("sort_dir") == "desc":
             items.reverse()
         key = collection.replace("-", "_")
         url = f"{req.base_url}/{req.region}/network/v2.0/{collection}"
         page, links = paginate(items, req, key, url) if req.arg("limit") else (items, [])
         fields = req.args("fields") or None
-        body: dict[str, Any] = {key: [show(o, fields) for o in page]}
+        body: dict[str, Any] = {key: [show(o, fields, admin=req.ctx.is_admin) for o in page]}
         if links:
             body[f"{key}_links"] = links
         return Response(200, body)
@@ -190,7 +219,10 @@ def list_handler(collection: str):
 def get_handler(collection: str):
     def handler(sim: CloudSim, req: Request, obj_id: str) -> Response:
         obj = load(sim, req, collection, obj_id)
-        return Response(200, {KINDS[collection][0]: show(obj, req.args("fields") or None)})
+        if collection == "ports" and settle_servers_of(sim, [obj]):
+            obj = load(sim, req, collection, obj_id)
+        fields = req.args("fields") or None
+        return Response(200, {KINDS[collection][0]: show(obj, fields, admin=req.ctx.is_admin)})
 
     return handler
 
@@ -210,7 +242,7 @@ def update_handler(collection: str, editable: tuple[str, ...]):
         obj["revision_number"] += 1
         obj["updated_at"] = iso()
         save(sim, collection, obj)
-        return Response(200, {singular: show(obj)})
+        return Response(200, {singular: show(obj, admin=req.ctx.is_admin)})
 
     return handler
 
@@ -328,6 +360,22 @@ def allocate_ip(sim: CloudSim, subnet: dict[str, Any]) -> str:
     )
 
 
+#: The compute host of every server; Neutron reports it as a bound port's binding:host_id.
+COMPUTE_HOST = "cloudsim-compute"
+#: What ML2 reports for a port bound on a compute host (Nova binds it while it spawns).
+BOUND = {
+    "binding:host_id": COMPUTE_HOST,
+    "binding:vif_type": "ovs",
+    "binding:vif_details": {"port_filter": True, "bound_drivers": {"0": "openvswitch"}},
+}
+#: A port nobody bound yet: router ports (no L3 agent) and ports no server uses.
+UNBOUND = {"binding:host_id": "", "binding:vif_type": "unbound", "binding:vif_details": {}}
+#: Shown to admins only (Neutron's secure-RBAC defaults hide them from project members).
+ADMIN_ONLY = frozenset({"binding:host_id", "binding:vif_type", "binding:vif_details",
+                        "binding:profile", "provider:network_type", "provider:physical_network",
+                        "provider:segmentation_id"})  # fmt: skip
+
+
 def make_port(
     sim: CloudSim,
     req: Request,
@@ -351,6 +399,8 @@ def make_port(
             fixed_ips.append({"subnet_id": subnet_id, "ip_address": address})
     mac = "fa:16:3e:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))
     is_router = device_owner.startswith("network:")
+    # Every port starts DOWN and unbound; a server's ports become ACTIVE and bound when Nova
+    # has spawned it (compute.bind_ports). Router ports stay DOWN: there is no L3 agent.
     if security_groups is None and not is_router:
         ensure_default_sg(sim, req.region, project_id)
         default = [
@@ -365,7 +415,7 @@ def make_port(
             "network_id": network["id"],
             "mac_address": mac,
             "admin_state_up": True,
-            "status": "DOWN" if is_router else "ACTIVE",
+            "status": "DOWN",
             "device_id": device_id,
             "device_owner": device_owner,
             "fixed_ips": fixed_ips,
@@ -373,6 +423,8 @@ def make_port(
             "extra_dhcp_opts": [],
             "security_groups": security_groups or [],
             "binding:vnic_type": "normal",
+            "binding:profile": {},
+            **UNBOUND,
             "port_security_enabled": True,
             "tags": list(tags or []),
         }
@@ -400,7 +452,7 @@ def create_port(sim: CloudSim, req: Request) -> Response:
         name=data.get("name", ""),
         security_groups=data.get("security_groups"),
     )
-    return Response(201, {"port": show(port)})
+    return Response(201, {"port": show(port, admin=req.ctx.is_admin)})
 
 
 def register(router: Router) -> None:

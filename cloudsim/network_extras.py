@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cloudsim import quota
 from cloudsim.app import CloudSim, iso
 from cloudsim.network import KINDS, TAGGABLE, load, save
@@ -32,6 +34,19 @@ def update_quota(sim: CloudSim, req: Request, project_id: str) -> Response:
     unknown = set(changes) - set(quota.NETWORK_DEFAULTS)
     if unknown:
         raise bad(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")
+    for value in changes.values():
+        if isinstance(value, bool) or not re.match(r"^-?[0-9]+$", str(value)):
+            raise ApiError.neutron(
+                400, f"Invalid input for operation: {value!r} is not an integer.", "InvalidInput"
+            )
+    # Neutron refuses a limit below what is in use, naming the first such resource given.
+    kinds = {v[2]: v[0] for v in KINDS.values()}
+    for key, value in changes.items():
+        limit = int(value)
+        used = sim.store.count(kinds[key], req.region, project_id) if key in kinds else 0
+        if limit != -1 and limit < used:
+            raise bad(f"Quota limit {limit} for {key} must be greater than or equal to already "
+                      f"used {used}")  # fmt: skip
     return Response(200, {"quota": quota.update(sim, req.region, project_id, "network", changes)})
 
 

@@ -95,7 +95,7 @@ def create_network(sim: CloudSim, req: Request) -> Response:
         net["provider:physical_network"] = "public" if external else None
         net["provider:segmentation_id"] = None if external else 1000 + len(net["id"]) % 1000
     save(sim, "networks", net)
-    return Response(201, {"network": show(net)})
+    return Response(201, {"network": show(net, admin=req.ctx.is_admin)})
 
 
 def bad(message: str) -> ApiError:
@@ -183,7 +183,7 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
     save(sim, "subnets", subnet)
     network["subnets"] = network["subnets"] + [subnet["id"]]
     save(sim, "networks", network)
-    return Response(201, {"subnet": show(subnet)})
+    return Response(201, {"subnet": show(subnet, admin=req.ctx.is_admin)})
 
 
 def set_gateway(sim: CloudSim, req: Request, router: dict[str, Any], info: Any) -> None:
@@ -225,7 +225,7 @@ def create_router(sim: CloudSim, req: Request) -> Response:
     )
     set_gateway(sim, req, router, data.get("external_gateway_info"))
     save(sim, "routers", router)
-    return Response(201, {"router": show(router)})
+    return Response(201, {"router": show(router, admin=req.ctx.is_admin)})
 
 
 def router_interface(sim: CloudSim, req: Request, obj_id: str, action: str) -> Response:
@@ -308,7 +308,7 @@ def create_security_group(sim: CloudSim, req: Request) -> Response:
     for ethertype in ("IPv4", "IPv6"):
         add_rule(sim, sg, {"direction": "egress", "ethertype": ethertype})
     sg = sim.store.get("security_group", sg["id"]) or sg
-    return Response(201, {"security_group": show(sg)})
+    return Response(201, {"security_group": show(sg, admin=req.ctx.is_admin)})
 
 
 RULE_KEYS = ("direction", "ethertype", "protocol", "port_range_min", "port_range_max",
@@ -331,7 +331,7 @@ def create_rule(sim: CloudSim, req: Request) -> Response:
             )
     check_quota(sim, req, "security-group-rules", sg["project_id"])
     rule = add_rule(sim, sg, data)
-    return Response(201, {"security_group_rule": show(rule)})
+    return Response(201, {"security_group_rule": show(rule, admin=req.ctx.is_admin)})
 
 
 def register(router: Router) -> None:

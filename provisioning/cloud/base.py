@@ -99,6 +99,30 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class PortInfo:
+    """A Neutron port; the binding fields are None where the cloud's policy hides them.
+
+    Neutron shows `binding:vif_type` and `binding:host_id` to admins only (secure-RBAC
+    defaults), so read ports with the region's admin account to check that a port is bound.
+    """
+
+    id: str
+    network_id: str
+    status: str
+    device_id: str
+    device_owner: str
+    mac: str = ""
+    fixed_ips: tuple[tuple[str, str], ...] = ()  # (subnet_id, ip_address)
+    vif_type: str | None = None
+    host_id: str | None = None
+    vnic_type: str | None = None
+
+    @property
+    def is_bound(self) -> bool:
+        return self.vif_type not in (None, "", "unbound", "binding_failed")
+
+
+@dataclass(frozen=True)
 class NetworkInfo:
     id: str
     name: str

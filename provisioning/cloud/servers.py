@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from provisioning.cloud.base import AddressInfo, CloudNotFound, CloudTarget, ServerInfo
+from provisioning.cloud.base import (
+    AddressInfo,
+    CloudNotFound,
+    CloudTarget,
+    PortInfo,
+    ServerInfo,
+)
 from provisioning.cloud.connection import connect, translate_errors
 
 
@@ -80,6 +86,32 @@ def server_get(target: CloudTarget, server_id: str) -> ServerInfo:
     conn = connect(target)
     with translate_errors(f"reading server {server_id}"):
         return server_info(conn.compute.get_server(server_id))
+
+
+def port_info(port: Any) -> PortInfo:
+    return PortInfo(
+        id=port.id,
+        network_id=port.network_id or "",
+        status=port.status or "",
+        device_id=port.device_id or "",
+        device_owner=port.device_owner or "",
+        mac=port.mac_address or "",
+        fixed_ips=tuple(
+            (ip.get("subnet_id", ""), ip.get("ip_address", "")) for ip in port.fixed_ips or ()
+        ),
+        vif_type=port.binding_vif_type or None,
+        host_id=port.binding_host_id or None,
+        vnic_type=port.binding_vnic_type or None,
+    )
+
+
+def server_ports(target: CloudTarget, server_id: str) -> list[PortInfo]:
+    """The Neutron ports attached to a server, by port id (empty once the server is gone)."""
+    conn = connect(target)
+    with translate_errors(f"listing ports of server {server_id}"):
+        return sorted(
+            (port_info(p) for p in conn.network.ports(device_id=server_id)), key=lambda p: p.id
+        )
 
 
 def server_find_or_create(

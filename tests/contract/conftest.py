@@ -78,7 +78,9 @@ def contract(contract_cloud: ContractCloud) -> Iterator[ContractCloud]:
         control.clear_counts()
         control.set_build_time(contract_cloud.sim.build_time)
         control.set_delete_time(0)
+        control.set_action_time(0)
     yield contract_cloud
     if contract_cloud.sim is not None:
         contract_cloud.sim.control.clear_faults()
         contract_cloud.sim.control.clear_latency()
+        contract_cloud.sim.control.set_action_time(0)
