@@ -63,6 +63,7 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     screenshot(approver, "inbox")
     row.get_by_role("button", name=f"Approve #{pk}").click()
     expect(approver.locator(f"#request-{pk}")).to_contain_text("approved; it is being built")
+    expect(approver.locator(f"#request-{pk}")).to_be_focused()
 
     expect(requester.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
     assert requester.evaluate("window.notReloaded") is True  # htmx polled, no reload
@@ -172,6 +173,7 @@ def test_rejection_comment_reaches_the_requester(open_as, storefront):
     expect(error).to_contain_text("Say why you reject it")
     comment = row.get_by_label(re.compile(f"^Comment on #{request.pk}"))
     expect(comment).to_have_attribute("aria-invalid", "true")
+    expect(comment).to_be_focused()  # the swapped-in row puts the focus where the error is
     comment.fill("Use the shared network app instead.")
     approver.get_by_role("button", name=f"Reject #{request.pk}").click()
     expect(approver.locator(f"#request-{request.pk}")).to_contain_text("rejected")
