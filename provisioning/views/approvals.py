@@ -16,6 +16,7 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -161,19 +162,24 @@ def error_messages(err: Exception) -> dict[str, list[str]]:
 
 class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     template_name = "provisioning/approval_inbox.html"
+    paginate_by = 50
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
         awaiting = requests_awaiting(user)
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
-        own = list(own_requests_awaiting_others(user))
+        paginator = Paginator(rows, self.paginate_by)
+        page = paginator.get_page(self.request.GET.get("page"))
         kwargs.update(
             filterset=filterset,
-            filtered=bool(self.request.GET),
+            filtered=any(v for k, v in self.request.GET.items() if k != "page"),
             choices=filter_choices(awaiting),
-            rows=attach_quota_impact(rows),
-            own_requests=own,
+            rows=attach_quota_impact(page.object_list),
+            page_obj=page,
+            paginator=paginator,
+            is_paginated=page.has_other_pages(),
+            own_requests=list(own_requests_awaiting_others(user)),
         )
         kwargs.setdefault("bulk_results", None)
         return super().get_context_data(**kwargs)
