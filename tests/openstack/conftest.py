@@ -1,0 +1,163 @@
+"""The real OpenStack lane: the portal against the lab (real Keystone, Nova, Neutron, Glance,
+Placement on 127.0.0.1; see /work/shared/openstack-lab/README.md).
+
+Every test here carries the `openstack` marker and is skipped unless PORTAL_OPENSTACK_LAB=1,
+which `make test-openstack` sets once the lab answers; `make test` never needs the lab.
+CLOUDS_YAML names the lab's clouds.yaml; the portal's region uses its admin cloud
+(PORTAL_OPENSTACK_CLOUD, default `lab`), as a production region uses the portal's service
+account. The queue parts (private Redis, real Celery worker on the test database) are the
+shared ones of tests/live.py, with the worker pointed at the lab instead of cloudsim.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from provisioning import cloud
+from provisioning.cloud import CloudError, CloudNotFound, CloudTarget
+
+HERE = Path(__file__).resolve().parent
+ENABLED = os.environ.get("PORTAL_OPENSTACK_LAB") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="needs the OpenStack lab: make test-openstack")
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.openstack)
+            if not ENABLED:
+                item.add_marker(skip)
+
+
+@dataclass(frozen=True)
+class Lab:
+    clouds_yaml: str
+    cloud: str
+
+    @property
+    def admin(self) -> CloudTarget:
+        return CloudTarget(self.cloud, clouds_yaml=self.clouds_yaml)
+
+    def scoped(self, project_id: str) -> CloudTarget:
+        return CloudTarget(self.cloud, project_id=project_id, clouds_yaml=self.clouds_yaml)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    path = os.environ.get("CLOUDS_YAML") or os.environ.get("OS_CLIENT_CONFIG_FILE")
+    if not path or not Path(path).is_file():
+        pytest.fail("PORTAL_OPENSTACK_LAB=1 needs CLOUDS_YAML naming the lab's clouds.yaml")
+    found = Lab(clouds_yaml=path, cloud=os.environ.get("PORTAL_OPENSTACK_CLOUD", "lab"))
+    try:
+        cloud.flavors_list(found.admin)
+    except CloudError as err:
+        pytest.fail(f"The lab does not answer ({err}); start it with make test-openstack")
+    return found
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, redis_server, lab) -> dict[str, str]:
+    """tests/live.py's worker environment, with the lab's clouds.yaml instead of cloudsim's."""
+    name = connection.settings_dict["NAME"]
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PORTAL_TEST_BROKER_URL": redis_server.url,
+        "CLOUDS_YAML": lab.clouds_yaml,
+        "PORTAL_POLL_FIRST": "0.5",
+        "PORTAL_POLL_MAX": "2",
+        "PORTAL_STUCK_AFTER": "60",
+        "PORTAL_PROVISIONING_DEADLINE": "180",
+        "CLOUD_API_TIMEOUT": "30",
+    }
+
+
+@dataclass
+class LabWorld:
+    lab: Lab
+    region: object
+    allocation: object
+    requester: object
+    approver: object
+
+    @property
+    def target(self) -> CloudTarget:
+        """The allocation's project, as the worker acts in it."""
+        self.allocation.refresh_from_db()
+        return self.lab.scoped(self.allocation.project_id)
+
+
+@pytest.fixture
+def lab_world(lab, worker, settings) -> Iterator[LabWorld]:
+    """A region on the lab's admin cloud, an allocation with its own new project, two users.
+
+    Afterwards whatever is left in the project is deleted, then the project itself.
+    """
+    from provisioning.services.catalog import catalog_sync
+    from tenants.models import Role
+    from tests.factories import (
+        AllocationFactory,
+        CloudRegionFactory,
+        SecurityDomainFactory,
+        SiteFactory,
+        TenantFactory,
+        make_user,
+    )
+
+    settings.CLOUDS_YAML = lab.clouds_yaml
+    settings.CLOUD_API_TIMEOUT = 30
+    site, domain = SiteFactory(), SecurityDomainFactory()
+    region = CloudRegionFactory(site=site, domain=domain, cloud_name=lab.cloud,
+                                region_name="RegionOne")  # fmt: skip
+    catalog_sync(region=region)
+    tenant = TenantFactory()
+    allocation = AllocationFactory(
+        tenant=tenant, region=region, project_name=f"portal-e2e-{uuid.uuid4().hex[:8]}",
+        instances=10, vcpus=40, ram_mb=100_000,
+    )  # fmt: skip
+    rights = {"domains": (domain,), "sites": (site,)}
+    world = LabWorld(
+        lab=lab,
+        region=region,
+        allocation=allocation,
+        requester=make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
+        approver=make_user("app", memberships={tenant: Role.APPROVER}, **rights),
+    )
+    yield world
+    allocation.refresh_from_db()
+    if allocation.project_id:
+        project_clean_up(lab, allocation.project_id)
+
+
+def project_clean_up(lab: Lab, project_id: str) -> None:
+    """Delete the project's servers (waiting for them), networks, then the project."""
+    target = lab.scoped(project_id)
+    servers = cloud.servers_list(target)
+    for server in servers:
+        cloud.server_delete(target, server.id)
+    deadline = time.monotonic() + 60
+    while servers and time.monotonic() < deadline:
+        servers = [s for s in servers if _exists(target, s.id)]
+        time.sleep(0.5)
+    for network in cloud.networks_list(target):
+        for tag in network.tags:
+            cloud.network_delete_by_tag(target, tag)
+    cloud.connect(lab.admin).identity.delete_project(project_id)
+
+
+def _exists(target: CloudTarget, server_id: str) -> bool:
+    try:
+        cloud.server_get(target, server_id)
+    except CloudNotFound:
+        return False
+    return True

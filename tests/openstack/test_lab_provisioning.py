@@ -1,0 +1,168 @@
+"""The portal end to end against a real OpenStack: requests through approval, a real Celery
+worker and Redis, PostgreSQL, and the lab's Nova and Neutron, checked on the cloud's side.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from provisioning import cloud, services
+from provisioning.models import Kind, Network, Orphan, RequestState, ResourceRequest, Server
+from provisioning.reconcile import reconcile_region
+from tests.live import wait_for
+
+pytestmark = [pytest.mark.openstack, pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+WHY = "End-to-end test of the portal on the OpenStack lab."
+
+
+def wait_state(request, *states, timeout=90) -> ResourceRequest:
+    def reached():
+        request.refresh_from_db()
+        return request.state in states
+
+    try:
+        wait_for(reached, timeout=timeout, what=f"request #{request.pk} to reach {states}")
+    except AssertionError as err:
+        raise AssertionError(
+            f"{err}; it is {request.state}: {request.status_note} {request.failure_reason}"
+        ) from None
+    return request
+
+
+def make_network(world, name="app", cidr="10.40.0.0/24", router=True) -> Network:
+    request = services.request_submit(
+        user=world.requester, kind=Kind.NETWORK, allocation=world.allocation,
+        spec={"name": name, "cidr": cidr, "router": router}, justification=WHY,
+    )  # fmt: skip
+    services.request_approve(user=world.approver, request=request)
+    wait_state(request, RequestState.COMPLETED)
+    return Network.objects.get(origin_request=request)
+
+
+def submit_server(world, network, name="web", flavor="m1.tiny", **spec) -> ResourceRequest:
+    image = min(cloud.images_list(world.lab.admin), key=lambda i: i.size_bytes or 0).name
+    return services.request_submit(
+        user=world.requester, kind=Kind.SERVER, allocation=world.allocation,
+        spec={"name": name, "flavor": flavor, "image": image, "networks": [network.pk], **spec},
+        justification=WHY,
+    )  # fmt: skip
+
+
+def day2(world, kind, server) -> ResourceRequest:
+    request = services.request_submit(
+        user=world.requester, kind=kind, target=server, justification=WHY
+    )
+    if request.state == RequestState.PENDING_APPROVAL:
+        services.request_approve(user=world.approver, request=request)
+    return wait_state(request, RequestState.COMPLETED)
+
+
+def test_network_and_server_on_real_nova_with_a_bound_port_then_day2(lab_world):
+    world = lab_world
+    network = make_network(world)
+    assert network.backend_id in {n.id for n in cloud.networks_list(world.target)}
+    assert network.subnet_id and network.router_id
+
+    request = submit_server(world, network)
+    services.request_approve(user=world.approver, request=request)
+    wait_state(request, RequestState.COMPLETED)
+    assert [t.to_state for t in request.transitions.all()] == [
+        "pending_approval", "approved", "provisioning", "completed",
+    ]  # fmt: skip
+
+    server = Server.objects.get(origin_request=request)
+    in_nova = cloud.server_get(world.target, server.backend_id)
+    assert in_nova.status == "ACTIVE" and in_nova.task_state is None
+    assert in_nova.request_tag and in_nova.request_tag.startswith(f"portal-request-{request.pk}.")
+    # Bindings are shown to admins only: read the ports with the region's admin account.
+    (port,) = cloud.server_ports(world.lab.admin, server.backend_id)
+    assert port.status == "ACTIVE"
+    assert port.is_bound, f"port {port.id} is {port.vif_type}"
+    assert port.network_id == network.backend_id
+    ((subnet_id, address),) = port.fixed_ips
+    assert subnet_id == network.subnet_id
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(network.cidr)
+    assert server.status == "ACTIVE"
+    assert [a["address"] for a in server.addresses] == [address]
+
+    day2(world, Kind.SERVER_STOP, server)
+    assert cloud.server_get(world.target, server.backend_id).status == "SHUTOFF"
+    day2(world, Kind.SERVER_START, server)
+    assert cloud.server_get(world.target, server.backend_id).status == "ACTIVE"
+    day2(world, Kind.SERVER_REBOOT, server)
+    rebooted = cloud.server_get(world.target, server.backend_id)
+    assert (rebooted.status, rebooted.task_state) == ("ACTIVE", None)
+
+    day2(world, Kind.SERVER_DECOMMISSION, server)
+    server.refresh_from_db()
+    assert server.is_deleted
+    with pytest.raises(cloud.CloudNotFound):
+        cloud.server_get(world.target, server.backend_id)
+    assert cloud.server_ports(world.lab.admin, server.backend_id) == []
+
+    day2(world, Kind.NETWORK_DECOMMISSION, network)
+    assert network.backend_id not in {n.id for n in cloud.networks_list(world.target)}
+
+
+def test_reconciler_sees_servers_deleted_and_created_directly_in_nova(lab_world):
+    world = lab_world
+    network = make_network(world, name="rec", cidr="10.41.0.0/24", router=False)
+    request = submit_server(world, network, name="known")
+    services.request_approve(user=world.approver, request=request)
+    wait_state(request, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=request)
+
+    cloud.server_delete(world.target, server.backend_id)
+    stray = cloud.server_find_or_create(
+        world.target, tag=cloud.request_tag("999999.1.1"), name="stray",
+        flavor_id=request.spec["flavor_id"], image_id=request.spec["image_id"],
+        network_ids=[network.backend_id],
+    )  # fmt: skip
+    wait_for(
+        lambda: server.backend_id not in {s.id for s in cloud.servers_list(world.target)},
+        timeout=60, what="Nova to delete the server",
+    )  # fmt: skip
+
+    counts = reconcile_region(world.region.pk)
+
+    server.refresh_from_db()
+    assert server.is_deleted
+    assert counts["vanished"] == 1
+    orphan = Orphan.objects.get(backend_id=stray.id)
+    assert (orphan.kind, orphan.tag, orphan.name) == (
+        "server",
+        "portal-request-999999.1.1",
+        "stray",
+    )
+    assert orphan.project_id == world.allocation.project_id and orphan.resolved_at is None
+
+    cloud.server_delete(world.target, stray.id)
+    wait_for(
+        lambda: stray.id not in {s.id for s in cloud.servers_list(world.target)},
+        timeout=60, what="Nova to delete the stray server",
+    )  # fmt: skip
+    reconcile_region(world.region.pk)
+    orphan.refresh_from_db()
+    assert orphan.resolved_at is not None
+
+
+def test_over_the_clouds_own_quota_fails_with_a_readable_reason(lab_world):
+    world = lab_world
+    network = make_network(world, name="tight", cidr="10.42.0.0/24", router=False)
+    world.allocation.refresh_from_db()  # the worker made the project
+    project_id = world.allocation.project_id
+    # The portal's allocation allows 40 vCPUs; the cloud is told 1.
+    cloud.quota_set(world.lab.admin, project_id, cores=1)
+
+    request = submit_server(world, network, name="big", flavor="m1.medium")
+    services.request_approve(user=world.approver, request=request)
+    wait_state(request, RequestState.FAILED)
+
+    reason = request.failure_reason
+    assert reason.startswith("The cloud refused: quota exceeded for cores"), reason
+    assert "Requested 2, but already used 0 of 1 cores" in reason
+    assert "Traceback" not in reason and "HTTP" not in reason and "Exception" not in reason
+    assert not [s for s in cloud.servers_list(world.target) if s.name == "big"]
+    assert not Server.objects.live().filter(origin_request=request).exists()
