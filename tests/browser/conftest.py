@@ -52,8 +52,8 @@ def open_as(browser, live_server) -> Iterator[Callable[..., Page]]:
     """``open_as(user, path)``: a page in a fresh browser context signed in as ``user``."""
     contexts = []
 
-    def open_page(user, path: str = "/") -> Page:
-        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    def open_page(user, path: str = "/", viewport: dict | None = None) -> Page:
+        context = browser.new_context(viewport=viewport or VIEWPORT, base_url=live_server.url)
         context.set_default_timeout(PAGE_TIMEOUT)
         context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
                               "value": session_for(user), "url": live_server.url}])  # fmt: skip
