@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -43,7 +44,10 @@ class IdempotencyKeyReused(exceptions.APIException):
 
 
 class IdempotencyKeyInProgress(exceptions.APIException):
+    """The first request with the key is still running: retry after ``wait`` seconds."""
+
     status_code = status.HTTP_409_CONFLICT
+    wait = 1  # DRF's handler turns it into Retry-After
     default_code = "idempotency_key_in_progress"
     default_detail = (
         "A request with this Idempotency-Key is still being processed; retry in a moment."
@@ -64,11 +68,16 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + payload).hexdigest()
 
 
-def run_idempotent(request, handler: Callable[[], Response]) -> Response:
+def run_idempotent(
+    request,
+    handler: Callable[[], Response],
+    stored_body: Callable[[Any], Any] = lambda data: data,
+) -> Response:
     """Run ``handler`` once per (user, key); later calls with the key replay its answer.
 
     ``handler`` returns a response for errors too (4xx answers are replayed like successes);
     an exception or a 5xx answer rolls the key back with the work so that a retry runs again.
+    ``stored_body`` chooses what of the answer is kept for replays (e.g. never a secret).
     """
     key = request.headers.get(HEADER, "").strip()
     if not key:
@@ -95,7 +104,7 @@ def run_idempotent(request, handler: Callable[[], Response]) -> Response:
             transaction.set_rollback(True)
             return response
         row.status_code = response.status_code
-        row.body = response.data
+        row.body = stored_body(response.data)
         row.save(update_fields=["status_code", "body"])
     return response
 

@@ -80,10 +80,12 @@ class Client:
                     return json.loads(raw) if raw else None
             except error.HTTPError as exc:
                 raw = exc.read()
-                if exc.code in RETRYABLE and attempt < RETRIES:
+                body = _json_or_none(raw) or {}
+                in_progress = body.get("code") == "idempotency_key_in_progress"
+                if (exc.code in RETRYABLE or in_progress) and attempt < RETRIES:
                     time.sleep(_retry_after(exc.headers.get("Retry-After"), attempt))
                     continue
-                raise ApiError(exc.code, _json_or_none(raw), exc.reason) from None
+                raise ApiError(exc.code, body, exc.reason) from None
             except (error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt < RETRIES:
                     time.sleep(_retry_after(None, attempt))

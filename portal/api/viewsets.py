@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
@@ -35,6 +37,10 @@ class IdempotentMixin:
 
     idempotent_methods = ("post",)
 
+    def idempotent_stored_body(self, data: Any) -> Any:
+        """What of an answer is kept for replays; views answering with secrets redact here."""
+        return data
+
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         method = request.method.lower()
@@ -51,7 +57,7 @@ class IdempotentMixin:
                     # Errors are answers too: a retry of a refused request is refused the same.
                     return self.handle_exception(exc)
 
-            return run_idempotent(request, answer)
+            return run_idempotent(request, answer, self.idempotent_stored_body)
 
         return wrapped
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, RestrictedViewSet
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
-from provisioning.models import Flavor, Image, Kind, Offering
+from provisioning.models import Flavor, Image, Kind, Network, Offering, ResourceRequest, Server
 from tenants.access import Action
 from tenants.models import Allocation, CloudRegion
 
@@ -96,7 +96,7 @@ STOP_EXAMPLE = {
 class RequestViewSet(RestrictedViewSet):
     """Resource requests: new servers and networks, and day-2 actions on them."""
 
-    queryset = selectors.ResourceRequest.objects.select_related(*selectors.REQUEST_RELATED)
+    queryset = ResourceRequest.objects.select_related(*selectors.REQUEST_RELATED)
     serializer_class = s.RequestSerializer
     filterset_class = filtersets.RequestFilterSet
     ordering_fields = ["id", "created_at", "state_changed_at", "state"]
@@ -222,7 +222,7 @@ class RequestViewSet(RestrictedViewSet):
 class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Requests waiting for a decision you may take (never your own), oldest first."""
 
-    queryset = selectors.ResourceRequest.objects.none()  # the model, for the schema
+    queryset = ResourceRequest.objects.none()  # the model, for the schema
     serializer_class = s.RequestSerializer
     filterset_class = filtersets.RequestFilterSet
     ordering_fields = ["id", "created_at"]
@@ -313,9 +313,7 @@ def _day2_schema(what: str):
 class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     """Servers you can see; the list shows live servers, details also decommissioned ones."""
 
-    queryset = selectors.Server.objects.select_related(*ALLOCATION_RELATED).prefetch_related(
-        "networks"
-    )
+    queryset = Server.objects.select_related(*ALLOCATION_RELATED).prefetch_related("networks")
     serializer_class = s.ServerSerializer
     filterset_class = filtersets.ServerFilterSet
     ordering_fields = ["id", "name", "created_at", "status"]
@@ -349,7 +347,7 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""
 
-    queryset = selectors.Network.objects.select_related(*ALLOCATION_RELATED)
+    queryset = Network.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.NetworkSerializer
     filterset_class = filtersets.NetworkFilterSet
     ordering_fields = ["id", "name", "created_at", "status"]

@@ -126,3 +126,30 @@ def test_concurrent_duplicates_make_one_request(shop):
     # Duplicates waited for the first and replayed it (or, past the wait, got 409).
     assert sorted(answers)[0] == 201
     assert set(answers) <= {201, 409}
+
+
+@pytest.mark.django_db
+def test_a_replayed_token_creation_never_repeats_the_secret(shop, client):
+    from portal.tokens import hash_secret
+
+    client.force_login(shop.requester)
+    first = client.post(
+        "/api/v1/tokens/",
+        {"name": "laptop"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="tok-1",
+    )
+    assert first.status_code == 201
+    secret = first.json()["secret"]
+    assert secret.startswith("ptk_")
+    stored = IdempotencyKey.objects.get(key="tok-1")
+    assert secret not in str(stored.body) and hash_secret(secret) not in str(stored.body)
+    again = client.post(
+        "/api/v1/tokens/",
+        {"name": "laptop"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="tok-1",
+    )
+    assert again.status_code == 201
+    assert again.json()["secret"] == ""
+    assert again.json()["id"] == first.json()["id"]

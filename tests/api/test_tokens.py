@@ -175,3 +175,21 @@ def test_the_browser_page_needs_a_login_and_csrf(shop):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(shop.requester)
     assert strict.post(url, {"name": "x", "create": "1"}).status_code == 403
+
+
+def test_a_browser_session_creates_tokens_through_the_api_with_csrf(shop):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(shop.requester)
+    refused = browser.post("/api/v1/tokens/", {"name": "x"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["message"]
+    browser.get(reverse("account-tokens"))  # sets the CSRF cookie
+    created = browser.post(
+        "/api/v1/tokens/",
+        {"name": "x"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
+    assert created.status_code == 201
