@@ -229,3 +229,21 @@ def test_offering_regions_are_filtered(api_world, client_for):
     )
     detail = client_for(api_world.stranger).get(_url("api:offering-detail", offering["id"]))
     assert b"forbidden" not in detail.content.lower()
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_BUT_NOT_ALLOWED))
+def test_auditors_see_everything_and_act_on_nothing(api_world, client_for, name):
+    auditor = client_for(api_world.auditor)
+    count_before = ResourceRequest.objects.count()
+    for forbidden in api_world.forbidden:
+        obj = {
+            "resourcerequest": forbidden.request,
+            "server": forbidden.server,
+            "network": forbidden.network,
+        }[name.split(":")[1].split("-")[0]]
+        detail = name.rsplit("-", 1)[0] + "-detail"
+        assert auditor.get(_url(detail, obj.pk)).status_code == 200
+        response = auditor.post(_url(name, obj.pk), ACTION_BODY, format="json")
+        assert response.status_code == 403, (name, forbidden.label, response.content)
+        assert set(response.json()) == {"message", "code", "fields"}
+    assert ResourceRequest.objects.count() == count_before
