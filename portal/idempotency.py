@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -86,7 +87,7 @@ def run_idempotent(
         raise IdempotencyKeyInvalid(
             {HEADER: [f"Use at most {MAX_KEY_LENGTH} characters (a UUID is a good key)."]}
         )
-    digest = fingerprint(request.method, request.path, request.body)
+    digest = fingerprint(request.method, request.path, _raw_body(request))
     user = request.user
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -107,6 +108,20 @@ def run_idempotent(
         row.body = stored_body(response.data)
         row.save(update_fields=["status_code", "body"])
     return response
+
+
+def _raw_body(request) -> bytes:
+    try:
+        return request.body
+    except RawPostDataException:
+        # A multipart body already consumed (by the CSRF check of a browser form): hash its
+        # parsed form instead, which identifies the request as well.
+        data = (
+            {k: request.data.getlist(k) for k in request.data}
+            if hasattr(request.data, "getlist")
+            else request.data
+        )
+        return json.dumps(data, sort_keys=True, default=str).encode()
 
 
 def _reserve(user, key: str, digest: str) -> IdempotencyKey:

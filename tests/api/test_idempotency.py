@@ -153,3 +153,14 @@ def test_a_replayed_token_creation_never_repeats_the_secret(shop, client):
     assert again.status_code == 201
     assert again.json()["secret"] == ""
     assert again.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.django_db
+def test_form_encoded_posts_are_idempotent_too(shop, client_for):
+    client = client_for(shop.requester)
+    url = f"/api/v1/requests/{shop.low_net.pk}/cancel/"  # no such request: 404, replayed
+    for fmt in ("multipart", None):
+        first = client.post(url, {"reason": "r"}, format=fmt, HTTP_IDEMPOTENCY_KEY=f"f-{fmt}")
+        again = client.post(url, {"reason": "r"}, format=fmt, HTTP_IDEMPOTENCY_KEY=f"f-{fmt}")
+        assert first.status_code == again.status_code == 404
+        assert again["Idempotent-Replayed"] == "true"
