@@ -1,0 +1,64 @@
+"""Bulk approval in the inbox without a reload; lists sorted by their headers and filtered."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from provisioning.models import RequestState, ResourceRequest
+from tests.pages.conftest import make_server, shop, submit_server  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_bulk_approval_answers_per_request_without_a_reload(open_as, shop):  # noqa: F811
+    first, second = submit_server(shop, name="one"), submit_server(shop, name="two")
+    mine = submit_server(shop, user=shop.approver, name="mine")
+    page = open_as(shop.approver, reverse("approval-inbox"))
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator(f"#own-{mine.pk}")).to_contain_text("mine")
+    expect(page.locator(f"#own-{mine.pk}").get_by_role("button")).to_have_count(0)
+
+    page.get_by_label(f"Select request #{first.pk} for bulk approval").check()
+    page.get_by_label(f"Select request #{second.pk} for bulk approval").check()
+    page.get_by_label("Comment for the selected requests").fill("Both fine.")
+    page.get_by_role("button", name="Approve selected").click()
+
+    results = page.get_by_role("status").filter(has_text="Bulk approval")
+    expect(results).to_contain_text(f"#{first.pk} one")
+    expect(results).to_contain_text(f"#{second.pk} two")
+    expect(results).to_be_focused()
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.locator(f"#request-{first.pk}")).to_have_count(0)
+    states = set(
+        ResourceRequest.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)
+    )
+    assert states <= {RequestState.APPROVED, RequestState.PROVISIONING, RequestState.FAILED}
+
+
+def test_server_list_sorts_by_header_and_filters_keep_in_page_links(open_as, shop):  # noqa: F811
+    for i in range(30):
+        make_server(shop.low, f"s{i:02d}")
+    make_server(shop.high, "zz-secret")
+    page = open_as(shop.requester, reverse("server-list"))
+    rows = page.locator("main table tbody tr")
+    expect(rows.first).to_contain_text("s00")
+
+    page.get_by_role("link", name=re.compile("^Name")).click()
+    expect(page).to_have_url(re.compile(r"sort=-name"))
+    expect(rows.first).to_contain_text("zz-secret")
+    expect(page.get_by_role("columnheader", name=re.compile("^Name"))).to_have_attribute(
+        "aria-sort", "descending"
+    )
+
+    page.get_by_label("Security domain").select_option("unclass")
+    page.get_by_role("button", name="Search").click()
+    expect(rows.first).to_contain_text("s29")
+    expect(page.locator("main")).not_to_contain_text("zz-secret")
+    page.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"domain=unclass.*page=2|page=2.*domain=unclass"))
+    expect(rows.first).to_contain_text("s04")
+    expect(page.get_by_label("Security domain")).to_have_value("unclass")
