@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo test test-openstack lint format venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ demo: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The real OpenStack lane: start the lab (a real Keystone/Nova/Neutron/Glance on 127.0.0.1,
+## about 2 minutes), run tests/contract/ and tests/openstack/ against it, stop it again.
+## LAB_KEEP=1 leaves it running; see tests/openstack/lane.sh for the other knobs.
+OPENSTACK_LAB ?= ../shared/openstack-lab
+LAB_HOME ?= $(CURDIR)/var/openstack-lab
+test-openstack: venv
+	OPENSTACK_LAB=$(OPENSTACK_LAB) LAB_HOME=$(LAB_HOME) PYTEST=$(BIN)/pytest \
+		PYTEST_ARGS="$(PYTEST_ARGS)" bash tests/openstack/lane.sh
 
 lint: venv
 	$(BIN)/ruff check .
