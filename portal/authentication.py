@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 from django.utils.formats import date_format
 from rest_framework import authentication, exceptions
@@ -20,7 +22,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request) -> tuple[Any, Any] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace").lower() not in KEYWORDS:
             return None
@@ -67,7 +69,7 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
     after authentication and would never see them).
     """
 
-    def authenticate(self, request):
+    def authenticate(self, request) -> tuple[Any, Any] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != b"basic":
             return None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from portal.audit import audit_record
@@ -81,7 +82,7 @@ def token_revoke(*, user, token: ApiToken) -> ApiToken:
     return token
 
 
-def tokens_of(user):
+def tokens_of(user) -> QuerySet[ApiToken]:
     """The user's own tokens, newest first: tokens are personal, even operators see only theirs."""
     return ApiToken.objects.filter(owner=user).order_by("-created_at", "-id")
 

@@ -123,7 +123,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "portal.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -135,7 +135,7 @@ class PasswordScheme(OpenApiAuthenticationExtension):
     target_class = "portal.authentication.ThrottledBasicAuthentication"
     name = "passwordAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "basic",

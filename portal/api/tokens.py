@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -68,10 +71,10 @@ class TokenViewSet(
     ordering = ["-created_at", "-id"]
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[ApiToken]:
         return tokens_of(self.request.user)
 
-    def idempotent_stored_body(self, data):
+    def idempotent_stored_body(self, data: Any) -> Any:
         # The secret is never stored: a replayed creation answers without it (revoke that token
         # and create another if the first answer was lost).
         if isinstance(data, dict) and "secret" in data:

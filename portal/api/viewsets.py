@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from portal.idempotency import run_idempotent
 from tenants.access import Action
@@ -48,9 +50,9 @@ class IdempotentMixin:
         if method in self.idempotent_methods and handler is not None:
             setattr(self, method, self._idempotent(handler))
 
-    def _idempotent(self, handler):
-        def wrapped(request, *args, **kwargs):
-            def answer():
+    def _idempotent(self, handler: Callable[..., Response]) -> Callable[..., Response]:
+        def wrapped(request, *args, **kwargs) -> Response:
+            def answer() -> Response:
                 try:
                     return handler(request, *args, **kwargs)
                 except Exception as exc:

@@ -6,6 +6,8 @@ every change through ``provisioning.services``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -195,12 +197,12 @@ class RequestCreateSerializer(serializers.Serializer):
         required=False, help_text="Server or network id; for the day-2 kinds."
     )
 
-    def validate_spec(self, value):
+    def validate_spec(self, value: Any) -> Any:
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError("Give the spec as a JSON object.")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = Kind(attrs["kind"])
         if kind.is_day2 and attrs.get("target") is None:
             raise serializers.ValidationError({"target": ["Name the object this request acts on."]})

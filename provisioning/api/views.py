@@ -110,7 +110,7 @@ class RequestViewSet(RestrictedViewSet):
             )
         return queryset
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[s.RequestSerializer]:
         return s.RequestSerializer if self.action == "list" else s.RequestDetailSerializer
 
     def _answer(self, request_obj, code: int = status.HTTP_200_OK) -> Response:
