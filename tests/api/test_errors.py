@@ -26,6 +26,9 @@ def test_unknown_paths_and_methods_use_the_shape(shop, client_for, api_client):
     unknown = client.get("/api/v1/no-such-thing/")
     assert unknown.status_code == 404
     assert unknown.json() == {"message": "Not found.", "code": "not_found", "fields": {}}
+    no_slash = client.post("/api/v1/requests", {}, format="json")
+    assert no_slash.status_code == 404  # not a redirect that would turn the POST into a GET
+    assert no_slash.json()["code"] == "not_found"
     wrong_method = client.delete("/api/v1/requests/")
     assert wrong_method.status_code == 405
     assert set(wrong_method.json()) == SHAPE
