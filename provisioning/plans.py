@@ -6,12 +6,13 @@ nothing and takes no lock. The service re-checks everything under the allocation
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from provisioning.models import Kind
+from provisioning.models import Kind, ResourceRequest
 from provisioning.specs import ValidSpec, validate_spec
 from tenants.models import Allocation
 from tenants.quotas import DIMENSIONS, QuotaDimension, usage_by_allocation
@@ -31,6 +32,10 @@ class QuotaImpact:
     @property
     def fits(self) -> bool:
         return self.after <= self.limit
+
+    @property
+    def over_by(self) -> int:
+        return max(self.after - self.limit, 0)
 
     @property
     def percent_after(self) -> int:
@@ -81,6 +86,25 @@ def quota_impact(allocation: Allocation, needs: dict[str, int]) -> list[QuotaImp
         for d, u in zip(DIMENSIONS, usage, strict=True)
         if needs.get(d.key, 0)
     ]
+
+
+def attach_quota_impact(requests: Iterable[ResourceRequest]) -> list[ResourceRequest]:
+    """Set ``quota_impact`` on each request, reading usage once for all their allocations.
+
+    Pending requests are left out of usage, as the approval check does: what is approved, being
+    built or live, beside which approving this request must fit.
+    """
+    requests = list(requests)
+    allocations = {r.allocation_id: r.allocation for r in requests}.values()
+    usage = usage_by_allocation(allocations, include_pending=False)
+    for request in requests:
+        by_key = {u.dimension.key: u for u in usage[request.allocation_id]}
+        request.quota_impact = [
+            QuotaImpact(d, by_key[d.key].used, needed, by_key[d.key].limit)
+            for d in DIMENSIONS
+            if (needed := getattr(request, d.key))
+        ]
+    return requests
 
 
 def plan_request(*, allocation: Allocation, kind: Kind | str, spec: dict[str, Any]) -> Plan:

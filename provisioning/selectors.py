@@ -23,15 +23,13 @@ def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Resource
     return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
 
 
-def requests_awaiting(user) -> QuerySet[ResourceRequest]:
-    """Requests waiting for a decision this user may take, never their own.
+def _decidable_by(user) -> Q:
+    """Pending requests at a stage ``user`` may decide, whoever asked.
 
     Tenant stage: approvers of the tenant; security stage: officers of the domain. Both must be
     entitled to the site and cleared for the domain. Operators get no shortcut: a decision is a
     business decision, not an operation.
     """
-    if not (user.is_authenticated and user.is_active):
-        return ResourceRequest.objects.none()
     tenant_stage = Q(pending_stage=Stage.TENANT) & access_filter(
         ResourceRequest, user, Action.APPROVE
     )
@@ -40,11 +38,29 @@ def requests_awaiting(user) -> QuerySet[ResourceRequest]:
         & officer_domains_filter(user, "allocation__region__domain")
         & site_access_filter(user, "allocation__region__site")
     )
+    return Q(state=RequestState.PENDING_APPROVAL) & (tenant_stage | security_stage)
+
+
+def requests_awaiting(user) -> QuerySet[ResourceRequest]:
+    """Requests waiting for a decision this user may take, never their own (four-eyes)."""
+    if not (user.is_authenticated and user.is_active):
+        return ResourceRequest.objects.none()
     return (
-        ResourceRequest.objects.filter(state=RequestState.PENDING_APPROVAL)
-        .filter(tenant_stage | security_stage)
+        ResourceRequest.objects.filter(_decidable_by(user))
         .exclude(requester=user)
         .exclude(approvals__decided_by=user)
+        .select_related(*REQUEST_RELATED)
+        .order_by("created_at", "id")
+    )
+
+
+def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
+    """The user's own pending requests at a stage they could otherwise decide: someone else
+    must (the mirror image of ``requests_awaiting``)."""
+    if not (user.is_authenticated and user.is_active):
+        return ResourceRequest.objects.none()
+    return (
+        ResourceRequest.objects.filter(_decidable_by(user), requester=user)
         .select_related(*REQUEST_RELATED)
         .order_by("created_at", "id")
     )

@@ -7,7 +7,6 @@ answers with the request's row only, so the inbox never reloads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -27,16 +26,19 @@ from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
-from provisioning.models import RequestState, ResourceRequest, Stage
-from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
+from provisioning.models import RequestState, ResourceRequest
+from provisioning.plans import attach_quota_impact
+from provisioning.selectors import (
+    own_requests_awaiting_others,
+    requests_awaiting,
+    requests_visible_to,
+)
 from provisioning.services import (
     RequestNotAllowed,
     request_approve,
     request_reject,
     requests_bulk_approve,
 )
-from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
-from tenants.quotas import DIMENSIONS, usage_by_allocation
 
 ROW_TEMPLATE = "provisioning/approval_row.html"
 
@@ -53,78 +55,6 @@ class InboxFilterSet(RequestFilterSet):
 
     def filter_older_than(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
-
-
-def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
-    """The user's own pending requests at a stage they could otherwise decide (four-eyes).
-
-    The mirror image of ``requests_awaiting``, which leaves them out: same stage rules, only the
-    user's own requests. (It belongs beside it in ``provisioning.selectors``.)
-    """
-    if not (user.is_authenticated and user.is_active):
-        return ResourceRequest.objects.none()
-    tenant_stage = Q(pending_stage=Stage.TENANT) & access_filter(
-        ResourceRequest, user, Action.APPROVE
-    )
-    security_stage = (
-        Q(pending_stage=Stage.SECURITY)
-        & officer_domains_filter(user, "allocation__region__domain")
-        & site_access_filter(user, "allocation__region__site")
-    )
-    return (
-        ResourceRequest.objects.filter(state=RequestState.PENDING_APPROVAL, requester=user)
-        .filter(tenant_stage | security_stage)
-        .select_related(*REQUEST_RELATED)
-        .order_by("created_at", "id")
-    )
-
-
-@dataclass(frozen=True)
-class QuotaImpact:
-    """One dimension a request needs: used / limit now, and after approving it."""
-
-    label: str
-    unit: str
-    used: int
-    limit: int
-    needed: int
-
-    @property
-    def after(self) -> int:
-        return self.used + self.needed
-
-    @property
-    def fits(self) -> bool:
-        return self.after <= self.limit
-
-    @property
-    def over_by(self) -> int:
-        return max(self.after - self.limit, 0)
-
-    @property
-    def percent_after(self) -> int:
-        if self.limit <= 0:
-            return 100
-        return min(round(100 * self.after / self.limit), 100)
-
-
-def attach_quota_impact(requests: Iterable[ResourceRequest]) -> list[ResourceRequest]:
-    """Set ``quota_impact`` on each request: usage read once for all their allocations.
-
-    Usage leaves pending requests out, as the approval check does: what is approved, being built
-    or live, beside which approving this request must fit.
-    """
-    requests = list(requests)
-    allocations = {r.allocation_id: r.allocation for r in requests}.values()
-    usage = usage_by_allocation(allocations, include_pending=False)
-    for request in requests:
-        by_key = {u.dimension.key: u for u in usage[request.allocation_id]}
-        request.quota_impact = [
-            QuotaImpact(d.label, d.unit, by_key[d.key].used, by_key[d.key].limit, needed)
-            for d in DIMENSIONS
-            if (needed := getattr(request, d.key))
-        ]
-    return requests
 
 
 def filter_choices(queryset: QuerySet) -> dict[str, list[tuple[str, str]]]:
