@@ -202,6 +202,7 @@ CELERY_TASK_QUEUES = (
 CELERY_TASK_ROUTES = {
     "provisioning.tasks.notify": {"queue": "default"},
     "provisioning.tasks.periodic_*": {"queue": "periodic"},
+    "portal.tasks.periodic_*": {"queue": "periodic"},
     "provisioning.tasks.*": {"queue": "provisioning"},
 }
 CELERY_TASK_TIME_LIMIT = 600
@@ -215,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
     "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
+    "idempotency-keys": {
+        "task": "portal.tasks.periodic_purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
