@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-openstack lint format venv clean
+.PHONY: demo test test-openstack bench lint format venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ LAB_HOME ?= $(CURDIR)/var/openstack-lab
 test-openstack: venv
 	OPENSTACK_LAB=$(OPENSTACK_LAB) LAB_HOME=$(LAB_HOME) PYTEST=$(BIN)/pytest \
 		PYTEST_ARGS="$(PYTEST_ARGS)" bash tests/openstack/lane.sh
+
+## Figures, not pass/fail: access-filtered lists at scale, approval-to-completed timings.
+bench: venv
+	$(BIN)/python -m benchmarks access
+	$(BIN)/python -m benchmarks provisioning
 
 lint: venv
 	$(BIN)/ruff check .
