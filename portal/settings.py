@@ -296,3 +296,5 @@ PORTAL_STUCK_AFTER = env.int("PORTAL_STUCK_AFTER", default=300)
 PORTAL_LEASE_WARNING_DAYS = env.int("PORTAL_LEASE_WARNING_DAYS", default=3)
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)
+# Push allocation quotas to Nova and Neutron (needs an account allowed to set quotas).
+PORTAL_PUSH_QUOTAS = env.bool("PORTAL_PUSH_QUOTAS", default=True)

@@ -7,10 +7,14 @@ themselves with a countdown far below the broker's visibility timeout.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from provisioning import notifications, reconcile, steps
-from provisioning.cloud.base import CloudTransientError
+from provisioning.cloud.base import CloudPermanentError, CloudTransientError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -67,4 +71,8 @@ def sync_allocation(allocation_id: int) -> None:
     from tenants.models import Allocation
 
     allocation = Allocation.objects.select_related("tenant", "region").get(pk=allocation_id)
-    allocation_sync_cloud(allocation=allocation)
+    try:
+        allocation_sync_cloud(allocation=allocation)
+    except CloudPermanentError as err:
+        # Retrying cannot help; the refusal is in the audit log for operators.
+        logger.error("Allocation %s: the cloud refused its quotas: %s", allocation_id, err)

@@ -171,7 +171,7 @@ def network_find_or_create(
                 ip.get("subnet_id") == subnet.id for p in interfaces for ip in p.fixed_ips or ()
             )
             if not attached:
-                conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+                conn.network.add_interface_to_router(router, subnet=subnet.id)
             router_value = router_info(router)
         net = conn.network.get_network(net.id)
     return NetworkSetup(network_info(net), subnet_info(subnet), router_value)
@@ -188,7 +188,7 @@ def network_delete_by_tag(target: CloudTarget, tag: str) -> bool:
             for port in list(conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)):
                 for ip in port.fixed_ips or ():
                     with contextlib.suppress(sdk_exc.NotFoundException):
-                        conn.network.remove_interface_from_router(router, subnet_id=ip["subnet_id"])
+                        conn.network.remove_interface_from_router(router, subnet=ip["subnet_id"])
             conn.network.delete_router(router, ignore_missing=True)
         for net in _all_stamped(conn, "networks", tag, project_id=project_id):
             found = True

@@ -7,6 +7,7 @@ portal then acts inside each project with that account re-scoped to it.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
 from portal.audit import audit_record
@@ -50,11 +51,25 @@ def cloud_limits(allocation: Allocation) -> dict[str, int]:
 
 
 def allocation_sync_cloud(*, allocation: Allocation) -> dict[str, int]:
-    """Create or adopt the project, then push the allocation's quotas to Nova and Neutron."""
+    """Create or adopt the project, then push the allocation's quotas to Nova and Neutron.
+
+    With ``PORTAL_PUSH_QUOTAS`` off (an account that may not set quotas) only the project is
+    ensured. A refusal by the cloud is recorded in the audit log and raised for the caller.
+    """
     allocation_ensure_project(allocation)
+    if not settings.PORTAL_PUSH_QUOTAS:
+        return {}
     limits = cloud_limits(allocation)
-    cloud.quota_set(CloudTarget(cloud=allocation.region.cloud_name), allocation.project_id,
-                    **limits)  # fmt: skip
+    try:
+        cloud.quota_set(CloudTarget(cloud=allocation.region.cloud_name), allocation.project_id,
+                        **limits)  # fmt: skip
+    except cloud.CloudPermanentError as err:
+        audit_record(
+            actor=None, action="allocation.quota_push_failed", obj=allocation,
+            after={"limits": limits, "reason": str(err)},
+            tenant=allocation.tenant, region=allocation.region,
+        )  # fmt: skip
+        raise
     audit_record(
         actor=None, action="allocation.quota_push", obj=allocation, after=limits,
         tenant=allocation.tenant, region=allocation.region,

@@ -150,3 +150,21 @@ class Allocation(models.Model):
             raise ValidationError(
                 {"region": f"Region {self.region} is disabled and takes no new allocations."}
             )
+        if not self._state.adding:
+            self._clean_quotas_cover_usage()
+
+    def _clean_quotas_cover_usage(self) -> None:
+        """A quota below what is in use would strand resources; the cloud refuses it too."""
+        from tenants.quotas import DIMENSIONS, usage_by_allocation
+
+        usage = usage_by_allocation([self])[self.pk]
+        errors = {
+            d.key: (
+                f"{u.used}{' ' + d.unit if d.unit else ''} already in use or requested; "
+                f"the quota cannot go below that."
+            )
+            for d, u in zip(DIMENSIONS, usage, strict=True)
+            if getattr(self, d.key) < u.used
+        }
+        if errors:
+            raise ValidationError(errors)

@@ -51,3 +51,25 @@ def test_an_existing_project_is_adopted_not_duplicated(live_world):
         return allocation.project_id
 
     assert wait_for(adopted, timeout=30, what="the project to be adopted") == existing.id
+
+
+def test_a_refused_quota_push_is_recorded_not_retried(live_world):
+    from portal.models import AuditEvent
+    from provisioning.services.allocations import allocation_sync_cloud
+
+    world = live_world
+    allocation_sync_cloud(allocation=world.allocation)
+    target = CloudTarget(cloud=world.region.cloud_name, project_id=world.allocation.project_id)
+    flavor = next(f for f in cloud.flavors_list(target) if f.name == "m1.tiny")
+    image = next(i for i in cloud.images_list(target) if i.name == "cirros-0.6.2")
+    cloud.server_find_or_create(target, tag=cloud.request_tag("outside.1.1"), name="outside",
+                                flavor_id=flavor.id, image_id=image.id)  # fmt: skip
+    Allocation.objects.filter(pk=world.allocation.pk).update(instances=0)  # behind the portal
+    world.allocation.refresh_from_db()
+
+    with pytest.raises(cloud.CloudPermanentError):
+        allocation_sync_cloud(allocation=world.allocation)
+
+    event = AuditEvent.objects.filter(action="allocation.quota_push_failed").get()
+    assert event.after["limits"]["instances"] == 0
+    assert event.after["reason"]

@@ -235,3 +235,15 @@ def test_every_step_is_in_the_audit_chain(shop):
     assert actions[-4:] == ["request.submit", "approval.approved", "approval.approved",
                             "request.approve"]  # fmt: skip
     assert verify_chain().ok
+
+
+def test_a_quota_cannot_go_below_what_is_in_use(shop):
+    submit_server(shop, flavor="m1.large", count=2)  # 16 vCPUs held by a pending request
+    shop.low.vcpus = 12
+    with pytest.raises(ValidationError) as err:
+        shop.low.full_clean()
+    assert err.value.message_dict["vcpus"] == [
+        "16 already in use or requested; the quota cannot go below that."
+    ]
+    shop.low.vcpus = 16
+    shop.low.full_clean()
