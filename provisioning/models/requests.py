@@ -199,3 +199,7 @@ class RequestTransition(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.request_id}: {self.from_state or '-'} -> {self.to_state}"
+
+    @property
+    def to_state_label(self) -> str:
+        return RequestState(self.to_state).label
