@@ -298,3 +298,6 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)
 # Push allocation quotas to Nova and Neutron (needs an account allowed to set quotas).
 PORTAL_PUSH_QUOTAS = env.bool("PORTAL_PUSH_QUOTAS", default=True)
+# SLA targets the reports measure against (seconds).
+PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
+PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
