@@ -65,6 +65,20 @@ class AccessPaths:
     site: str | None = None
     domain: str | None = None
 
+    def via(self, prefix: str) -> AccessPaths:
+        """These paths as seen from a model that reaches this one through ``prefix``.
+
+        ``Allocation.access_paths.via("request__allocation")`` is how an Approval reaches the
+        tenant, site and domain of its request's allocation.
+        """
+
+        def extend(path: str | None) -> str | None:
+            if path is None:
+                return None
+            return f"{prefix}__{path}" if path else prefix
+
+        return AccessPaths(extend(self.tenant), extend(self.site), extend(self.domain))
+
 
 def is_operator(user: AnyUser) -> bool:
     return bool(user.is_active and (user.is_superuser or user.has_perm(OPERATOR_PERMISSION)))

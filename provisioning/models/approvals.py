@@ -98,11 +98,7 @@ class Approval(models.Model):
     decided_at = models.DateTimeField()
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(
-        tenant="request__allocation__tenant",
-        site="request__allocation__region__site",
-        domain="request__allocation__region__domain",
-    )
+    access_paths = Allocation.access_paths.via("request__allocation")
 
     class Meta:
         ordering = ["decided_at", "id"]

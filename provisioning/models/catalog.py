@@ -19,7 +19,7 @@ class Flavor(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(site="region__site", domain="region__domain")
+    access_paths = CloudRegion.access_paths.via("region")
 
     class Meta:
         ordering = ["region_id", "vcpus", "ram_mb", "name"]
@@ -44,7 +44,7 @@ class Image(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(site="region__site", domain="region__domain")
+    access_paths = CloudRegion.access_paths.via("region")
 
     class Meta:
         ordering = ["region_id", "name"]

@@ -11,7 +11,7 @@ from django.db import models
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from tenants.access import AccessPaths, RestrictedQuerySet
+from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation
 
 
@@ -118,11 +118,7 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
     state_changed_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(
-        tenant="allocation__tenant",
-        site="allocation__region__site",
-        domain="allocation__region__domain",
-    )
+    access_paths = Allocation.access_paths.via("allocation")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -188,11 +184,7 @@ class RequestTransition(models.Model):
     at = models.DateTimeField(db_index=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(
-        tenant="request__allocation__tenant",
-        site="request__allocation__region__site",
-        domain="request__allocation__region__domain",
-    )
+    access_paths = Allocation.access_paths.via("request__allocation")
 
     class Meta:
         ordering = ["at", "id"]

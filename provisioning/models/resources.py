@@ -6,14 +6,10 @@ from django.db import models
 from django.urls import reverse
 
 from provisioning.models.requests import ResourceRequest
-from tenants.access import AccessPaths, RestrictedQuerySet
+from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation, CloudRegion
 
-ALLOCATION_PATHS = AccessPaths(
-    tenant="allocation__tenant",
-    site="allocation__region__site",
-    domain="allocation__region__domain",
-)
+ALLOCATION_PATHS = Allocation.access_paths.via("allocation")
 
 
 class LiveQuerySet(RestrictedQuerySet):
@@ -116,7 +112,7 @@ class Orphan(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(site="region__site", domain="region__domain")
+    access_paths = CloudRegion.access_paths.via("region")
 
     class Meta:
         ordering = ["-last_seen_at"]

@@ -206,3 +206,15 @@ def test_anonymous_and_inactive_users_see_nothing(client, api_client, world):
     assert not restrict(Allocation.objects.all(), inactive, Action.VIEW).exists()
     assert client.get(reverse("allocation-list")).status_code == 302
     assert api_client.get("/api/v1/allocations/").status_code in (401, 403)
+
+
+def test_access_paths_seen_through_a_relation():
+    from tenants.access import AccessPaths
+
+    paths = AccessPaths(tenant="tenant", site="region__site", domain="region__domain")
+    assert paths.via("request__allocation") == AccessPaths(
+        tenant="request__allocation__tenant",
+        site="request__allocation__region__site",
+        domain="request__allocation__region__domain",
+    )
+    assert AccessPaths(site="").via("region") == AccessPaths(site="region")
