@@ -179,9 +179,9 @@ class LiveWorld:
     approver: object
 
 
-@pytest.fixture
-def live_world(cloudsim_clean, worker, settings) -> LiveWorld:
-    """A region on cloudsim's admin account, an allocation with its own project, two users."""
+def build_world(*, cloud_name: str, project_prefix: str) -> dict:
+    """A region on ``cloud_name`` (RegionOne), its catalog synced, an allocation with a project of
+    its own, a requester and an approver: what the live and the OpenStack lanes start from."""
     from provisioning.services.catalog import catalog_sync
     from tenants.models import Role
     from tests.factories import (
@@ -193,22 +193,31 @@ def live_world(cloudsim_clean, worker, settings) -> LiveWorld:
         make_user,
     )
 
-    settings.CLOUDS_YAML = str(cloudsim_clean.clouds_yaml)
-    settings.PORTAL_STUCK_AFTER = 2
     site, domain = SiteFactory(), SecurityDomainFactory()
-    region = CloudRegionFactory(site=site, domain=domain, cloud_name=cloudsim_clean.admin_cloud,
-                                region_name="RegionOne")  # fmt: skip
+    region = CloudRegionFactory(
+        site=site, domain=domain, cloud_name=cloud_name, region_name="RegionOne"
+    )
     catalog_sync(region=region)
     tenant = TenantFactory()
     allocation = AllocationFactory(
-        tenant=tenant, region=region, project_name=f"it-{uuid.uuid4().hex[:8]}",
+        tenant=tenant, region=region, project_name=f"{project_prefix}-{uuid.uuid4().hex[:8]}",
         instances=10, vcpus=40, ram_mb=100_000,
     )  # fmt: skip
     rights = {"domains": (domain,), "sites": (site,)}
+    return {
+        "region": region,
+        "allocation": allocation,
+        "requester": make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
+        "approver": make_user("app", memberships={tenant: Role.APPROVER}, **rights),
+    }
+
+
+@pytest.fixture
+def live_world(cloudsim_clean, worker, settings) -> LiveWorld:
+    """A region on cloudsim's admin account, an allocation with its own project, two users."""
+    settings.CLOUDS_YAML = str(cloudsim_clean.clouds_yaml)
+    settings.PORTAL_STUCK_AFTER = 2
     return LiveWorld(
         sim=cloudsim_clean,
-        region=region,
-        allocation=allocation,
-        requester=make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
-        approver=make_user("app", memberships={tenant: Role.APPROVER}, **rights),
+        **build_world(cloud_name=cloudsim_clean.admin_cloud, project_prefix="it"),
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from django.db import connection
 
 from provisioning import cloud
 from provisioning.cloud import CloudError, CloudNotFound, CloudTarget
+from tests.live import build_world
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("PORTAL_OPENSTACK_LAB") == "1"
@@ -103,36 +103,10 @@ def lab_world(lab, worker, settings) -> Iterator[LabWorld]:
 
     Afterwards whatever is left in the project is deleted, then the project itself.
     """
-    from provisioning.services.catalog import catalog_sync
-    from tenants.models import Role
-    from tests.factories import (
-        AllocationFactory,
-        CloudRegionFactory,
-        SecurityDomainFactory,
-        SiteFactory,
-        TenantFactory,
-        make_user,
-    )
-
     settings.CLOUDS_YAML = lab.clouds_yaml
     settings.CLOUD_API_TIMEOUT = 30
-    site, domain = SiteFactory(), SecurityDomainFactory()
-    region = CloudRegionFactory(site=site, domain=domain, cloud_name=lab.cloud,
-                                region_name="RegionOne")  # fmt: skip
-    catalog_sync(region=region)
-    tenant = TenantFactory()
-    allocation = AllocationFactory(
-        tenant=tenant, region=region, project_name=f"portal-e2e-{uuid.uuid4().hex[:8]}",
-        instances=10, vcpus=40, ram_mb=100_000,
-    )  # fmt: skip
-    rights = {"domains": (domain,), "sites": (site,)}
-    world = LabWorld(
-        lab=lab,
-        region=region,
-        allocation=allocation,
-        requester=make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
-        approver=make_user("app", memberships={tenant: Role.APPROVER}, **rights),
-    )
+    world = LabWorld(lab=lab, **build_world(cloud_name=lab.cloud, project_prefix="portal-e2e"))
+    allocation = world.allocation
     yield world
     allocation.refresh_from_db()
     if allocation.project_id:
