@@ -14,13 +14,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from provisioning import cloud, notifications
+from provisioning import cloud
 from provisioning.cloud.base import REQUEST_TAG_PREFIX, CloudError, CloudTarget
 from provisioning.models import IN_FLIGHT, Network, RequestState, ResourceRequest, Server
 from provisioning.services.resources import (
     orphan_record,
     orphans_resolve_missing,
     resource_mark_deleted,
+    server_lease_warned,
     server_mirror,
 )
 from tenants.models import Allocation, CloudRegion
@@ -94,21 +95,8 @@ def _servers(allocation, infos, in_flight, counts, seen) -> None:
         elif server.origin_request_id not in in_flight:
             resource_mark_deleted(server, reason="Deleted in the cloud outside the portal")
             counts["vanished"] += 1
-    known = set(Server.objects.filter(allocation=allocation).values_list("backend_id", flat=True))
-    for info in infos:
-        request_id = _request_id(info.request_tag)
-        if request_id is None or info.id in known or request_id in in_flight:
-            continue
-        orphan_record(
-            region=allocation.region,
-            kind="server",
-            backend_id=info.id,
-            project_id=allocation.project_id,
-            name=info.name,
-            tag=info.request_tag,
-        )
-        seen.add(info.id)
-        counts["orphans"] += 1
+    tagged = [(i.id, i.name, i.request_tag) for i in infos]
+    _orphans(allocation, Server, tagged, in_flight, counts, seen)
 
 
 def _networks(allocation, infos, in_flight, counts, seen) -> None:
@@ -117,21 +105,29 @@ def _networks(allocation, infos, in_flight, counts, seen) -> None:
         if network.backend_id not in by_id and network.origin_request_id not in in_flight:
             resource_mark_deleted(network, reason="Deleted in the cloud outside the portal")
             counts["vanished"] += 1
-    known = set(Network.objects.filter(allocation=allocation).values_list("backend_id", flat=True))
-    for info in infos:
-        tag = next((t for t in info.tags if t.startswith(REQUEST_TAG_PREFIX)), None)
+    tagged = [
+        (i.id, i.name, next((t for t in i.tags if t.startswith(REQUEST_TAG_PREFIX)), None))
+        for i in infos
+    ]
+    _orphans(allocation, Network, tagged, in_flight, counts, seen)
+
+
+def _orphans(allocation, model, tagged, in_flight, counts, seen) -> None:
+    """Objects with the portal's tag that the portal does not know, and no request is building."""
+    known = set(model.objects.filter(allocation=allocation).values_list("backend_id", flat=True))
+    for backend_id, name, tag in tagged:
         request_id = _request_id(tag)
-        if request_id is None or info.id in known or request_id in in_flight:
+        if request_id is None or backend_id in known or request_id in in_flight:
             continue
         orphan_record(
             region=allocation.region,
-            kind="network",
-            backend_id=info.id,
+            kind=model._meta.model_name,
+            backend_id=backend_id,
             project_id=allocation.project_id,
-            name=info.name,
+            name=name,
             tag=tag,
         )
-        seen.add(info.id)
+        seen.add(backend_id)
         counts["orphans"] += 1
 
 
@@ -163,8 +159,7 @@ def leases_run() -> dict[str, int]:
     for server in Server.objects.live().filter(
         lease_end__lte=warn_from, lease_end__gt=now, lease_warned_at__isnull=True
     ):
-        Server.objects.filter(pk=server.pk).update(lease_warned_at=now)
-        notifications.lease_ending(server.pk)
+        server_lease_warned(server=server)
         warned += 1
     expired = 0
     for server in (

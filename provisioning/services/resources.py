@@ -167,3 +167,11 @@ def orphans_resolve_missing(*, region, kind: str, seen_ids: set[str]) -> int:
         .exclude(backend_id__in=seen_ids)
         .update(resolved_at=timezone.now())
     )
+
+
+def server_lease_warned(*, server: Server) -> None:
+    """The owner is told, once, that the lease ends soon."""
+    from provisioning import notifications
+
+    Server.objects.filter(pk=server.pk).update(lease_warned_at=timezone.now())
+    notifications.lease_ending(server.pk)
