@@ -20,3 +20,20 @@ def api_client() -> APIClient:
 def world(db) -> factories.World:
     """Two sites x two domains, a tenant with an allocation in every region, and a stranger."""
     return factories.build_world()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_stay_in_process():
+    """Every test leaves the Celery app on the in-process broker it found.
+
+    Only tests that ask for the live worker may send tasks to it; a task leaking to that worker
+    from a unit test would run against the database the test is about to flush.
+    """
+    from django.conf import settings
+
+    from portal.celery import app
+
+    yield
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL, (
+        f"a test left Celery publishing to {app.conf.broker_url}"
+    )

@@ -131,7 +131,6 @@ def point_celery_at(url: str) -> None:
 def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
-    point_celery_at(server.url)
     yield server
     server.stop()
 
@@ -164,10 +163,18 @@ def session_worker(worker_env, tmp_path_factory) -> Iterator[Worker]:
 
 @pytest.fixture
 def worker(session_worker, redis_server) -> Iterator[Worker]:
-    """The session's worker, started again if an earlier test killed it."""
+    """The session's worker, started again if an earlier test killed it.
+
+    Only for the test that asks for it does this process enqueue into the worker's Redis: a later
+    unit test's tasks must go back to the in-process broker, or the live worker would run them
+    against the test database while that test is flushing it.
+    """
     if not session_worker.alive:
         session_worker.restart_fresh()
+    before = celery_app.conf.broker_url
+    point_celery_at(redis_server.url)
     yield session_worker
+    point_celery_at(before)
 
 
 @dataclass
