@@ -69,7 +69,7 @@ def test_router_gateway_interfaces_and_in_use_errors(member):
     assert router.external_gateway_info["external_fixed_ips"][0]["ip_address"].startswith(
         "172.24.4."
     )
-    member.network.add_interface_to_router(router, subnet_id=subnet.id)
+    member.network.add_interface_to_router(router, subnet=subnet.id)
     again = member.network.put(
         f"/routers/{router.id}/add_router_interface", json={"subnet_id": subnet.id}
     )
@@ -81,7 +81,7 @@ def test_router_gateway_interfaces_and_in_use_errors(member):
         "RouterInUse"
     )
     assert member.network.delete(f"/networks/{network.id}").status_code == 409
-    member.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    member.network.remove_interface_from_router(router, subnet=subnet.id)
     gone = member.network.put(
         f"/routers/{router.id}/remove_router_interface", json={"subnet_id": subnet.id}
     )
