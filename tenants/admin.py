@@ -1,24 +1,82 @@
-"""Admin pages for tenancy. Memberships go through services so guardian grants stay in step."""
+"""Admin pages for tenancy.
+
+Memberships, clearances, entitlements and allocations change only through ``tenants.services``,
+so the guardian grants stay in step and every change is audited with the admin user who made it.
+"""
+
+from __future__ import annotations
 
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
+from guardian.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
 
 from tenants import services
+from tenants.access import DOMAIN_PERMISSION, OFFICER_PERMISSION, SITE_PERMISSION
 from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
 
 
+class _GrantsThroughServices:
+    """Guardian's object-permission form, limited to the portal's grants and saved by a service.
+
+    Guardian's own form offers add/change/delete/view object permissions, which mean nothing to
+    the access layer, and assigns them directly, which would leave no audit trail.
+    """
+
+    grants: tuple[str, ...] = ()
+    actor = None
+
+    def get_obj_perms_field_choices(self) -> list[tuple[str, str]]:
+        return [(c, n) for c, n in super().get_obj_perms_field_choices() if c in self.grants]
+
+    def save_obj_perms(self) -> None:
+        chosen = set(self.cleaned_data[self.get_obj_perms_field_name()])
+        services.object_permissions_change(
+            grantee=self.grantee, obj=self.obj, grant=chosen,
+            revoke=set(self.grants) - chosen, actor=self.actor,
+        )  # fmt: skip
+
+
+class _UserGrantsForm(_GrantsThroughServices, UserObjectPermissionsForm):
+    @property
+    def grantee(self):
+        return self.user
+
+
+class _GroupGrantsForm(_GrantsThroughServices, GroupObjectPermissionsForm):
+    @property
+    def grantee(self):
+        return self.group
+
+
+class GrantsAdmin(GuardedModelAdmin):
+    """The "Object permissions" pages of a domain or site, offering only ``grants``."""
+
+    grants: tuple[str, ...] = ()
+
+    def _form(self, base: type, request) -> type:
+        return type(base.__name__, (base,), {"grants": self.grants, "actor": request.user})
+
+    def get_obj_perms_manage_user_form(self, request):
+        return self._form(_UserGrantsForm, request)
+
+    def get_obj_perms_manage_group_form(self, request):
+        return self._form(_GroupGrantsForm, request)
+
+
 @admin.register(SecurityDomain)
-class SecurityDomainAdmin(GuardedModelAdmin):
+class SecurityDomainAdmin(GrantsAdmin):
     """Clearances are object permissions on the domain: grant them under "Object permissions"."""
 
+    grants = (DOMAIN_PERMISSION, OFFICER_PERMISSION)
     list_display = ["name", "level", "marking", "banner_colour", "requires_security_officer"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Site)
-class SiteAdmin(GuardedModelAdmin):
+class SiteAdmin(GrantsAdmin):
     """Site entitlements are object permissions on the site: see "Object permissions"."""
 
+    grants = (SITE_PERMISSION,)
     list_display = ["name", "location"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -47,17 +105,17 @@ class TenantAdmin(admin.ModelAdmin):
         if formset.model is not Allocation:
             return super().save_formset(request, form, formset, change)
         for allocation in formset.save(commit=False):
-            services.allocation_save(allocation=allocation)
+            services.allocation_save(allocation=allocation, actor=request.user)
         for allocation in formset.deleted_objects:
-            allocation.delete()
+            services.allocation_delete(allocation=allocation, actor=request.user)
         return None
 
     def delete_model(self, request, obj):
-        services.tenant_delete(tenant=obj)
+        services.tenant_delete(tenant=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for tenant in queryset:
-            services.tenant_delete(tenant=tenant)
+            services.tenant_delete(tenant=tenant, actor=request.user)
 
 
 @admin.register(Membership)
@@ -73,15 +131,17 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["user", "tenant"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
-        saved = services.membership_set(tenant=obj.tenant, user=obj.user, role=obj.role)
+        saved = services.membership_set(
+            tenant=obj.tenant, user=obj.user, role=obj.role, actor=request.user
+        )
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):
-        services.membership_remove(membership=obj)
+        services.membership_remove(membership=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("user", "tenant"):
-            services.membership_remove(membership=membership)
+            services.membership_remove(membership=membership, actor=request.user)
 
 
 @admin.register(Allocation)
@@ -93,4 +153,11 @@ class AllocationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service, so that the cloud's project and quotas follow.
-        services.allocation_save(allocation=obj)
+        services.allocation_save(allocation=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.allocation_delete(allocation=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for allocation in queryset.select_related("tenant", "region"):
+            services.allocation_delete(allocation=allocation, actor=request.user)

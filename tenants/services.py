@@ -3,14 +3,21 @@
 Membership is the record of truth; the guardian object permissions the access layer reads are
 kept in step here, and only here. Each tenant has one group per role holding that role's
 permissions on the tenant, so a membership costs one user-group row, not one row per permission.
+
+Who was given or lost which right is what an accreditor asks first, so every change here is
+written to the audit log in the same transaction, with the person who made it (``actor``; None
+for the system, e.g. the demo seed).
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, Group
-from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
+from collections.abc import Iterable
 
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import models, transaction
+from guardian.shortcuts import assign_perm, get_group_perms, get_user_perms, remove_perm
+
+from portal.audit import audit_record
 from tenants.access import (
     DOMAIN_PERMISSION,
     OFFICER_PERMISSION,
@@ -21,6 +28,9 @@ from tenants.access import (
 from tenants.models import Allocation, Membership, Role, SecurityDomain, Site, Tenant
 from tenants.quotas import DIMENSION_KEYS
 from tenants.signals import allocation_changed
+
+#: Who makes a change: a person, or None for the system.
+Actor = AbstractBaseUser | None
 
 #: The tenant permissions of each role (cumulative: each role includes the ones before it).
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -50,20 +60,38 @@ def tenant_role_group(*, tenant: Tenant, role: Role | str) -> Group:
 
 
 @transaction.atomic
-def membership_set(*, tenant: Tenant, user: AbstractBaseUser, role: Role | str) -> Membership:
+def membership_set(
+    *, tenant: Tenant, user: AbstractBaseUser, role: Role | str, actor: Actor = None
+) -> Membership:
     """Make ``user`` a member of ``tenant`` with ``role`` (creating or changing the membership)."""
     role = Role(role)
-    membership, _ = Membership.objects.select_for_update().update_or_create(
+    before = (
+        Membership.objects.select_for_update()
+        .filter(tenant=tenant, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    membership, _ = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": role}
     )
     _sync_role_groups(tenant=tenant, user=user, role=role)
+    if before != role:
+        audit_record(
+            actor=actor, action="membership.set", obj=membership, tenant=tenant,
+            before=None if before is None else {"user": user.get_username(), "role": before},
+            after={"user": user.get_username(), "role": role.value},
+        )  # fmt: skip
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Actor = None) -> None:
     """End a membership and take away every right it carried."""
     _sync_role_groups(tenant=membership.tenant, user=membership.user, role=None)
+    audit_record(
+        actor=actor, action="membership.remove", obj=membership, tenant=membership.tenant,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )  # fmt: skip
     membership.delete()
 
 
@@ -75,9 +103,16 @@ def _sync_role_groups(*, tenant: Tenant, user: AbstractBaseUser, role: Role | No
 
 
 @transaction.atomic
-def tenant_delete(*, tenant: Tenant) -> None:
+def tenant_delete(*, tenant: Tenant, actor: Actor = None) -> None:
     """Delete a tenant with its memberships and role groups (allocations must be gone first)."""
+    members = list(
+        tenant.memberships.values_list("user__username", "role").order_by("user__username")
+    )
     Group.objects.filter(name__in=[role_group_name(tenant, r) for r in Role]).delete()
+    audit_record(
+        actor=actor, action="tenant.delete", obj=tenant,
+        before={"name": tenant.name, "slug": tenant.slug, "members": members},
+    )  # fmt: skip
     tenant.delete()
 
 
@@ -86,31 +121,81 @@ def tenant_delete(*, tenant: Tenant) -> None:
 Grantee = AbstractBaseUser | Group
 
 
-def domain_access_grant(*, grantee: Grantee, domain: SecurityDomain) -> None:
-    assign_perm(f"tenants.{DOMAIN_PERMISSION}", grantee, domain)
+def grantee_label(grantee: Grantee) -> str:
+    """``user:alice`` or ``group:analysts``: how the audit log names who holds a right."""
+    if isinstance(grantee, Group):
+        return f"group:{grantee.name}"
+    return f"user:{grantee.get_username()}"
 
 
-def domain_access_revoke(*, grantee: Grantee, domain: SecurityDomain) -> None:
-    remove_perm(f"tenants.{DOMAIN_PERMISSION}", grantee, domain)
+@transaction.atomic
+def object_permissions_change(
+    *,
+    grantee: Grantee,
+    obj: models.Model,
+    grant: Iterable[str] = (),
+    revoke: Iterable[str] = (),
+    actor: Actor = None,
+) -> set[str]:
+    """Give and take away permissions (codenames) on one object, and audit what changed.
+
+    Every clearance and entitlement goes through here, the admin's object-permission pages
+    included, so the log shows each change once, with its before and after. Returns the
+    permissions ``grantee`` holds directly on ``obj`` afterwards (not those through groups).
+    """
+    grant, revoke = set(grant), set(revoke)
+    if grant & revoke:
+        raise ValueError(f"Both granted and revoked: {sorted(grant & revoke)}")
+    held_now = get_group_perms if isinstance(grantee, Group) else get_user_perms
+    before = set(held_now(grantee, obj))
+    app = obj._meta.app_label
+    for codename in sorted(revoke & before):
+        remove_perm(f"{app}.{codename}", grantee, obj)
+    for codename in sorted(grant - before):
+        assign_perm(f"{app}.{codename}", grantee, obj)
+    after = (before - revoke) | grant
+    if after != before:
+        who = grantee_label(grantee)
+        audit_record(
+            actor=actor, action="access.change", obj=obj,
+            before={"grantee": who, "permissions": sorted(before)},
+            after={"grantee": who, "permissions": sorted(after)},
+        )  # fmt: skip
+    return after
 
 
-def security_officer_grant(*, grantee: Grantee, domain: SecurityDomain) -> None:
+def domain_access_grant(*, grantee: Grantee, domain: SecurityDomain, actor: Actor = None) -> None:
+    object_permissions_change(grantee=grantee, obj=domain, grant={DOMAIN_PERMISSION}, actor=actor)
+
+
+def domain_access_revoke(*, grantee: Grantee, domain: SecurityDomain, actor: Actor = None) -> None:
+    """Without clearance nobody may oversee a domain either: the officer right goes too."""
+    object_permissions_change(
+        grantee=grantee, obj=domain, revoke={DOMAIN_PERMISSION, OFFICER_PERMISSION}, actor=actor
+    )
+
+
+def security_officer_grant(
+    *, grantee: Grantee, domain: SecurityDomain, actor: Actor = None
+) -> None:
     """Security officers decide in their domain, so they are cleared for it as well."""
-    with transaction.atomic():
-        domain_access_grant(grantee=grantee, domain=domain)
-        assign_perm(f"tenants.{OFFICER_PERMISSION}", grantee, domain)
+    object_permissions_change(
+        grantee=grantee, obj=domain, grant={DOMAIN_PERMISSION, OFFICER_PERMISSION}, actor=actor
+    )
 
 
-def security_officer_revoke(*, grantee: Grantee, domain: SecurityDomain) -> None:
-    remove_perm(f"tenants.{OFFICER_PERMISSION}", grantee, domain)
+def security_officer_revoke(
+    *, grantee: Grantee, domain: SecurityDomain, actor: Actor = None
+) -> None:
+    object_permissions_change(grantee=grantee, obj=domain, revoke={OFFICER_PERMISSION}, actor=actor)
 
 
-def site_access_grant(*, grantee: Grantee, site: Site) -> None:
-    assign_perm(f"tenants.{SITE_PERMISSION}", grantee, site)
+def site_access_grant(*, grantee: Grantee, site: Site, actor: Actor = None) -> None:
+    object_permissions_change(grantee=grantee, obj=site, grant={SITE_PERMISSION}, actor=actor)
 
 
-def site_access_revoke(*, grantee: Grantee, site: Site) -> None:
-    remove_perm(f"tenants.{SITE_PERMISSION}", grantee, site)
+def site_access_revoke(*, grantee: Grantee, site: Site, actor: Actor = None) -> None:
+    object_permissions_change(grantee=grantee, obj=site, revoke={SITE_PERMISSION}, actor=actor)
 
 
 # --- Allocations ------------------------------------------------------------------------------
@@ -120,7 +205,7 @@ CLOUD_FIELDS = ("region_id", "project_id", *DIMENSION_KEYS)
 
 
 @transaction.atomic
-def allocation_save(*, allocation: Allocation) -> Allocation:
+def allocation_save(*, allocation: Allocation, actor: Actor = None) -> Allocation:
     """Save an allocation (validated) and tell listeners when the cloud must follow."""
     created = allocation.pk is None
     before = (
@@ -130,6 +215,28 @@ def allocation_save(*, allocation: Allocation) -> Allocation:
     )
     allocation.full_clean()
     allocation.save()
-    if created or before != {f: getattr(allocation, f) for f in CLOUD_FIELDS}:
+    after = {f: getattr(allocation, f) for f in CLOUD_FIELDS}
+    if created or before != after:
+        audit_record(
+            actor=actor, action="allocation.create" if created else "allocation.change",
+            obj=allocation, before=before, after=after,
+            tenant=allocation.tenant, region=allocation.region,
+        )  # fmt: skip
         allocation_changed.send(sender=Allocation, allocation=allocation, created=created)
     return allocation
+
+
+@transaction.atomic
+def allocation_delete(*, allocation: Allocation, actor: Actor = None) -> None:
+    """Delete an allocation nothing was requested in or built from.
+
+    Requests and resources protect their allocation (``ProtectedError``), so capacity with a
+    history is reduced to zero instead. The cloud project is left in place: deleting a project
+    is an operator's decision in the cloud itself.
+    """
+    audit_record(
+        actor=actor, action="allocation.delete", obj=allocation,
+        before={f: getattr(allocation, f) for f in CLOUD_FIELDS},
+        tenant=allocation.tenant, region=allocation.region,
+    )  # fmt: skip
+    allocation.delete()

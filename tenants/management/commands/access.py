@@ -29,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--officer", action="store_true", help="with --domain: security officer rights too"
         )
+        parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="the person making the change, as the audit log will name them "
+            "(without it: the system)",
+        )
 
     def handle(self, *args, verb: str, **options) -> None:
         grantee = self._grantee(options, create=verb == "grant")
@@ -39,37 +45,42 @@ class Command(BaseCommand):
             raise CommandError("Name at least one --domain or --site.")
         domains = [self._get(SecurityDomain, slug) for slug in options["domain"]]
         sites = [self._get(Site, slug) for slug in options["site"]]
+        actor = self._user(options["by"]) if options["by"] else None
         for domain in domains:
-            if verb == "grant":
-                if options["officer"]:
-                    services.security_officer_grant(grantee=grantee, domain=domain)
-                else:
-                    services.domain_access_grant(grantee=grantee, domain=domain)
+            change = {"grantee": grantee, "domain": domain, "actor": actor}
+            if verb == "grant" and options["officer"]:
+                services.security_officer_grant(**change)
+            elif verb == "grant":
+                services.domain_access_grant(**change)
             elif options["officer"]:
-                services.security_officer_revoke(grantee=grantee, domain=domain)
+                services.security_officer_revoke(**change)
             else:
-                services.security_officer_revoke(grantee=grantee, domain=domain)
-                services.domain_access_revoke(grantee=grantee, domain=domain)
+                services.domain_access_revoke(**change)  # the officer right goes with it
         for site in sites:
+            change = {"grantee": grantee, "site": site, "actor": actor}
             if verb == "grant":
-                services.site_access_grant(grantee=grantee, site=site)
+                services.site_access_grant(**change)
             else:
-                services.site_access_revoke(grantee=grantee, site=site)
+                services.site_access_revoke(**change)
         self.stdout.write(self.style.SUCCESS(f"{verb.capitalize()}ed."))
         self._show(grantee)
 
     def _grantee(self, options: dict, *, create: bool):
         if options["user"]:
-            try:
-                return get_user_model().objects.get(username=options["user"])
-            except get_user_model().DoesNotExist:
-                raise CommandError(f"No user named {options['user']!r}.") from None
+            return self._user(options["user"])
         if create:
             return Group.objects.get_or_create(name=options["group"])[0]
         try:
             return Group.objects.get(name=options["group"])
         except Group.DoesNotExist:
             raise CommandError(f"No group named {options['group']!r}.") from None
+
+    @staticmethod
+    def _user(username: str):
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {username!r}.") from None
 
     @staticmethod
     def _get(model, slug: str):
