@@ -306,3 +306,73 @@ class NetworkSerializer(serializers.ModelSerializer):
             "deleted_at",
         ]
         read_only_fields = fields
+
+
+# --- SLA report ---------------------------------------------------------------------------
+
+
+class SlaQuerySerializer(serializers.Serializer):
+    days = serializers.ChoiceField(
+        choices=[7, 30, 90], required=False, help_text="The last 7, 30 or 90 days (default 30)."
+    )
+    month = serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])$", required=False,
+        help_text="A calendar month (UTC), YYYY-MM; overrides days.",
+        error_messages={"invalid": "Give a month as YYYY-MM."},
+    )  # fmt: skip
+    group_by = serializers.ChoiceField(
+        choices=["domain", "site", "tenant"], required=False, default="domain",
+        help_text="What each row is per.",
+    )  # fmt: skip
+
+
+class SlaStatsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many were measured (finished).")
+    p50 = serializers.FloatField(allow_null=True, help_text="Median, seconds.")
+    p90 = serializers.FloatField(allow_null=True, help_text="90th percentile, seconds.")
+    worst = serializers.FloatField(allow_null=True, help_text="Slowest, seconds.")
+
+
+class SlaRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="The domain's marking, the site's or tenant's name.")
+    kind = serializers.CharField()
+    requests = serializers.IntegerField()
+    decision = SlaStatsSerializer(source="decision_stats")
+    decision_late = serializers.IntegerField(source="decision_breaches")
+    build = SlaStatsSerializer(source="build_stats")
+    build_late = serializers.IntegerField(source="build_breaches")
+    failed = serializers.IntegerField()
+
+
+class SlaBreachSerializer(serializers.Serializer):
+    request = serializers.IntegerField(source="request.pk")
+    title = serializers.CharField(source="request.title")
+    domain = serializers.CharField(source="request.allocation.region.domain.marking")
+    target = serializers.ChoiceField(choices=["decision", "build"])
+    took_seconds = serializers.FloatField(source="took", help_text="Up to now if still waiting.")
+    allowed_seconds = serializers.FloatField(source="allowed")
+    late_by_seconds = serializers.FloatField(source="late_by")
+    still_waiting = serializers.BooleanField()
+
+
+class SlaPeriodSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    label = serializers.CharField()
+    days = serializers.IntegerField(allow_null=True)
+    month = serializers.CharField(allow_null=True)
+
+
+class SlaReportSerializer(serializers.Serializer):
+    period = SlaPeriodSerializer()
+    group_by = serializers.CharField(source="grouping")
+    decision_target_seconds = serializers.SerializerMethodField()
+    build_target_seconds = serializers.SerializerMethodField()
+    rows = SlaRowSerializer(many=True)
+    late_requests = SlaBreachSerializer(many=True, source="breaches")
+
+    def get_decision_target_seconds(self, report) -> int:
+        return int(report.decision_target.total_seconds())
+
+    def get_build_target_seconds(self, report) -> int:
+        return int(report.build_target.total_seconds())

@@ -13,3 +13,4 @@ def register(router: BaseRouter) -> None:
     router.register("approvals", views.ApprovalInboxViewSet, basename="approval")
     router.register("servers", views.ServerViewSet)
     router.register("networks", views.NetworkViewSet)
+    router.register("reports", views.ReportViewSet, basename="report")

@@ -6,6 +6,7 @@ an object they can see is the services' decision (refused: 403 with their messag
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -17,6 +18,7 @@ from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, Rest
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
 from provisioning.models import Flavor, Image, Kind, Network, Offering, ResourceRequest, Server
+from provisioning.sla import Grouping, Period, sla_report
 from tenants.access import Action
 from tenants.models import Allocation, CloudRegion
 
@@ -361,3 +363,33 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     @action(detail=True, methods=["post"])
     def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.NETWORK_DECOMMISSION)
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+class ReportViewSet(viewsets.ViewSet):
+    """Reports, counted over the requests the caller may see, as on the Reports page."""
+
+    @extend_schema(
+        summary="SLA figures by domain, site or tenant, with the late requests",
+        description="Decision and build times against the SLA targets, and every request that "
+        "missed one (still waiting ones measured up to now).",
+        parameters=[s.SlaQuerySerializer],
+        responses=s.SlaReportSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="sla")
+    def sla(self, request, **kwargs) -> Response:
+        query = s.SlaQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = {k: str(v) for k, v in query.validated_data.items()}
+        try:
+            period = Period.from_params(params)
+        except DjangoValidationError as err:
+            raise ValidationError(err.message_dict) from None
+        report = sla_report(
+            selectors.requests_visible_to(request.user),
+            period=period,
+            grouping=Grouping(query.validated_data["group_by"]),
+        )
+        return Response(s.SlaReportSerializer(report).data)

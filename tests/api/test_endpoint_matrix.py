@@ -70,6 +70,7 @@ LISTS = {
     "api:network-list",
     "api:auditevent-list",
     "api:token-list",
+    "api:report-sla",  # rows per domain and the late requests: counted only if visible
 }
 # POSTs on collections that name objects in their body: forbidden ids are refused without echo.
 COLLECTION_POSTS = {
