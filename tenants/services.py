@@ -146,6 +146,14 @@ def object_permissions_change(
     grant, revoke = set(grant), set(revoke)
     if grant & revoke:
         raise ValueError(f"Both granted and revoked: {sorted(grant & revoke)}")
+    if isinstance(obj, SecurityDomain):
+        # An officer decides on what they see, so is always cleared: the officer right brings
+        # the clearance, and taking the clearance (alone) takes the officer right.
+        if OFFICER_PERMISSION in grant:
+            grant.add(DOMAIN_PERMISSION)
+            revoke.discard(DOMAIN_PERMISSION)
+        elif DOMAIN_PERMISSION in revoke:
+            revoke.add(OFFICER_PERMISSION)
     held_now = get_group_perms if isinstance(grantee, Group) else get_user_perms
     before = set(held_now(grantee, obj))
     app = obj._meta.app_label
@@ -170,18 +178,14 @@ def domain_access_grant(*, grantee: Grantee, domain: SecurityDomain, actor: Acto
 
 def domain_access_revoke(*, grantee: Grantee, domain: SecurityDomain, actor: Actor = None) -> None:
     """Without clearance nobody may oversee a domain either: the officer right goes too."""
-    object_permissions_change(
-        grantee=grantee, obj=domain, revoke={DOMAIN_PERMISSION, OFFICER_PERMISSION}, actor=actor
-    )
+    object_permissions_change(grantee=grantee, obj=domain, revoke={DOMAIN_PERMISSION}, actor=actor)
 
 
 def security_officer_grant(
     *, grantee: Grantee, domain: SecurityDomain, actor: Actor = None
 ) -> None:
     """Security officers decide in their domain, so they are cleared for it as well."""
-    object_permissions_change(
-        grantee=grantee, obj=domain, grant={DOMAIN_PERMISSION, OFFICER_PERMISSION}, actor=actor
-    )
+    object_permissions_change(grantee=grantee, obj=domain, grant={OFFICER_PERMISSION}, actor=actor)
 
 
 def security_officer_revoke(

@@ -250,3 +250,19 @@ def test_admin_will_not_delete_an_allocation_with_history(client, world, admin_u
     assert b"Cannot delete allocation" in page.content
     assert Allocation.objects.filter(pk=allocation.pk).exists()
     assert not events("allocation.delete")
+
+
+def test_admin_officer_right_brings_the_clearance_and_goes_with_it(client, world, admin_user):
+    secret, sofia = world.domains[1], UserFactory(username="sofia")
+    client.force_login(admin_user)
+    name = "admin:tenants_securitydomain_permissions_manage_user"
+    url = reverse(name, args=[secret.pk, sofia.pk])
+
+    client.post(url, {"permissions": [OFFICER_PERMISSION]})
+    assert set(get_user_perms(sofia, secret)) == {DOMAIN_PERMISSION, OFFICER_PERMISSION}
+
+    client.post(url, {"permissions": [OFFICER_PERMISSION], "submit": "Save"})  # unchanged
+    assert len(events("access.change")) == 1
+
+    client.post(url, {"permissions": [DOMAIN_PERMISSION]})  # no longer an officer
+    assert list(get_user_perms(sofia, secret)) == [DOMAIN_PERMISSION]
