@@ -1,4 +1,5 @@
-"""Admin for the audit log: read-only, because events are appended by services and never changed."""
+"""Admin for the audit log (read-only: events are appended by services and never changed), and
+the mixin that puts the admin's configuration changes into it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,26 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from portal.audit import audited_delete, audited_save
 from portal.models import AuditEvent
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Saves and deletes configuration objects through ``audited_save`` / ``audited_delete``.
+
+    For models no domain service owns (domains, sites, regions, policies, offerings): who changed
+    them, and what, is kept like any other decision.
+    """
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        audited_save(obj=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audited_delete(obj=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            audited_delete(obj=obj, actor=request.user)
 
 
 @admin.register(AuditEvent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from portal.admin import AuditedAdmin
 from provisioning import services, tasks
 from provisioning.models import (
     Approval,
@@ -131,12 +132,12 @@ class CatalogAdmin(RestrictedAdmin):
 
 
 @admin.register(Offering)
-class OfferingAdmin(admin.ModelAdmin):
+class OfferingAdmin(AuditedAdmin):
     list_display = ["name", "flavor_name", "image_name", "active"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["regions"]
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(RestrictedAdmin):
+class ApprovalPolicyAdmin(AuditedAdmin, RestrictedAdmin):
     list_display = ["__str__", "domain", "allocation", "auto_approve", "security_officer_required"]

@@ -10,6 +10,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from guardian.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
 
+from portal.admin import AuditedAdmin
 from tenants import services
 from tenants.access import DOMAIN_PERMISSION, OFFICER_PERMISSION, SITE_PERMISSION
 from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
@@ -48,7 +49,7 @@ class _GroupGrantsForm(_GrantsThroughServices, GroupObjectPermissionsForm):
         return self.group
 
 
-class GrantsAdmin(GuardedModelAdmin):
+class GrantsAdmin(AuditedAdmin, GuardedModelAdmin):
     """The "Object permissions" pages of a domain or site, offering only ``grants``."""
 
     grants: tuple[str, ...] = ()
@@ -82,7 +83,7 @@ class SiteAdmin(GrantsAdmin):
 
 
 @admin.register(CloudRegion)
-class CloudRegionAdmin(admin.ModelAdmin):
+class CloudRegionAdmin(AuditedAdmin):
     list_display = ["slug", "site", "domain", "cloud_name", "region_name", "enabled"]
     list_filter = ["site", "domain", "enabled"]
     list_select_related = ["site", "domain"]
@@ -95,7 +96,7 @@ class AllocationInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedAdmin):
     list_display = ["name", "parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

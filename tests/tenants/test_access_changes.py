@@ -266,3 +266,37 @@ def test_admin_officer_right_brings_the_clearance_and_goes_with_it(client, world
 
     client.post(url, {"permissions": [DOMAIN_PERMISSION]})  # no longer an officer
     assert list(get_user_perms(sofia, secret)) == [DOMAIN_PERMISSION]
+
+
+# --- configuration changed in the admin -----------------------------------------------------
+
+
+def test_a_domain_no_longer_requiring_an_officer_is_on_record(world, admin_user):
+    from portal.audit import audited_save
+
+    secret = world.domains[1]
+    secret.requires_security_officer = False
+    audited_save(obj=secret, actor=admin_user)
+    audited_save(obj=secret, actor=admin_user)  # nothing changed: nothing recorded
+
+    (event,) = events("securitydomain.change")
+    assert event.before == {"requires_security_officer": True}
+    assert event.after == {"requires_security_officer": False}
+    assert event.actor_name == "root"
+
+
+def test_admin_records_creating_and_deleting_configuration(client, admin_user):
+    from tenants.models import Site
+
+    client.force_login(admin_user)
+    client.post(reverse("admin:tenants_site_add"),
+                {"name": "Glons", "slug": "glons", "location": "Belgium"})  # fmt: skip
+    site = Site.objects.get(slug="glons")
+    client.post(reverse("admin:tenants_site_delete", args=[site.pk]), {"post": "yes"})
+
+    (created,) = events("site.create")
+    (deleted,) = events("site.delete")
+    assert created.after["name"] == "Glons" and created.actor_name == "root"
+    assert deleted.before["slug"] == "glons"
+    assert not Site.objects.filter(slug="glons").exists()
+    assert verify_chain().ok
