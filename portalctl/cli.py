@@ -217,6 +217,34 @@ def wait_for(args: argparse.Namespace, client: Client, request_id: int) -> int:
         time.sleep(args.interval)
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    query = {"group_by": args.group_by, "days": args.days, "month": args.month}
+    report = load_client().get("reports/sla/", **query)
+    lines = [f"{report['period']['label']}: decision target "
+             f"{_duration(report['decision_target_seconds'])}, build target "
+             f"{_duration(report['build_target_seconds'])}"]  # fmt: skip
+    for row in report["rows"]:
+        lines.append(
+            f"{row['group'][:24]:<24} {row['kind']:<21} {row['requests']:>5}  decision p90 "
+            f"{_duration(row['decision']['p90']):>12} late {row['decision_late']:>3}  build p90 "
+            f"{_duration(row['build']['p90']):>12} late {row['build_late']:>3}  "
+            f"failed {row['failed']}"
+        )
+    for late in report["late_requests"]:
+        waiting = " (still waiting)" if late["still_waiting"] else ""
+        lines.append(f"late #{late['request']:<6} {late['target']:<8} by "
+                     f"{_duration(late['late_by_seconds'])}{waiting}  {late['title']}")  # fmt: skip
+    show(args, report, lines)
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 
@@ -292,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inbox", help="Requests waiting for your decision.")
     p.set_defaults(func=cmd_inbox)
+
+    p = sub.add_parser("sla", help="SLA figures and the late requests.")
+    period = p.add_mutually_exclusive_group()
+    period.add_argument("--days", type=int, choices=[7, 30, 90])
+    period.add_argument("--month", help="YYYY-MM (UTC).")
+    p.add_argument("--group-by", choices=["domain", "site", "tenant"], default="domain")
+    p.set_defaults(func=cmd_sla)
 
     p = sub.add_parser("approve", help="Approve a request.")
     p.add_argument("id", type=int)

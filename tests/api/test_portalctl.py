@@ -120,3 +120,29 @@ def test_wait_ends_non_zero_on_rejection_and_errors_are_readable(live_server, sh
 
     missing = portalctl(tmp_path / "nobody.json", "requests")
     assert missing.returncode == 2 and "Not signed in" in missing.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_report_from_the_command_line(live_server, shop, tmp_path, settings):
+    from provisioning import services
+    from provisioning.models import Kind
+
+    settings.PORTAL_SLA_DECISION_SECONDS = 0  # whatever waits is late
+    waiting = services.request_submit(
+        user=shop.requester, kind=Kind.NETWORK, allocation=shop.low,
+        spec={"name": "sla-net", "cidr": "10.71.0.0/24", "router": False},
+        justification="A network for the SLA report.",
+    )  # fmt: skip
+    rita = tmp_path / "rita.json"
+    _token, secret = token_create(user=shop.requester, name="cli")
+    assert portalctl(rita, "login", "--url", live_server.url, "--token", secret).returncode == 0
+
+    report = portalctl(rita, "sla", "--group-by", "tenant", "--days", "7")
+    assert report.returncode == 0, report.stderr
+    assert "the last 7 days" in report.stdout
+    assert "Blue Unit" in report.stdout
+    assert f"late #{waiting.pk}" in report.stdout and "(still waiting)" in report.stdout
+
+    bad = portalctl(rita, "sla", "--month", "2026-13")
+    assert bad.returncode == 1
+    assert "month:" in bad.stderr
