@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +60,15 @@ def bench_access(args: argparse.Namespace) -> None:
     _setup_django()
     from django.db import connection
     from django.test import Client
+    from django.utils import timezone
 
-    from provisioning.models import Kind, ResourceRequest
+    from provisioning.models import Kind, RequestTransition, ResourceRequest
     from tenants.models import Allocation, CloudRegion, Role, Tenant
     from tests.factories import (
         CloudRegionFactory,
         SecurityDomainFactory,
         SiteFactory,
+        make_portal_role,
         make_user,
     )
 
@@ -80,10 +83,20 @@ def bench_access(args: argparse.Namespace) -> None:
     Allocation.objects.bulk_create(Allocation(tenant=t, region=r) for t in tenants for r in regions)
     allocations = list(Allocation.objects.all())
     requester = make_user("bench-requester")
-    ResourceRequest.objects.bulk_create(
+    requests = ResourceRequest.objects.bulk_create(
         ResourceRequest(kind=Kind.NETWORK, allocation=allocations[i % len(allocations)],
                         requester=requester, justification=WHY, spec={"name": f"n{i}"})
         for i in range(args.requests)
+    )  # fmt: skip
+    # A timeline per request (submitted, approved, built), for the SLA report.
+    now = timezone.now()
+    RequestTransition.objects.bulk_create(
+        RequestTransition(request=r, from_state=before, to_state=after,
+                          at=now - timedelta(minutes=minutes + i % 600))
+        for i, r in enumerate(requests)
+        for before, after, minutes in (("", "pending_approval", 90),
+                                       ("pending_approval", "approved", 30),
+                                       ("approved", "completed", 5))
     )  # fmt: skip
     viewer = make_user(
         "bench-viewer",
@@ -96,14 +109,18 @@ def bench_access(args: argparse.Namespace) -> None:
           f"(built in {time.perf_counter() - started:.1f} s); the user sees "
           f"{Allocation.objects.restrict(viewer).count()} allocations and "
           f"{ResourceRequest.objects.restrict(viewer).count()} requests")  # fmt: skip
-    client = Client()
-    client.force_login(viewer)
-    for title, url in [
-        ("API /api/v1/allocations/ (page of 50)", "/api/v1/allocations/"),
-        ("API /api/v1/requests/ (page of 50)", "/api/v1/requests/"),
-        ("page /allocations/", "/allocations/"),
-        ("page /requests/", "/requests/"),
-        ("page / (dashboard)", "/"),
+    user = Client()
+    user.force_login(viewer)
+    operator = Client()
+    operator.force_login(make_portal_role("bench-operator", "operate_portal"))
+    for title, url, client in [
+        ("API /api/v1/allocations/ (page of 50)", "/api/v1/allocations/", user),
+        ("API /api/v1/requests/ (page of 50)", "/api/v1/requests/", user),
+        ("page /allocations/", "/allocations/", user),
+        ("page /requests/", "/requests/", user),
+        ("page / (dashboard)", "/", user),
+        ("page /reports/sla/ (the user's requests)", "/reports/sla/", user),
+        ("API /api/v1/reports/sla/ (an operator: every request)", "/api/v1/reports/sla/", operator),
     ]:
         client.get(url)
         samples, queries = [], []

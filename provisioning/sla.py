@@ -12,17 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, TextChoices
+from django.db.models import Max, Min, Q, QuerySet, TextChoices
 from django.utils import timezone
 
-from provisioning.models import Kind, RequestState, RequestTransition, ResourceRequest
-from tenants.models import SecurityDomain
+from provisioning.models import Kind, RequestState, ResourceRequest
+from tenants.models import SecurityDomain, Site, Tenant
 
 DECIDED = (RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED)
 #: The periods offered by the page besides calendar months.
@@ -165,16 +164,52 @@ class SlaReport:
         return self.period.since
 
 
-def _group_of(
-    request: ResourceRequest, grouping: Grouping
-) -> tuple[tuple, str, SecurityDomain | None]:
-    region = request.allocation.region
-    if grouping == Grouping.SITE:
-        return (region.site.name, region.site.pk), region.site.name, None
-    if grouping == Grouping.TENANT:
-        tenant = request.allocation.tenant
-        return (tenant.name, tenant.pk), tenant.name, None
-    return (region.domain.level, region.domain.pk), region.domain.marking, region.domain
+#: Per grouping: the request's column holding the group, and the model the group is.
+GROUP_COLUMNS = {
+    Grouping.DOMAIN: ("allocation__region__domain_id", SecurityDomain),
+    Grouping.SITE: ("allocation__region__site_id", Site),
+    Grouping.TENANT: ("allocation__tenant_id", Tenant),
+}
+
+
+def _timelines(chosen: QuerySet[ResourceRequest], group_column: str) -> list[tuple]:
+    """Per request, one row: id, kind, state, group id, domain id and its four moments.
+
+    Aggregated by the database (one query, whatever the number of requests): the first time the
+    request was submitted, decided and approved, and the last time it was completed (after a
+    retry, the build that finally finished counts).
+    """
+    at = "transitions__at"
+    return list(
+        chosen.order_by()
+        .annotate(
+            t_submitted=Min(at, filter=Q(transitions__to_state=RequestState.PENDING_APPROVAL)),
+            t_decided=Min(at, filter=Q(transitions__to_state__in=DECIDED)),
+            t_approved=Min(at, filter=Q(transitions__to_state=RequestState.APPROVED)),
+            t_completed=Max(at, filter=Q(transitions__to_state=RequestState.COMPLETED)),
+        )
+        .values_list(
+            "pk",
+            "kind",
+            "state",
+            group_column,
+            "allocation__region__domain_id",
+            "t_submitted",
+            "t_decided",
+            "t_approved",
+            "t_completed",
+        )
+    )
+
+
+def _sort_key(grouping: Grouping, group) -> tuple:
+    if grouping == Grouping.DOMAIN:
+        return (group.level, group.pk)
+    return (group.name, group.pk)
+
+
+def _group_label(grouping: Grouping, group) -> str:
+    return group.marking if grouping == Grouping.DOMAIN else group.name
 
 
 def sla_report(
@@ -187,61 +222,67 @@ def sla_report(
     """SLA figures of the requests submitted in ``period`` (default: the last 30 days).
 
     A request still waiting past a target counts as a breach already, measured up to ``now``:
-    a report must not look better because the slowest requests have not finished yet.
+    a report must not look better because the slowest requests have not finished yet. A fixed
+    number of queries: the timelines aggregated by the database, then the groups, the domains
+    and the late requests themselves.
     """
     now = now or timezone.now()
     period = period or Period.last_days(30, now=now)
     grouping = Grouping(grouping)
     decision_target = timedelta(seconds=settings.PORTAL_SLA_DECISION_SECONDS)
     build_target = timedelta(seconds=settings.PORTAL_SLA_BUILD_SECONDS)
+    group_column, group_model = GROUP_COLUMNS[grouping]
     chosen = requests.filter(created_at__gte=period.since, created_at__lt=period.until)
-    chosen = chosen.select_related(
-        "allocation__tenant",
-        "allocation__region__site",
-        "allocation__region__domain",
-        "target_server",
-        "target_network",
-    )
-    meta = {r.pk: r for r in chosen}
-    timeline: dict[int, dict[str, datetime]] = defaultdict(dict)
-    for request_id, state, at in (
-        RequestTransition.objects.filter(request_id__in=list(meta))
-        .order_by("at", "id")
-        .values_list("request_id", "to_state", "at")
-    ):
-        timeline[request_id].setdefault(state, at)  # the first time each state was reached
-        if state == RequestState.COMPLETED:
-            timeline[request_id][state] = at  # the last completion counts (after retries)
-    rows: dict[tuple, SlaRow] = {}
-    breaches: list[SlaBreach] = []
+    timelines = _timelines(chosen, group_column)
 
-    def late(request, target: Target, start: datetime, end: datetime | None, allowed: timedelta):
-        took = ((end or now) - start).total_seconds()
-        if took > allowed.total_seconds():
-            breaches.append(SlaBreach(request, target, took, allowed.total_seconds(), end is None))
-            return True
-        return False
+    rows: dict[tuple[int, str], SlaRow] = {}
+    late: list[tuple[int, str, float, float, bool]] = []
 
-    for request_id, request in meta.items():
-        key, label, domain = _group_of(request, grouping)
-        row = rows.setdefault((key, request.kind), SlaRow(label, domain, request.kind))
+    def check(pk: int, target: Target, start: datetime, end: datetime | None, allowed) -> int:
+        took, limit = ((end or now) - start).total_seconds(), allowed.total_seconds()
+        if took > limit:
+            late.append((pk, target, took, limit, end is None))
+            return 1
+        return 0
+
+    for pk, kind, state, group_id, _domain, submitted, decided, approved, completed in timelines:
+        row = rows.setdefault((group_id, kind), SlaRow("", None, kind))
         row.requests += 1
-        times = timeline[request_id]
-        submitted = times.get(RequestState.PENDING_APPROVAL)
-        decided = min((times[s] for s in DECIDED if s in times), default=None)
         if submitted and decided:
             row.decision.append((decided - submitted).total_seconds())
         if submitted:
-            row.decision_breaches += late(request, Target.DECISION, submitted, decided,
-                                          decision_target)  # fmt: skip
-        approved, completed = times.get(RequestState.APPROVED), times.get(RequestState.COMPLETED)
+            row.decision_breaches += check(pk, Target.DECISION, submitted, decided,
+                                           decision_target)  # fmt: skip
         if approved and completed:
             row.build.append((completed - approved).total_seconds())
-        building = request.state in (RequestState.APPROVED, RequestState.PROVISIONING)
+        building = state in (RequestState.APPROVED, RequestState.PROVISIONING)
         if approved and (completed or building):  # a failed build is counted as failed instead
-            row.build_breaches += late(request, Target.BUILD, approved, completed, build_target)
-        row.failed += request.state == RequestState.FAILED
-    ordered = [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1]))]
-    breaches.sort(key=lambda b: -b.late_by)
-    domains = {r.allocation.region.domain for r in meta.values()}
+            row.build_breaches += check(pk, Target.BUILD, approved, completed, build_target)
+        row.failed += state == RequestState.FAILED
+
+    groups = group_model.objects.in_bulk({group_id for group_id, _kind in rows})
+    for (group_id, _kind), row in rows.items():
+        row.group = _group_label(grouping, groups[group_id])
+        row.domain = groups[group_id] if grouping == Grouping.DOMAIN else None
+    ordered = [
+        rows[key] for key in sorted(rows, key=lambda k: (_sort_key(grouping, groups[k[0]]), k[1]))
+    ]
+    domain_ids = {t[4] for t in timelines}
+    domains = set(
+        groups.values() if grouping == Grouping.DOMAIN
+        else SecurityDomain.objects.filter(pk__in=domain_ids)
+    )  # fmt: skip
+    # The late requests themselves, for their titles, links and domains: one query.
+    late_requests = (
+        ResourceRequest.objects.filter(pk__in=[pk for pk, *_ in late])
+        .select_related("allocation__region__domain", "target_server", "target_network")
+        .in_bulk()
+        if late
+        else {}
+    )
+    breaches = sorted(
+        (SlaBreach(late_requests[pk], target, took, limit, waiting)
+         for pk, target, took, limit, waiting in late),
+        key=lambda b: -b.late_by,
+    )  # fmt: skip
     return SlaReport(period, grouping, decision_target, build_target, ordered, breaches, domains)

@@ -188,7 +188,7 @@ def test_csv_lists_the_late_requests(client, shop, settings):
 def test_the_report_costs_the_same_queries_for_more_requests(client, shop):
     client.force_login(shop.approver)
     url = reverse("api:report-sla")
-    _request(shop, pending_approval=30)
+    _request(shop, pending_approval=600, approved=500)  # building for 500 min: late
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for _ in range(8):
