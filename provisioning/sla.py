@@ -163,6 +163,19 @@ class SlaReport:
     def since(self) -> datetime:
         return self.period.since
 
+    @property
+    def targets(self) -> list[tuple[SecurityDomain, timedelta, timedelta]]:
+        """Each counted domain's decision and build targets (its own, or the defaults)."""
+        return [
+            (d, d.sla_decision or self.decision_target, d.sla_build or self.build_target)
+            for d in sorted(self.domains, key=lambda d: d.level)
+        ]
+
+    @property
+    def own_targets(self) -> list[tuple[SecurityDomain, timedelta, timedelta]]:
+        """The domains among them whose contract sets targets of their own."""
+        return [t for t in self.targets if t[0].sla_decision or t[0].sla_build]
+
 
 #: Per grouping: the request's column holding the group, and the model the group is.
 GROUP_COLUMNS = {
@@ -222,9 +235,10 @@ def sla_report(
     """SLA figures of the requests submitted in ``period`` (default: the last 30 days).
 
     A request still waiting past a target counts as a breach already, measured up to ``now``:
-    a report must not look better because the slowest requests have not finished yet. A fixed
-    number of queries: the timelines aggregated by the database, then the groups, the domains
-    and the late requests themselves.
+    a report must not look better because the slowest requests have not finished yet. Each
+    request is held to its domain's targets where the domain has its own. A fixed number of
+    queries: the timelines aggregated by the database, then the domains, the groups and the late
+    requests themselves.
     """
     now = now or timezone.now()
     period = period or Period.last_days(30, now=now)
@@ -245,33 +259,35 @@ def sla_report(
             return 1
         return 0
 
-    for pk, kind, state, group_id, _domain, submitted, decided, approved, completed in timelines:
+    domains = SecurityDomain.objects.in_bulk({t[4] for t in timelines})
+    targets = {
+        pk: (d.sla_decision or decision_target, d.sla_build or build_target)
+        for pk, d in domains.items()
+    }
+    for pk, kind, state, group_id, domain_id, submitted, decided, approved, completed in timelines:
+        decision_allowed, build_allowed = targets[domain_id]
         row = rows.setdefault((group_id, kind), SlaRow("", None, kind))
         row.requests += 1
         if submitted and decided:
             row.decision.append((decided - submitted).total_seconds())
         if submitted:
             row.decision_breaches += check(pk, Target.DECISION, submitted, decided,
-                                           decision_target)  # fmt: skip
+                                           decision_allowed)  # fmt: skip
         if approved and completed:
             row.build.append((completed - approved).total_seconds())
         building = state in (RequestState.APPROVED, RequestState.PROVISIONING)
         if approved and (completed or building):  # a failed build is counted as failed instead
-            row.build_breaches += check(pk, Target.BUILD, approved, completed, build_target)
+            row.build_breaches += check(pk, Target.BUILD, approved, completed, build_allowed)
         row.failed += state == RequestState.FAILED
 
-    groups = group_model.objects.in_bulk({group_id for group_id, _kind in rows})
+    group_ids = {group_id for group_id, _kind in rows}
+    groups = domains if grouping == Grouping.DOMAIN else group_model.objects.in_bulk(group_ids)
     for (group_id, _kind), row in rows.items():
         row.group = _group_label(grouping, groups[group_id])
         row.domain = groups[group_id] if grouping == Grouping.DOMAIN else None
     ordered = [
         rows[key] for key in sorted(rows, key=lambda k: (_sort_key(grouping, groups[k[0]]), k[1]))
     ]
-    domain_ids = {t[4] for t in timelines}
-    domains = set(
-        groups.values() if grouping == Grouping.DOMAIN
-        else SecurityDomain.objects.filter(pk__in=domain_ids)
-    )  # fmt: skip
     # The late requests themselves, for their titles, links and domains: one query.
     late_requests = (
         ResourceRequest.objects.filter(pk__in=[pk for pk, *_ in late])
@@ -285,4 +301,6 @@ def sla_report(
          for pk, target, took, limit, waiting in late),
         key=lambda b: -b.late_by,
     )  # fmt: skip
-    return SlaReport(period, grouping, decision_target, build_target, ordered, breaches, domains)
+    return SlaReport(
+        period, grouping, decision_target, build_target, ordered, breaches, set(domains.values())
+    )

@@ -363,11 +363,28 @@ class SlaPeriodSerializer(serializers.Serializer):
     month = serializers.CharField(allow_null=True)
 
 
+class SlaTargetSerializer(serializers.Serializer):
+    domain = serializers.CharField(help_text="The domain's marking.")
+    decision_seconds = serializers.IntegerField()
+    build_seconds = serializers.IntegerField()
+
+    def to_representation(self, instance) -> dict[str, Any]:
+        domain, decision, build = instance
+        return {
+            "domain": domain.marking,
+            "decision_seconds": int(decision.total_seconds()),
+            "build_seconds": int(build.total_seconds()),
+        }
+
+
 class SlaReportSerializer(serializers.Serializer):
     period = SlaPeriodSerializer()
     group_by = serializers.CharField(source="grouping")
-    decision_target_seconds = serializers.SerializerMethodField()
-    build_target_seconds = serializers.SerializerMethodField()
+    decision_target_seconds = serializers.SerializerMethodField(help_text="The default target.")
+    build_target_seconds = serializers.SerializerMethodField(help_text="The default target.")
+    targets = SlaTargetSerializer(
+        many=True, help_text="The targets each counted domain is held to (its own or the default)."
+    )
     rows = SlaRowSerializer(many=True)
     late_requests = SlaBreachSerializer(many=True, source="breaches")
 

@@ -1,6 +1,8 @@
 """Where clouds run: sites, security domains, and the cloud region at each pair of them."""
 
-from django.core.validators import RegexValidator
+from datetime import timedelta
+
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
@@ -26,6 +28,23 @@ class SecurityDomain(models.Model):
     requires_security_officer = models.BooleanField(
         default=False,
         help_text="Requests in this domain need a security officer's approval after the tenant's.",
+    )
+    # The contract may give a domain its own targets (a second approval stage takes longer).
+    sla_decision = models.DurationField(
+        "SLA: decision within",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(timedelta(minutes=1))],
+        help_text="From submission to the first decision, e.g. 2 days, 00:00:00. "
+        "Empty: the portal's default (PORTAL_SLA_DECISION_SECONDS).",
+    )
+    sla_build = models.DurationField(
+        "SLA: build within",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(timedelta(minutes=1))],
+        help_text="From approval to completion, e.g. 00:45:00. "
+        "Empty: the portal's default (PORTAL_SLA_BUILD_SECONDS).",
     )
 
     objects = RestrictedQuerySet.as_manager()

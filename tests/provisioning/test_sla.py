@@ -203,3 +203,28 @@ def test_the_report_costs_the_same_queries_for_more_requests(client, shop):
                                                (3 * 86400 + 3600, "3 d 1 h")])  # fmt: skip
 def test_durations_read_like_people_write_them(seconds, text):
     assert duration(seconds) == text
+
+
+def test_a_domain_with_targets_of_its_own_holds_its_requests_to_them(client, shop, settings):
+    settings.PORTAL_SLA_DECISION_SECONDS = 3600
+    shop.secret.sla_decision = timedelta(hours=4)  # a second stage: more time to decide
+    shop.secret.save()
+    secret = _request(shop, shop.high, pending_approval=120)  # 2 h: within its 4 h
+    unclass = _request(shop, pending_approval=120)  # 2 h: over the default hour
+
+    report = sla_report(ResourceRequest.objects.all())
+
+    assert [b.request for b in report.breaches] == [unclass]
+    assert [(d, dec.total_seconds(), b.total_seconds()) for d, dec, b in report.own_targets] == [
+        (shop.secret, 4 * 3600, settings.PORTAL_SLA_BUILD_SECONDS)
+    ]
+    client.force_login(shop.approver)
+    page = client.get(reverse("sla-report")).content.decode()
+    assert "in SECRET, a decision within 4 h" in page
+    body = client.get(reverse("api:report-sla")).json()
+    assert {t["domain"]: t["decision_seconds"] for t in body["targets"]} == {
+        shop.unclass.marking: 3600,
+        shop.secret.marking: 4 * 3600,
+    }
+    assert [late["request"] for late in body["late_requests"]] == [unclass.pk]
+    assert secret.pk not in [late["request"] for late in body["late_requests"]]

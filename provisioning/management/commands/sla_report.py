@@ -35,6 +35,11 @@ class Command(BaseCommand):
             f"{duration(report.decision_target.total_seconds())}, build "
             f"{duration(report.build_target.total_seconds())}"
         )
+        for domain, decision, build in report.own_targets:
+            self.stdout.write(
+                f"  {domain.marking}: decision {duration(decision.total_seconds())}, "
+                f"build {duration(build.total_seconds())}"
+            )
         for row in report.rows:
             d, b = row.decision_stats, row.build_stats
             self.stdout.write(
