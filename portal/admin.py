@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal.audit import audited_delete, audited_save
 from portal.models import AuditEvent
+from portal.services import audited_delete, audited_save
 
 
 class AuditedAdmin(admin.ModelAdmin):

@@ -85,7 +85,7 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + canonical_json(content)).encode()).hexdigest()
 
 
-def _as_stored(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
     """The value as the JSON column will give it back, so the hash is computed on that."""
     if value is None:
         return None
@@ -158,8 +158,8 @@ def audit_record(
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),
         object_repr=(object_repr or "")[:200],
-        before=_as_stored(before),
-        after=_as_stored(after),
+        before=audit_value(before),
+        after=audit_value(after),
         tenant=tenant,
         recorded_tenant_id=tenant.pk if tenant is not None else None,
         region=region,
@@ -177,46 +177,6 @@ def audit_record(
         event.hash = event_hash(event)
         event.save(using=using)
     return event
-
-
-def _field_values(obj: models.Model) -> dict[str, Any]:
-    """The object's own columns (foreign keys as ids), as the audit log stores them."""
-    return _as_stored({f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
-
-
-def audited_save(*, obj: models.Model, actor: AbstractBaseUser | None) -> models.Model:
-    """Save a piece of configuration (a domain, a site, a region, an approval policy...) and
-    record which fields changed, from what to what.
-
-    For objects no domain service owns: their changes (a domain no longer requiring a security
-    officer, a policy auto-approving more) decide what later requests go through, so they are
-    evidence too. Records nothing when nothing changed.
-    """
-    with transaction.atomic():
-        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if obj.pk else None
-        before = _field_values(stored) if stored is not None else None
-        obj.save()
-        after = _field_values(obj)
-        changed = sorted(k for k in after if before is None or before.get(k) != after[k])
-        if changed:
-            audit_record(
-                actor=actor,
-                action=f"{obj._meta.model_name}.{'create' if before is None else 'change'}",
-                obj=obj,
-                before=None if before is None else {k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
-            )
-    return obj
-
-
-def audited_delete(*, obj: models.Model, actor: AbstractBaseUser | None) -> None:
-    """Delete a piece of configuration, keeping what it was in the audit log."""
-    with transaction.atomic():
-        audit_record(
-            actor=actor, action=f"{obj._meta.model_name}.delete", obj=obj,
-            before=_field_values(obj),
-        )  # fmt: skip
-        obj.delete()
 
 
 # --- Verifying ---------------------------------------------------------------------------------

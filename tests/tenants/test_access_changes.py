@@ -272,7 +272,7 @@ def test_admin_officer_right_brings_the_clearance_and_goes_with_it(client, world
 
 
 def test_a_domain_no_longer_requiring_an_officer_is_on_record(world, admin_user):
-    from portal.audit import audited_save
+    from portal.services import audited_save
 
     secret = world.domains[1]
     secret.requires_security_officer = False
