@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
@@ -170,3 +171,26 @@ class NetworkFactory(factory.django.DjangoModelFactory):
 def server_spec(network, **overrides) -> dict:
     return {"name": "web", "flavor": "m1.small", "image": "debian-12",
             "networks": [network.pk], "count": 1, **overrides}  # fmt: skip
+
+
+def age_timeline(request, **minutes_ago: int):
+    """Move a submitted request's timeline into the past, for SLA figures.
+
+    ``pending_approval`` says how many minutes ago it was submitted; each further keyword is a
+    state it then reached, that many minutes ago, in the order given. The request ends in the last.
+    """
+    from django.utils import timezone
+
+    from provisioning.models import RequestState, RequestTransition, ResourceRequest
+
+    now = timezone.now()
+    RequestTransition.objects.filter(request=request).update(
+        at=now - timedelta(minutes=minutes_ago.pop("pending_approval"))
+    )
+    last = RequestState.PENDING_APPROVAL
+    for state, minutes in minutes_ago.items():
+        RequestTransition.objects.create(request=request, from_state=last, to_state=state,
+                                         at=now - timedelta(minutes=minutes))  # fmt: skip
+        last = state
+    ResourceRequest.objects.filter(pk=request.pk).update(state=last)
+    return request

@@ -3,41 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from provisioning.models import RequestState, RequestTransition, ResourceRequest
 from tests.browser.conftest import screenshot
+from tests.factories import age_timeline
 from tests.pages.conftest import low_only, shop, submit_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _aged(request: ResourceRequest, **minutes_ago: int) -> ResourceRequest:
-    """Move the request's timeline into the past: submitted, then each state, minutes ago."""
-    now = timezone.now()
-    RequestTransition.objects.filter(request=request).update(
-        at=now - timedelta(minutes=minutes_ago.pop("pending_approval"))
-    )
-    last = RequestState.PENDING_APPROVAL
-    for state, minutes in minutes_ago.items():
-        RequestTransition.objects.create(request=request, from_state=last, to_state=state,
-                                         at=now - timedelta(minutes=minutes))  # fmt: skip
-        last = state
-    ResourceRequest.objects.filter(pk=request.pk).update(state=last)
-    return request
-
-
 def test_sla_report_by_keyboard_leads_to_the_late_request(open_as, shop, low_only, settings):  # noqa: F811
     settings.PORTAL_SLA_DECISION_SECONDS = 3600
-    on_time = _aged(submit_server(shop, name="ci-runner"), pending_approval=90, approved=80,
-                    provisioning=79, completed=70)  # fmt: skip
-    late = _aged(submit_server(shop, name="exercise-db"), pending_approval=200)
-    secret = _aged(submit_server(shop, name="hushed", secret=True), pending_approval=300)
+    on_time = age_timeline(submit_server(shop, name="ci-runner"), pending_approval=90,
+                           approved=80, provisioning=79, completed=70)  # fmt: skip
+    late = age_timeline(submit_server(shop, name="exercise-db"), pending_approval=200)
+    secret = age_timeline(submit_server(shop, name="hushed", secret=True), pending_approval=300)
     page = open_as(low_only, reverse("sla-report"))  # cleared for UNCLASSIFIED only
 
     page.get_by_label("Rows per").focus()

@@ -10,14 +10,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from provisioning import services
-from provisioning.models import Kind, RequestState, RequestTransition, ResourceRequest
+from provisioning.models import Kind, ResourceRequest
 from provisioning.selectors import requests_visible_to
 from provisioning.sla import Grouping, Period, sla_report
 from provisioning.templatetags.durations import duration
-from tests.factories import make_user, server_spec
+from tests.factories import age_timeline, make_user, server_spec
 
 pytestmark = pytest.mark.django_db
 WHY = "Needed for the exercise next week."
@@ -29,17 +28,7 @@ def _request(shop, allocation=None, **timeline_minutes):
     net = shop.low_net if allocation == shop.low else shop.high_net
     request = services.request_submit(user=shop.requester, kind=Kind.SERVER, allocation=allocation,
                                       spec=server_spec(net), justification=WHY)  # fmt: skip
-    now = timezone.now()
-    RequestTransition.objects.filter(request=request).update(
-        at=now - timedelta(minutes=timeline_minutes.pop("pending_approval"))
-    )
-    last = RequestState.PENDING_APPROVAL
-    for state, minutes in timeline_minutes.items():
-        RequestTransition.objects.create(request=request, from_state=last, to_state=state,
-                                         at=now - timedelta(minutes=minutes))  # fmt: skip
-        last = state
-    ResourceRequest.objects.filter(pk=request.pk).update(state=last)
-    return request
+    return age_timeline(request, **timeline_minutes)
 
 
 def test_times_and_breaches(shop, settings):
