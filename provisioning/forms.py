@@ -31,6 +31,13 @@ class RequestForm(forms.Form):
         help_text="The tenant and the site / security domain to build in.",
         empty_label="— choose —",
     )
+    name = forms.RegexField(
+        label="Name",
+        regex=NAME_PATTERN,
+        max_length=63,
+        help_text=NAME_HELP,
+        error_messages={"invalid": NAME_ERROR},
+    )
     justification = forms.CharField(
         label="Justification",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -63,13 +70,6 @@ class RequestForm(forms.Form):
 
 
 class ServerRequestForm(RequestForm):
-    name = forms.RegexField(
-        label="Name",
-        regex=NAME_PATTERN,
-        max_length=63,
-        help_text=NAME_HELP,
-        error_messages={"invalid": NAME_ERROR},
-    )
     offering = forms.ModelChoiceField(
         queryset=Offering.objects.none(),
         to_field_name="slug",
@@ -129,13 +129,6 @@ class ServerRequestForm(RequestForm):
 
 
 class NetworkRequestForm(RequestForm):
-    name = forms.RegexField(
-        label="Name",
-        regex=NAME_PATTERN,
-        max_length=63,
-        help_text=NAME_HELP,
-        error_messages={"invalid": NAME_ERROR},
-    )
     cidr = forms.CharField(label="CIDR", help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
     gateway = forms.CharField(
         label="Gateway", required=False, help_text="Empty: the range's first address."
