@@ -135,22 +135,31 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def worker_env(django_db_setup, redis_server, cloudsim) -> dict[str, str]:
+def worker_environment(redis_url: str, clouds_yaml: str, **timings: str) -> dict[str, str]:
+    """The environment of a Celery worker on this session's test database and Redis.
+
+    ``timings`` override the polling, stuck and deadline settings (a real cloud is slower).
+    """
     name = connection.settings_dict["NAME"]
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings_test",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
         "DATABASE_CONN_MAX_AGE": "0",
-        "PORTAL_TEST_BROKER_URL": redis_server.url,
-        "CLOUDS_YAML": str(cloudsim.clouds_yaml),
+        "PORTAL_TEST_BROKER_URL": redis_url,
+        "CLOUDS_YAML": clouds_yaml,
         "PORTAL_POLL_FIRST": "0.2",
         "PORTAL_POLL_MAX": "1",
         "PORTAL_STUCK_AFTER": "2",
         "PORTAL_PROVISIONING_DEADLINE": "90",
         "CLOUD_API_TIMEOUT": "5",
+        **timings,
     }
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, redis_server, cloudsim) -> dict[str, str]:
+    return worker_environment(redis_server.url, str(cloudsim.clouds_yaml))
 
 
 @pytest.fixture(scope="session")

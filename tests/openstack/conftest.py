@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from provisioning import cloud
 from provisioning.cloud import CloudError, CloudNotFound, CloudTarget
-from tests.live import build_world
+from tests.live import build_world, worker_environment
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("PORTAL_OPENSTACK_LAB") == "1"
@@ -65,21 +64,12 @@ def lab() -> Lab:
 
 @pytest.fixture(scope="session")
 def worker_env(django_db_setup, redis_server, lab) -> dict[str, str]:
-    """tests/live.py's worker environment, with the lab's clouds.yaml instead of cloudsim's."""
-    name = connection.settings_dict["NAME"]
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
-        "DATABASE_CONN_MAX_AGE": "0",
-        "PORTAL_TEST_BROKER_URL": redis_server.url,
-        "CLOUDS_YAML": lab.clouds_yaml,
-        "PORTAL_POLL_FIRST": "0.5",
-        "PORTAL_POLL_MAX": "2",
-        "PORTAL_STUCK_AFTER": "60",
-        "PORTAL_PROVISIONING_DEADLINE": "180",
-        "CLOUD_API_TIMEOUT": "30",
-    }
+    """tests/live.py's worker environment, with the lab's clouds.yaml and a real cloud's pace."""
+    return worker_environment(
+        redis_server.url, lab.clouds_yaml,
+        PORTAL_POLL_FIRST="0.5", PORTAL_POLL_MAX="2", PORTAL_STUCK_AFTER="60",
+        PORTAL_PROVISIONING_DEADLINE="180", CLOUD_API_TIMEOUT="30",
+    )  # fmt: skip
 
 
 @dataclass
