@@ -65,15 +65,13 @@ def membership_set(
 ) -> Membership:
     """Make ``user`` a member of ``tenant`` with ``role`` (creating or changing the membership)."""
     role = Role(role)
-    before = (
-        Membership.objects.select_for_update()
-        .filter(tenant=tenant, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    membership, _ = Membership.objects.update_or_create(
-        tenant=tenant, user=user, defaults={"role": role}
-    )
+    membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
+    before = membership.role if membership else None
+    if membership is None:
+        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    elif before != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
     _sync_role_groups(tenant=tenant, user=user, role=role)
     if before != role:
         audit_record(
