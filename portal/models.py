@@ -1,8 +1,9 @@
 """The audit log: one append-only, hash-chained row per decision or state change in the portal.
 
-Rows are written only by ``portal.audit.audit_record`` (which chains them) and are never changed
-through the ORM afterwards. Raw SQL can still change them; ``portal.audit.verify_chain`` is what
-detects that.
+Rows are inserted only by ``portal.audit.audit_record``/``audit_record_many`` (unsealed) and
+chained once by ``portal.audit.audit_seal``, which is the only writer of the chain columns and of
+``AuditChainHead``; nothing else changes them through the ORM. Raw SQL can still change them;
+``portal.audit.verify_chain`` and ``verify_checkpoint`` are what detect that.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connections, models
+from django.db.models import Q
 
 from tenants.access import AccessPaths, RestrictedQuerySet
 
@@ -29,7 +31,11 @@ class AuditLogIsAppendOnly(Exception):
 
 
 class AuditEventQuerySet(RestrictedQuerySet):
-    """Reads filter through the access layer; bulk writes that would bypass the chain refuse."""
+    """Reads filter through the access layer; bulk writes that would bypass the chain refuse.
+
+    The two private methods below are the only write paths besides ``AuditEvent.save()``: the
+    append of many unsealed events and the sealer's update of the chain columns.
+    """
 
     def update(self, **kwargs: Any) -> NoReturn:
         raise AuditLogIsAppendOnly("QuerySet.update()")
@@ -44,6 +50,39 @@ class AuditEventQuerySet(RestrictedQuerySet):
         # Rows created in bulk would not be chained; audit_record() is the only way in.
         raise AuditLogIsAppendOnly("bulk_create()")
 
+    def _append_many(self, events: list[AuditEvent]) -> list[AuditEvent]:
+        """Insert unsealed events in one statement; for ``portal.audit.audit_record_many``."""
+        if any(event.seq is not None or event.hash is not None for event in events):
+            raise AuditLogIsAppendOnly("appending sealed events")
+        return super().bulk_create(events)
+
+    def _seal(self, events: list[AuditEvent]) -> None:
+        """Write the chain columns of events still unsealed; for ``portal.audit.audit_seal``.
+
+        One executemany per batch (psycopg sends it as one pipeline). ``seq IS NULL`` keeps it
+        from ever rewriting a sealed event: an event sealed already is an error, not a no-op.
+        """
+        connection = connections[self.db]
+        meta = AuditEvent._meta
+        columns = ("seq", "prev_hash", "hash", "sealed_at")
+        fields = [meta.get_field(name) for name in columns]
+        table = connection.ops.quote_name(meta.db_table)
+        assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
+        rows = [
+            [field.get_db_prep_value(getattr(e, field.attname), connection) for field in fields]
+            + [e.pk]
+            for e in events
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE id = %s AND seq IS NULL",  # noqa: S608
+                rows,
+            )
+            if cursor.rowcount != len(rows):
+                raise AuditLogIsAppendOnly(
+                    f"sealing {len(rows)} events of which only {cursor.rowcount} were unsealed"
+                )
+
 
 class AuditEvent(models.Model):
     """Who did what to which object, when, with the state before and after.
@@ -54,7 +93,9 @@ class AuditEvent(models.Model):
     pointed anywhere else than its recorded value is detected as tampering.
     """
 
-    id = models.BigAutoField(primary_key=True)  # the chain order
+    # Insertion order only: the chain order is ``seq``, given when the event is sealed, and the
+    # two differ when a transaction that took an id early commits late.
+    id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,9 +128,12 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     recorded_region_id = models.BigIntegerField(null=True, blank=True)
-    # Unique: the database itself refuses two events chained onto the same predecessor.
-    prev_hash = models.CharField(max_length=64, unique=True)
-    hash = models.CharField(max_length=64)
+    # NULL until sealed. Unique: the database itself refuses two events chained onto the same
+    # predecessor, or two events at one place in the chain (NULLs never collide).
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
     # An event without a tenant or region is visible to operators and auditors only.
@@ -97,7 +141,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # What the sealer reads: the unsealed events by id, few whatever the log's size.
+            models.Index(fields=["id"], name="audit_unsealed_idx", condition=Q(seq__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.action} {self.object_type}:{self.object_id} by {self.actor_name}"
@@ -110,6 +158,27 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditLogIsAppendOnly(f"deleting audit event #{self.pk}")
+
+
+class AuditChainHead(models.Model):
+    """The one row saying where the sealed chain ends: its last seq, hash and event.
+
+    Its row lock makes the sealer single-flight, and it is updated in the same transaction as
+    the events it seals, so removing the newest sealed events shows as a head pointing past
+    them, unless the head is rolled back too, which only a checkpoint outside the database sees.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    event_id = models.BigIntegerField(null=True, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="audit_chain_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"audit chain head: seq {self.seq}, event #{self.event_id}"
 
 
 class ApiToken(models.Model):

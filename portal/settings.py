@@ -231,6 +231,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.periodic_purge_idempotency_keys",
         "schedule": 3600.0,
     },
+    "audit-seal": {
+        "task": "portal.tasks.periodic_audit_seal",
+        "schedule": env.float("PORTAL_AUDIT_SEAL_EVERY", default=5.0),
+    },
+    "audit-checkpoint": {
+        "task": "portal.tasks.periodic_audit_checkpoint",
+        "schedule": env.float("PORTAL_AUDIT_CHECKPOINT_EVERY", default=60.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -294,6 +302,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Audit ----------------------------------------------------------------------------------
+import hashlib  # noqa: E402  (here, beside the one default that needs them)
+import hmac  # noqa: E402
+
+# Events are appended unsealed and chained by one sealer: right after each commit, in the
+# process that committed, and every PORTAL_AUDIT_SEAL_EVERY seconds (beat) to catch up.
+PORTAL_AUDIT_SEAL_ON_COMMIT = env.bool("PORTAL_AUDIT_SEAL_ON_COMMIT", default=True)
+# Where signed checkpoints of the chain's head go: "file:<path>", "syslog" or
+# "syslog:<socket path or host:port>" (facility auth). Keep it where database administrators
+# cannot write: it is what shows a truncated or rewritten chain (docs/audit.md).
+PORTAL_AUDIT_CHECKPOINT_SINK = env.str(
+    "PORTAL_AUDIT_CHECKPOINT_SINK", default="file:" + str(VAR_DIR / "audit" / "checkpoints.log")
+)
+# The HMAC key signing checkpoints; never stored in the database. Outside production it is
+# derived from the secret key; production sets its own, so the two can be held apart.
+PORTAL_AUDIT_CHECKPOINT_KEY = env.str("PORTAL_AUDIT_CHECKPOINT_KEY", default="")
+if not PORTAL_AUDIT_CHECKPOINT_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_KEY must be set in production")
+    PORTAL_AUDIT_CHECKPOINT_KEY = hmac.new(
+        SECRET_KEY.encode(), b"portal.audit.checkpoint-key", hashlib.sha256
+    ).hexdigest()
 
 # --- Provisioning ---------------------------------------------------------------------------
 PORTAL_MAX_SERVERS_PER_REQUEST = env.int("PORTAL_MAX_SERVERS_PER_REQUEST", default=10)
