@@ -44,8 +44,16 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "after",
             "tenant",
             "region",
+            "seq",
             "hash",
+            "sealed_at",
         ]
+        # Null until the event is sealed (normally within seconds of its commit).
+        extra_kwargs = {
+            "seq": {"help_text": "Place in the audit chain; null until sealed."},
+            "hash": {"help_text": "Chain hash; null until sealed."},
+            "sealed_at": {"help_text": "When the event was sealed into the chain."},
+        }
 
 
 class AuditEventViewSet(RestrictedReadOnlyViewSet):
