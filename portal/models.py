@@ -230,3 +230,25 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'in progress'})"
+
+
+class OutboxMessage(models.Model):
+    """A task to run, written in the transaction of the change that calls for it.
+
+    ``portal.outbox`` publishes it to the broker after the commit and deletes it; a row still
+    here is work the broker has not been given yet (it was down, or the process died between
+    commit and publish), which the periodic relay sends.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.CharField(max_length=200, help_text="The Celery task's registered name.")
+    args = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+    not_before = models.DateTimeField(help_text="Run no earlier than this (a countdown).")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

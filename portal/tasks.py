@@ -1,6 +1,9 @@
 """Periodic housekeeping of the portal package."""
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from portal.audit import audit_checkpoint, audit_seal
 from portal.idempotency import purge_expired
@@ -23,3 +26,22 @@ def periodic_audit_checkpoint() -> int | None:
     """Write the sealed head to the checkpoint sink, so truncation and rewrites show later."""
     checkpoint = audit_checkpoint()
     return checkpoint.seq if checkpoint is not None else None
+
+
+@shared_task(ignore_result=True)
+def periodic_relay_outbox() -> int:
+    """Publish the outbox rows the after-commit relay could not (the broker was down)."""
+    from portal.outbox import relay_due
+
+    return relay_due()
+
+
+@worker_ready.connect
+def _relay_left_over_work(**kwargs: object) -> None:
+    """A worker starting (after an outage, a deploy) publishes whatever waited in the outbox."""
+    from portal.outbox import relay_due
+
+    try:
+        relay_due(older_than=0)
+    except Exception as err:  # beat's periodic relay tries again
+        logging.getLogger(__name__).warning("outbox relay at worker start failed: %s", err)
