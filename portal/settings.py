@@ -225,6 +225,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.periodic_reconcile",
         "schedule": env.float("PORTAL_RECONCILE_EVERY", default=60.0),
     },
+    "redrive-lapsed": {
+        "task": "provisioning.tasks.periodic_redrive_lapsed",
+        "schedule": env.float("PORTAL_LEASE_SWEEP_EVERY", default=10.0),
+    },
+    "outbox-relay": {
+        "task": "portal.tasks.periodic_relay_outbox",
+        "schedule": env.float("PORTAL_OUTBOX_RELAY_EVERY", default=5.0),
+    },
     "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
     "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
     "idempotency-keys": {
@@ -333,8 +341,19 @@ PORTAL_PROVISIONING_DEADLINE = env.int("PORTAL_PROVISIONING_DEADLINE", default=1
 # Polling a build: first delay and cap (seconds); far below the broker's visibility timeout.
 PORTAL_POLL_FIRST = env.float("PORTAL_POLL_FIRST", default=2.0)
 PORTAL_POLL_MAX = env.float("PORTAL_POLL_MAX", default=30.0)
-# A request in approved/provisioning with no progress for this long is re-driven.
-PORTAL_STUCK_AFTER = env.int("PORTAL_STUCK_AFTER", default=300)
+# Work leases (provisioning.services.work): a worker renews the lease of the request it is
+# moving on every third of PORTAL_LEASE_SECONDS; a lease that lapsed (a dead worker) is
+# re-driven by the sweeper, which runs every PORTAL_LEASE_SWEEP_EVERY seconds. A message not
+# picked up within PORTAL_LEASE_QUEUE_GRACE seconds of being due (lost with the broker, held
+# by a dead worker) is sent again.
+PORTAL_LEASE_SECONDS = env.float("PORTAL_LEASE_SECONDS", default=30.0)
+PORTAL_LEASE_QUEUE_GRACE = env.float("PORTAL_LEASE_QUEUE_GRACE", default=40.0)
+PORTAL_LEASE_SWEEP_EVERY = env.float("PORTAL_LEASE_SWEEP_EVERY", default=10.0)
+# The outbox (portal.outbox): relay right after commit, and every PORTAL_OUTBOX_RELAY_EVERY
+# seconds whatever is older than PORTAL_OUTBOX_RELAY_GRACE seconds (the broker was down).
+PORTAL_OUTBOX_RELAY_ON_COMMIT = env.bool("PORTAL_OUTBOX_RELAY_ON_COMMIT", default=True)
+PORTAL_OUTBOX_RELAY_EVERY = env.float("PORTAL_OUTBOX_RELAY_EVERY", default=5.0)
+PORTAL_OUTBOX_RELAY_GRACE = env.float("PORTAL_OUTBOX_RELAY_GRACE", default=5.0)
 PORTAL_LEASE_WARNING_DAYS = env.int("PORTAL_LEASE_WARNING_DAYS", default=3)
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)

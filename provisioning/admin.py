@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.admin import AuditedAdmin
-from provisioning import services, tasks
+from provisioning import services
 from provisioning.models import (
     Approval,
     ApprovalPolicy,
@@ -25,6 +25,7 @@ from provisioning.models import (
     ResourceRequest,
     Server,
 )
+from provisioning.services.operations import request_redrive
 from tenants.access import Action, is_operator
 
 
@@ -88,10 +89,11 @@ class ResourceRequestAdmin(RestrictedAdmin):
     def redrive(self, request, queryset):
         if not is_operator(request.user):
             raise PermissionDenied
-        stuck = queryset.filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING])
-        for pk in stuck.values_list("pk", flat=True):
-            tasks.advance_request.delay(pk)
-        self.message_user(request, f"{stuck.count()} request(s) re-driven.")
+        done = 0
+        for item in queryset.filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]):
+            request_redrive(user=request.user, request=item)
+            done += 1
+        self.message_user(request, f"{done} request(s) re-driven.")
 
 
 @admin.register(Server)

@@ -1,43 +1,59 @@
 """Email to the people a request concerns: approvers, the requester, resource owners.
 
-Services call the ``*`` functions after commit; they enqueue the ``notify`` task so a slow mail
-server never holds up a page. The task renders and sends with ``send``.
+Services call the ``*`` functions inside the transaction that makes the change; they put a
+``notify`` task in the outbox (relayed after commit), so a slow mail server never holds up a
+page. The task renders and sends with ``send``, once per event and recipient: each message is a
+``Notification`` row first, and a redelivered or duplicated task finds it already sent.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
-from provisioning.models import ResourceRequest, Server, Stage
+from portal.outbox import enqueue
+from provisioning.models import Notification, ResourceRequest, Server, Stage
 from tenants.access import OFFICER_PERMISSION
 from tenants.models import Role
 
 KINDS = ("approvers_new_request", "requester_decided", "requester_outcome", "lease_ending")
 
 
-def _enqueue(kind: str, object_id: int) -> None:
-    from provisioning import tasks
-
-    tasks.notify.delay(kind, object_id)
+#: A message claimed but not marked sent after this long is taken to be lost and sent again.
+RESEND_AFTER = timedelta(minutes=10)
 
 
-def approvers_new_request(request_id: int) -> None:
-    _enqueue("approvers_new_request", request_id)
+def _enqueue(kind: str, object_id: int, event: str) -> None:
+    enqueue("provisioning.tasks.notify", kind, object_id, event=event)
 
 
-def requester_decided(request_id: int) -> None:
-    _enqueue("requester_decided", request_id)
+def approvers_new_request(request: ResourceRequest) -> None:
+    _enqueue(
+        "approvers_new_request", request.pk, f"request:{request.pk}:awaits:{request.pending_stage}"
+    )
 
 
-def requester_outcome(request_id: int) -> None:
-    _enqueue("requester_outcome", request_id)
+def requester_decided(request: ResourceRequest) -> None:
+    _enqueue("requester_decided", request.pk, f"request:{request.pk}:decided:{request.state}")
 
 
-def lease_ending(server_id: int) -> None:
-    _enqueue("lease_ending", server_id)
+def requester_outcome(request: ResourceRequest) -> None:
+    _enqueue(
+        "requester_outcome",
+        request.pk,
+        f"request:{request.pk}:attempt:{request.attempts}:{request.state}",
+    )
+
+
+def lease_ending(server: Server) -> None:
+    ends = server.lease_end.isoformat() if server.lease_end else ""
+    _enqueue("lease_ending", server.pk, f"server:{server.pk}:lease_ends:{ends}")
 
 
 def _url(obj) -> str:
@@ -63,8 +79,37 @@ def approvers_for(request: ResourceRequest) -> list:
     return [u for u in candidates if requests_awaiting(u).filter(pk=request.pk).exists()]
 
 
-def send(kind: str, object_id: int) -> int:
-    """Render and send one notification; returns the number of messages sent."""
+def _claim(event: str, recipient: str, subject: str) -> Notification | None:
+    """The row that says this recipient gets this event's message; None if it was sent."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(event=event, recipient=recipient, subject=subject)
+    except IntegrityError:
+        pass
+    stale = timezone.now() - RESEND_AFTER
+    return Notification.objects.filter(
+        event=event, recipient=recipient, sent_at__isnull=True, created_at__lt=stale
+    ).first()
+
+
+def _deliver(event: str, subject: str, body: str, recipients: list[str]) -> int:
+    """Send to each recipient not yet sent this event; mail goes out with no transaction open."""
+    sent = 0
+    for recipient in dict.fromkeys(r for r in recipients if r):
+        claim = _claim(event, recipient, subject[:300])
+        if claim is None:
+            continue
+        sent += send_mail(subject, body, None, [recipient])
+        Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
+    return sent
+
+
+def send(kind: str, object_id: int, *, event: str = "") -> int:
+    """Render and send one notification; returns the number of messages sent.
+
+    ``event`` identifies what happened (see the functions above); without it the message is
+    keyed on the object's current state, which a redelivery sees unchanged.
+    """
     if kind == "lease_ending":
         server = Server.objects.select_related("origin_request__requester").get(pk=object_id)
         owner = server.origin_request.requester if server.origin_request else None
@@ -75,7 +120,10 @@ def send(kind: str, object_id: int) -> int:
             f"The lease of server {server.name} ends on {server.lease_end:%Y-%m-%d %H:%M} UTC. "
             f"It will then be decommissioned.\n\n{_url(server)}"
         )
-        return send_mail(subject, body, None, [owner.email])
+        ends = server.lease_end.isoformat() if server.lease_end else ""
+        return _deliver(
+            event or f"server:{server.pk}:lease_ends:{ends}", subject, body, [owner.email]
+        )
 
     request = ResourceRequest.objects.select_related(
         "requester", "allocation__region__site", "allocation__region__domain"
@@ -108,5 +156,5 @@ def send(kind: str, object_id: int) -> int:
         body += f"\n\n{_url(request)}"
     else:
         raise ValueError(f"Unknown notification {kind!r}")
-    recipients = [r for r in recipients if r]
-    return send_mail(subject, body, None, recipients) if recipients else 0
+    default = f"request:{request.pk}:{kind}:{request.attempts}:{request.state}"
+    return _deliver(event or default, subject, body, recipients)

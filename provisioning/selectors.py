@@ -66,6 +66,21 @@ def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
     )
 
 
+def requests_stuck(user) -> QuerySet[ResourceRequest]:
+    """Approved or provisioning requests whose work lease lapsed: no worker is moving them on.
+
+    The lease sweeper re-drives them within seconds; one that stays here is failing to be
+    claimed (no worker consumes its queue, the database refuses the worker).
+    """
+    now = timezone.now()
+    return (
+        requests_visible_to(user)
+        .filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING])
+        .filter(Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
+        .order_by("state_changed_at")
+    )
+
+
 def servers_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Server]:
     return Server.objects.restrict(user, action).select_related(
         "allocation__tenant", "allocation__region__site", "allocation__region__domain"

@@ -1,35 +1,29 @@
 """Worker-side steps: move one request as far as the cloud allows now, idempotently.
 
-``advance(request_id)`` is the whole protocol. It locks the request (skipping it if another
-worker holds it), starts provisioning if approved, runs the step of the request's kind, and
-returns how long to wait before looking again (``None``: nothing more to do). Every step finds
-cloud objects by the request's tag before creating any, so a retry, a redelivered message or a
-lost response never builds a second object.
+``advance(request_id, token, polls)`` is the whole protocol (see ``provisioning.services.work``):
+claim the lease in a short transaction, run the kind's step against the cloud with no
+transaction open, record what it did in another short transaction. Steps here only talk to the
+cloud: they take a ``WorkItem`` and fill a ``StepResult``, never touching the database. Every
+step finds cloud objects by the request's tag before creating any, so a retry, a redelivered
+message or a lost response never builds a second object.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
 
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-
-from provisioning import cloud, notifications
-from provisioning.cloud.base import (
-    CloudError,
-    CloudNotFound,
-    CloudTarget,
-    CloudTransientError,
-    request_tag,
+from provisioning import cloud
+from provisioning.cloud.base import CloudError, CloudNotFound, CloudTransientError, request_tag
+from provisioning.models import Kind
+from provisioning.services.work import (
+    LeaseKeeper,
+    StepResult,
+    WorkItem,
+    work_claim,
+    work_record,
+    worker_identity,
 )
-from provisioning.models import Kind, RequestState, ResourceRequest
-from provisioning.services.allocations import allocation_ensure_project
-from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
-from provisioning.services.transitions import transition
-from tenants.models import Allocation
 
 log = logging.getLogger(__name__)
 
@@ -38,194 +32,161 @@ class StepFailed(Exception):
     """A permanent failure with a reason meant for the requester."""
 
 
-def target_for(allocation: Allocation) -> CloudTarget:
-    """Where to act for an allocation: its region's cloud, scoped to its project."""
-    allocation_ensure_project(allocation)
-    return CloudTarget(cloud=allocation.region.cloud_name, project_id=allocation.project_id)
+class StepFenced(Exception):
+    """The request was taken over while this step ran: stop calling the cloud."""
 
 
-def poll_delay(polls: int) -> float:
-    return min(settings.PORTAL_POLL_FIRST * (2 ** max(polls, 0)), settings.PORTAL_POLL_MAX)
+def advance(request_id: int, token: int, *, polls: int = 0) -> float | None:
+    """Move the request on; seconds until the next poll (already scheduled), or None."""
+    item = work_claim(request_id, token=token, owner=worker_identity())
+    if item is None:
+        return None
+    with LeaseKeeper(request_id, item.token) as keeper:
+        item.fenced = lambda: keeper.lost
+        result = run_step(item)
+    return work_record(item, result, polls=polls)
 
 
-def advance(request_id: int, *, polls: int = 0) -> float | None:
-    """Move the request on; seconds until it should be looked at again, or None."""
-    with transaction.atomic():
-        request = (
-            ResourceRequest.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "allocation__region__site",
-                "allocation__region__domain",
-                "allocation__tenant",
-                "target_server",
-                "target_network",
-            )
-            .filter(pk=request_id)
-            .first()
+def _before_creating(item: WorkItem, result: StepResult) -> bool:
+    """Whether the step may create something new now (see ``WorkItem.settle_until``)."""
+    if item.fenced():
+        raise StepFenced
+    if item.settling():
+        result.status_note = (
+            "Waiting for the cloud to settle what a stopped worker asked for "
+            f"(until {item.settle_until:%H:%M:%S} UTC)"
         )
-        if request is None:
-            return None  # gone, or another worker holds it and will carry on
-        now = timezone.now()
-        if request.state == RequestState.APPROVED:
-            deadline = now + timedelta(seconds=settings.PORTAL_PROVISIONING_DEADLINE)
-            request.attempts += 1
-            request.progress = {}
-            transition(
-                request,
-                "start_provisioning",
-                actor=None,
-                note=f"Attempt {request.attempts}",
-                provisioning_deadline=deadline,
-                status_note="Starting",
-            )
-        if request.state != RequestState.PROVISIONING:
-            return None
-        request.heartbeat_at = now
-        try:
-            if request.provisioning_deadline and now > request.provisioning_deadline:
-                raise StepFailed(
-                    "Provisioning did not finish in time "
-                    f"({settings.PORTAL_PROVISIONING_DEADLINE // 60} minutes). "
-                    + (f"Last state: {request.status_note}." if request.status_note else "")
-                )
-            finished = STEPS[request.kind](request)
-        except CloudTransientError as err:
-            request.status_note = f"The cloud is not answering; retrying. ({err})"[:300]
-            request.save(update_fields=["heartbeat_at", "status_note", "progress"])
-            log.warning("request %s: transient cloud error: %s", request.pk, err)
-            return poll_delay(polls)
-        except (CloudError, StepFailed) as err:
-            _fail(request, str(err))
-            return None
-        if finished:
-            transition(request, "complete", actor=None, note="Completed", status_note="Done")
-            transaction.on_commit(lambda: notifications.requester_outcome(request_id))
-            return None
-        request.save(update_fields=["heartbeat_at", "status_note", "progress"])
-        return poll_delay(polls)
+        return False
+    return True
 
 
-def _fail(request: ResourceRequest, reason: str) -> None:
+def run_step(item: WorkItem) -> StepResult:
+    """The kind's step, with cloud errors turned into a result (never raised to the task)."""
+    result = StepResult(progress=item.progress)
     try:
-        cleanup = CLEANUPS.get(request.kind)
-        if cleanup:
-            reason += cleanup(request)
+        if item.expired:
+            raise StepFailed(item.expired)
+        result.finished = STEPS[item.kind](item, result)
+    except StepFenced:
+        result.transient = True
+        result.status_note = "Taken over by another worker"
+    except CloudTransientError as err:
+        result.transient = True
+        result.status_note = f"The cloud is not answering; retrying. ({err})"[:300]
+        log.warning("request %s: transient cloud error: %s", item.request_id, err)
+    except (CloudError, StepFailed) as err:
+        result.failed = str(err)
+        result.failed += _clean_up(item, result)
+    return result
+
+
+def _clean_up(item: WorkItem, result: StepResult) -> str:
+    cleanup = CLEANUPS.get(item.kind)
+    if cleanup is None:
+        return ""
+    try:
+        text = cleanup(item)
     except CloudError as err:
-        reason += f" Cleaning up failed too ({err}); operators will see what is left as orphans."
-    transition(
-        request, "fail", actor=None, note=reason, failure_reason=reason, status_note="Failed"
-    )
-    transaction.on_commit(lambda: notifications.requester_outcome(request.pk))
+        return f" Cleaning up failed too ({err}); operators will see what is left as orphans."
+    result.cleaned_up = True
+    return text
 
 
 # --- servers --------------------------------------------------------------------------------
 
 
-def _server_tags(request: ResourceRequest) -> list[tuple[str, str]]:
+def server_tags(request_id: int, attempt: int, spec: dict) -> list[tuple[str, str]]:
     """(tag, name) per server; the attempt is part of the tag so a retry starts clean."""
-    spec, count = request.spec, request.spec["count"]
+    count = spec["count"]
     return [
         (
-            request_tag(f"{request.pk}.{request.attempts}.{i}"),
+            request_tag(f"{request_id}.{attempt}.{i}"),
             spec["name"] if count == 1 else f"{spec['name']}-{i}",
         )
         for i in range(1, count + 1)
     ]
 
 
-def build_servers(request: ResourceRequest) -> bool:
-    spec = request.spec
-    target = target_for(request.allocation)
-    known = request.progress.setdefault("servers", {})
-    lease_end = parse_datetime(spec["lease_end"]) if spec.get("lease_end") else None
+def build_servers(item: WorkItem, result: StepResult) -> bool:
+    spec = item.spec
+    known = result.progress.setdefault("servers", {})
     network_ids = [n["backend_id"] for n in spec["networks"]]
-    from provisioning.models import Network
-
-    networks = list(Network.objects.filter(pk__in=[n["id"] for n in spec["networks"]]))
-    infos = []
-    for tag, name in _server_tags(request):
+    waiting = False
+    for tag, name in server_tags(item.request_id, item.attempt, spec):
         if tag in known:
-            info = cloud.server_get(target, known[tag])
+            info = cloud.server_get(item.target, known[tag])
+        elif item.settle_until is not None and (
+            found := cloud.server_find_by_tag(item.target, tag)
+        ):
+            info = found
+            known[tag] = info.id
+        elif not _before_creating(item, result):
+            waiting = True
+            continue
         else:
             info = cloud.server_find_or_create(
-                target,
+                item.target,
                 tag=tag,
                 name=name,
                 flavor_id=spec["flavor_id"],
                 image_id=spec["image_id"],
                 network_ids=network_ids,
                 key_name=spec.get("key_name") or None,
-                metadata={"portal_request_id": str(request.pk)},
+                metadata={"portal_request_id": str(item.request_id)},
             )
             known[tag] = info.id
-        server_mirror(
-            allocation=request.allocation,
-            info=info,
-            tag=tag,
-            origin=request,
-            image_name=spec["image"],
-            lease_end=lease_end,
-            networks=networks,
-        )
-        infos.append(info)
-    broken = [i for i in infos if i.is_error]
+        result.servers.append((tag, info))
+    broken = [info for _, info in result.servers if info.is_error]
     if broken:
         faults = "; ".join(f"{i.name}: {i.fault_message or 'no fault given'}" for i in broken)
         raise StepFailed(f"The cloud could not build the server ({faults}).")
-    active = sum(i.is_active for i in infos)
-    request.status_note = f"{active} of {len(infos)} servers active"
-    return active == len(infos)
+    if waiting:
+        return False
+    active = sum(info.is_active for _, info in result.servers)
+    result.status_note = f"{active} of {len(result.servers)} servers active"
+    return active == len(result.servers)
 
 
-def cleanup_servers(request: ResourceRequest) -> str:
+def cleanup_servers(item: WorkItem) -> str:
     """Delete whatever this attempt built, so a failure never leaves a half-built VM behind."""
-    if request.kind != Kind.SERVER or not request.allocation.project_id:
-        return ""
-    target = target_for(request.allocation)
     deleted = []
-    for tag, _ in _server_tags(request):
-        info = cloud.server_find_by_tag(target, tag)
+    for tag, _ in server_tags(item.request_id, item.attempt, item.spec):
+        info = cloud.server_find_by_tag(item.target, tag)
         if info is not None:
-            cloud.server_delete(target, info.id)
+            cloud.server_delete(item.target, info.id)
             deleted.append(info.name)
-    for server in request.built_servers.filter(deleted_at__isnull=True):
-        resource_mark_deleted(server, reason="Its request failed; removed from the cloud.")
     return f" The partly built servers were deleted: {', '.join(deleted)}." if deleted else ""
 
 
 # --- networks -------------------------------------------------------------------------------
 
 
-def _network_tag(request: ResourceRequest) -> str:
-    return request_tag(f"{request.pk}.{request.attempts}")
+def network_tag(request_id: int, attempt: int) -> str:
+    return request_tag(f"{request_id}.{attempt}")
 
 
-def build_network(request: ResourceRequest) -> bool:
-    spec = request.spec
-    target = target_for(request.allocation)
-    setup = cloud.network_find_or_create(
-        target,
-        tag=_network_tag(request),
+def build_network(item: WorkItem, result: StepResult) -> bool:
+    spec = item.spec
+    tag = network_tag(item.request_id, item.attempt)
+    if item.settling() and not cloud.networks_list(item.target, tag=tag):
+        _before_creating(item, result)
+        return False
+    result.network = cloud.network_find_or_create(
+        item.target,
+        tag=tag,
         name=spec["name"],
         cidr=spec["cidr"],
         gateway_ip=spec.get("gateway"),
         dns_nameservers=spec.get("dns") or (),
         with_router=spec.get("router", False),
     )
-    network_mirror(
-        allocation=request.allocation, setup=setup, tag=_network_tag(request), origin=request
-    )
-    request.status_note = "Network ready"
+    result.progress["network_tag"] = tag
+    result.status_note = "Network ready"
     return True
 
 
-def cleanup_network(request: ResourceRequest) -> str:
-    if not request.allocation.project_id:
-        return ""
-    target = target_for(request.allocation)
-    removed = cloud.network_delete_by_tag(target, _network_tag(request))
-    for network in request.built_networks.filter(deleted_at__isnull=True):
-        resource_mark_deleted(network, reason="Its request failed; removed from the cloud.")
+def cleanup_network(item: WorkItem) -> str:
+    removed = cloud.network_delete_by_tag(item.target, network_tag(item.request_id, item.attempt))
     return " What was partly built was removed." if removed else ""
 
 
@@ -238,48 +199,45 @@ POWER = {
 }
 
 
-def power_action(request: ResourceRequest) -> bool:
-    server = request.target_server
-    target = target_for(request.allocation)
-    action, wanted = POWER[Kind(request.kind)]
-    info = cloud.server_get(target, server.backend_id)
-    if not request.progress.get("issued"):
-        already = info.status in wanted and request.kind != Kind.SERVER_REBOOT
+def power_action(item: WorkItem, result: StepResult) -> bool:
+    action, wanted = POWER[item.kind]
+    backend_id = item.server_backend_id
+    info = cloud.server_get(item.target, backend_id)
+    if not result.progress.get("issued"):
+        already = info.status in wanted and item.kind != Kind.SERVER_REBOOT
         if not already:
-            action(target, server.backend_id)
-            info = cloud.server_get(target, server.backend_id)
-        request.progress["issued"] = True
-    server_mirror(allocation=request.allocation, info=info)
+            action(item.target, backend_id)
+            info = cloud.server_get(item.target, backend_id)
+        result.progress["issued"] = True
+    result.servers.append(("", info))
     if info.is_error:
-        raise StepFailed(f"{server.name} went into ERROR: {info.fault_message or 'no fault given'}")
-    request.status_note = f"{server.name} is {info.status}"
+        raise StepFailed(
+            f"{item.server_name} went into ERROR: {info.fault_message or 'no fault given'}"
+        )
+    result.status_note = f"{item.server_name} is {info.status}"
     return info.status in wanted
 
 
-def decommission_server(request: ResourceRequest) -> bool:
-    server = request.target_server
-    target = target_for(request.allocation)
+def decommission_server(item: WorkItem, result: StepResult) -> bool:
     try:
-        if not request.progress.get("issued"):
-            cloud.server_delete(target, server.backend_id)
-            request.progress["issued"] = True
-        info = cloud.server_get(target, server.backend_id)
+        if not result.progress.get("issued"):
+            cloud.server_delete(item.target, item.server_backend_id)
+            result.progress["issued"] = True
+        info = cloud.server_get(item.target, item.server_backend_id)
     except CloudNotFound:
-        resource_mark_deleted(server, reason=f"Decommissioned by request #{request.pk}")
+        result.target_deleted = f"Decommissioned by request #{item.request_id}"
         return True
-    request.status_note = f"Waiting for {server.name} to go ({info.status})"
+    result.status_note = f"Waiting for {item.server_name} to go ({info.status})"
     return False
 
 
-def decommission_network(request: ResourceRequest) -> bool:
-    network = request.target_network
-    target = target_for(request.allocation)
-    cloud.network_delete_by_tag(target, network.tag)
-    resource_mark_deleted(network, reason=f"Decommissioned by request #{request.pk}")
+def decommission_network(item: WorkItem, result: StepResult) -> bool:
+    cloud.network_delete_by_tag(item.target, item.network_tag)
+    result.target_deleted = f"Decommissioned by request #{item.request_id}"
     return True
 
 
-STEPS = {
+STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SERVER: build_servers,
     Kind.NETWORK: build_network,
     Kind.SERVER_START: power_action,
@@ -288,4 +246,7 @@ STEPS = {
     Kind.SERVER_DECOMMISSION: decommission_server,
     Kind.NETWORK_DECOMMISSION: decommission_network,
 }
-CLEANUPS = {Kind.SERVER: cleanup_servers, Kind.NETWORK: cleanup_network}
+CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
+    Kind.SERVER: cleanup_servers,
+    Kind.NETWORK: cleanup_network,
+}

@@ -1,8 +1,8 @@
-"""Celery entry points, kept thin: load by id, call a step or service, re-schedule, done.
+"""Celery entry points, kept thin: load by id, call a step or service, done.
 
-Every task is idempotent (see provisioning.steps), which is what makes ``acks_late`` and
-``reject_on_worker_lost`` safe. Tasks never block waiting for the cloud: they re-schedule
-themselves with a countdown far below the broker's visibility timeout.
+Every task is idempotent (see provisioning.steps and provisioning.services.work), which is what
+makes ``acks_late`` and ``reject_on_worker_lost`` safe. Tasks never block waiting for the
+cloud: a request's next poll is a new message with a countdown, sent through the outbox.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 
 from celery import shared_task
 
+from portal.outbox import enqueue
 from provisioning import notifications, reconcile, steps
 from provisioning.cloud.base import CloudPermanentError, CloudTransientError
 
@@ -18,30 +19,36 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def advance_request(request_id: int, polls: int = 0) -> None:
-    """Move a request on; if it is still building, look again later."""
-    delay = steps.advance(request_id, polls=polls)
-    if delay is not None:
-        advance_request.apply_async((request_id, polls + 1), countdown=delay)
+def advance_request(request_id: int, token: int | None = None, polls: int = 0) -> None:
+    """Move a request on, if this message is still the request's current one."""
+    if token is None:
+        return  # a message from before leases: the lease sweeper re-drives the request
+    steps.advance(request_id, token, polls=polls)
 
 
 @shared_task(ignore_result=True)
-def notify(kind: str, object_id: int) -> None:
-    notifications.send(kind, object_id)
+def notify(kind: str, object_id: int, event: str = "") -> None:
+    notifications.send(kind, object_id, event=event)
 
 
 @shared_task(ignore_result=True)
 def periodic_reconcile() -> None:
     """Fan out: one reconcile task per enabled region, so regions proceed independently."""
     for region_id in reconcile.regions_to_reconcile():
-        periodic_reconcile_region.delay(region_id)
+        enqueue("provisioning.tasks.periodic_reconcile_region", region_id)
 
 
 @shared_task(ignore_result=True)
 def periodic_reconcile_region(region_id: int) -> None:
     reconcile.reconcile_region(region_id)
-    for request_id in reconcile.stuck_requests(region_id):
-        advance_request.delay(request_id)
+
+
+@shared_task(ignore_result=True)
+def periodic_redrive_lapsed() -> None:
+    """Requests whose lease lapsed (a dead worker, a lost message) get a new chain."""
+    from provisioning.services.work import work_redrive_lapsed
+
+    work_redrive_lapsed()
 
 
 @shared_task(ignore_result=True)
@@ -52,7 +59,7 @@ def periodic_leases() -> None:
 @shared_task(ignore_result=True)
 def periodic_sync_catalog() -> None:
     for region_id in reconcile.regions_to_reconcile():
-        sync_catalog_region.delay(region_id)
+        enqueue("provisioning.tasks.sync_catalog_region", region_id)
 
 
 @shared_task(ignore_result=True)
@@ -61,6 +68,18 @@ def sync_catalog_region(region_id: int) -> None:
     from tenants.models import CloudRegion
 
     catalog_sync(region=CloudRegion.objects.get(pk=region_id))
+
+
+@shared_task(ignore_result=True, autoretry_for=(CloudTransientError,), retry_backoff=True,
+             max_retries=8)  # fmt: skip
+def allocation_project(allocation_id: int) -> None:
+    """Create or adopt the allocation's OpenStack project (requests wait for it)."""
+    from provisioning.services.allocations import allocation_ensure_project
+    from tenants.models import Allocation
+
+    allocation_ensure_project(
+        Allocation.objects.select_related("tenant", "region").get(pk=allocation_id)
+    )
 
 
 @shared_task(ignore_result=True, autoretry_for=(CloudTransientError,), retry_backoff=True,

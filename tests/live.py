@@ -138,7 +138,7 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 def worker_environment(redis_url: str, clouds_yaml: str, **timings: str) -> dict[str, str]:
     """The environment of a Celery worker on this session's test database and Redis.
 
-    ``timings`` override the polling, stuck and deadline settings (a real cloud is slower).
+    ``timings`` override the polling, lease and deadline settings (a real cloud is slower).
     """
     name = connection.settings_dict["NAME"]
     return {
@@ -150,7 +150,9 @@ def worker_environment(redis_url: str, clouds_yaml: str, **timings: str) -> dict
         "CLOUDS_YAML": clouds_yaml,
         "PORTAL_POLL_FIRST": "0.2",
         "PORTAL_POLL_MAX": "1",
-        "PORTAL_STUCK_AFTER": "2",
+        # Short leases, so a killed worker's request is re-driven within seconds.
+        "PORTAL_LEASE_SECONDS": "3",
+        "PORTAL_LEASE_QUEUE_GRACE": "3",
         "PORTAL_PROVISIONING_DEADLINE": "90",
         "CLOUD_API_TIMEOUT": "5",
         **timings,
@@ -232,7 +234,8 @@ def build_world(*, cloud_name: str, project_prefix: str) -> dict:
 def live_world(cloudsim_clean, worker, settings) -> LiveWorld:
     """A region on cloudsim's admin account, an allocation with its own project, two users."""
     settings.CLOUDS_YAML = str(cloudsim_clean.clouds_yaml)
-    settings.PORTAL_STUCK_AFTER = 2
+    settings.PORTAL_LEASE_SECONDS = 3
+    settings.PORTAL_LEASE_QUEUE_GRACE = 3
     return LiveWorld(
         sim=cloudsim_clean,
         **build_world(cloud_name=cloudsim_clean.admin_cloud, project_prefix="it"),

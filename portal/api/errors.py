@@ -37,16 +37,27 @@ class QuotaConflict(exceptions.APIException):
     default_code = "quota_exceeded"
 
 
+class StateConflict(exceptions.APIException):
+    """The request collides with the current state of what it acts on (another one in flight)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every API error with ``{"message", "code", "fields"}`` (plus a few extras).
 
     ``errors`` lists non-field messages; ``quota`` details a quota refusal (dimension, used,
     limit, needed) so automation can act on it without parsing the message.
     """
-    from provisioning.services.errors import QuotaExceeded, RequestNotAllowed
+    from provisioning.services.errors import QuotaExceeded, RequestConflict, RequestNotAllowed
 
     quota = None
-    if isinstance(exc, QuotaExceeded):
+    conflict_fields: dict[str, list[str]] = {}
+    if isinstance(exc, RequestConflict):
+        conflict_fields = exc.message_dict
+        exc = StateConflict(exc.messages[0])
+    elif isinstance(exc, QuotaExceeded):
         quota = {
             "dimension": exc.dimension.key,
             "used": exc.used,
@@ -87,6 +98,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         }
     if quota is not None:
         body["quota"] = quota
+    if conflict_fields:
+        body["fields"] = conflict_fields
     response.data = body
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
         wait = getattr(exc, "wait", None)

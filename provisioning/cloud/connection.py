@@ -130,9 +130,24 @@ def translate(err: Exception, doing: str = "") -> CloudError:
     return CloudPermanentError(f"Cloud call failed{where}: {detail}")
 
 
+def _refuse_inside_transaction(doing: str) -> None:
+    """No database transaction may stay open across a cloud call (portal.transactions)."""
+    from django.conf import settings
+
+    if settings.configured:
+        from portal.transactions import assert_no_transaction
+
+        assert_no_transaction(f"a cloud call ({doing or 'openstacksdk'})")
+
+
 @contextmanager
 def translate_errors(doing: str = "") -> Iterator[None]:
-    """Run SDK calls; whatever they raise leaves as a CloudError subclass."""
+    """Run SDK calls; whatever they raise leaves as a CloudError subclass.
+
+    Every call into openstacksdk passes through here, which is where the rule "no transaction
+    across a remote call" is enforced.
+    """
+    _refuse_inside_transaction(doing)
     try:
         yield
     except CloudError:

@@ -2,6 +2,7 @@
 
 from provisioning.models.approvals import Approval, ApprovalPolicy
 from provisioning.models.catalog import Flavor, Image, Offering
+from provisioning.models.notifications import Notification
 from provisioning.models.requests import (
     IN_FLIGHT,
     TERMINAL,
@@ -23,6 +24,7 @@ __all__ = [
     "Image",
     "Kind",
     "Network",
+    "Notification",
     "Offering",
     "Orphan",
     "QuotaNeeds",

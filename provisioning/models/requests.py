@@ -112,6 +112,20 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time a worker moved this request on."
     )
+    # The lease (see provisioning.services.work): which message may move the request on next,
+    # who holds it now and until when. A message carrying another token is stale and stops.
+    work_token = models.PositiveBigIntegerField(
+        default=0, help_text="Fencing token: bumped each time a worker claims the request."
+    )
+    lease_owner = models.CharField(
+        max_length=100, blank=True, help_text="The worker process holding the lease, if any."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the lease lapses: a worker that stopped renewing it, or a message that "
+        "never arrived, is re-driven soon after.",
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="Provisioning attempts so far.")
     provisioning_deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -122,7 +136,29 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),
+                name="request_lease_due_idx",
+            ),
+        ]
+        constraints = [
+            # Day 2: one request in flight per target, whatever races the services lose.
+            models.UniqueConstraint(
+                fields=["target_server"],
+                condition=models.Q(state__in=IN_FLIGHT, target_server__isnull=False),
+                name="request_one_in_flight_per_server",
+                violation_error_message="This server already has a request in progress.",
+            ),
+            models.UniqueConstraint(
+                fields=["target_network"],
+                condition=models.Q(state__in=IN_FLIGHT, target_network__isnull=False),
+                name="request_one_in_flight_per_network",
+                violation_error_message="This network already has a request in progress.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()}: {self.title}"

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from portal.audit import audit_record
+from portal.outbox import enqueue
 from provisioning import cloud
 from provisioning.cloud.base import CloudTarget, ProjectInfo
 from tenants.models import Allocation
@@ -22,7 +23,12 @@ def project_name_for(allocation: Allocation) -> str:
 
 
 def allocation_ensure_project(allocation: Allocation) -> ProjectInfo | None:
-    """Find (adopt) or create the allocation's project the first time it is needed."""
+    """Find (adopt) or create the allocation's project the first time it is needed.
+
+    The cloud call runs with no transaction open; the project id is then written only if no
+    one wrote one meanwhile (two workers adopting the same project agree on it anyway: the
+    cloud finds it by name).
+    """
     if allocation.project_id:
         return None
     name = project_name_for(allocation)
@@ -31,13 +37,17 @@ def allocation_ensure_project(allocation: Allocation) -> ProjectInfo | None:
         name=name,
         description=f"{allocation.tenant.name} in {allocation.region}",
     )
-    Allocation.objects.filter(pk=allocation.pk).update(project_id=project.id, project_name=name)
-    allocation.project_id, allocation.project_name = project.id, name
-    audit_record(
-        actor=None, action="allocation.project", obj=allocation,
-        after={"project_id": project.id, "project_name": name},
-        tenant=allocation.tenant, region=allocation.region,
-    )  # fmt: skip
+    with transaction.atomic():
+        written = Allocation.objects.filter(pk=allocation.pk, project_id="").update(
+            project_id=project.id, project_name=name
+        )
+        if written:
+            audit_record(
+                actor=None, action="allocation.project", obj=allocation,
+                after={"project_id": project.id, "project_name": name},
+                tenant=allocation.tenant, region=allocation.region,
+            )  # fmt: skip
+    allocation.refresh_from_db(fields=["project_id", "project_name"])
     return project
 
 
@@ -78,7 +88,9 @@ def allocation_sync_cloud(*, allocation: Allocation) -> dict[str, int]:
 
 
 def on_allocation_changed(sender, *, allocation: Allocation, **kwargs) -> None:
-    """An allocation was created or its quotas changed: bring the cloud in line, after commit."""
-    from provisioning import tasks
+    """An allocation was created or its quotas changed: bring the cloud in line, after commit.
 
-    transaction.on_commit(lambda: tasks.sync_allocation.delay(allocation.pk))
+    Sent from inside the service's transaction, so the work is in the outbox exactly when the
+    change is committed.
+    """
+    enqueue("provisioning.tasks.sync_allocation", allocation.pk)

@@ -17,6 +17,7 @@ from provisioning.selectors import requests_awaiting
 from provisioning.services.errors import RequestNotAllowed
 from provisioning.services.quotas import allocation_lock, needs_of, quota_check
 from provisioning.services.transitions import request_lock, transition
+from provisioning.services.work import work_start
 
 
 def _check_decider(user, request: ResourceRequest) -> None:
@@ -70,7 +71,7 @@ def request_approve(*, user, request: ResourceRequest, comment: str = "") -> Res
         if remaining:
             request.pending_stage = remaining[0]
             request.save(update_fields=["pending_stage"])
-            transaction.on_commit(lambda: notifications.approvers_new_request(request.pk))
+            notifications.approvers_new_request(request)
             return request
         _approve(request, actor=user, note=comment.strip() or "Approved")
     return request
@@ -94,10 +95,8 @@ def _approve(request: ResourceRequest, *, actor, note: str) -> None:
     allocation_lock(request.allocation_id)
     quota_check(allocation=request.allocation, needs=needs_of(request), approving=True)
     transition(request, "approve", actor=actor, note=note, pending_stage="")
-    from provisioning import tasks
-
-    tasks.advance_request.delay_on_commit(request.pk)
-    transaction.on_commit(lambda: notifications.requester_decided(request.pk))
+    work_start(request)
+    notifications.requester_decided(request)
 
 
 def request_reject(*, user, request: ResourceRequest, comment: str) -> ResourceRequest:
@@ -110,7 +109,7 @@ def request_reject(*, user, request: ResourceRequest, comment: str) -> ResourceR
         _check_decider(user, request)
         _record(request, user=user, decision=Decision.REJECTED, comment=comment)
         transition(request, "reject", actor=user, note=comment, pending_stage="")
-        transaction.on_commit(lambda: notifications.requester_decided(request.pk))
+        notifications.requester_decided(request)
     return request
 
 

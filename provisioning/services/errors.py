@@ -9,6 +9,13 @@ class RequestNotAllowed(PermissionDenied):
     """The user may see the request but not do this to it (four-eyes, wrong stage, role)."""
 
 
+class RequestConflict(ValidationError):
+    """The request collides with the current state of its target (another one in flight)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"target": [message]}, code="conflict")
+
+
 class QuotaExceeded(ValidationError):
     """A request does not fit in what is left of its allocation's quota."""
 

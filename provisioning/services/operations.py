@@ -5,21 +5,21 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from portal.audit import audit_record
 from provisioning.models import RequestState, ResourceRequest
 from provisioning.services.errors import RequestNotAllowed
 from provisioning.services.transitions import request_lock
+from provisioning.services.work import work_take_over
 from tenants.access import is_operator
 
 REDRIVABLE = (RequestState.APPROVED, RequestState.PROVISIONING)
 
 
 def request_redrive(*, user, request: ResourceRequest) -> ResourceRequest:
-    """Enqueue ``advance_request`` again for an approved or provisioning request.
+    """Start a new chain of work for an approved or provisioning request.
 
-    Safe at any time: every provisioning step is idempotent, so re-driving a request a worker
-    is still moving on costs one cloud read. What the reconciler does for stuck requests, on an
-    operator's demand.
+    Safe at any time: the new chain fences out the old one (its results are discarded) and finds
+    by their tag whatever it built, so re-driving a request a worker is still moving on costs a
+    cloud read. What the lease sweeper does for lapsed leases, on an operator's demand.
     """
     if not is_operator(user):
         raise RequestNotAllowed("Only operators re-drive requests.")
@@ -30,15 +30,5 @@ def request_redrive(*, user, request: ResourceRequest) -> ResourceRequest:
                 f"Request #{request.pk} is {request.get_state_display().lower()}; only approved "
                 "or provisioning requests can be re-driven."
             )
-        audit_record(
-            actor=user,
-            action="request.redrive",
-            obj=request,
-            after={"state": request.state, "attempts": request.attempts},
-            tenant=request.allocation.tenant,
-            region=request.allocation.region,
-        )
-        from provisioning import tasks
-
-        transaction.on_commit(lambda: tasks.advance_request.delay(request.pk))
+        work_take_over(request, actor=user, reason=f"Re-driven by {user.get_username()}.")
     return request

@@ -13,9 +13,14 @@ from tenants.quotas import DIMENSIONS, usage_by_allocation
 
 
 def allocation_lock(allocation_id: int) -> Allocation:
-    """Lock the allocation row: submits and approvals against it now run one at a time."""
+    """Lock the allocation row: submits and approvals against it now run one at a time.
+
+    Only the allocation's own row (``of``), and ``FOR NO KEY UPDATE``: rows that merely point at
+    the allocation (a worker inserting a server, an audit event) take ``FOR KEY SHARE`` for their
+    foreign-key check, which this lock does not block.
+    """
     return (
-        Allocation.objects.select_for_update()
+        Allocation.objects.select_for_update(of=("self",), no_key=True)
         .select_related("region__site", "region__domain", "tenant")
         .get(pk=allocation_id)
     )

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from provisioning import notifications
 from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
 from provisioning.policy import policy_for, stages_for
 from provisioning.services.approvals import approve_by_policy
-from provisioning.services.errors import RequestNotAllowed
+from provisioning.services.errors import RequestConflict, RequestNotAllowed
 from provisioning.services.quotas import allocation_lock, needs_of, quota_check
 from provisioning.services.transitions import record_created, request_lock, transition
+from provisioning.services.work import work_start
 from provisioning.specs import validate_spec
 from tenants.access import Action, can, is_operator
 from tenants.models import Allocation
@@ -66,22 +67,29 @@ def request_submit(
     if errors:
         raise ValidationError(errors)
 
-    with transaction.atomic():
-        allocation = allocation_lock(allocation.pk)
-        needs = valid.needs if valid else {}
-        quota_check(allocation=allocation, needs=needs)
-        request = ResourceRequest.objects.create(
-            kind=kind,
-            allocation=allocation,
-            requester=user,
-            justification=justification,
-            spec=valid.spec if valid else {"target": str(target)},
-            target_server=target if isinstance(target, Server) else None,
-            target_network=target if isinstance(target, Network) else None,
-            **needs,
-        )
-        record_created(request, actor=user)
-        _route(request)
+    try:
+        with transaction.atomic():
+            allocation = allocation_lock(allocation.pk)
+            needs = valid.needs if valid else {}
+            quota_check(allocation=allocation, needs=needs)
+            request = ResourceRequest.objects.create(
+                kind=kind,
+                allocation=allocation,
+                requester=user,
+                justification=justification,
+                spec=valid.spec if valid else {"target": str(target)},
+                target_server=target if isinstance(target, Server) else None,
+                target_network=target if isinstance(target, Network) else None,
+                **needs,
+            )
+            record_created(request, actor=user)
+            _route(request)
+    except IntegrityError as err:
+        # The partial unique constraint: another request on the same target won the race
+        # between the check above and this insert.
+        if kind.is_day2 and "one_in_flight" in str(err):
+            raise RequestConflict(f"{target} already has a request in progress.") from None
+        raise
     return request
 
 
@@ -96,12 +104,14 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
         return None
     if target.is_deleted:
         errors["target"] = [f"{target} is already decommissioned."]
-    busy = ResourceRequest.objects.filter(state__in=IN_FLIGHT).filter(
-        target_server=target if expected is Server else None,
-        target_network=target if expected is Network else None,
+    busy = (
+        ResourceRequest.objects.filter(state__in=IN_FLIGHT)
+        .filter(**{"target_server" if expected is Server else "target_network": target})
+        .values_list("pk", flat=True)
+        .first()
     )
-    if busy.exists():
-        errors["target"] = [f"{target} already has a request in progress (#{busy.first().pk})."]
+    if busy is not None:
+        raise RequestConflict(f"{target} already has a request in progress (#{busy}).")
     if kind == Kind.NETWORK_DECOMMISSION:
         attached = target.servers.filter(deleted_at__isnull=True).values_list("name", flat=True)
         if attached:
@@ -119,7 +129,7 @@ def _route(request: ResourceRequest) -> None:
         return
     request.pending_stage = stages[0]
     request.save(update_fields=["pending_stage"])
-    transaction.on_commit(lambda: notifications.approvers_new_request(request.pk))
+    notifications.approvers_new_request(request)
 
 
 def request_cancel(*, user, request: ResourceRequest, reason: str = "") -> ResourceRequest:
@@ -158,14 +168,8 @@ def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
         allocation_lock(request.allocation_id)
         quota_check(allocation=request.allocation, needs=needs_of(request))
         transition(request, "retry", actor=user, note="Retry", failure_reason="")
-        _enqueue(request)
+        work_start(request)
     return request
-
-
-def _enqueue(request: ResourceRequest) -> None:
-    from provisioning import tasks
-
-    tasks.advance_request.delay_on_commit(request.pk)
 
 
 def lease_expire(*, server: Server) -> ResourceRequest | None:

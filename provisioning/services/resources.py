@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from portal.audit import audit_record
+from portal.audit import audit_record, audit_record_many
 from provisioning.cloud import base as cloud
 from provisioning.models import Network, ResourceRequest, Server
 from tenants.models import Allocation
@@ -170,8 +171,103 @@ def orphans_resolve_missing(*, region, kind: str, seen_ids: set[str]) -> int:
 
 
 def server_lease_warned(*, server: Server) -> None:
-    """The owner is told, once, that the lease ends soon."""
+    """The owner is told, once, that the lease ends soon (the mail leaves after commit)."""
     from provisioning import notifications
 
-    Server.objects.filter(pk=server.pk).update(lease_warned_at=timezone.now())
-    notifications.lease_ending(server.pk)
+    with transaction.atomic():
+        if Server.objects.filter(pk=server.pk, lease_warned_at__isnull=True).update(
+            lease_warned_at=timezone.now()
+        ):
+            notifications.lease_ending(server)
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    updated: int
+    vanished: int
+
+
+#: Rows read and written per statement by ``servers_sync``.
+SYNC_BATCH = 1000
+#: ``last_seen_at`` is written again only when older than this: most runs write nothing for a
+#: server that did not change, which is what keeps a run at 10,000 servers cheap.
+SEEN_REFRESH = timedelta(minutes=5)
+_MIRRORED = ("name", "status", "addresses", "fault")
+
+
+def servers_sync(
+    *, allocation: Allocation, infos: list[cloud.ServerInfo], keep: set[int]
+) -> SyncCounts:
+    """Bring an allocation's live servers in line with a full server list from its project.
+
+    Servers whose status, name, addresses or fault changed are updated and audited; servers
+    missing from the list are marked deleted (unless their request, in ``keep``, is still being
+    built). A fixed number of statements per batch of ``SYNC_BATCH`` servers, each batch in a
+    short transaction of its own.
+    """
+    by_id = {info.id: info for info in infos}
+    now = timezone.now()
+    updated = vanished = 0
+    live = (
+        Server.objects.live()
+        .filter(allocation=allocation)
+        .only("id", "backend_id", "origin_request_id", "last_seen_at", *_MIRRORED)
+        .order_by("id")
+    )
+    for batch in _chunks(live.iterator(chunk_size=SYNC_BATCH), SYNC_BATCH):
+        changed, gone, seen = [], [], []
+        for server in batch:
+            info = by_id.get(server.backend_id)
+            if info is None:
+                if server.origin_request_id not in keep:
+                    gone.append(server)
+                continue
+            values = {
+                "name": info.name, "status": info.status,
+                "addresses": _addresses(info), "fault": info.fault_message,
+            }  # fmt: skip
+            diff = {k: v for k, v in values.items() if getattr(server, k) != v}
+            if diff:
+                for key, value in diff.items():
+                    setattr(server, key, value)
+                server.last_seen_at = now
+                changed.append((server, diff))
+            elif server.last_seen_at is None or server.last_seen_at < now - SEEN_REFRESH:
+                seen.append(server.pk)
+        with transaction.atomic():
+            if changed:
+                Server.objects.bulk_update(
+                    [s for s, _ in changed], [*_MIRRORED, "last_seen_at"], batch_size=SYNC_BATCH
+                )
+            if seen:
+                Server.objects.filter(pk__in=seen).update(last_seen_at=now)
+            if gone:
+                Server.objects.filter(pk__in=[s.pk for s in gone]).update(
+                    deleted_at=now, status="DELETED"
+                )
+            where = {"actor": None, "tenant": allocation.tenant, "region": allocation.region}
+            reason = {"reason": "Deleted in the cloud outside the portal"}
+            events = [
+                {"action": "server.update", "obj": server, "after": diff, **where}
+                for server, diff in changed
+            ]
+            events += [
+                {"action": "server.delete", "obj": server, "after": reason, **where}
+                for server in gone
+            ]
+            if events:
+                audit_record_many(events)
+        updated += len(changed)
+        vanished += len(gone)
+    return SyncCounts(updated, vanished)
+
+
+def _chunks(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -12,7 +12,7 @@ from provisioning.models import RequestTransition, ResourceRequest
 def request_lock(request_id: int) -> ResourceRequest:
     """Re-read and lock a request; the caller's decision is then made on the current state."""
     return (
-        ResourceRequest.objects.select_for_update(of=("self",))
+        ResourceRequest.objects.select_for_update(of=("self",), no_key=True)
         .select_related(
             "allocation__region__site",
             "allocation__region__domain",

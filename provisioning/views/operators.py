@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
@@ -22,7 +21,7 @@ from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
 from provisioning.models import Orphan, RequestState
-from provisioning.selectors import requests_visible_to, servers_visible_to
+from provisioning.selectors import requests_stuck, requests_visible_to, servers_visible_to
 from provisioning.services import RequestNotAllowed, request_retry
 from provisioning.services.operations import request_redrive
 from tenants.access import is_operator
@@ -46,7 +45,6 @@ class OperatorOverviewView(OperatorOnlyMixin, ClassifiedPageMixin, TemplateView)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user, now = self.request.user, timezone.now()
-        stuck_cutoff = now - timedelta(seconds=settings.PORTAL_STUCK_AFTER)
         drift_cutoff = now - DRIFT_AFTER
         requests = requests_visible_to(user)
         kwargs.update(
@@ -64,21 +62,13 @@ class OperatorOverviewView(OperatorOnlyMixin, ClassifiedPageMixin, TemplateView)
                 )
                 .order_by("last_seen_at")[:ROWS_PER_SECTION]
             ),
-            stuck=list(
-                requests.filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING])
-                .filter(
-                    Q(heartbeat_at__lt=stuck_cutoff)
-                    | Q(heartbeat_at__isnull=True, state_changed_at__lt=stuck_cutoff)
-                )
-                .order_by("state_changed_at")[:ROWS_PER_SECTION]
-            ),
+            stuck=list(requests_stuck(user)[:ROWS_PER_SECTION]),
             failed=list(
                 requests.filter(
                     state=RequestState.FAILED, state_changed_at__gte=now - FAILED_WINDOW
                 ).order_by("-state_changed_at")[:ROWS_PER_SECTION]
             ),
             drift_minutes=int(DRIFT_AFTER.total_seconds() // 60),
-            stuck_seconds=settings.PORTAL_STUCK_AFTER,
             failed_days=FAILED_WINDOW.days,
         )
         return super().get_context_data(**kwargs)

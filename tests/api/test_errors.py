@@ -153,5 +153,6 @@ def test_day2_actions_create_requests(api_world, client_for):
         {"justification": "Maintenance of the planning tool."},
         format="json",
     )
-    assert again.status_code == 400
+    assert again.status_code == 409  # a conflict with the server's state, not bad input
+    assert again.json()["code"] == "conflict"
     assert "already has a request in progress" in again.json()["fields"]["target"][0]

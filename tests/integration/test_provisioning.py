@@ -5,12 +5,15 @@ Each test checks the cloud's side through the cloud layer, not only the portal's
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 
 import pytest
 
+from portal import tasks as portal_tasks
 from portal.audit import verify_chain
+from portal.models import AuditEvent
 from provisioning import cloud, services, tasks
 from provisioning.cloud import CloudTarget
 from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
@@ -143,22 +146,55 @@ def test_build_error_fails_with_the_fault_and_leaves_nothing_behind(live_world):
     assert len(servers_of(world, request)) == 1
 
 
-def test_killed_worker_mid_provisioning_still_makes_exactly_one_vm(live_world, worker):
+def _sweep_until_terminal(ids, worker, *, timeout=90, every=1.0) -> None:
+    """Run the lease sweeper every ``every`` seconds, as beat does, until all ``ids`` end."""
+    deadline = time.monotonic() + timeout
+    while ResourceRequest.objects.filter(pk__in=ids, state__in=IN_FLIGHT).exists():
+        assert time.monotonic() < deadline, list(
+            ResourceRequest.objects.filter(pk__in=ids).values_list("state", "status_note")
+        )
+        # Celery's worker either reconnects or exits ("Unrecoverable error") when the broker
+        # drops mid-acknowledgement; in production its supervisor starts it again, as here.
+        if not worker.alive:
+            worker.restart_fresh()
+        with contextlib.suppress(Exception):  # the broker may still be coming back
+            portal_tasks.periodic_relay_outbox.delay()
+            tasks.periodic_redrive_lapsed.delay()
+        time.sleep(every)
+
+
+def test_killed_worker_mid_step_is_re_driven_within_the_lease(live_world, worker, settings):
+    """SIGKILL while the worker holds the lease inside a slow create that the cloud still
+    carries out: the lease lapses (3 s here), the sweeper re-drives, and the new chain waits
+    for the dead worker's call to have ended before it creates anything, so it finds the VM by
+    its tag instead of building a second one."""
     world = live_world
     network = make_network(world)
-    world.sim.control.set_build_time(4)
+    world.sim.control.set_build_time(2)
+    world.sim.control.hang("compute.server.create", seconds=4, apply=True)
 
     request = submit_server(world, network)
     approve(world, request)
-    wait_for(lambda: servers_of(world, request), timeout=20, what="the VM to be created")
+    wait_for(
+        lambda: ResourceRequest.objects.filter(pk=request.pk).exclude(lease_owner="").exists(),
+        timeout=20, what="a worker to claim the request",
+    )  # fmt: skip
+    time.sleep(0.5)  # inside the create call now
     worker.kill()
-    time.sleep(2.5)  # past PORTAL_STUCK_AFTER: nobody is moving the request on
+    killed_at = time.monotonic()
 
     worker.restart_fresh()
-    tasks.periodic_reconcile_region.delay(world.region.pk)
-    wait_state(request, RequestState.COMPLETED)
-
+    _sweep_until_terminal([request.pk], worker)
+    request.refresh_from_db()
+    assert request.state == RequestState.COMPLETED, request.failure_reason
+    # The lease lapses, the sweeper runs, nothing new is created until the dead worker's call
+    # has surely ended (the worker's 5 s API timeout + 5 s), then the build; and some slack.
+    bound = settings.PORTAL_LEASE_SECONDS + 1 + 5 + 5 + 2 + 12
+    assert time.monotonic() - killed_at < bound
+    redrive = AuditEvent.objects.get(action="request.redrive", object_id=str(request.pk))
+    assert "stopped renewing its lease" in redrive.after["reason"]
     assert len(servers_of(world, request)) == 1
+    assert Server.objects.filter(origin_request=request).count() == 1
 
 
 def test_redis_restart_with_requests_in_flight(live_world, redis_server, worker):
@@ -173,32 +209,12 @@ def test_redis_restart_with_requests_in_flight(live_world, redis_server, worker)
     )
 
     redis_server.restart()  # the broker forgets every message, scheduled polls included
-    time.sleep(2.5)
-    # Beat runs the reconciler every minute; here every few seconds until all are terminal.
-    ids = [r.pk for r in requests]
-    deadline = time.monotonic() + 90
-    while ResourceRequest.objects.filter(pk__in=ids, state__in=IN_FLIGHT).exists():
-        assert time.monotonic() < deadline, list(
-            ResourceRequest.objects.filter(pk__in=ids).values_list("state", "status_note")
-        )
-        # Celery's worker either reconnects or exits ("Unrecoverable error") when the broker
-        # drops mid-acknowledgement; in production its supervisor starts it again, as here.
-        if not worker.alive:
-            worker.restart_fresh()
-        _send_reconcile(world)
-        time.sleep(3)
+    # Their leases lapse: the sweeper (beat, every few seconds) sends each a new message.
+    _sweep_until_terminal([r.pk for r in requests], worker)
     for request in requests:
         request.refresh_from_db()
         assert request.state == RequestState.COMPLETED, request.failure_reason
         assert len(servers_of(world, request)) == 1
-
-
-def _send_reconcile(world) -> bool:
-    try:
-        tasks.periodic_reconcile.delay()
-    except Exception:
-        return False
-    return True
 
 
 def test_day2_stop_start_and_decommission(live_world):

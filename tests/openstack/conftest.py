@@ -67,7 +67,8 @@ def worker_env(django_db_setup, redis_server, lab) -> dict[str, str]:
     """tests/live.py's worker environment, with the lab's clouds.yaml and a real cloud's pace."""
     return worker_environment(
         redis_server.url, lab.clouds_yaml,
-        PORTAL_POLL_FIRST="0.5", PORTAL_POLL_MAX="2", PORTAL_STUCK_AFTER="60",
+        PORTAL_POLL_FIRST="0.5", PORTAL_POLL_MAX="2",
+        PORTAL_LEASE_SECONDS="20", PORTAL_LEASE_QUEUE_GRACE="60",
         PORTAL_PROVISIONING_DEADLINE="180", CLOUD_API_TIMEOUT="30",
     )  # fmt: skip
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import AuditEvent
+from portal.models import AuditEvent, OutboxMessage
 from provisioning.models import Orphan, RequestState, ResourceRequest, Server
 from provisioning.services import request_approve
 from tests.factories import make_portal_role
@@ -36,12 +35,13 @@ def trouble(shop):
     make_server(shop.low, "gone", last_seen_at=long_ago, deleted_at=timezone.now())
     stuck = submit_server(shop, name="stuck")
     request_approve(user=shop.approver, request=stuck)
+    # Its worker died an hour ago: the lease it held lapsed.
     ResourceRequest.objects.filter(pk=stuck.pk).update(
-        state=RequestState.PROVISIONING, heartbeat_at=long_ago
-    )
+        state=RequestState.PROVISIONING, heartbeat_at=long_ago, lease_owner="host:42",
+        lease_expires_at=long_ago,
+    )  # fmt: skip
     moving = submit_server(shop, name="moving")
-    request_approve(user=shop.approver, request=moving)
-    ResourceRequest.objects.filter(pk=moving.pk).update(heartbeat_at=timezone.now())
+    request_approve(user=shop.approver, request=moving)  # a fresh lease: its message is queued
     failed = submit_server(shop, name="broken", secret=True)
     ResourceRequest.objects.filter(pk=failed.pk).update(
         state=RequestState.FAILED, failure_reason="Build ERROR: no valid host", pending_stage=""
@@ -81,19 +81,24 @@ def test_empty_page_says_all_is_well(client, shop, operator):
     assert "No open orphans" in page and "No drift" in page and "No stuck requests" in page
 
 
-def test_redrive_enqueues_the_task_after_commit(
-    client, operator, trouble, django_capture_on_commit_callbacks
-):
+def _advance_messages(request) -> list[list]:
+    return [
+        m.args
+        for m in OutboxMessage.objects.filter(task="provisioning.tasks.advance_request")
+        if m.args[0] == request.pk
+    ]
+
+
+def test_redrive_takes_the_request_over_with_a_new_chain(client, operator, trouble):
     stuck = trouble["stuck"]
     client.force_login(operator)
     url = reverse("operator-request-action", args=[stuck.pk, "redrive"])
-    with (
-        mock.patch("provisioning.tasks.advance_request.delay") as delay,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        response = client.post(url, follow=True)
-    delay.assert_called_once_with(stuck.pk)
+    response = client.post(url, follow=True)
     assert f"Request #{stuck.pk} re-driven" in response.content.decode()
+    stuck.refresh_from_db()
+    # A new token fences out whatever the old chain is doing; its first message is queued.
+    assert stuck.work_token == 1 and stuck.lease_owner == ""
+    assert _advance_messages(stuck)[-1] == [stuck.pk, 1, 0]
     assert AuditEvent.objects.filter(action="request.redrive", object_id=str(stuck.pk)).exists()
 
 
@@ -101,9 +106,9 @@ def test_redrive_refuses_a_request_not_in_flight(client, operator, trouble):
     failed = trouble["failed"]
     client.force_login(operator)
     url = reverse("operator-request-action", args=[failed.pk, "redrive"])
-    with mock.patch("provisioning.tasks.advance_request.delay") as delay:
-        page = client.post(url, follow=True).content.decode()
-    delay.assert_not_called()
+    before = OutboxMessage.objects.count()
+    page = client.post(url, follow=True).content.decode()
+    assert OutboxMessage.objects.count() == before
     assert "only approved or provisioning requests can be re-driven" in page
 
 

@@ -21,6 +21,5 @@ class Command(BaseCommand):
             queryset = queryset.filter(slug__in=regions)
         for region in queryset:
             counts = reconcile.reconcile_region(region.pk)
-            stuck = reconcile.stuck_requests(region.pk)
-            self.stdout.write(f"{region.slug}: {counts}, stuck requests: {stuck or 'none'}")
+            self.stdout.write(f"{region.slug}: {counts}")
         self.stdout.write(str(reconcile.leases_run()))
