@@ -32,6 +32,7 @@ def test_production_profile_passes_check_deploy():
         PORTAL_PROFILE="production",
         DJANGO_SECRET_KEY="k" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
         DJANGO_ALLOWED_HOSTS="portal.example.org",
+        PORTAL_AUDIT_CHECKPOINT_KEY="c" * 20 + "-checkpoint-key-held-outside-the-database",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -41,3 +42,15 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", PORTAL_PROFILE="production")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_audit_checkpoint_key():
+    """The checkpoints' key must be one the database (and the repository) does not hold."""
+    result = _manage(
+        "check",
+        PORTAL_PROFILE="production",
+        DJANGO_SECRET_KEY="k" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
+        DJANGO_ALLOWED_HOSTS="portal.example.org",
+    )
+    assert result.returncode != 0
+    assert "PORTAL_AUDIT_CHECKPOINT_KEY" in result.stderr
