@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-openstack bench lint format venv clean
+.PHONY: demo test test-faults test-openstack bench lint format venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Randomised fault rounds on the default settings: SIGKILLed worker, lost responses, 5xx
+## bursts; exactly one VM per request and approval -> completed within build time + 90 s.
+test-faults: venv
+	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 ## The real OpenStack lane: start the lab (a real Keystone/Nova/Neutron/Glance on 127.0.0.1,
 ## about 2 minutes), run tests/contract/ and tests/openstack/ against it, stop it again.

@@ -227,7 +227,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "redrive-lapsed": {
         "task": "provisioning.tasks.periodic_redrive_lapsed",
-        "schedule": env.float("PORTAL_LEASE_SWEEP_EVERY", default=10.0),
+        "schedule": env.float("PORTAL_LEASE_SWEEP_EVERY", default=5.0),
     },
     "outbox-relay": {
         "task": "portal.tasks.periodic_relay_outbox",
@@ -346,9 +346,9 @@ PORTAL_POLL_MAX = env.float("PORTAL_POLL_MAX", default=30.0)
 # re-driven by the sweeper, which runs every PORTAL_LEASE_SWEEP_EVERY seconds. A message not
 # picked up within PORTAL_LEASE_QUEUE_GRACE seconds of being due (lost with the broker, held
 # by a dead worker) is sent again.
-PORTAL_LEASE_SECONDS = env.float("PORTAL_LEASE_SECONDS", default=30.0)
-PORTAL_LEASE_QUEUE_GRACE = env.float("PORTAL_LEASE_QUEUE_GRACE", default=40.0)
-PORTAL_LEASE_SWEEP_EVERY = env.float("PORTAL_LEASE_SWEEP_EVERY", default=10.0)
+PORTAL_LEASE_SECONDS = env.float("PORTAL_LEASE_SECONDS", default=15.0)
+PORTAL_LEASE_QUEUE_GRACE = env.float("PORTAL_LEASE_QUEUE_GRACE", default=20.0)
+PORTAL_LEASE_SWEEP_EVERY = env.float("PORTAL_LEASE_SWEEP_EVERY", default=5.0)
 # The outbox (portal.outbox): relay right after commit, and every PORTAL_OUTBOX_RELAY_EVERY
 # seconds whatever is older than PORTAL_OUTBOX_RELAY_GRACE seconds (the broker was down).
 PORTAL_OUTBOX_RELAY_ON_COMMIT = env.bool("PORTAL_OUTBOX_RELAY_ON_COMMIT", default=True)

@@ -110,6 +110,34 @@ class Worker:
         return self.process is not None and self.process.poll() is None
 
 
+class Beat:
+    """``celery -A portal beat`` with the portal's schedule (in a file, not the database)."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env, self.workdir = env, workdir
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.workdir / "beat.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+             "-S", "celery.beat:PersistentScheduler",
+             "--schedule", str(self.workdir / "beat-schedule")],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.process = None
+
+
 def wait_for(predicate: Callable[[], object], *, timeout: float = 30, what: str = "it"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -107,9 +107,13 @@ def poll_delay(polls: int) -> float:
     return min(settings.PORTAL_POLL_FIRST * (2 ** max(polls, 0)), settings.PORTAL_POLL_MAX)
 
 
-def _queued_lease(now) -> Any:
-    """How long a message may take to be claimed before the request is re-driven."""
-    return now + timedelta(seconds=settings.PORTAL_LEASE_QUEUE_GRACE)
+def _queued_lease(now, resent: int = 0) -> Any:
+    """By when a message must have been claimed before the request is re-driven.
+
+    Doubled for each time the same wait was already re-sent: under a long backlog a message is
+    late, not lost, and re-sending it ever faster would only add duplicates to the queue.
+    """
+    return now + timedelta(seconds=settings.PORTAL_LEASE_QUEUE_GRACE * 2 ** min(resent, 6))
 
 
 def _send(request: ResourceRequest, *, polls: int = 0, countdown: float | None = None) -> None:
@@ -132,15 +136,19 @@ def work_take_over(request: ResourceRequest, *, actor, reason: str) -> None:
     results are discarded, and its cloud objects are found by their tag by the new chain.
     """
     before = {"token": request.work_token, "owner": request.lease_owner}
+    progress = dict(request.progress or {})
+    resent = 0
     if request.lease_owner:
         # The old holder may be inside a cloud call (a create the cloud will still carry out):
         # the new chain creates nothing new until that call has surely ended.
-        ends = max(request.lease_expires_at or timezone.now(), timezone.now())
-        settle = ends + timedelta(seconds=settings.CLOUD_API_TIMEOUT + SETTLE_MARGIN)
-        request.progress = {**(request.progress or {}), "settle_until": settle.isoformat()}
+        progress["settle_until"] = _settle_until(request).isoformat()
+    else:
+        resent = progress.get("resent", 0) + 1
+    progress["resent"] = resent
+    request.progress = progress
     request.work_token += 1
     request.lease_owner = ""
-    request.lease_expires_at = _queued_lease(timezone.now())
+    request.lease_expires_at = _queued_lease(timezone.now(), resent)
     request.status_note = reason[:300]
     request.save(
         update_fields=["work_token", "lease_owner", "lease_expires_at", "status_note", "progress"]
@@ -155,6 +163,22 @@ def work_take_over(request: ResourceRequest, *, actor, reason: str) -> None:
         region=request.allocation.region,
     )
     _send(request)
+
+
+def _settle_until(request: ResourceRequest) -> datetime:
+    """When every cloud call of the lease's holder has surely ended.
+
+    A holder renews every third of the lease, so one that stopped renewing stopped within a
+    third of a lease after its last renewal; a live one taken over notices within a third of a
+    lease. Its last call then ends within the API timeout.
+    """
+    lease = timedelta(seconds=settings.PORTAL_LEASE_SECONDS)
+    now = timezone.now()
+    renewed = (request.lease_expires_at or now) - lease
+    stopped = min(max(renewed, now - lease), now) + lease / 3
+    if request.lease_expires_at and request.lease_expires_at > now:
+        stopped = now + lease / 3  # alive, as far as anyone knows: it stops at its next renewal
+    return stopped + timedelta(seconds=settings.CLOUD_API_TIMEOUT + SETTLE_MARGIN)
 
 
 def _lock_for_work(request_id: int) -> ResourceRequest | None:
@@ -214,9 +238,12 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
         request.lease_owner = owner
         request.lease_expires_at = now + timedelta(seconds=settings.PORTAL_LEASE_SECONDS)
         request.heartbeat_at = now
+        request.progress = {k: v for k, v in (request.progress or {}).items() if k != "resent"}
         request.save(
-            update_fields=["work_token", "lease_owner", "lease_expires_at", "heartbeat_at"]
-        )
+            update_fields=[
+                "work_token", "lease_owner", "lease_expires_at", "heartbeat_at", "progress",
+            ]
+        )  # fmt: skip
         expired = ""
         if request.provisioning_deadline and now > request.provisioning_deadline:
             expired = (

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from portal.audit import audit_seal, verify_chain
 from portal.models import OutboxMessage
+from portal.outbox import relay_due
 from provisioning import cloud, steps
 from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest
 from provisioning.reconcile import reconcile_region
@@ -189,3 +190,53 @@ def test_submits_approvals_and_worker_commits_in_one_region_do_not_deadlock(
     assert len(tags) == len(set(tags)) == len(submitted)
     audit_seal()
     assert verify_chain().ok
+
+
+@pytest.mark.queue
+def test_with_the_broker_down_submit_and_approve_answer_success_and_complete_later(
+    live_world, redis_server, worker
+):
+    """Redis stopped: the API answers 201 for the submit and the page approves (302), because
+    the work is in the outbox; when Redis is back the relay publishes it and the VM is built."""
+    from django.test import Client
+
+    from tests.integration.test_provisioning import make_network
+
+    world = live_world
+    network = make_network(world)
+    redis_server.stop()
+    try:
+        api = APIClient()
+        api.force_authenticate(world.requester)
+        response = api.post(
+            "/api/v1/requests/",
+            {"kind": "server", "allocation": world.allocation.pk, "justification": WHY,
+             "spec": {"name": "offline", "flavor": "m1.tiny", "image": "debian-12",
+                      "networks": [network.pk]}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 201, response.content
+        request = ResourceRequest.objects.get(pk=response.json()["id"])
+        page = Client()
+        page.force_login(world.approver)
+        answer = page.post(f"/approvals/{request.pk}/decide/", {"decision": "approve"})
+        assert answer.status_code == 302
+        request.refresh_from_db()
+        assert request.state == RequestState.APPROVED
+        waiting = OutboxMessage.objects.filter(task=ADVANCE_TASK)
+        assert [m.args[:2] for m in waiting] == [[request.pk, request.work_token]]
+    finally:
+        redis_server.start()
+
+    from tests.integration.test_provisioning import _sweep_until_terminal, servers_of
+
+    _sweep_until_terminal([request.pk], worker)
+    request.refresh_from_db()
+    assert request.state == RequestState.COMPLETED, request.failure_reason
+    assert len(servers_of(world, request)) == 1
+    # Whatever the relay had not published yet goes now; a message the lease sweeper already
+    # replaced is stale and does nothing when it arrives.
+    relay_due(older_than=0)
+    assert not OutboxMessage.objects.exists()
+    time.sleep(1)
+    assert len(servers_of(world, request)) == 1
