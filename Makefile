@@ -39,10 +39,13 @@ test-openstack: venv
 	OPENSTACK_LAB=$(OPENSTACK_LAB) LAB_HOME=$(LAB_HOME) PYTEST=$(BIN)/pytest \
 		PYTEST_ARGS="$(PYTEST_ARGS)" bash tests/openstack/lane.sh
 
-## Figures, not pass/fail: access-filtered lists at scale, approval-to-completed timings.
+## Figures, not pass/fail: access-filtered lists at scale, approval-to-completed timings,
+## VMs per minute against the bound, cloud calls per VM, the API meanwhile, the reconciler.
 bench: venv
 	$(BIN)/python -m benchmarks access
 	$(BIN)/python -m benchmarks provisioning
+	$(BIN)/python -m benchmarks writepath
+	$(BIN)/python -m benchmarks reconcile
 
 lint: venv
 	$(BIN)/ruff check .
