@@ -150,6 +150,28 @@ def _api_load(base: str, world: dict, network_pk: int, stop: threading.Event, ou
         out["status"].append(decided.status_code)
 
 
+def _approve_all(requests: list, approver, *, threads: int) -> None:
+    """Approve every request, from ``threads`` approvers at once, as a busy inbox would be."""
+    from django.db import connection
+
+    from provisioning import services
+
+    def approve(share: list) -> None:
+        try:
+            for request in share:
+                services.request_approve(user=approver, request=request)
+        finally:
+            connection.close()
+
+    workers = [
+        threading.Thread(target=approve, args=(requests[i::threads],)) for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
 def bench_writepath(args: argparse.Namespace) -> None:
     setup_django()
     from django.conf import settings
@@ -170,7 +192,8 @@ def bench_writepath(args: argparse.Namespace) -> None:
         redis.url, str(sim.clouds_yaml), PORTAL_POLL_FIRST="2", PORTAL_POLL_MAX="30",
         PORTAL_LEASE_SECONDS="15", PORTAL_LEASE_QUEUE_GRACE="20",
         PORTAL_PROVISIONING_DEADLINE="1800", CLOUD_API_TIMEOUT="30",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_CONN_MAX_AGE="60",
+        PORTAL_AUDIT_SEAL_MIN_INTERVAL="1",
     )  # fmt: skip
     workers = [Worker(env, workdir / f"worker-{i}.log") for i in range(args.workers)]
     web = Gunicorn(env, workdir)
@@ -205,8 +228,7 @@ def bench_writepath(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         for thread in clients:
             thread.start()
-        for request in requests:
-            services.request_approve(user=world["approver"], request=request)
+        _approve_all(requests, world["approver"], threads=args.approvers)
         approved_in = time.perf_counter() - started
         ids = [r.pk for r in requests]
         wait_for(
@@ -234,6 +256,8 @@ def bench_writepath(args: argparse.Namespace) -> None:
               f"{json.dumps(dict(sorted(counts.items())))})")  # fmt: skip
         statuses = load["status"]
         api_calls = len(load["submit"]) + len(load["approve"])
+        if not api_calls:
+            load = {"submit": [0.0], "approve": [0.0], "status": []}
         print(f"  API meanwhile ({args.api_clients} clients): {api_calls / total:.1f} req/s; "
               f"submit p50 {statistics.median(load['submit']) * 1000:.0f} ms "
               f"p95 {percentile(load['submit'], 95) * 1000:.0f} ms; approve p50 "
@@ -341,7 +365,8 @@ def add_arguments(sub) -> None:
     write.add_argument("--latency", type=float, default=0.2)
     write.add_argument("--build-time", type=float, default=5.0)
     write.add_argument("--workers", type=int, default=2)
-    write.add_argument("--api-clients", type=int, default=4)
+    write.add_argument("--api-clients", type=int, default=2)
+    write.add_argument("--approvers", type=int, default=4)
     rec = sub.add_parser("reconcile", help="one reconciler run over many servers")
     rec.add_argument("--servers", type=int, default=10_000)
 

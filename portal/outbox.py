@@ -19,7 +19,10 @@ web, the worker and beat already run, with no process of its own to operate.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -89,6 +92,34 @@ def relay(message_ids: Iterable[int]) -> int:
 FAIL_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
+_connections: dict[tuple[int, str], Any] = {}
+_connections_lock = threading.Lock()
+
+
+def _broker_connection() -> Any:
+    """This process's (and thread's) publishing connection, made once and kept.
+
+    Opening a broker connection per message would cost more than the message; one that failed
+    is dropped, so the next relay connects afresh.
+    """
+    from portal.celery import app
+
+    key = (os.getpid(), f"{threading.get_ident()}:{app.conf.broker_url}")
+    with _connections_lock:
+        connection = _connections.get(key)
+        if connection is None:
+            connection = _connections[key] = app.connection_for_write(transport_options=FAIL_FAST)
+    return key, connection
+
+
+def _drop_connection(key: tuple[int, str]) -> None:
+    with _connections_lock:
+        connection = _connections.pop(key, None)
+    if connection is not None:
+        with contextlib.suppress(Exception):  # it is broken already
+            connection.release()
+
+
 def _publish(rows: list) -> int:
     from portal.celery import app
     from portal.models import OutboxMessage
@@ -97,7 +128,8 @@ def _publish(rows: list) -> int:
         return 0
     sent = 0
     now = timezone.now()
-    with app.connection_for_write(transport_options=FAIL_FAST) as connection:
+    key, connection = _broker_connection()
+    try:
         for row in rows:
             wait = (row.not_before - now).total_seconds() if row.not_before else 0
             app.send_task(
@@ -110,6 +142,9 @@ def _publish(rows: list) -> int:
             )
             OutboxMessage.objects.filter(pk=row.pk).delete()
             sent += 1
+    except Exception:
+        _drop_connection(key)
+        raise
     return sent
 
 

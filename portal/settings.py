@@ -318,6 +318,8 @@ import hmac  # noqa: E402
 # Events are appended unsealed and chained by one sealer: right after each commit, in the
 # process that committed, and every PORTAL_AUDIT_SEAL_EVERY seconds (beat) to catch up.
 PORTAL_AUDIT_SEAL_ON_COMMIT = env.bool("PORTAL_AUDIT_SEAL_ON_COMMIT", default=True)
+# A busy process seals after a commit at most this often (seconds); one run seals everything.
+PORTAL_AUDIT_SEAL_MIN_INTERVAL = env.float("PORTAL_AUDIT_SEAL_MIN_INTERVAL", default=1.0)
 # Where signed checkpoints of the chain's head go: "file:<path>", "syslog" or
 # "syslog:<socket path or host:port>" (facility auth). Keep it where database administrators
 # cannot write: it is what shows a truncated or rewritten chain (docs/audit.md).

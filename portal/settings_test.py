@@ -13,3 +13,5 @@ DEBUG = False
 # Unit tests enqueue into an in-process broker that nothing consumes; tests of the queue start
 # their own Redis and Celery worker (tests/integration/conftest.py) and point the app at them.
 CELERY_BROKER_URL = os.environ.get("PORTAL_TEST_BROKER_URL", "memory://")
+# Seal after every commit, so a test reads a sealed chain without waiting for the periodic sealer.
+PORTAL_AUDIT_SEAL_MIN_INTERVAL = float(os.environ.get("PORTAL_AUDIT_SEAL_MIN_INTERVAL", "0"))

@@ -133,6 +133,7 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
                 network_ids=network_ids,
                 key_name=spec.get("key_name") or None,
                 metadata={"portal_request_id": str(item.request_id)},
+                known_absent=item.fresh,
             )
             known[tag] = info.id
         result.servers.append((tag, info))

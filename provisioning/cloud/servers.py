@@ -126,13 +126,16 @@ def server_find_or_create(
     key_name: str | None = None,
     security_groups: Iterable[str] = (),
     metadata: Mapping[str, str] | None = None,
+    known_absent: bool = False,
 ) -> ServerInfo:
     """Return the server tagged `tag`, creating it (tagged) only if none exists yet.
 
-    The answer to a create is the bare 202 body, so the server is read back once to return its
-    full state; the caller polls `server_get` until it leaves BUILD (no blocking wait here).
+    ``known_absent``: the caller knows no create for this tag was ever sent (the first step of
+    a provisioning attempt), so the lookup is skipped. The answer to a create is the bare 202
+    body, so the server is read back once to return its full state; the caller polls
+    `server_get` until it leaves BUILD (no blocking wait here).
     """
-    existing = server_find_by_tag(target, tag)
+    existing = None if known_absent else server_find_by_tag(target, tag)
     if existing:
         return existing
     conn = connect(target)

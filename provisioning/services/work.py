@@ -76,6 +76,8 @@ class WorkItem:
     #: A worker that stopped (or was fenced out) may have had a create in flight until then:
     #: nothing new is created before it, so what it asked for can still be found by its tag.
     settle_until: datetime | None = None
+    #: The first step of the attempt: no create can have been sent for its tags before.
+    fresh: bool = False
     #: True once the request was taken over under this step: stop calling the cloud.
     fenced: Callable[[], bool] = lambda: False
 
@@ -208,7 +210,8 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
         if request is None or request.work_token != token:
             return None  # gone, or a stale message of a chain that was replaced
         now = timezone.now()
-        if request.state == RequestState.APPROVED:
+        fresh = request.state == RequestState.APPROVED
+        if fresh:
             request.attempts += 1
             request.progress = {}
             transition(
@@ -268,6 +271,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             network_tag=network.tag if network else "",
             expired=expired,
             settle_until=parse_datetime(settle) if settle else None,
+            fresh=fresh,
         )
 
 

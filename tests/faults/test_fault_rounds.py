@@ -48,7 +48,7 @@ def fault_rig(cloudsim_clean, tmp_path, settings):
         PORTAL_POLL_FIRST="2", PORTAL_POLL_MAX="30", PORTAL_LEASE_SECONDS="15",
         PORTAL_LEASE_QUEUE_GRACE="20", PORTAL_LEASE_SWEEP_EVERY="5",
         PORTAL_PROVISIONING_DEADLINE="1800", CLOUD_API_TIMEOUT="30",
-        PORTAL_RECONCILE_EVERY="60",
+        PORTAL_RECONCILE_EVERY="60", PORTAL_AUDIT_SEAL_MIN_INTERVAL="1",
         PORTAL_AUDIT_CHECKPOINT_SINK=f"file:{tmp_path / 'checkpoints.log'}",
     )  # fmt: skip
     worker = Worker(env, tmp_path / "worker.log")
