@@ -347,6 +347,14 @@ def bench_reconcile(args: argparse.Namespace) -> None:
             for i, backend_id in enumerate(ids)
         )  # fmt: skip
         print(f"\nreconciler, one region, {Server.objects.live().count()} servers")
+        from provisioning import cloud
+
+        target = cloud.CloudTarget(cloud=world["region"].cloud_name,
+                                   project_id=allocation.project_id)  # fmt: skip
+        started = time.perf_counter()
+        listed = cloud.servers_list(target)
+        print(f"  the cloud's paginated list alone: {len(listed)} servers in "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         for label in ("first run (every server's status changes)", "second run (nothing changed)"):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from portal.audit import sealing_lag
+from portal.outbox import outbox_lag
 from portal.views import ClassifiedPageMixin
 from provisioning.models import Orphan, RequestState
 from provisioning.selectors import requests_stuck, requests_visible_to, servers_visible_to
@@ -47,6 +49,7 @@ class OperatorOverviewView(OperatorOnlyMixin, ClassifiedPageMixin, TemplateView)
         user, now = self.request.user, timezone.now()
         drift_cutoff = now - DRIFT_AFTER
         requests = requests_visible_to(user)
+        kwargs["outbox_waiting"], kwargs["outbox_age"] = outbox_lag()
         kwargs.update(
             orphans=list(
                 Orphan.objects.restrict(user)
@@ -69,6 +72,7 @@ class OperatorOverviewView(OperatorOnlyMixin, ClassifiedPageMixin, TemplateView)
                 ).order_by("-state_changed_at")[:ROWS_PER_SECTION]
             ),
             drift_minutes=int(DRIFT_AFTER.total_seconds() // 60),
+            sealing=sealing_lag(),
             failed_days=FAILED_WINDOW.days,
         )
         return super().get_context_data(**kwargs)

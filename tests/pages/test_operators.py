@@ -75,6 +75,15 @@ def test_lists_orphans_drift_stuck_and_failed(client, operator, trouble):
     assert 'aria-label="Classification: SECRET"' in page  # the failed request is secret
 
 
+def test_write_path_backlog_is_shown(client, operator, trouble):
+    """Two approvals left work in the outbox (nothing relays in this test): operators see it."""
+    client.force_login(operator)
+    page = client.get(reverse("operator-overview")).content.decode()
+    waiting = OutboxMessage.objects.count()
+    assert waiting and f"{waiting} messages, the oldest" in page
+    assert "Audit events waiting to be sealed" in page
+
+
 def test_empty_page_says_all_is_well(client, shop, operator):
     client.force_login(operator)
     page = client.get(reverse("operator-overview")).content.decode()
