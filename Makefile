@@ -20,10 +20,12 @@ venv: $(STAMP)
 demo: venv
 	@bash scripts/demo.sh
 
-## The whole suite on PostgreSQL (127.0.0.1:5432 unless DATABASE_URL says otherwise).
+## The whole suite on PostgreSQL (127.0.0.1:5432 unless DATABASE_URL says otherwise), then the
+## fault lane.
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 ## Randomised fault rounds on the default settings: SIGKILLed worker, lost responses, 5xx
 ## bursts; exactly one VM per request and approval -> completed within build time + 90 s.
