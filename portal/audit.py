@@ -281,7 +281,7 @@ def _lock_head(using: str) -> AuditChainHead | None:
         else:
             # SQLite has no row locks: its transactions take the database write lock when they
             # begin (settings: transaction_mode IMMEDIATE), so sealers queue there instead.
-            head = heads.select_for_update().first()
+            head = heads.select_for_update(of=("self",)).first()
         if head is not None:
             return head
         # Sealed events first, then the head: a sealer commits both at once, so a head still

@@ -74,7 +74,7 @@ def token_revoke(*, user, token: ApiToken) -> ApiToken:
         # Callers look tokens up among the user's own; this guards a caller that did not.
         raise ValidationError("Only the owner of a token can revoke it.")
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        token = ApiToken.objects.select_for_update(of=("self",), no_key=True).get(pk=token.pk)
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])

@@ -65,7 +65,11 @@ def membership_set(
 ) -> Membership:
     """Make ``user`` a member of ``tenant`` with ``role`` (creating or changing the membership)."""
     role = Role(role)
-    membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
+    membership = (
+        Membership.objects.select_for_update(of=("self",), no_key=True)
+        .filter(tenant=tenant, user=user)
+        .first()
+    )
     before = membership.role if membership else None
     if membership is None:
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
