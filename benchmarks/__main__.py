@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.common import WHY, report, setup_django
-from benchmarks.writepath import COMMANDS, add_arguments
+from benchmarks.writepath import COMMANDS, add_arguments, bench_world
 
 
 def bench_access(args: argparse.Namespace) -> None:
@@ -114,17 +114,6 @@ def bench_provisioning(args: argparse.Namespace) -> None:
     from cloudsim.pytest_plugin import start_cloudsim
     from provisioning import services
     from provisioning.models import Kind, Network, RequestState, ResourceRequest
-    from provisioning.services.allocations import allocation_sync_cloud
-    from provisioning.services.catalog import catalog_sync
-    from tenants.models import Role
-    from tests.factories import (
-        AllocationFactory,
-        CloudRegionFactory,
-        SecurityDomainFactory,
-        SiteFactory,
-        TenantFactory,
-        make_user,
-    )
     from tests.live import RedisServer, Worker, point_celery_at, wait_for
 
     workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
@@ -144,17 +133,12 @@ def bench_provisioning(args: argparse.Namespace) -> None:
     worker = Worker(env, workdir / "worker.log")
     try:
         worker.restart_fresh()
-        site, domain = SiteFactory(), SecurityDomainFactory()
-        region = CloudRegionFactory(site=site, domain=domain, cloud_name=sim.admin_cloud,
-                                    region_name="RegionOne")  # fmt: skip
-        catalog_sync(region=region)
-        tenant = TenantFactory()
-        allocation = AllocationFactory(tenant=tenant, region=region, project_name="bench",
-                                       instances=1000, vcpus=2000, ram_mb=10**7)  # fmt: skip
-        allocation_sync_cloud(allocation=allocation)  # the cloud's quotas follow the portal's
-        rights = {"domains": (domain,), "sites": (site,)}
-        requester = make_user("req", memberships={tenant: Role.REQUESTER}, **rights)
-        approver = make_user("app", memberships={tenant: Role.APPROVER}, **rights)
+        world = bench_world(sim, instances=1000)
+        allocation, requester, approver = (
+            world["allocation"],
+            world["requester"],
+            world["approver"],
+        )
         net_request = services.request_submit(
             user=requester, kind=Kind.NETWORK, allocation=allocation,
             spec={"name": "bench", "cidr": "10.50.0.0/16", "router": True}, justification=WHY,

@@ -32,40 +32,20 @@ def _deadlocks() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _world(sim, *, instances: int, officer_domain: bool = False, slug: str = "bench", second=False):
-    """A region on cloudsim, its catalog, an allocation synced to the cloud, two users."""
+def bench_world(
+    sim, *, instances: int, officer_domain: bool = False, slug: str = "bench", second=False
+):
+    """A region on cloudsim (its second region for ``second``), with quotas in the cloud too."""
     from provisioning.services.allocations import allocation_sync_cloud
-    from provisioning.services.catalog import catalog_sync
-    from tenants.models import Role
-    from tests.factories import (
-        AllocationFactory,
-        CloudRegionFactory,
-        SecurityDomainFactory,
-        SiteFactory,
-        TenantFactory,
-        make_user,
-    )
+    from tests.live import build_world
 
-    site = SiteFactory()
-    domain = SecurityDomainFactory(requires_security_officer=officer_domain)
-    region = CloudRegionFactory(
-        site=site, domain=domain, cloud_name=sim.admin_cloud + ("-r2" if second else ""),
-        region_name="RegionTwo" if second else "RegionOne",
+    world = build_world(
+        cloud_name=sim.admin_cloud + ("-r2" if second else ""), project_prefix=slug,
+        region_name="RegionTwo" if second else "RegionOne", instances=instances,
+        requires_security_officer=officer_domain,
     )  # fmt: skip
-    catalog_sync(region=region)
-    tenant = TenantFactory()
-    allocation = AllocationFactory(
-        tenant=tenant, region=region, project_name=f"{slug}-{uuid.uuid4().hex[:6]}",
-        instances=instances, vcpus=4 * instances, ram_mb=4096 * instances, networks=100,
-    )  # fmt: skip
-    allocation_sync_cloud(allocation=allocation)
-    rights = {"domains": (domain,), "sites": (site,)}
-    return {
-        "region": region,
-        "allocation": allocation,
-        "requester": make_user(f"{slug}-req", memberships={tenant: Role.REQUESTER}, **rights),
-        "approver": make_user(f"{slug}-app", memberships={tenant: Role.APPROVER}, **rights),
-    }
+    allocation_sync_cloud(allocation=world["allocation"])
+    return world
 
 
 def _network(world, name: str, cidr: str):
@@ -201,9 +181,11 @@ def bench_writepath(args: argparse.Namespace) -> None:
         for worker in workers:
             worker.restart_fresh()
         web.start()
-        world = _world(sim, instances=args.requests + 10)
+        world = bench_world(sim, instances=args.requests + 10)
         network = _network(world, "bench", "10.50.0.0/16")
-        api_world = _world(sim, instances=100_000, officer_domain=True, slug="api", second=True)
+        api_world = bench_world(
+            sim, instances=100_000, officer_domain=True, slug="api", second=True
+        )
         # Nothing in that world is ever built (its requests wait for a security officer), so
         # its network needs no cloud either.
         api_network = NetworkFactory(allocation=api_world["allocation"], cidr="10.60.0.0/16")
@@ -321,7 +303,7 @@ def bench_reconcile(args: argparse.Namespace) -> None:
     worker = Worker(worker_environment(redis.url, str(sim.clouds_yaml)), workdir / "worker.log")
     try:
         worker.restart_fresh()
-        world = _world(sim, instances=args.servers + 10)
+        world = bench_world(sim, instances=args.servers + 10)
         allocation = world["allocation"]
         allocation_ensure_project(allocation)
         network = _network(world, "rec", "10.70.0.0/16")

@@ -65,6 +65,17 @@ class RedisServer:
         self.start()
 
 
+def stop_group(process: subprocess.Popen | None) -> None:
+    """SIGTERM a child's process group, SIGKILL it if it does not go within 20 s."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
 class Worker:
     """``celery -A portal worker`` as a child process group on the test database."""
 
@@ -91,13 +102,7 @@ class Worker:
         self.process = None
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process)
         self.process = None
 
     def restart_fresh(self) -> None:
@@ -128,13 +133,7 @@ class Beat:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process)
         self.process = None
 
 
@@ -225,9 +224,17 @@ class LiveWorld:
     approver: object
 
 
-def build_world(*, cloud_name: str, project_prefix: str) -> dict:
-    """A region on ``cloud_name`` (RegionOne), its catalog synced, an allocation with a project of
-    its own, a requester and an approver: what the live and the OpenStack lanes start from."""
+def build_world(
+    *,
+    cloud_name: str,
+    project_prefix: str,
+    region_name: str = "RegionOne",
+    instances: int = 10,
+    requires_security_officer: bool = False,
+) -> dict:
+    """A region on ``cloud_name``, its catalog synced, an allocation with a project of its own
+    (room for ``instances`` servers), a requester and an approver: what the live and the
+    OpenStack lanes and the benchmarks start from."""
     from provisioning.services.catalog import catalog_sync
     from tenants.models import Role
     from tests.factories import (
@@ -239,22 +246,27 @@ def build_world(*, cloud_name: str, project_prefix: str) -> dict:
         make_user,
     )
 
-    site, domain = SiteFactory(), SecurityDomainFactory()
+    site = SiteFactory()
+    domain = SecurityDomainFactory(requires_security_officer=requires_security_officer)
     region = CloudRegionFactory(
-        site=site, domain=domain, cloud_name=cloud_name, region_name="RegionOne"
+        site=site, domain=domain, cloud_name=cloud_name, region_name=region_name
     )
     catalog_sync(region=region)
     tenant = TenantFactory()
     allocation = AllocationFactory(
         tenant=tenant, region=region, project_name=f"{project_prefix}-{uuid.uuid4().hex[:8]}",
-        instances=10, vcpus=40, ram_mb=100_000,
+        instances=instances, vcpus=4 * instances, ram_mb=10_000 * instances,
     )  # fmt: skip
     rights = {"domains": (domain,), "sites": (site,)}
     return {
         "region": region,
         "allocation": allocation,
-        "requester": make_user("req", memberships={tenant: Role.REQUESTER}, **rights),
-        "approver": make_user("app", memberships={tenant: Role.APPROVER}, **rights),
+        "requester": make_user(
+            f"{project_prefix}-req", memberships={tenant: Role.REQUESTER}, **rights
+        ),
+        "approver": make_user(
+            f"{project_prefix}-app", memberships={tenant: Role.APPROVER}, **rights
+        ),
     }
 
 

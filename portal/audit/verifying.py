@@ -7,7 +7,6 @@ the tail rewritten), so an operator knows where to look, not only that something
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from django.contrib.auth import get_user_model
 from portal.audit.checkpoints import _last_line_of, _parse_line, _signature, _sink
 from portal.audit.recording import _iso, event_hash
 from portal.audit.sealing import HEAD_ID
+from portal.iterables import batched
 from portal.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
 
@@ -91,18 +91,6 @@ def _break_in(event: AuditEvent, walk: _Walk, existing: dict[str, set[int]]) -> 
     return None
 
 
-def _batches(events: Iterator[AuditEvent], size: int) -> Iterator[list[AuditEvent]]:
-    # itertools.batched() arrives with Python 3.12; the portal still runs on 3.11.
-    batch: list[AuditEvent] = []
-    for event in events:
-        batch.append(event)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _head_row() -> AuditChainHead | None:
     return AuditChainHead.objects.filter(pk=HEAD_ID).first()
 
@@ -148,7 +136,7 @@ def verify_chain(batch_size: int = 1000) -> VerifyResult:
     at_head: tuple[int, str] | None = None
     checked = 0
     events = AuditEvent.objects.filter(seq__isnull=False).order_by("seq")
-    for batch in _batches(events.iterator(chunk_size=batch_size), batch_size):
+    for batch in batched(events.iterator(chunk_size=batch_size), batch_size):
         existing = _still_existing(batch)
         for event in batch:
             if reason := _break_in(event, walk, existing):

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit import audit_record, audit_record_many
+from portal.iterables import batched
 from provisioning.cloud import base as cloud
 from provisioning.models import Network, ResourceRequest, Server
 from tenants.models import Allocation
@@ -214,7 +215,7 @@ def servers_sync(
         .only("id", "backend_id", "origin_request_id", "last_seen_at", *_MIRRORED)
         .order_by("id")
     )
-    for batch in _chunks(live.iterator(chunk_size=SYNC_BATCH), SYNC_BATCH):
+    for batch in batched(live.iterator(chunk_size=SYNC_BATCH), SYNC_BATCH):
         changed, gone, seen = [], [], []
         for server in batch:
             info = by_id.get(server.backend_id)
@@ -260,14 +261,3 @@ def servers_sync(
         updated += len(changed)
         vanished += len(gone)
     return SyncCounts(updated, vanished)
-
-
-def _chunks(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
 
 
+def requests_locked(*related: str) -> QuerySet[ResourceRequest]:
+    """Requests read under a lock of their own rows only (``FOR NO KEY UPDATE``), with their
+    allocation's tenant, site and domain joined but not locked (see docs/provisioning.md)."""
+    return ResourceRequest.objects.select_for_update(of=("self",), no_key=True).select_related(
+        "allocation__region__site", "allocation__region__domain", "allocation__tenant", *related
+    )
+
+
 def request_lock(request_id: int) -> ResourceRequest:
     """Re-read and lock a request; the caller's decision is then made on the current state."""
-    return (
-        ResourceRequest.objects.select_for_update(of=("self",), no_key=True)
-        .select_related(
-            "allocation__region__site",
-            "allocation__region__domain",
-            "allocation__tenant",
-            "requester",
-        )
-        .get(pk=request_id)
-    )
+    return requests_locked("requester").get(pk=request_id)
 
 
 def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **changes) -> None:

@@ -41,7 +41,7 @@ from provisioning import notifications
 from provisioning.cloud.base import CloudTarget, NetworkSetup, ServerInfo
 from provisioning.models import Kind, Network, RequestState, ResourceRequest
 from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
-from provisioning.services.transitions import request_lock, transition
+from provisioning.services.transitions import request_lock, requests_locked, transition
 
 log = logging.getLogger(__name__)
 
@@ -184,18 +184,7 @@ def _settle_until(request: ResourceRequest) -> datetime:
 
 
 def _lock_for_work(request_id: int) -> ResourceRequest | None:
-    return (
-        ResourceRequest.objects.select_for_update(of=("self",), no_key=True)
-        .select_related(
-            "allocation__region__site",
-            "allocation__region__domain",
-            "allocation__tenant",
-            "target_server",
-            "target_network",
-        )
-        .filter(pk=request_id)
-        .first()
-    )
+    return requests_locked("target_server", "target_network").filter(pk=request_id).first()
 
 
 def _release(request: ResourceRequest) -> None:
