@@ -4,6 +4,8 @@ Profiles: ``PORTAL_PROFILE`` is ``development`` (default), ``demo`` or ``product
 production hardens cookies/TLS and refuses to start without a real secret key.
 """
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import environ
@@ -312,9 +314,6 @@ LOGGING = {
 }
 
 # --- Audit ----------------------------------------------------------------------------------
-import hashlib  # noqa: E402  (here, beside the one default that needs them)
-import hmac  # noqa: E402
-
 # Events are appended unsealed and chained by one sealer: right after each commit, in the
 # process that committed, and every PORTAL_AUDIT_SEAL_EVERY seconds (beat) to catch up.
 PORTAL_AUDIT_SEAL_ON_COMMIT = env.bool("PORTAL_AUDIT_SEAL_ON_COMMIT", default=True)
