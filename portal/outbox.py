@@ -60,18 +60,22 @@ def enqueue(
         created_at=now,
         not_before=now + timedelta(seconds=countdown) if countdown else now,
     )
-    transaction.on_commit(lambda: _relay_after_commit(message.pk))
+    transaction.on_commit(lambda: _relay_after_commit(message))
     return message.pk
 
 
-def _relay_after_commit(message_id: int) -> None:
-    """Publish right after the commit; a failure leaves the row for the periodic relay."""
+def _relay_after_commit(message) -> None:
+    """Publish right after the commit; a failure leaves the row for the periodic relay.
+
+    The row just written is published as it is, without reading it back.
+    """
     if not settings.PORTAL_OUTBOX_RELAY_ON_COMMIT:
         return
     try:
-        relay([message_id])
+        assert_no_transaction("publishing to the broker")
+        _publish([message])
     except Exception as err:  # the work is saved: the periodic relay will publish it
-        log.warning("outbox: message %s stays for the periodic relay: %s", message_id, err)
+        log.warning("outbox: message %s stays for the periodic relay: %s", message.pk, err)
 
 
 def relay(message_ids: Iterable[int]) -> int:

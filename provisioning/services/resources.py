@@ -30,7 +30,7 @@ def server_mirror(
     origin: ResourceRequest | None = None,
     image_name: str = "",
     lease_end: datetime | None = None,
-    networks: list[Network] | None = None,
+    network_ids: list[int] | None = None,
 ) -> Server:
     """Create or update the portal's row for a cloud server (keyed by its backend id)."""
     now = timezone.now()
@@ -55,8 +55,8 @@ def server_mirror(
             lease_end=lease_end,
             **values,
         )
-        if networks:
-            server.networks.set(networks)
+        if network_ids:
+            server.networks.set(network_ids)
         audit_record(
             actor=None,
             action="server.create",

@@ -39,7 +39,7 @@ from portal.outbox import enqueue
 from portal.singleflight import single_flight
 from provisioning import notifications
 from provisioning.cloud.base import CloudTarget, NetworkSetup, ServerInfo
-from provisioning.models import Kind, Network, RequestState, ResourceRequest
+from provisioning.models import Kind, RequestState, ResourceRequest
 from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
 from provisioning.services.transitions import request_lock, requests_locked, transition
 
@@ -315,11 +315,11 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
     if request.kind == Kind.SERVER:
         spec = request.spec
         lease_end = parse_datetime(spec["lease_end"]) if spec.get("lease_end") else None
-        networks = list(Network.objects.filter(pk__in=[n["id"] for n in spec["networks"]]))
+        network_ids = [n["id"] for n in spec["networks"]]
         for tag, info in result.servers:
             server_mirror(
                 allocation=allocation, info=info, tag=tag, origin=request,
-                image_name=spec["image"], lease_end=lease_end, networks=networks,
+                image_name=spec["image"], lease_end=lease_end, network_ids=network_ids,
             )  # fmt: skip
     else:
         for _, info in result.servers:
