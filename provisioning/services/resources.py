@@ -66,16 +66,18 @@ def server_mirror(
             region=allocation.region,
         )
         return server
-    changed = {k: v for k, v in values.items() if getattr(server, k) != v}
-    for key, value in changed.items():
+    changed = {k: v for k, v in values.items() if k != "last_seen_at" and getattr(server, k) != v}
+    if not changed and server.last_seen_at and server.last_seen_at > now - SEEN_REFRESH:
+        return server  # nothing new, and seen lately: no write (a poll of a server still building)
+    for key, value in {**changed, "last_seen_at": now}.items():
         setattr(server, key, value)
-    server.save(update_fields=list(changed) or ["last_seen_at"])
-    if set(changed) - {"last_seen_at"}:
+    server.save(update_fields=[*changed, "last_seen_at"])
+    if changed:
         audit_record(
             actor=None,
             action="server.update",
             obj=server,
-            after={k: v for k, v in changed.items() if k != "last_seen_at"},
+            after=changed,
             tenant=allocation.tenant,
             region=allocation.region,
         )
