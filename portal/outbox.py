@@ -3,7 +3,7 @@
 A service that wants a task run writes an ``OutboxMessage`` row in the same transaction as the
 state change that calls for it (``enqueue``). The work therefore exists exactly when the change
 does: a rollback takes both away, a commit keeps both, and a broker that is down loses nothing.
-After the commit, the same process publishes the rows it wrote (``relay``) and deletes them;
+After the commit, the same process publishes the rows it wrote and deletes them;
 when that fails (the broker is down, the process died between commit and publish) the rows
 stay, and the periodic relay (``relay_due``, every few seconds from beat, and at worker start)
 publishes them once the broker answers again.
@@ -23,7 +23,6 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -78,29 +77,17 @@ def _relay_after_commit(message) -> None:
         log.warning("outbox: message %s stays for the periodic relay: %s", message.pk, err)
 
 
-def relay(message_ids: Iterable[int]) -> int:
-    """Publish these outbox rows to the broker and delete them; returns how many were sent.
-
-    Raises the broker's error on the first row it cannot publish (the rest stay for later).
-    """
-    from portal.models import OutboxMessage
-
-    assert_no_transaction("publishing to the broker")
-    rows = list(OutboxMessage.objects.filter(pk__in=list(message_ids)).order_by("id"))
-    return _publish(rows)
-
-
 #: Publishing gives up at once when the broker refuses: the row waits in the outbox, and a page
 #: or an API call waiting on the relay must not wait on a broker that is down (kombu's default
 #: would retry a refused connection for about six seconds per message).
 FAIL_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-_connections: dict[tuple[int, str], Any] = {}
+_connections: dict[tuple[int, int, str], Any] = {}
 _connections_lock = threading.Lock()
 
 
-def _broker_connection() -> Any:
+def _broker_connection() -> tuple[tuple[int, int, str], Any]:
     """This process's (and thread's) publishing connection, made once and kept.
 
     Opening a broker connection per message would cost more than the message; one that failed
@@ -108,7 +95,7 @@ def _broker_connection() -> Any:
     """
     from portal.celery import app
 
-    key = (os.getpid(), f"{threading.get_ident()}:{app.conf.broker_url}")
+    key = (os.getpid(), threading.get_ident(), app.conf.broker_url)
     with _connections_lock:
         connection = _connections.get(key)
         if connection is None:
@@ -116,7 +103,7 @@ def _broker_connection() -> Any:
     return key, connection
 
 
-def _drop_connection(key: tuple[int, str]) -> None:
+def _drop_connection(key: tuple[int, int, str]) -> None:
     with _connections_lock:
         connection = _connections.pop(key, None)
     if connection is not None:
@@ -125,6 +112,8 @@ def _drop_connection(key: tuple[int, str]) -> None:
 
 
 def _publish(rows: list) -> int:
+    """Publish these rows and delete them; raises the broker's error at the first it refuses
+    (that row and the rest stay for later)."""
     from portal.celery import app
     from portal.models import OutboxMessage
 

@@ -67,11 +67,9 @@ def run_step(item: WorkItem) -> StepResult:
         if item.expired:
             raise StepFailed(item.expired)
         result.finished = STEPS[item.kind](item, result)
-    except StepFenced:
-        result.transient = True
+    except StepFenced:  # neither finished nor failed: recorded (if at all) as a poll
         result.status_note = "Taken over by another worker"
     except CloudTransientError as err:
-        result.transient = True
         result.status_note = f"The cloud is not answering; retrying. ({err})"[:300]
         log.warning("request %s: transient cloud error: %s", item.request_id, err)
     except (CloudError, StepFailed) as err:

@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -87,15 +88,17 @@ class WorkItem:
 
 @dataclass
 class StepResult:
-    """What a step saw and did in the cloud, for ``work_record`` to write down."""
+    """What a step saw and did in the cloud, for ``work_record`` to write down.
+
+    Neither finished nor failed means "look again later" (still building, or the cloud did not
+    answer: ``status_note`` says which).
+    """
 
     progress: dict[str, Any]
     status_note: str = ""
     finished: bool = False
     #: A permanent failure: the reason for the requester (what was cleaned up included).
     failed: str = ""
-    #: The cloud did not answer: try again later.
-    transient: bool = False
     #: (tag, info) of servers built or watched.
     servers: list[tuple[str, ServerInfo]] = field(default_factory=list)
     network: NetworkSetup | None = None
@@ -109,7 +112,7 @@ def poll_delay(polls: int) -> float:
     return min(settings.PORTAL_POLL_FIRST * (2 ** max(polls, 0)), settings.PORTAL_POLL_MAX)
 
 
-def _queued_lease(now, resent: int = 0) -> Any:
+def _queued_lease(now: datetime, resent: int = 0) -> datetime:
     """By when a message must have been claimed before the request is re-driven.
 
     Doubled for each time the same wait was already re-sent: under a long backlog a message is
@@ -384,8 +387,6 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
 
 def requests_lapsed(*, limit: int) -> list[int]:
     """Approved or provisioning requests whose lease lapsed (or was never set)."""
-    from django.db.models import Q
-
     return list(
         ResourceRequest.objects.filter(state__in=LIVE_STATES)
         .filter(Q(lease_expires_at__lt=timezone.now()) | Q(lease_expires_at__isnull=True))
