@@ -221,35 +221,6 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Installed into the database scheduler at beat start-up; operators can tune them in the admin.
-CELERY_BEAT_SCHEDULE = {
-    "reconcile": {
-        "task": "provisioning.tasks.periodic_reconcile",
-        "schedule": env.float("PORTAL_RECONCILE_EVERY", default=60.0),
-    },
-    "redrive-lapsed": {
-        "task": "provisioning.tasks.periodic_redrive_lapsed",
-        "schedule": env.float("PORTAL_LEASE_SWEEP_EVERY", default=5.0),
-    },
-    "outbox-relay": {
-        "task": "portal.tasks.periodic_relay_outbox",
-        "schedule": env.float("PORTAL_OUTBOX_RELAY_EVERY", default=5.0),
-    },
-    "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
-    "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
-    "idempotency-keys": {
-        "task": "portal.tasks.periodic_purge_idempotency_keys",
-        "schedule": 3600.0,
-    },
-    "audit-seal": {
-        "task": "portal.tasks.periodic_audit_seal",
-        "schedule": env.float("PORTAL_AUDIT_SEAL_EVERY", default=5.0),
-    },
-    "audit-checkpoint": {
-        "task": "portal.tasks.periodic_audit_checkpoint",
-        "schedule": env.float("PORTAL_AUDIT_CHECKPOINT_EVERY", default=60.0),
-    },
-}
 CELERY_TIMEZONE = "UTC"
 
 # --- Cloud ----------------------------------------------------------------------------------
@@ -319,6 +290,10 @@ LOGGING = {
 PORTAL_AUDIT_SEAL_ON_COMMIT = env.bool("PORTAL_AUDIT_SEAL_ON_COMMIT", default=True)
 # A busy process seals after a commit at most this often (seconds); one run seals everything.
 PORTAL_AUDIT_SEAL_MIN_INTERVAL = env.float("PORTAL_AUDIT_SEAL_MIN_INTERVAL", default=1.0)
+PORTAL_AUDIT_SEAL_EVERY = env.float("PORTAL_AUDIT_SEAL_EVERY", default=5.0)
+# How often the chain's head is checkpointed (seconds): events deleted from the tail since the
+# last checkpoint are what a checkpoint cannot show.
+PORTAL_AUDIT_CHECKPOINT_EVERY = env.float("PORTAL_AUDIT_CHECKPOINT_EVERY", default=60.0)
 # Where signed checkpoints of the chain's head go: "file:<path>", "syslog" or
 # "syslog:<socket path or host:port>" (facility auth). Keep it where database administrators
 # cannot write: it is what shows a truncated or rewritten chain (docs/audit.md).
@@ -356,6 +331,8 @@ PORTAL_OUTBOX_RELAY_ON_COMMIT = env.bool("PORTAL_OUTBOX_RELAY_ON_COMMIT", defaul
 PORTAL_OUTBOX_RELAY_EVERY = env.float("PORTAL_OUTBOX_RELAY_EVERY", default=5.0)
 PORTAL_OUTBOX_RELAY_GRACE = env.float("PORTAL_OUTBOX_RELAY_GRACE", default=5.0)
 PORTAL_LEASE_WARNING_DAYS = env.int("PORTAL_LEASE_WARNING_DAYS", default=3)
+# How often the reconciler compares every region's cloud with the portal (seconds).
+PORTAL_RECONCILE_EVERY = env.float("PORTAL_RECONCILE_EVERY", default=60.0)
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)
 # Push allocation quotas to Nova and Neutron (needs an account allowed to set quotas).
@@ -363,3 +340,31 @@ PORTAL_PUSH_QUOTAS = env.bool("PORTAL_PUSH_QUOTAS", default=True)
 # SLA targets the reports measure against (seconds).
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
+
+# --- Periodic jobs --------------------------------------------------------------------------
+# Installed into the database scheduler at beat start-up; operators can tune them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "provisioning.tasks.periodic_reconcile",
+        "schedule": PORTAL_RECONCILE_EVERY,
+    },
+    "redrive-lapsed": {
+        "task": "provisioning.tasks.periodic_redrive_lapsed",
+        "schedule": PORTAL_LEASE_SWEEP_EVERY,
+    },
+    "outbox-relay": {
+        "task": "portal.tasks.periodic_relay_outbox",
+        "schedule": PORTAL_OUTBOX_RELAY_EVERY,
+    },
+    "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
+    "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
+    "idempotency-keys": {
+        "task": "portal.tasks.periodic_purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
+    "audit-seal": {"task": "portal.tasks.periodic_audit_seal", "schedule": PORTAL_AUDIT_SEAL_EVERY},
+    "audit-checkpoint": {
+        "task": "portal.tasks.periodic_audit_checkpoint",
+        "schedule": PORTAL_AUDIT_CHECKPOINT_EVERY,
+    },
+}
