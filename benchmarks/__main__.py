@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-from benchmarks.common import WHY, report, setup_django
+from benchmarks.common import WHY, cloud_and_broker, report, setup_django
 from benchmarks.writepath import COMMANDS, add_arguments, bench_world
 
 
@@ -109,75 +107,69 @@ def bench_access(args: argparse.Namespace) -> None:
 def bench_provisioning(args: argparse.Namespace) -> None:
     """Approval -> completed for N server requests at once: worker + private Redis + cloudsim."""
     setup_django()
-    from django.conf import settings
 
-    from cloudsim.pytest_plugin import start_cloudsim
     from provisioning import services
     from provisioning.models import Kind, Network, RequestState, ResourceRequest
-    from tests.live import RedisServer, Worker, point_celery_at, wait_for
+    from tests.live import Worker, wait_for
 
-    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    sim = start_cloudsim(workdir / "cloudsim", build_time=args.build_time)
-    redis = RedisServer(workdir)
-    redis.start()
-    point_celery_at(redis.url)
-    settings.CLOUDS_YAML = str(sim.clouds_yaml)
-    env = {
-        **os.environ,
-        "PORTAL_TEST_BROKER_URL": redis.url,
-        "CLOUDS_YAML": str(sim.clouds_yaml),
-        "PORTAL_POLL_FIRST": "0.5",
-        "PORTAL_POLL_MAX": "2",
-        "DATABASE_CONN_MAX_AGE": "0",
-    }
-    worker = Worker(env, workdir / "worker.log")
-    try:
-        worker.restart_fresh()
-        world = bench_world(sim, instances=1000)
-        allocation, requester, approver = (
-            world["allocation"],
-            world["requester"],
-            world["approver"],
-        )
-        net_request = services.request_submit(
-            user=requester, kind=Kind.NETWORK, allocation=allocation,
-            spec={"name": "bench", "cidr": "10.50.0.0/16", "router": True}, justification=WHY,
-        )  # fmt: skip
-        services.request_approve(user=approver, request=net_request)
-        wait_for(lambda: Network.objects.filter(origin_request=net_request).exists(), timeout=60)
-        network = Network.objects.get(origin_request=net_request)
-        requests = [
-            services.request_submit(
-                user=requester, kind=Kind.SERVER, allocation=allocation,
-                spec={"name": f"vm{i}", "flavor": "m1.tiny", "image": "cirros-0.6.2",
-                      "networks": [network.pk]}, justification=WHY,
+    with cloud_and_broker(build_time=args.build_time) as (workdir, sim, redis):
+        env = {
+            **os.environ,
+            "PORTAL_TEST_BROKER_URL": redis.url,
+            "CLOUDS_YAML": str(sim.clouds_yaml),
+            "PORTAL_POLL_FIRST": "0.5",
+            "PORTAL_POLL_MAX": "2",
+            "DATABASE_CONN_MAX_AGE": "0",
+        }
+        worker = Worker(env, workdir / "worker.log")
+        try:
+            worker.restart_fresh()
+            world = bench_world(sim, instances=1000)
+            allocation, requester, approver = (
+                world["allocation"],
+                world["requester"],
+                world["approver"],
             )
-            for i in range(args.requests)
-        ]  # fmt: skip
-        started = time.perf_counter()
-        for request in requests:
-            services.request_approve(user=approver, request=request)
-        approved_in = time.perf_counter() - started
-        ids = [r.pk for r in requests]
-        wait_for(lambda: not ResourceRequest.objects.filter(pk__in=ids).exclude(
-            state__in=[RequestState.COMPLETED, RequestState.FAILED]).exists(),
-            timeout=600, what="every request to finish")  # fmt: skip
-        total = time.perf_counter() - started
-        durations = []
-        for request in ResourceRequest.objects.filter(pk__in=ids):
-            times = {t.to_state: t.at for t in request.transitions.all()}
-            if "completed" in times:
-                durations.append((times["completed"] - times["approved"]).total_seconds())
-        failed = ResourceRequest.objects.filter(pk__in=ids, state=RequestState.FAILED).count()
-        print(f"{args.requests} server requests, cloud build time {args.build_time} s, one worker "
-              f"(concurrency 2): approvals took {approved_in:.2f} s, all done after {total:.1f} s "
-              f"({args.requests / total:.2f} requests/s); failed: {failed}")  # fmt: skip
-        report("approved -> completed", durations, unit="s", scale=1)
-        print(f"  cloud calls: {sim.control.counts()}")
-    finally:
-        worker.stop()
-        redis.stop()
-        sim.stop()
+            net_request = services.request_submit(
+                user=requester, kind=Kind.NETWORK, allocation=allocation,
+                spec={"name": "bench", "cidr": "10.50.0.0/16", "router": True}, justification=WHY,
+            )  # fmt: skip
+            services.request_approve(user=approver, request=net_request)
+            wait_for(
+                lambda: Network.objects.filter(origin_request=net_request).exists(), timeout=60
+            )
+            network = Network.objects.get(origin_request=net_request)
+            requests = [
+                services.request_submit(
+                    user=requester, kind=Kind.SERVER, allocation=allocation,
+                    spec={"name": f"vm{i}", "flavor": "m1.tiny", "image": "cirros-0.6.2",
+                          "networks": [network.pk]}, justification=WHY,
+                )
+                for i in range(args.requests)
+            ]  # fmt: skip
+            started = time.perf_counter()
+            for request in requests:
+                services.request_approve(user=approver, request=request)
+            approved_in = time.perf_counter() - started
+            ids = [r.pk for r in requests]
+            wait_for(lambda: not ResourceRequest.objects.filter(pk__in=ids).exclude(
+                state__in=[RequestState.COMPLETED, RequestState.FAILED]).exists(),
+                timeout=600, what="every request to finish")  # fmt: skip
+            total = time.perf_counter() - started
+            durations = []
+            for request in ResourceRequest.objects.filter(pk__in=ids):
+                times = {t.to_state: t.at for t in request.transitions.all()}
+                if "completed" in times:
+                    durations.append((times["completed"] - times["approved"]).total_seconds())
+            failed = ResourceRequest.objects.filter(pk__in=ids, state=RequestState.FAILED).count()
+            print(f"{args.requests} server requests, cloud build time {args.build_time} s, "
+                  f"one worker (concurrency 2): approvals took {approved_in:.2f} s, all done "
+                  f"after {total:.1f} s ({args.requests / total:.2f} requests/s); "
+                  f"failed: {failed}")  # fmt: skip
+            report("approved -> completed", durations, unit="s", scale=1)
+            print(f"  cloud calls: {sim.control.counts()}")
+        finally:
+            worker.stop()
 
 
 def main() -> None:

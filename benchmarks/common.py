@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WHY = "Benchmark of the provisioning path."
@@ -41,3 +45,25 @@ def report(title: str, samples: list[float], unit: str = "ms", scale: float = 10
     scaled = [s * scale for s in samples]
     print(f"  {title:<44} p50 {statistics.median(scaled):8.1f} {unit}   "
           f"p95 {percentile(scaled, 95):8.1f} {unit}   max {max(scaled):8.1f} {unit}")  # fmt: skip
+
+
+@contextlib.contextmanager
+def cloud_and_broker(*, build_time: float) -> Iterator[tuple[Path, Any, Any]]:
+    """A cloudsim and a Redis of the benchmark's own, with this process's Celery and clouds.yaml
+    pointed at them; yields (workdir, cloudsim, redis) and stops both at the end."""
+    from django.conf import settings
+
+    from cloudsim.pytest_plugin import start_cloudsim
+    from tests.live import RedisServer, point_celery_at
+
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    sim = start_cloudsim(workdir / "cloudsim", build_time=build_time)
+    redis = RedisServer(workdir)
+    redis.start()
+    point_celery_at(redis.url)
+    settings.CLOUDS_YAML = str(sim.clouds_yaml)
+    try:
+        yield workdir, sim, redis
+    finally:
+        redis.stop()
+        sim.stop()
