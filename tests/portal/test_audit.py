@@ -402,7 +402,7 @@ def test_a_second_sealer_returns_at_once_while_one_holds_the_head(settings):
     def hold_head() -> None:
         try:
             with transaction.atomic():
-                AuditChainHead.objects.select_for_update().get(pk=1)
+                AuditChainHead.objects.select_for_update(of=("self",)).get(pk=1)
                 held.set()
                 release.wait(WAIT)
         finally:
