@@ -66,19 +66,21 @@ def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
     )
 
 
+def lease_lapsed() -> Q:
+    """Approved or provisioning, and the work lease lapsed (or was never set): no worker holds
+    the request. The one definition the lease sweeper and the operations page share."""
+    return Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]) & (
+        Q(lease_expires_at__lt=timezone.now()) | Q(lease_expires_at__isnull=True)
+    )
+
+
 def requests_stuck(user) -> QuerySet[ResourceRequest]:
-    """Approved or provisioning requests whose work lease lapsed: no worker is moving them on.
+    """Requests whose work lease lapsed, as far as ``user`` may see them.
 
     The lease sweeper re-drives them within seconds; one that stays here is failing to be
     claimed (no worker consumes its queue, the database refuses the worker).
     """
-    now = timezone.now()
-    return (
-        requests_visible_to(user)
-        .filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING])
-        .filter(Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
-        .order_by("state_changed_at")
-    )
+    return requests_visible_to(user).filter(lease_lapsed()).order_by("state_changed_at")
 
 
 def servers_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Server]:

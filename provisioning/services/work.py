@@ -31,7 +31,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -41,14 +40,14 @@ from portal.singleflight import single_flight
 from provisioning import notifications
 from provisioning.cloud.base import CloudTarget, NetworkSetup, ServerInfo
 from provisioning.models import Kind, RequestState, ResourceRequest
+from provisioning.selectors import lease_lapsed
 from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
-from provisioning.services.transitions import request_lock, requests_locked, transition
+from provisioning.services.transitions import requests_locked, transition
 
 log = logging.getLogger(__name__)
 
 ADVANCE_TASK = "provisioning.tasks.advance_request"
 PROJECT_TASK = "provisioning.tasks.allocation_project"
-LIVE_STATES = (RequestState.APPROVED, RequestState.PROVISIONING)
 #: Seconds added to the cloud API timeout before a taken-over request creates anything new.
 SETTLE_MARGIN = 5
 
@@ -385,16 +384,6 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
         return delay
 
 
-def requests_lapsed(*, limit: int) -> list[int]:
-    """Approved or provisioning requests whose lease lapsed (or was never set)."""
-    return list(
-        ResourceRequest.objects.filter(state__in=LIVE_STATES)
-        .filter(Q(lease_expires_at__lt=timezone.now()) | Q(lease_expires_at__isnull=True))
-        .order_by("lease_expires_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 def work_redrive_lapsed(*, limit: int = 500) -> list[int]:
     """Re-drive every request whose lease lapsed; single-flight, a short transaction per request.
 
@@ -406,14 +395,13 @@ def work_redrive_lapsed(*, limit: int = 500) -> list[int]:
     with single_flight("lease-sweep") as mine:
         if not mine:
             return redriven
-        for request_id in requests_lapsed(limit=limit):
+        lapsed = ResourceRequest.objects.filter(lease_lapsed()).order_by("lease_expires_at", "id")
+        for request_id in list(lapsed.values_list("pk", flat=True)[:limit]):
             with transaction.atomic():
-                request = request_lock(request_id)
-                lapsed = request.lease_expires_at is None or request.lease_expires_at < (
-                    timezone.now()
-                )
-                if request.state not in LIVE_STATES or not lapsed:
-                    continue  # moved on since the read
+                # Locked only if still lapsed: a worker may have claimed it since the read.
+                request = requests_locked().filter(lease_lapsed(), pk=request_id).first()
+                if request is None:
+                    continue
                 reason = (
                     f"Re-driven: the worker {request.lease_owner} stopped renewing its lease."
                     if request.lease_owner
