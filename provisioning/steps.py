@@ -131,7 +131,8 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
                 network_ids=network_ids,
                 key_name=spec.get("key_name") or None,
                 metadata={"portal_request_id": str(item.request_id)},
-                known_absent=item.fresh,
+                # Fresh attempt: no create was ever sent; taken over: looked up just above.
+                known_absent=item.fresh or item.settle_until is not None,
             )
             known[tag] = info.id
         result.servers.append((tag, info))
