@@ -1,0 +1,206 @@
+"""A portal of an agency's size, built in minutes by the database itself.
+
+Rows are made with ``INSERT ... SELECT generate_series`` (no Python loop per row), then the
+tables are analysed so the planner sees them as they are. The shape follows a real agency:
+5 sites x 3 security domains, every tenant with an allocation in every region, servers and
+requests spread evenly over the allocations, and a history of requests whose timelines are
+mostly prompt, some late, a few still waiting.
+
+The people measured:
+
+* ``scale-member``: approver of ``member_tenants`` tenants, cleared for two domains and
+  entitled to every site, so they see ``member_tenants x 10`` allocations (100 by default) and
+  every server, network and request in them (10,000 servers of 1,000,000 by default);
+* ``scale-operator``: sees everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Kinds of the generated requests, in proportion (the day-2 ones need a target; left out).
+REQUEST_KINDS = ("server", "server", "server", "network")
+
+
+@dataclass
+class ScaleWorld:
+    member: Any
+    operator: Any
+    allocations: int
+    servers: int
+    networks: int
+    requests: int
+    member_allocations: int
+
+
+def build(
+    *,
+    servers: int = 1_000_000,
+    requests: int = 1_000_000,
+    allocations: int = 10_000,
+    networks: int | None = None,
+    days: int = 57,
+    member_tenants: int = 10,
+    echo=print,
+) -> ScaleWorld:
+    """Fill an empty (freshly migrated) database; returns the users to measure with.
+
+    ``days``: the requests' history, ending now (57 days puts ~529,000 of 1,000,000 in the last
+    30). ``networks`` defaults to one per ten servers.
+    """
+    import time
+
+    from django.db import connection
+
+    from tenants.models import Allocation, CloudRegion, Role, Tenant
+    from tests.factories import (
+        CloudRegionFactory,
+        SecurityDomainFactory,
+        SiteFactory,
+        make_portal_role,
+        make_user,
+    )
+
+    started = time.perf_counter()
+    networks = servers // 10 if networks is None else networks
+    sites = [SiteFactory(name=f"Site {i}", slug=f"site-{i}") for i in range(5)]
+    domains = [
+        SecurityDomainFactory(
+            name=f"Domain {i}", slug=f"domain-{i}", level=i + 1, marking=f"MARKING {i}"
+        )
+        for i in range(3)
+    ]
+    regions = [CloudRegionFactory(site=s, domain=d) for s in sites for d in domains]
+    n_tenants = max(-(-allocations // len(regions)), member_tenants)
+    tenants = Tenant.objects.bulk_create(
+        Tenant(name=f"Unit {i:05d}", slug=f"unit-{i:05d}") for i in range(n_tenants)
+    )
+    Allocation.objects.bulk_create(
+        (Allocation(tenant=t, region=r, project_id=f"p-{t.pk}-{r.pk}", instances=100_000,
+                    vcpus=1_000_000, ram_mb=100_000_000, networks=10_000)
+         for t in tenants for r in regions),
+        batch_size=5000,
+    )  # fmt: skip
+    # The member's tenants are spread through the alphabet, not the first ones, so a list in
+    # name order has to skip other tenants' rows between theirs.
+    step = max(n_tenants // member_tenants, 1)
+    mine = {tenants[i * step]: Role.APPROVER for i in range(member_tenants)}
+    member = make_user("scale-member", memberships=mine, domains=tuple(domains[:2]),
+                       sites=tuple(sites))  # fmt: skip
+    operator = make_portal_role("scale-operator", "operate_portal")
+    requester_ids = [member.pk] + [
+        make_user(f"scale-requester-{i}").pk for i in range(20)
+    ]  # others' requests, so the member's inbox and "mine" differ from everything they see
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE scale_alloc AS SELECT row_number() OVER (ORDER BY id) - 1 "
+                    "AS n, id FROM tenants_allocation")  # fmt: skip
+        cur.execute("CREATE UNIQUE INDEX ON scale_alloc (n)")
+        n_alloc = Allocation.objects.count()
+        echo(f"  {len(regions)} regions, {n_tenants} tenants, {n_alloc} allocations")
+
+        # Servers: evenly over the allocations, names random (md5), 2 % decommissioned.
+        cur.execute(f"""
+            INSERT INTO provisioning_server
+                (allocation_id, name, backend_id, tag, created_at, last_seen_at, deleted_at,
+                 status, flavor_name, image_name, vcpus, ram_mb, addresses, fault)
+            SELECT a.id, 'vm-' || substr(md5(g::text), 1, 10), md5('s' || g::text),
+                   'portal:bench', now() - (g % 700) * interval '1 day' - g * interval '1 ms',
+                   now(), CASE WHEN g % 50 = 0 THEN now() END,
+                   (ARRAY['ACTIVE','ACTIVE','ACTIVE','SHUTOFF','ERROR'])[g % 5 + 1],
+                   (ARRAY['m1.small','m1.medium','m1.large'])[g % 3 + 1], 'debian-12',
+                   2, 4096, '[]'::jsonb, ''
+            FROM generate_series(0, {servers - 1}) g
+            JOIN scale_alloc a ON a.n = g % {n_alloc}
+        """)  # fmt: skip
+        echo(f"  {servers} servers ({time.perf_counter() - started:.0f} s)")
+        cur.execute(f"""
+            INSERT INTO provisioning_network
+                (allocation_id, name, backend_id, tag, created_at, last_seen_at, deleted_at,
+                 cidr, subnet_id, router_id, status)
+            SELECT a.id, 'net-' || substr(md5('n' || g::text), 1, 10), md5('n' || g::text),
+                   'portal:bench', now() - (g % 700) * interval '1 day', now(),
+                   CASE WHEN g % 50 = 0 THEN now() END,
+                   '10.' || (g / 256 % 256) || '.' || (g % 256) || '.0/24', md5('sn' || g::text),
+                   CASE WHEN g % 2 = 0 THEN md5('r' || g::text) ELSE '' END, 'ACTIVE'
+            FROM generate_series(0, {networks - 1}) g
+            JOIN scale_alloc a ON a.n = g % {n_alloc}
+        """)  # fmt: skip
+        echo(f"  {networks} networks ({time.perf_counter() - started:.0f} s)")
+
+        # Requests: evenly over ``days`` up to now; 1 in 20 asked by the member. Timelines:
+        # decided after 10 min to 3 days (a few late), built in 2 to 120 min (a few late);
+        # the newest 1 % still waiting for a decision, 0.5 % building, 2 % failed, 3 % rejected.
+        kinds = "(ARRAY[" + ",".join(f"'{k}'" for k in REQUEST_KINDS) + "])"
+        requesters = "(ARRAY[" + ",".join(map(str, requester_ids)) + "])"
+        cur.execute(f"""
+            CREATE TEMP TABLE scale_req AS
+            SELECT g, a.id AS allocation_id,
+                   {requesters}[CASE WHEN g % 20 = 0 THEN 1 ELSE g % 20 + 1 END] AS requester_id,
+                   {kinds}[g % {len(REQUEST_KINDS)} + 1] AS kind,
+                   now() - ({requests} - g) * ({days} * interval '1 day' / {requests}) AS at,
+                   CASE WHEN g >= {requests} * 0.99 THEN 'pending_approval'
+                        WHEN g >= {requests} * 0.985 THEN 'provisioning'
+                        WHEN g % 50 = 1 THEN 'failed'
+                        WHEN g % 33 = 2 THEN 'rejected'
+                        ELSE 'completed' END AS state,
+                   (600 + (g::bigint * 7919) % 259200) * interval '1 second' AS decide,
+                   (120 + (g::bigint * 104729) % 7200) * interval '1 second' AS build
+            FROM generate_series(0, {requests - 1}) g
+            JOIN scale_alloc a ON a.n = (g * 7) % {n_alloc}
+        """)  # fmt: skip
+        cur.execute(f"""
+            INSERT INTO provisioning_resourcerequest
+                (id, kind, allocation_id, requester_id, justification, spec, state,
+                 pending_stage, failure_reason, status_note, progress, attempts, created_at,
+                 state_changed_at, work_token, lease_owner, instances, vcpus, ram_mb, networks,
+                 routers, floating_ips)
+            SELECT g + 1, kind, allocation_id, requester_id, 'Generated history.',
+                   jsonb_build_object('name', kind || '-' || g), state,
+                   CASE WHEN state = 'pending_approval' THEN 'tenant' ELSE '' END,
+                   CASE WHEN state = 'failed' THEN 'The cloud refused.' ELSE '' END, '',
+                   '{{}}'::jsonb, 1, at,
+                   CASE state WHEN 'pending_approval' THEN at WHEN 'provisioning' THEN at + decide
+                              WHEN 'rejected' THEN at + decide ELSE at + decide + build END,
+                   0, '', CASE WHEN kind = 'server' THEN 1 ELSE 0 END,
+                   CASE WHEN kind = 'server' THEN 2 ELSE 0 END,
+                   CASE WHEN kind = 'server' THEN 4096 ELSE 0 END,
+                   CASE WHEN kind = 'network' THEN 1 ELSE 0 END, 0, 0
+            FROM scale_req
+        """)  # fmt: skip
+        cur.execute("SELECT setval(pg_get_serial_sequence('provisioning_resourcerequest', 'id'), "
+                    "(SELECT max(id) FROM provisioning_resourcerequest))")  # fmt: skip
+        echo(f"  {requests} requests ({time.perf_counter() - started:.0f} s)")
+        cur.execute("""
+            INSERT INTO provisioning_requesttransition (request_id, from_state, to_state, note, at)
+            SELECT g + 1, '', 'pending_approval', '', at FROM scale_req
+            UNION ALL
+            SELECT g + 1, 'pending_approval', CASE WHEN state = 'rejected' THEN 'rejected'
+                   ELSE 'approved' END, '', at + decide
+            FROM scale_req WHERE state <> 'pending_approval'
+            UNION ALL
+            SELECT g + 1, 'approved', 'provisioning', '', at + decide FROM scale_req
+            WHERE state IN ('provisioning', 'completed', 'failed')
+            UNION ALL
+            SELECT g + 1, 'provisioning', state, '', at + decide + build FROM scale_req
+            WHERE state IN ('completed', 'failed')
+        """)  # fmt: skip
+        cur.execute("SELECT count(*) FROM provisioning_requesttransition")
+        echo(f"  {cur.fetchone()[0]} transitions ({time.perf_counter() - started:.0f} s)")
+        for hook in AFTER_LOAD:
+            hook(cur)
+        cur.execute("DROP TABLE scale_req")
+        cur.execute("DROP TABLE scale_alloc")
+        cur.execute("ANALYZE")
+    from provisioning.models import Server
+
+    visible = Allocation.objects.restrict(member).count()
+    echo(f"  built in {time.perf_counter() - started:.0f} s; the member sees {visible} "
+         f"allocations and {Server.objects.restrict(member).live().count()} live servers")  # fmt: skip
+    return ScaleWorld(member, operator, n_alloc, servers, networks, requests, visible)
+
+
+#: Functions called with the cursor after the rows are in (rollups that derive from them),
+#: before ANALYZE. The temp table ``scale_req`` is still there.
+AFTER_LOAD: list = []
