@@ -124,7 +124,7 @@ def _field_at(model: type[Model], path: str):
     return field
 
 
-def _value_at(obj: Any, path: str) -> Any:
+def value_at(obj: Any, path: str) -> Any:
     for part in path.split(LOOKUP_SEP):
         obj = getattr(obj, part)
     return obj
@@ -204,7 +204,7 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
         rows.reverse()
 
     def key_of(obj: Any) -> list[Any]:
-        return [_value_at(obj, k.path) for k in keys]
+        return [value_at(obj, k.path) for k in keys]
 
     if not rows:
         return KeysetPage([], None, None, is_first=not values or not backwards)

@@ -19,7 +19,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from portal.pagination import InvalidCursor, bounded_count, count_cap, keyset_page
+from portal.pagination import (
+    InvalidCursor,
+    bounded_count,
+    count_cap,
+    encode_cursor,
+    keyset_page,
+    ordering_of,
+    value_at,
+)
 
 
 class KeysetPagination(BasePagination):
@@ -74,7 +82,14 @@ class KeysetPagination(BasePagination):
             raise NotFound("Invalid page.")
         url = remove_query_param(request.build_absolute_uri(), self.cursor_query_param)
         more = len(rows) > size
-        self.next = replace_query_param(url, self.page_query_param, number + 1) if more else None
+        self.next = None
+        if more and start + 2 * size <= count_cap():
+            self.next = replace_query_param(url, self.page_query_param, number + 1)
+        elif more:  # the next page is past the cap: carry on with a cursor
+            last = encode_cursor([value_at(rows[size - 1], k.path) for k in ordering_of(queryset)])
+            self.next = replace_query_param(
+                remove_query_param(url, self.page_query_param), self.cursor_query_param, last
+            )
         self.previous = None
         if number > 1:
             self.previous = (
