@@ -110,7 +110,7 @@ def ordering_of(queryset: QuerySet) -> list[Key]:
             keys.append(Key.parse(term))
         else:
             raise ValueError(f"Keyset pagination needs plain field orderings, not {term!r}.")
-    if not keys or keys[-1].path not in ("id", "pk"):
+    if not keys or keys[-1].path not in ("id", "pk"):  # see ordered_to_the_row
         raise ValueError("Keyset pagination needs an ordering that ends with the primary key.")
     return keys
 
@@ -172,6 +172,16 @@ def _order(keys: list[Key]) -> list[str]:
     return [f"{'-' if k.descending else ''}{k.path}" for k in keys]
 
 
+def ordered_to_the_row(queryset: QuerySet) -> QuerySet:
+    """``queryset`` in its order (or its model's), with the pk appended if it is not last."""
+    terms = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if terms and isinstance(terms[-1], str) and terms[-1].lstrip("-") in ("id", "pk"):
+        return queryset.order_by(*terms)
+    last = terms[-1] if terms else "pk"
+    descending = isinstance(last, str) and last.startswith("-")
+    return queryset.order_by(*terms, "-pk" if descending else "pk")
+
+
 @dataclass
 class KeysetPage:
     """One page of a list, and the cursors of its neighbours (None: there is none)."""
@@ -180,10 +190,24 @@ class KeysetPage:
     next_cursor: str | None
     previous_cursor: str | None
     is_first: bool
+    #: The whole list's size, when the caller counted it (pages show it).
+    count: BoundedCount | None = None
 
     @property
     def has_other_pages(self) -> bool:
         return self.next_cursor is not None or self.previous_cursor is not None
+
+    @property
+    def first_cursor(self) -> None:
+        return None
+
+    @property
+    def last_cursor(self) -> str:
+        return LAST_PAGE
+
+    @property
+    def is_last(self) -> bool:
+        return self.next_cursor is None
 
 
 def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage:
