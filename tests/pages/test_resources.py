@@ -75,7 +75,8 @@ def test_pagination_keeps_the_filters(client, shop):
         make_server(shop.low, f"s{i:02d}")
     _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name")
     assert "30 in all" in page
-    cursor = re.search(r'href="\?domain=unclass&amp;sort=-name&amp;cursor=([^"]+)" rel="next"', page)
+    link = r'href="\?domain=unclass&amp;sort=-name&amp;cursor=([^"]+)" rel="next"'
+    cursor = re.search(link, page)
     assert cursor, page
     _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name",
                   cursor=cursor[1])  # fmt: skip
