@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal.models import AuditEvent
+from portal.models import ApiToken, AuditEvent
 from portal.services import audited_delete, audited_save
 
 
@@ -51,3 +51,25 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AuditedAdmin):
+    """Operators revoke tokens and give automation tokens a rate of their own; nothing else of a
+    token changes after it is made (the secret is never kept)."""
+
+    list_display = ["name", "prefix", "owner", "read_only", "rate_limit", "created_at",
+                    "last_used_at", "revoked_at"]  # fmt: skip
+    list_filter = ["read_only", "revoked_at"]
+    search_fields = ["name", "prefix", "owner__username"]
+    fields = ["owner", "name", "prefix", "read_only", "rate_limit", "created_at", "expires_at",
+              "last_used_at", "revoked_at"]  # fmt: skip
+    readonly_fields = ["owner", "name", "prefix", "read_only", "created_at", "expires_at",
+                       "last_used_at", "revoked_at"]  # fmt: skip
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are made by their owner, who sees the secret once
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, never deleted: the audit log names them

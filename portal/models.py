@@ -8,9 +8,11 @@ chained once by ``portal.audit.audit_seal``, which is the only writer of the cha
 
 from __future__ import annotations
 
+import re
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
 from django.db.models import Q
@@ -181,6 +183,16 @@ class AuditChainHead(models.Model):
         return f"audit chain head: seq {self.seq}, event #{self.event_id}"
 
 
+RATE = re.compile(r"^[1-9]\d{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def validate_rate(value: str) -> None:
+    """A rate as the API's throttles read it: a number of requests per second, minute, hour or
+    day, e.g. ``30000/min``."""
+    if value and not RATE.match(value):
+        raise ValidationError("Give a rate as requests per period, e.g. 30000/min or 500/s.")
+
+
 class ApiToken(models.Model):
     """A personal API token: the secret is shown once at creation and only its hash is kept.
 
@@ -197,6 +209,14 @@ class ApiToken(models.Model):
     )
     key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret.")
     read_only = models.BooleanField(default=False, help_text="Only GET, HEAD and OPTIONS.")
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text="Requests this token may make, e.g. 30000/min, counted apart from its owner's "
+        "other calls; empty: the owner's (PORTAL_API_RATE_USER). Set by operators, for "
+        "automation accounts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

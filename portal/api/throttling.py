@@ -16,7 +16,31 @@ class _LiveRates:
 
 
 class PortalUserRateThrottle(_LiveRates, throttling.UserRateThrottle):
-    """Per user (token or session), shared by every endpoint."""
+    """Per user (token or session), shared by every endpoint.
+
+    A token an operator gave a rate of its own (``ApiToken.rate_limit``: an automation account's
+    pipeline) is counted on its own at that rate, apart from its owner's other calls.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        own = _own_rate_token(request)
+        if own is not None:
+            self.rate = own.rate_limit
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view) -> str | None:
+        own = _own_rate_token(request)
+        if own is not None:
+            return self.cache_format % {"scope": "token", "ident": own.pk}
+        return super().get_cache_key(request, view)
+
+
+def _own_rate_token(request):
+    from portal.models import ApiToken
+
+    token = getattr(request, "auth", None)
+    return token if isinstance(token, ApiToken) and token.rate_limit else None
 
 
 class PortalAnonRateThrottle(_LiveRates, throttling.AnonRateThrottle):

@@ -25,6 +25,7 @@ class TokenSerializer(serializers.ModelSerializer):
             "name",
             "prefix",
             "read_only",
+            "rate_limit",
             "created_at",
             "expires_at",
             "last_used_at",

@@ -35,3 +35,38 @@ def test_anonymous_callers_are_throttled_by_address(client, tight):
     response = client.get("/api/v1/not-a-thing/")
     assert response.status_code == 429
     assert response["Retry-After"]
+
+
+def test_a_token_with_its_own_rate_is_counted_apart_at_that_rate(shop, tight):
+    from rest_framework.test import APIClient
+
+    from portal.models import ApiToken
+    from portal.tokens import token_create
+    from tests.api.conftest import make_token_client
+
+    person = make_token_client(shop.requester)
+    token, secret = token_create(user=shop.requester, name="pipeline")
+    ApiToken.objects.filter(pk=token.pk).update(rate_limit="5/min")
+    pipeline = APIClient()
+    pipeline.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    for _ in range(5):
+        assert pipeline.get("/api/v1/sites/").status_code == 200
+    assert pipeline.get("/api/v1/sites/").status_code == 429
+    # The owner's own budget (3/min) was not spent by the pipeline's calls...
+    for _ in range(3):
+        assert person.get("/api/v1/sites/").status_code == 200
+    assert person.get("/api/v1/sites/").status_code == 429
+    # ...and the owner's token list shows the rate.
+    from portal.api.tokens import TokenSerializer
+
+    assert TokenSerializer(ApiToken.objects.get(pk=token.pk)).data["rate_limit"] == "5/min"
+
+
+@pytest.mark.parametrize("rate", ["5/min", "30000/m", "500/s", "1000/day"])
+def test_token_rates_are_validated(rate):
+    from portal.models import validate_rate
+
+    validate_rate(rate)
+    for bad in ("5", "0/min", "5/fortnight", "-1/s", "5/min "):
+        with pytest.raises(Exception, match="requests per period"):
+            validate_rate(bad)
