@@ -186,6 +186,17 @@ def build(
             SELECT g + 1, 'provisioning', state, '', at + decide + build FROM scale_req
             WHERE state IN ('completed', 'failed')
         """)  # fmt: skip
+        # The tenant approver's decision on every decided request (the member decided the
+        # member's tenants' ones: their inbox must leave them out).
+        cur.execute(f"""
+            INSERT INTO provisioning_approval
+                (request_id, stage, decision, decided_by_id, comment, decided_at)
+            SELECT g + 1, 'tenant', CASE WHEN state = 'rejected' THEN 'rejected'
+                   ELSE 'approved' END,
+                   {requesters}[(g % 3) + 1],
+                   CASE WHEN state = 'rejected' THEN 'Not this quarter.' ELSE '' END, at + decide
+            FROM scale_req WHERE state <> 'pending_approval'
+        """)  # fmt: skip
         cur.execute("SELECT count(*) FROM provisioning_requesttransition")
         echo(f"  {cur.fetchone()[0]} transitions ({time.perf_counter() - started:.0f} s)")
         for hook in AFTER_LOAD:
