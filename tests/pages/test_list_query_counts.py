@@ -1,0 +1,70 @@
+"""Every list costs a fixed number of queries, whatever it holds: pinned at two sizes.
+
+A new query on a list is a decision (a join that should have been a select_related, a count
+that should have been capped); the pinned numbers make it one.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from provisioning.models import ResourceRequest
+from tests.api.conftest import make_server
+from tests.factories import NetworkFactory
+
+pytestmark = pytest.mark.django_db
+
+#: (url, who, queries): pages for a signed-in person, API lists for a token-less forced login.
+LISTS = [
+    ("/servers/", "requester", 8),
+    ("/servers/?sort=-created&status=active", "requester", 8),
+    ("/networks/", "requester", 8),
+    ("/requests/", "requester", 7),
+    ("/approvals/", "approver", 11),
+    ("/allocations/", "requester", 9),
+    ("/tenants/", "requester", 6),
+    ("/regions/", "requester", 6),
+    ("/api/v1/servers/", "requester", 6),
+    ("/api/v1/networks/", "requester", 5),
+    ("/api/v1/requests/", "requester", 5),
+    ("/api/v1/approvals/", "approver", 2),
+    ("/api/v1/allocations/", "requester", 7),
+]
+
+
+def _fill(shop, n: int) -> None:
+    for i in range(n):
+        allocation = shop.low if i % 2 else shop.high
+        make_server(allocation, f"q{i}-{ResourceRequest.objects.count()}")
+        NetworkFactory(allocation=allocation)
+        ResourceRequest.objects.create(
+            kind="network", allocation=shop.low, requester=shop.requester,
+            justification="Filling the list.", spec={"name": f"r{i}", "cidr": "10.0.0.0/24"},
+            pending_stage="tenant",
+        )  # fmt: skip
+
+
+def _queries(client, shop, url: str, who: str) -> int:
+    user = get_user_model().objects.get(pk=getattr(shop, who).pk)  # no cached permissions
+    if url.startswith("/api/"):
+        client = APIClient()
+        client.force_authenticate(user)
+    else:
+        client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(captured)
+
+
+@pytest.mark.parametrize(("url", "who", "pinned"), LISTS)
+def test_list_query_counts_are_pinned(client, shop, url, who, pinned):
+    _fill(shop, 5)
+    few = _queries(client, shop, url, who)
+    _fill(shop, 60)
+    many = _queries(client, shop, url, who)
+    assert (few, many) == (pinned, pinned), f"{url}: {few} queries at 5 rows, {many} at 65"
