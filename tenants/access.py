@@ -11,18 +11,19 @@ A security officer of a domain sees (but does not act on) every tenant's objects
 at the sites they are entitled to, so they can oversee and decide the domain's requests.
 Operators see and act on everything; auditors see everything and act on nothing.
 
-Every check is expressed as ``pk IN (subquery)``, so ``access_filter()`` and ``can()`` (one
-query) can be composed into any query.
+``access_filter()`` expresses every check as ``pk IN (subquery)``, so it (and ``can()``, one
+query) composes into any query without a query of its own.
 
 ``restrict()`` of a model that reaches its tenant, site and domain through one object that is
 itself access controlled (servers, networks and requests through their allocation: the
-``anchor`` of its paths) first reads the ids of the anchors the user may act on (one query on
-the small table, none for operators), then filters the large table with that list. The planner
-then knows how many rows the user sees (per-value statistics of ``allocation_id``) and picks the
-plan that fits: an index scan in the list's order for a wide view, a bitmap of the few
-allocations' rows for a narrow one. With the grants as OR'ed subqueries joined per row it
-guessed half the table either way (measured at 1,000,000 servers: docs/architecture.md,
-"Lists at a million rows").
+``anchor`` of its paths) reads first, in one query, the ids of the tenants, sites and domains
+the user holds grants on (``Grants``), then the ids of the allocations those allow (a small
+table), and filters the large table with that list; none of it for operators. The planner then
+knows how many rows the user sees (per-value statistics of ``allocation_id``) and picks the plan
+that fits: an index scan in the list's order for a wide view, a bitmap of the few allocations'
+rows for a narrow one. With the grants as OR'ed subqueries joined per row it guessed half the
+table either way (measured at 1,000,000 servers: docs/architecture.md, "Lists at a million
+rows").
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -104,24 +105,70 @@ def sees_everything(user: AnyUser) -> bool:
     return is_operator(user) or is_auditor(user)
 
 
-def _granted(user: AnyUser, target: str, codename: str) -> tuple[models.QuerySet, models.QuerySet]:
-    """Subqueries of the ids of ``target`` objects on which ``user`` holds ``codename``."""
+def _permission_models(target: str):
     from tenants.models import permissions as p
 
-    user_model, group_model = {
+    return {
         "tenant": (p.TenantUserObjectPermission, p.TenantGroupObjectPermission),
         "site": (p.SiteUserObjectPermission, p.SiteGroupObjectPermission),
         "domain": (p.SecurityDomainUserObjectPermission, p.SecurityDomainGroupObjectPermission),
     }[target]
+
+
+def _granted_queries(user: AnyUser, target: str, codename: str) -> list[models.QuerySet]:
+    """Subqueries of the ids of ``target`` objects on which ``user`` holds ``codename``: held
+    directly, and through a group."""
+    user_model, group_model = _permission_models(target)
     perm = {"permission__codename": codename, "permission__content_type__app_label": "tenants"}
-    direct = user_model.objects.filter(user=user, **perm).values("content_object_id")
-    via_group = group_model.objects.filter(group__user=user, **perm).values("content_object_id")
-    return direct, via_group
+    return [
+        user_model.objects.filter(user=user, **perm).values("content_object_id"),
+        group_model.objects.filter(group__user=user, **perm).values("content_object_id"),
+    ]
 
 
-def _holds(path: str, granted: tuple[models.QuerySet, models.QuerySet]) -> Q:
+class Grants:
+    """Which tenants, sites and domains a user holds each permission on, read in one query.
+
+    ``restrict()`` reads them first, so the filter it then sends names the ids themselves: the
+    planner sees how few (or many) they are, where OR'ed permission subqueries left it guessing.
+    """
+
+    def __init__(self, user: AnyUser, wanted: list[tuple[str, str]]) -> None:
+        parts = [
+            query.annotate(_target=Value(target), _codename=Value(codename)).values_list(
+                "_target", "_codename", "content_object_id"
+            )
+            for target, codename in dict.fromkeys(wanted)
+            for query in _granted_queries(user, target, codename)
+        ]
+        self._ids: dict[tuple[str, str], set[int]] = {key: set() for key in wanted}
+        if parts:
+            for target, codename, pk in parts[0].union(*parts[1:], all=True):
+                self._ids[(target, codename)].add(pk)
+
+    def ids(self, target: str, codename: str) -> list[int]:
+        return sorted(self._ids[(target, codename)])
+
+
+def _needed(paths: AccessPaths, action: Action) -> list[tuple[str, str]]:
+    """The (target, permission) pairs ``access_filter`` reads for ``paths`` and ``action``."""
+    wanted = []
+    if paths.tenant is not None:
+        wanted.append(("tenant", TENANT_PERMISSION[action]))
+        if action == Action.VIEW and paths.domain is not None:
+            wanted.append(("domain", OFFICER_PERMISSION))
+    if paths.site is not None:
+        wanted.append(("site", SITE_PERMISSION))
+    if paths.domain is not None:
+        wanted.append(("domain", DOMAIN_PERMISSION))
+    return wanted
+
+
+def _holds(path: str, user: AnyUser, target: str, codename: str, grants: Grants | None) -> Q:
     lookup = f"{path}__in" if path else "pk__in"
-    direct, via_group = granted
+    if grants is not None:
+        return Q(**{lookup: grants.ids(target, codename)})
+    direct, via_group = _granted_queries(user, target, codename)
     return Q(**{lookup: direct}) | Q(**{lookup: via_group})
 
 
@@ -141,8 +188,18 @@ def _model_at(model: type[models.Model], path: str) -> type[models.Model]:
     return model
 
 
-def access_filter(model: type[models.Model], user: AnyUser, action: Action | str) -> Q:
-    """The Q object that keeps only the rows of ``model`` that ``user`` may ``action``."""
+def access_filter(
+    model: type[models.Model],
+    user: AnyUser,
+    action: Action | str,
+    *,
+    grants: Grants | None = None,
+) -> Q:
+    """The Q object that keeps only the rows of ``model`` that ``user`` may ``action``.
+
+    Without ``grants`` it holds subqueries (no query now: composable into any query); with
+    them, the granted ids themselves.
+    """
     paths = getattr(model, "access_paths", None)
     if not isinstance(paths, AccessPaths):
         raise ImproperlyConfigured(
@@ -151,20 +208,22 @@ def access_filter(model: type[models.Model], user: AnyUser, action: Action | str
     action = Action(action)
     if paths.anchor:
         anchor_model = _model_at(model, paths.anchor)
-        allowed = anchor_model._default_manager.filter(access_filter(anchor_model, user, action))
+        allowed = anchor_model._default_manager.filter(
+            access_filter(anchor_model, user, action, grants=grants)
+        )
         return Q(**{f"{paths.anchor}__in": allowed.values("pk")})
     q = Q()
     if paths.tenant is not None:
-        member = _holds(paths.tenant, _granted(user, "tenant", TENANT_PERMISSION[action]))
+        member = _holds(paths.tenant, user, "tenant", TENANT_PERMISSION[action], grants)
         if action == Action.VIEW and paths.domain is not None:
             # A security officer oversees everything in their domain, whichever tenant owns it
             # (still only at the sites they are entitled to: the site filter below applies).
-            member |= _holds(paths.domain, _granted(user, "domain", OFFICER_PERMISSION))
+            member |= _holds(paths.domain, user, "domain", OFFICER_PERMISSION, grants)
         q &= member
     if paths.site is not None:
-        q &= _holds(paths.site, _granted(user, "site", SITE_PERMISSION))
+        q &= _holds(paths.site, user, "site", SITE_PERMISSION, grants)
     if paths.domain is not None:
-        q &= _holds(paths.domain, _granted(user, "domain", DOMAIN_PERMISSION))
+        q &= _holds(paths.domain, user, "domain", DOMAIN_PERMISSION, grants)
     return q
 
 
@@ -178,7 +237,10 @@ def restrict(queryset: models.QuerySet, user: AnyUser, action: Action | str) -> 
     paths = getattr(queryset.model, "access_paths", None)
     if isinstance(paths, AccessPaths) and paths.anchor:
         anchor_model = _model_at(queryset.model, paths.anchor)
-        allowed = anchor_model._default_manager.filter(access_filter(anchor_model, user, action))
+        grants = Grants(user, _needed(anchor_model.access_paths, action))
+        allowed = anchor_model._default_manager.filter(
+            access_filter(anchor_model, user, action, grants=grants)
+        )
         ids = list(allowed.order_by("pk").values_list("pk", flat=True))
         if not ids:
             return queryset.none()
@@ -197,14 +259,14 @@ def can(user: AnyUser, action: Action | str, obj: models.Model) -> bool:
 
 def officer_domains_filter(user: AnyUser, path: str = "") -> Q:
     """Rows whose security domain (at ``path``) has ``user`` as a cleared security officer."""
-    return _holds(path, _granted(user, "domain", OFFICER_PERMISSION)) & _holds(
-        path, _granted(user, "domain", DOMAIN_PERMISSION)
+    return _holds(path, user, "domain", OFFICER_PERMISSION, None) & _holds(
+        path, user, "domain", DOMAIN_PERMISSION, None
     )
 
 
 def site_access_filter(user: AnyUser, path: str) -> Q:
     """Rows whose site (at ``path``) ``user`` is entitled to."""
-    return _holds(path, _granted(user, "site", SITE_PERMISSION))
+    return _holds(path, user, "site", SITE_PERMISSION, None)
 
 
 class RestrictedQuerySet(models.QuerySet):

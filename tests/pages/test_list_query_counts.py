@@ -20,17 +20,17 @@ pytestmark = pytest.mark.django_db
 
 #: (url, who, queries): pages for a signed-in person, API lists for a token-less forced login.
 LISTS = [
-    ("/servers/", "requester", 8),
-    ("/servers/?sort=-created&status=active", "requester", 8),
-    ("/networks/", "requester", 8),
-    ("/requests/", "requester", 7),
+    ("/servers/", "requester", 9),
+    ("/servers/?sort=-created&status=active", "requester", 9),
+    ("/networks/", "requester", 9),
+    ("/requests/", "requester", 8),
     ("/approvals/", "approver", 11),
     ("/allocations/", "requester", 9),
     ("/tenants/", "requester", 6),
     ("/regions/", "requester", 6),
-    ("/api/v1/servers/", "requester", 6),
-    ("/api/v1/networks/", "requester", 5),
-    ("/api/v1/requests/", "requester", 5),
+    ("/api/v1/servers/", "requester", 7),
+    ("/api/v1/networks/", "requester", 6),
+    ("/api/v1/requests/", "requester", 6),
     ("/api/v1/approvals/", "approver", 2),
     ("/api/v1/allocations/", "requester", 7),
 ]
