@@ -9,7 +9,16 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from provisioning.models import Network, RequestState, ResourceRequest, Server, Stage
-from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
+from tenants.access import (
+    DOMAIN_PERMISSION,
+    OFFICER_PERMISSION,
+    SITE_PERMISSION,
+    Action,
+    access_filter,
+    anchor_filter,
+    officer_domains_filter,
+    site_access_filter,
+)
 
 REQUEST_RELATED = (
     "allocation__tenant",
@@ -23,30 +32,38 @@ def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Resource
     return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
 
 
-def _decidable_by(user) -> Q:
+def decidable_by(user) -> Q:
     """Pending requests at a stage ``user`` may decide, whoever asked.
 
     Tenant stage: approvers of the tenant; security stage: officers of the domain. Both must be
     entitled to the site and cleared for the domain. Operators get no shortcut: a decision is a
     business decision, not an operation.
     """
-    tenant_stage = Q(pending_stage=Stage.TENANT) & access_filter(
-        ResourceRequest, user, Action.APPROVE
-    )
+    # The grants are read first and named as ids (see tenants.access): as nested permission
+    # subqueries this statement took 50 ms to plan at a million requests.
+    officer = (("domain", OFFICER_PERMISSION), ("domain", DOMAIN_PERMISSION),
+               ("site", SITE_PERMISSION))  # fmt: skip
+    approvable, grants = anchor_filter(ResourceRequest, user, Action.APPROVE, also=officer)
+    if approvable is None:
+        approvable = access_filter(ResourceRequest, user, Action.APPROVE)
+    tenant_stage = Q(pending_stage=Stage.TENANT) & approvable
     security_stage = (
         Q(pending_stage=Stage.SECURITY)
-        & officer_domains_filter(user, "allocation__region__domain")
-        & site_access_filter(user, "allocation__region__site")
+        & officer_domains_filter(user, "allocation__region__domain", grants)
+        & site_access_filter(user, "allocation__region__site", grants)
     )
     return Q(state=RequestState.PENDING_APPROVAL) & (tenant_stage | security_stage)
 
 
-def requests_awaiting(user) -> QuerySet[ResourceRequest]:
-    """Requests waiting for a decision this user may take, never their own (four-eyes)."""
+def requests_awaiting(user, decidable: Q | None = None) -> QuerySet[ResourceRequest]:
+    """Requests waiting for a decision this user may take, never their own (four-eyes).
+
+    ``decidable``: ``decidable_by(user)`` if the caller already has it (a page showing both
+    inbox lists reads the user's grants once)."""
     if not (user.is_authenticated and user.is_active):
         return ResourceRequest.objects.none()
     return (
-        ResourceRequest.objects.filter(_decidable_by(user))
+        ResourceRequest.objects.filter(decidable if decidable is not None else decidable_by(user))
         .exclude(requester=user)
         .exclude(approvals__decided_by=user)
         .select_related(*REQUEST_RELATED)
@@ -54,13 +71,15 @@ def requests_awaiting(user) -> QuerySet[ResourceRequest]:
     )
 
 
-def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:
+def own_requests_awaiting_others(user, decidable: Q | None = None) -> QuerySet[ResourceRequest]:
     """The user's own pending requests at a stage they could otherwise decide: someone else
     must (the mirror image of ``requests_awaiting``)."""
     if not (user.is_authenticated and user.is_active):
         return ResourceRequest.objects.none()
     return (
-        ResourceRequest.objects.filter(_decidable_by(user), requester=user)
+        ResourceRequest.objects.filter(
+            decidable if decidable is not None else decidable_by(user), requester=user
+        )
         .select_related(*REQUEST_RELATED)
         .order_by("created_at", "id")
     )

@@ -227,25 +227,51 @@ def access_filter(
     return q
 
 
+def _everything(user: AnyUser, action: Action) -> bool | None:
+    """True: ``user`` may ``action`` on everything; None: on nothing; False: it depends."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return is_operator(user) or (action == Action.VIEW and is_auditor(user))
+
+
+def anchor_filter(
+    model: type[models.Model],
+    user: AnyUser,
+    action: Action | str,
+    *,
+    also: tuple[tuple[str, str], ...] = (),
+) -> tuple[Q | None, Grants | None]:
+    """``anchor IN [the anchors user may action]`` for a model with an anchor (two small queries:
+    the grants, then the allowed anchors), and the grants read, which include the (target,
+    permission) pairs in ``also`` for the caller's own use. The filter is None where a subquery
+    is better (no anchor, or too many anchors to list). Only for users of whom ``_everything``
+    said "it depends"."""
+    action = Action(action)
+    paths = getattr(model, "access_paths", None)
+    if not (isinstance(paths, AccessPaths) and paths.anchor):
+        return None, None
+    anchor_model = _model_at(model, paths.anchor)
+    grants = Grants(user, [*_needed(anchor_model.access_paths, action), *also])
+    allowed = anchor_model._default_manager.filter(
+        access_filter(anchor_model, user, action, grants=grants)
+    )
+    ids = list(allowed.order_by("pk").values_list("pk", flat=True))
+    if not _listable(model._default_manager.all(), len(ids)):
+        return None, grants
+    return Q(**{f"{paths.anchor}__in": ids}), grants
+
+
 def restrict(queryset: models.QuerySet, user: AnyUser, action: Action | str) -> models.QuerySet:
     """Narrow ``queryset`` to what ``user`` may ``action``. The one choke point for reads."""
     action = Action(action)
-    if user is None or not user.is_authenticated or not user.is_active:
+    everything = _everything(user, action)
+    if everything is None:
         return queryset.none()
-    if is_operator(user) or (action == Action.VIEW and is_auditor(user)):
+    if everything:
         return queryset
-    paths = getattr(queryset.model, "access_paths", None)
-    if isinstance(paths, AccessPaths) and paths.anchor:
-        anchor_model = _model_at(queryset.model, paths.anchor)
-        grants = Grants(user, _needed(anchor_model.access_paths, action))
-        allowed = anchor_model._default_manager.filter(
-            access_filter(anchor_model, user, action, grants=grants)
-        )
-        ids = list(allowed.order_by("pk").values_list("pk", flat=True))
-        if not ids:
-            return queryset.none()
-        if _listable(queryset, len(ids)):
-            return queryset.filter(**{f"{paths.anchor}__in": ids})
+    listed, _grants = anchor_filter(queryset.model, user, action)
+    if listed is not None:
+        return queryset.filter(listed)
     return queryset.filter(access_filter(queryset.model, user, action))
 
 
@@ -253,20 +279,26 @@ def can(user: AnyUser, action: Action | str, obj: models.Model) -> bool:
     """Whether ``user`` may ``action`` on ``obj``: the same rule as ``restrict``, one query."""
     if obj.pk is None:
         raise ValueError("can() needs a saved object")
+    action = Action(action)
     queryset = type(obj)._default_manager.filter(pk=obj.pk)
-    return restrict(queryset, user, action).exists()
+    everything = _everything(user, action)
+    if everything is None:
+        return False
+    if not everything:
+        queryset = queryset.filter(access_filter(type(obj), user, action))
+    return queryset.exists()
 
 
-def officer_domains_filter(user: AnyUser, path: str = "") -> Q:
+def officer_domains_filter(user: AnyUser, path: str = "", grants: Grants | None = None) -> Q:
     """Rows whose security domain (at ``path``) has ``user`` as a cleared security officer."""
-    return _holds(path, user, "domain", OFFICER_PERMISSION, None) & _holds(
-        path, user, "domain", DOMAIN_PERMISSION, None
+    return _holds(path, user, "domain", OFFICER_PERMISSION, grants) & _holds(
+        path, user, "domain", DOMAIN_PERMISSION, grants
     )
 
 
-def site_access_filter(user: AnyUser, path: str) -> Q:
+def site_access_filter(user: AnyUser, path: str, grants: Grants | None = None) -> Q:
     """Rows whose site (at ``path``) ``user`` is entitled to."""
-    return _holds(path, user, "site", SITE_PERMISSION, None)
+    return _holds(path, user, "site", SITE_PERMISSION, grants)
 
 
 class RestrictedQuerySet(models.QuerySet):

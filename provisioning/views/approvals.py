@@ -29,6 +29,7 @@ from provisioning.filtersets import RequestFilterSet
 from provisioning.models import RequestState, ResourceRequest
 from provisioning.plans import attach_quota_impact
 from provisioning.selectors import (
+    decidable_by,
     own_requests_awaiting_others,
     requests_awaiting,
     requests_visible_to,
@@ -106,7 +107,8 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
-        awaiting = requests_awaiting(user)
+        decidable = decidable_by(user) if user.is_authenticated else None
+        awaiting = requests_awaiting(user, decidable)
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
         try:
@@ -121,7 +123,7 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             rows=attach_quota_impact(page.rows),
             page_obj=page,
             is_paginated=page.has_other_pages,
-            own_requests=list(own_requests_awaiting_others(user)),
+            own_requests=list(own_requests_awaiting_others(user, decidable)),
         )
         kwargs.setdefault("bulk_results", None)
         return super().get_context_data(**kwargs)

@@ -24,14 +24,14 @@ LISTS = [
     ("/servers/?sort=-created&status=active", "requester", 9),
     ("/networks/", "requester", 9),
     ("/requests/", "requester", 8),
-    ("/approvals/", "approver", 11),
+    ("/approvals/", "approver", 13),
     ("/allocations/", "requester", 9),
     ("/tenants/", "requester", 6),
     ("/regions/", "requester", 6),
     ("/api/v1/servers/", "requester", 7),
     ("/api/v1/networks/", "requester", 6),
     ("/api/v1/requests/", "requester", 6),
-    ("/api/v1/approvals/", "approver", 2),
+    ("/api/v1/approvals/", "approver", 4),
     ("/api/v1/allocations/", "requester", 7),
 ]
 
