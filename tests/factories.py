@@ -194,3 +194,26 @@ def age_timeline(request, **minutes_ago: int):
         last = state
     ResourceRequest.objects.filter(pk=request.pk).update(state=last)
     return request
+
+
+def set_timeline(request, moves: list[tuple[str, int]]):
+    """Give a request the timeline ``moves``: (state reached, minutes ago), oldest first.
+
+    States may repeat (a failed build retried). The request ends in the last state; its
+    ``created_at`` becomes the first move.
+    """
+    from django.utils import timezone
+
+    from provisioning.models import RequestTransition, ResourceRequest
+
+    now = timezone.now()
+    RequestTransition.objects.filter(request=request).delete()
+    last = ""
+    for state, minutes in moves:
+        RequestTransition.objects.create(request=request, from_state=last, to_state=state,
+                                         at=now - timedelta(minutes=minutes))  # fmt: skip
+        last = state
+    ResourceRequest.objects.filter(pk=request.pk).update(
+        state=last, created_at=now - timedelta(minutes=moves[0][1])
+    )
+    return request
