@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import Network, RequestState, ResourceRequest, Server, Stage
+from provisioning.models import Network, RequestState, ResourceRequest, Server, SlaFact, Stage
 from tenants.access import Action, access_filter, officer_domains_filter, site_access_filter
 
 REQUEST_RELATED = (
@@ -21,6 +21,11 @@ REQUEST_RELATED = (
 
 def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[ResourceRequest]:
     return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
+
+
+def sla_facts_visible_to(user) -> QuerySet[SlaFact]:
+    """The SLA facts of the requests ``user`` may see: what their SLA report counts and lists."""
+    return SlaFact.objects.restrict(user, Action.VIEW)
 
 
 def _decidable_by(user) -> Q:

@@ -182,6 +182,7 @@ def age_timeline(request, **minutes_ago: int):
     from django.utils import timezone
 
     from provisioning.models import RequestState, RequestTransition, ResourceRequest
+    from provisioning.sla_facts import refresh
 
     now = timezone.now()
     RequestTransition.objects.filter(request=request).update(
@@ -193,6 +194,7 @@ def age_timeline(request, **minutes_ago: int):
                                          at=now - timedelta(minutes=minutes))  # fmt: skip
         last = state
     ResourceRequest.objects.filter(pk=request.pk).update(state=last)
+    refresh([request.pk])  # the timeline was written around the transition service
     return request
 
 
@@ -205,6 +207,7 @@ def set_timeline(request, moves: list[tuple[str, int]]):
     from django.utils import timezone
 
     from provisioning.models import RequestTransition, ResourceRequest
+    from provisioning.sla_facts import refresh
 
     now = timezone.now()
     RequestTransition.objects.filter(request=request).delete()
@@ -216,4 +219,5 @@ def set_timeline(request, moves: list[tuple[str, int]]):
     ResourceRequest.objects.filter(pk=request.pk).update(
         state=last, created_at=now - timedelta(minutes=moves[0][1])
     )
+    refresh([request.pk])
     return request
