@@ -67,4 +67,16 @@ class Migration(migrations.Migration):
             model_name='slafact',
             index=models.Index(fields=['allocation', 'created_at'], name='slafact_alloc_period_idx'),
         ),
+        migrations.AddIndex(
+            model_name='slafact',
+            index=models.Index(fields=['domain', 'kind', 'created_at'], name='slafact_domain_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='slafact',
+            index=models.Index(fields=['site', 'kind', 'created_at'], name='slafact_site_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='slafact',
+            index=models.Index(fields=['tenant', 'kind', 'created_at'], name='slafact_tenant_idx'),
+        ),
     ]

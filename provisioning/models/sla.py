@@ -48,6 +48,10 @@ class SlaFact(models.Model):
             # The period of everything (operators, auditors) and of a few allocations (members).
             models.Index(fields=["created_at"], name="slafact_period_idx"),
             models.Index(fields=["allocation", "created_at"], name="slafact_alloc_period_idx"),
+            # Per group and kind, the period's range: one aggregate each, no sort by group.
+            models.Index(fields=["domain", "kind", "created_at"], name="slafact_domain_idx"),
+            models.Index(fields=["site", "kind", "created_at"], name="slafact_site_idx"),
+            models.Index(fields=["tenant", "kind", "created_at"], name="slafact_tenant_idx"),
         ]
 
     def __str__(self) -> str:

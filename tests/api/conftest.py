@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from portal.audit import audit_record
 from portal.tokens import token_create
+from provisioning import sla_facts
 from provisioning.models import Offering, ResourceRequest, Server
 from tenants.models import Role
 from tests.factories import (
@@ -105,6 +106,7 @@ def _forbidden(label: str, allocation, requester) -> Forbidden:
         pending_stage="tenant",
         networks=1,
     )
+    sla_facts.refresh([request.pk])  # made around the services: its SLA fact too
     event = audit_record(
         actor=None,
         action="test.forbidden",
