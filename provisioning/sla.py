@@ -569,9 +569,9 @@ def late_all(report: SlaReport, requests: QuerySet, *, chunk_size: int = 2000,
             return
         titles = {
             r.pk: r.title
-            for r in ResourceRequest.objects.filter(pk__in=[row[0] for row in chunk])
-            .only("spec", "target_server__name", "target_network__name", "target_network__cidr")
-            .select_related("target_server", "target_network")
+            for r in ResourceRequest.objects.filter(
+                pk__in=[row[0] for row in chunk]
+            ).select_related("target_server", "target_network")
         }
         for pk, target, took, allowed, waiting, _late_by in chunk:
             yield pk, titles[pk], target, took, allowed, waiting
