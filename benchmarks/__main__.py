@@ -27,6 +27,7 @@ def bench_access(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from provisioning.models import Kind, RequestTransition, ResourceRequest
+    from provisioning.sla_facts import refresh
     from tenants.models import Allocation, CloudRegion, Role, Tenant
     from tests.factories import (
         CloudRegionFactory,
@@ -62,6 +63,7 @@ def bench_access(args: argparse.Namespace) -> None:
                                        ("pending_approval", "approved", 30),
                                        ("approved", "completed", 5))
     )  # fmt: skip
+    refresh(None)  # the SLA facts of the timelines just written around the transition service
     viewer = make_user(
         "bench-viewer",
         memberships=dict.fromkeys(tenants[: max(n_tenants // 10, 1)], Role.APPROVER),

@@ -215,4 +215,10 @@ def build(
 
 #: Functions called with the cursor after the rows are in (rollups that derive from them),
 #: before ANALYZE. The temp table ``scale_req`` is still there.
-AFTER_LOAD: list = []
+def _sla_facts(cursor) -> None:
+    from provisioning.sla_facts import rebuild
+
+    rebuild(cursor)
+
+
+AFTER_LOAD: list = [_sla_facts]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import Network, RequestState, ResourceRequest, Server, Stage
+from provisioning.models import Network, RequestState, ResourceRequest, Server, SlaFact, Stage
 from tenants.access import (
     DOMAIN_PERMISSION,
     OFFICER_PERMISSION,
@@ -30,6 +30,11 @@ REQUEST_RELATED = (
 
 def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[ResourceRequest]:
     return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
+
+
+def sla_facts_visible_to(user) -> QuerySet[SlaFact]:
+    """The SLA facts of the requests ``user`` may see: what their SLA report counts and lists."""
+    return SlaFact.objects.restrict(user, Action.VIEW)
 
 
 def decidable_by(user) -> Q:

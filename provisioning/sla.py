@@ -1,29 +1,54 @@
-"""SLA figures from the request timeline: how long decisions and builds take, how often the
-targets were missed, and which requests missed them.
+"""SLA figures: how long decisions and builds take, how often the targets were missed, and
+which requests missed them.
 
-Computed from ``RequestTransition`` rows (two queries for any number of requests), on a queryset
-the caller has already narrowed with the access layer, so a report never counts, groups or lists
-a request its reader may not see. The page, the CSV, the API and ``manage.py sla_report`` all read
-the same ``SlaReport``.
+The rules: a decision is timed from the first submission to the first decision, a build from
+the first approval to the completion (after a retry, the build that finally finished counts); a
+request still waiting past a target counts as a breach already, measured up to now; a failed
+build counts as failed, not as a late build; each request is held to its domain's own targets
+(``SecurityDomain.sla_decision/sla_build``), else to ``PORTAL_SLA_DECISION_SECONDS/BUILD``.
+
+Read from ``SlaFact`` (one row per request, kept by the transition service), never from the
+timeline, so a report costs what its period and the rows shown cost, not the history's size.
+Breaches are decided here, from the stored durations, so an edited target applies at once.
+PostgreSQL aggregates (``percentile_cont``, count filters) and pages the late requests; on SQLite
+(the demo) the same rules run in Python over the period's facts. The caller narrows the facts
+with the access layer, so a report never counts, groups or lists a request its reader may not
+see. The page, the CSV, the API and ``manage.py sla_report`` all read the same ``SlaReport``.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import math
 import re
-import statistics
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Min, Q, QuerySet, TextChoices
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextChoices,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from provisioning.models import Kind, RequestState, ResourceRequest
+from provisioning.models import Kind, RequestState, ResourceRequest, SlaFact
 from tenants.models import SecurityDomain, Site, Tenant
 
-DECIDED = (RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED)
+BUILDING = (RequestState.APPROVED, RequestState.PROVISIONING)
 #: The periods offered by the page besides calendar months.
 PERIOD_DAYS = (7, 30, 90)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -89,7 +114,7 @@ def grouping_from(params) -> Grouping:
 
 @dataclass(frozen=True)
 class Stats:
-    """Durations in seconds."""
+    """Durations in seconds; p50 and p90 interpolated between neighbours (``percentile_cont``)."""
 
     count: int
     p50: float | None
@@ -101,8 +126,23 @@ class Stats:
         if not values:
             return cls(0, None, None, None)
         ordered = sorted(values)
-        p90 = ordered[min(round(0.9 * (len(ordered) - 1)), len(ordered) - 1)]
-        return cls(len(ordered), statistics.median(ordered), p90, ordered[-1])
+        return cls(len(ordered), _at(ordered, 0.5), _at(ordered, 0.9), ordered[-1])
+
+    @classmethod
+    def from_sql(cls, count: int, percentiles: list[float] | None, worst: float | None) -> Stats:
+        if not count:
+            return cls(0, None, None, None)
+        return cls(count, percentiles[0], percentiles[1], worst)
+
+
+def _at(ordered: list[float], fraction: float) -> float:
+    """``percentile_cont`` in Python: linear interpolation between the two nearest ranks."""
+    position = fraction * (len(ordered) - 1)
+    low, high = ordered[math.floor(position)], ordered[math.ceil(position)]
+    return low + (high - low) * (position - math.floor(position))
+
+
+NO_STATS = Stats(0, None, None, None)
 
 
 @dataclass
@@ -111,8 +151,8 @@ class SlaRow:
     domain: SecurityDomain | None  # when grouped by domain: for its badge
     kind: str
     requests: int = 0
-    decision: list[float] = field(default_factory=list)  # submitted -> first decision
-    build: list[float] = field(default_factory=list)  # approved -> completed
+    decision_stats: Stats = NO_STATS  # submitted -> first decision
+    build_stats: Stats = NO_STATS  # approved -> completed
     decision_breaches: int = 0
     build_breaches: int = 0
     failed: int = 0
@@ -121,14 +161,6 @@ class SlaRow:
     def kind_label(self) -> str:
         return Kind(self.kind).label
 
-    @property
-    def decision_stats(self) -> Stats:
-        return Stats.of(self.decision)
-
-    @property
-    def build_stats(self) -> Stats:
-        return Stats.of(self.build)
-
 
 @dataclass(frozen=True)
 class SlaBreach:
@@ -136,7 +168,7 @@ class SlaBreach:
 
     request: ResourceRequest
     target: str
-    took: float  # seconds; up to now if it is still waiting
+    took: float  # seconds; up to the report's moment if it is still waiting
     allowed: float
     still_waiting: bool
 
@@ -149,6 +181,41 @@ class SlaBreach:
         return Target(self.target).label
 
 
+@dataclass(frozen=True)
+class LateCursor:
+    """Where a page of late requests ends, and the report it belongs to.
+
+    The order is the most overdue first (``late_by`` descending), then request id and target
+    ascending: a total order, so pages neither repeat nor skip. Every page is computed as of the
+    first page's moment (``as_of``): requests submitted later are left out and later decisions
+    or completions ignored, so lateness cannot change between two pages.
+    """
+
+    as_of: datetime
+    period: Period
+    late_by: float
+    request_id: int
+    target: str
+
+    def encode(self) -> str:
+        p = self.period
+        raw = [self.as_of.isoformat(), p.since.isoformat(), p.until.isoformat(), p.label, p.days,
+               p.month, self.late_by, self.request_id, self.target]  # fmt: skip
+        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> LateCursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            as_of, since, until, label, days, month, late_by, request_id, target = raw
+            period = Period(datetime.fromisoformat(since), datetime.fromisoformat(until),
+                            str(label), days, month)  # fmt: skip
+            return cls(datetime.fromisoformat(as_of), period, float(late_by), int(request_id),
+                       Target(target).value)  # fmt: skip
+        except (ValueError, TypeError, UnicodeDecodeError) as err:
+            raise ValidationError({"cursor": ["This cursor is not one we gave out."]}) from err
+
+
 @dataclass
 class SlaReport:
     period: Period
@@ -156,12 +223,19 @@ class SlaReport:
     decision_target: timedelta
     build_target: timedelta
     rows: list[SlaRow]
-    breaches: list[SlaBreach]  # the most overdue first
+    breaches: list[SlaBreach]  # the first page of late requests, the most overdue first
     domains: set[SecurityDomain]  # of every request counted: the page's classification
+    as_of: datetime
+    late_next: LateCursor | None = None  # where the next page of late requests starts
 
     @property
     def since(self) -> datetime:
         return self.period.since
+
+    @property
+    def late_count(self) -> int:
+        """Every breach in the period (the sum of the rows' late counts)."""
+        return sum(r.decision_breaches + r.build_breaches for r in self.rows)
 
     @property
     def targets(self) -> list[tuple[SecurityDomain, timedelta, timedelta]]:
@@ -177,42 +251,409 @@ class SlaReport:
         return [t for t in self.targets if t[0].sla_decision or t[0].sla_build]
 
 
-#: Per grouping: the request's column holding the group, and the model the group is.
+#: Per grouping: the fact's column holding the group, and the model the group is.
 GROUP_COLUMNS = {
-    Grouping.DOMAIN: ("allocation__region__domain_id", SecurityDomain),
-    Grouping.SITE: ("allocation__region__site_id", Site),
-    Grouping.TENANT: ("allocation__tenant_id", Tenant),
+    Grouping.DOMAIN: ("domain_id", SecurityDomain),
+    Grouping.SITE: ("site_id", Site),
+    Grouping.TENANT: ("tenant_id", Tenant),
+}
+#: Per target: the fact's start and end moments and its duration column.
+MOMENTS = {
+    Target.DECISION: ("submitted_at", "decided_at", "decision_seconds"),
+    Target.BUILD: ("approved_at", "completed_at", "build_seconds"),
 }
 
 
-def _timelines(chosen: QuerySet[ResourceRequest], group_column: str) -> list[tuple]:
-    """Per request, one row: id, kind, state, group id, domain id and its four moments.
+@dataclass(frozen=True)
+class Targets:
+    """Seconds allowed per target and domain: the domain's own, else the portal's default."""
 
-    Aggregated by the database (one query, whatever the number of requests): the first time the
-    request was submitted, decided and approved, and the last time it was completed (after a
-    retry, the build that finally finished counts).
-    """
-    at = "transitions__at"
-    return list(
-        chosen.order_by()
-        .annotate(
-            t_submitted=Min(at, filter=Q(transitions__to_state=RequestState.PENDING_APPROVAL)),
-            t_decided=Min(at, filter=Q(transitions__to_state__in=DECIDED)),
-            t_approved=Min(at, filter=Q(transitions__to_state=RequestState.APPROVED)),
-            t_completed=Max(at, filter=Q(transitions__to_state=RequestState.COMPLETED)),
+    default: dict[str, float]
+    per_domain: dict[int, dict[str, float]]
+
+    @classmethod
+    def of(cls, domains: list[SecurityDomain]) -> Targets:
+        default = {Target.DECISION: float(settings.PORTAL_SLA_DECISION_SECONDS),
+                   Target.BUILD: float(settings.PORTAL_SLA_BUILD_SECONDS)}  # fmt: skip
+        own = {
+            d.pk: {
+                Target.DECISION: (d.sla_decision.total_seconds() if d.sla_decision
+                                  else default[Target.DECISION]),
+                Target.BUILD: d.sla_build.total_seconds() if d.sla_build else default[Target.BUILD],
+            }
+            for d in domains
+        }  # fmt: skip
+        return cls(default, own)
+
+    def allowed(self, domain_id: int, target: str) -> float:
+        return self.per_domain.get(domain_id, self.default)[target]
+
+    def expression(self, target: str, *, as_of: datetime | None = None):
+        """The allowed seconds of each fact's domain (or, with ``as_of``, its deadline)."""
+        default = self.default[target]
+
+        def value(seconds: float):
+            return seconds if as_of is None else as_of - timedelta(seconds=seconds)
+
+        whens = [When(domain_id=pk, then=Value(value(t[target])))
+                 for pk, t in self.per_domain.items() if t[target] != default]  # fmt: skip
+        output = FloatField() if as_of is None else SlaFact._meta.get_field("created_at")
+        return Case(*whens, default=Value(value(default)), output_field=output)
+
+
+class Epoch(Func):
+    """Seconds between two moments (PostgreSQL)."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))::float8"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+def _finished(target: str, as_of: datetime) -> Q:
+    _start, end, seconds = MOMENTS[target]
+    return Q(**{f"{end}__lte": as_of, f"{seconds}__isnull": False})
+
+
+def _waiting(target: str, as_of: datetime) -> Q:
+    if target == Target.DECISION:
+        return Q(submitted_at__isnull=False) & (
+            Q(decided_at__isnull=True) | Q(decided_at__gt=as_of)
         )
-        .values_list(
-            "pk",
-            "kind",
-            "state",
-            group_column,
-            "allocation__region__domain_id",
-            "t_submitted",
-            "t_decided",
-            "t_approved",
-            "t_completed",
-        )
+    # A build that failed is failed, not late; one completed after ``as_of`` was building then.
+    return Q(approved_at__lte=as_of) & (
+        Q(completed_at__isnull=True, state__in=BUILDING) | Q(completed_at__gt=as_of)
     )
+
+
+def _late(target: str, targets: Targets, as_of: datetime) -> Q:
+    start, _end, seconds = MOMENTS[target]
+    over = Q(**{f"{seconds}__gt": targets.expression(target)})
+    overdue = Q(**{f"{start}__lt": targets.expression(target, as_of=as_of)})
+    return (_finished(target, as_of) & over) | (_waiting(target, as_of) & overdue)
+
+
+def _took(target: str, as_of: datetime):
+    start, _end, seconds = MOMENTS[target]
+    return Case(
+        When(_finished(target, as_of), then=F(seconds)),
+        default=Epoch(Value(as_of, output_field=SlaFact._meta.get_field("created_at")), F(start)),
+        output_field=FloatField(),
+    )
+
+
+def _use_sql() -> bool:
+    """PostgreSQL aggregates and pages; anything else (the SQLite demo) computes in Python."""
+    return connection.vendor == "postgresql"
+
+
+def _aggregates(targets: Targets, as_of: datetime) -> dict:
+    from django.contrib.postgres.fields import ArrayField
+    from django.db.models import Aggregate, Count, Max
+
+    class Percentiles(Aggregate):
+        """p50 and p90 of one column, from one sort of it."""
+
+        function = "percentile_cont"
+        template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+        output_field = ArrayField(FloatField())
+
+    aggregates = {"requests": Count("pk")}
+    for target in Target:
+        seconds = MOMENTS[target][2]
+        aggregates |= {
+            f"{target}_count": Count(seconds),
+            f"{target}_percentiles": Percentiles(seconds),
+            f"{target}_worst": Max(seconds),
+            f"{target}_late": Count("pk", filter=_late(target, targets, as_of)),
+        }
+    return aggregates | {"failed": Count("pk", filter=Q(state=RequestState.FAILED))}
+
+
+def _figures_sql(chosen: QuerySet[SlaFact], group_column: str, group_model, aggregates: dict,
+                 *, everything: bool, period: Period) -> list[dict]:  # fmt: skip
+    """Per (group, kind): the aggregates, computed by PostgreSQL in one query.
+
+    A reader who sees everything gets one aggregate per (group, kind) over its index range
+    (``LATERAL``): no sort of the whole period by group, which is what a ``GROUP BY`` over half
+    a million rows spends most of its time on. A narrower reader's facts are few: ``GROUP BY``.
+    """
+    if not everything:
+        return list(chosen.values(group=F(group_column), k=F("kind")).annotate(**aggregates))
+    from django.db.models.expressions import RawSQL
+
+    inner = (
+        SlaFact.objects.filter(created_at__gte=period.since, created_at__lt=period.until,
+                               **{group_column: RawSQL("g.id", ()), "kind": RawSQL("k.kind", ())})
+        .order_by()
+        .values(_one=Value(1))
+        .annotate(**aggregates)
+        .values(*aggregates)
+    )  # fmt: skip
+    inner_sql, inner_params = inner.query.sql_with_params()
+    kinds = ", ".join(["(%s)"] * len(Kind.values))
+    # Only our own table name and the ORM's compiled subquery go into the text; values are params.
+    table = group_model._meta.db_table
+    sql = (
+        f"SELECT g.id, k.kind, a.* FROM {table} g CROSS JOIN (VALUES {kinds}) k(kind) "  # noqa: S608
+        f"CROSS JOIN LATERAL ({inner_sql}) a WHERE a.requests > 0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*Kind.values, *inner_params])
+        names = ["group", "k", *aggregates]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _figures_python(chosen: QuerySet[SlaFact], group_column: str, targets: Targets,
+                    as_of: datetime) -> list[dict]:  # fmt: skip
+    """The same figures in Python, for SQLite (the demo): the rules of ``_late`` once more."""
+    rows: dict[tuple, dict] = {}
+    for fact in chosen.iterator(chunk_size=2000):
+        row = rows.setdefault((getattr(fact, group_column), fact.kind), {
+            "requests": 0, "failed": 0, "decision": [], "build": [], "decision_late": 0,
+            "build_late": 0})  # fmt: skip
+        row["requests"] += 1
+        row["failed"] += fact.state == RequestState.FAILED
+        for target in Target:
+            seconds = getattr(fact, MOMENTS[target][2])
+            if seconds is not None:
+                row[target.value].append(seconds)
+            row[f"{target}_late"] += _late_python(fact, target, targets, as_of) is not None
+    figures = []
+    for (group, kind), row in rows.items():
+        figure = {"group": group, "k": kind, "requests": row["requests"], "failed": row["failed"]}
+        for target in Target:
+            stats = Stats.of(row[target.value])
+            figure |= {f"{target}_count": stats.count, f"{target}_worst": stats.worst,
+                       f"{target}_percentiles": [stats.p50, stats.p90],
+                       f"{target}_late": row[f"{target}_late"]}  # fmt: skip
+        figures.append(figure)
+    return figures
+
+
+def _late_python(fact: SlaFact, target: str, targets: Targets, as_of: datetime):
+    """(took, allowed, still waiting) when ``fact`` missed ``target`` as of ``as_of``."""
+    start, end, seconds = (getattr(fact, name) for name in MOMENTS[target])
+    allowed = targets.allowed(fact.domain_id, target)
+    if end is not None and end <= as_of and seconds is not None:
+        return (seconds, allowed, False) if seconds > allowed else None
+    if target == Target.DECISION:
+        waiting = start is not None
+    else:
+        building = fact.state in BUILDING or end is not None
+        waiting = start is not None and start <= as_of and building
+    took = (as_of - start).total_seconds() if waiting else 0
+    return (took, allowed, True) if waiting and took > allowed else None
+
+
+def _late_rows_sql(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
+                   after: LateCursor | None) -> QuerySet:  # fmt: skip
+    """(request id, target, took, allowed, still waiting, late by) of every breach, in order."""
+    parts = []
+    for target in Target:
+        took = _took(target, as_of)
+        part = (
+            chosen.filter(_late(target, targets, as_of))
+            .annotate(t=Value(target.value), took=took, allowed=targets.expression(target),
+                      waiting=Case(When(_finished(target, as_of), then=Value(False)),
+                                   default=Value(True)),
+                      late_by=took - targets.expression(target))
+        )  # fmt: skip
+        if after is not None:
+            tie = Q(late_by=after.late_by, request_id__gt=after.request_id)
+            if target.value > after.target:
+                tie |= Q(late_by=after.late_by, request_id=after.request_id)
+            part = part.filter(Q(late_by__lt=after.late_by) | tie)
+        parts.append(
+            part.order_by().values_list("request_id", "t", "took", "allowed", "waiting", "late_by")
+        )
+    return parts[0].union(parts[1], all=True).order_by("-late_by", "request_id", "t")
+
+
+def _late_python_all(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
+                     after: LateCursor | None) -> list[tuple]:  # fmt: skip
+    found = []
+    for fact in chosen.iterator(chunk_size=2000):
+        for target in Target:
+            late = _late_python(fact, target, targets, as_of)
+            if late:
+                took, allowed, waiting = late
+                found.append((fact.request_id, target.value, took, allowed, waiting,
+                              took - allowed))  # fmt: skip
+    found.sort(key=_order)
+    if after is not None:
+        mark = (-after.late_by, after.request_id, after.target)
+        found = [row for row in found if _order(row) > mark]
+    return found
+
+
+def _order(row: tuple) -> tuple:
+    return (-row[5], row[0], row[1])
+
+
+def _breaches(rows: list[tuple]) -> list[SlaBreach]:
+    """Late rows with their requests (one query): title, link and domain."""
+    requests = (
+        ResourceRequest.objects.filter(pk__in=[row[0] for row in rows])
+        .select_related("allocation__region__domain", "target_server", "target_network")
+        .in_bulk()
+        if rows
+        else {}
+    )
+    return [SlaBreach(requests[pk], target, took, allowed, waiting)
+            for pk, target, took, allowed, waiting, _late_by in rows]  # fmt: skip
+
+
+def _facts(requests: QuerySet) -> QuerySet[SlaFact]:
+    """Facts of ``requests`` (facts or requests, narrowed by the access layer)."""
+    if requests.model is SlaFact:
+        return requests
+    if not requests.query.where:
+        return SlaFact.objects.all()
+    return SlaFact.objects.filter(request__in=requests.values("pk"))
+
+
+def _chosen(facts: QuerySet[SlaFact], period: Period, as_of: datetime) -> QuerySet[SlaFact]:
+    until = min(period.until, as_of + timedelta(microseconds=1))
+    return facts.filter(created_at__gte=period.since, created_at__lt=until).order_by()
+
+
+def late_page(
+    requests: QuerySet,
+    cursor: LateCursor | None = None,
+    *,
+    period: Period | None = None,
+    limit: int = 50,
+) -> tuple[list[SlaBreach], LateCursor | None]:
+    """A page of late requests: after ``cursor`` (as of its report), else the first of ``period``.
+
+    Three queries whatever the page: the domains' targets, the page, its requests.
+    """
+    as_of = cursor.as_of if cursor else timezone.now()
+    period = cursor.period if cursor else (period or Period.last_days(30, now=as_of))
+    targets = Targets.of(list(SecurityDomain.objects.all()))
+    chosen = _chosen(_facts(requests), period, as_of)
+    with transaction.atomic():
+        _tune_for_reports()
+        return _page(chosen, targets, period, as_of, cursor, limit)
+
+
+def _page(
+    chosen, targets, period, as_of, after, limit
+) -> tuple[list[SlaBreach], LateCursor | None]:
+    if _use_sql():
+        rows = list(_late_rows_sql(chosen, targets, as_of, after)[: limit + 1])
+    else:
+        rows = _late_python_all(chosen, targets, as_of, after)[: limit + 1]
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if rows else None
+    following = LateCursor(as_of, period, last[5], last[0], last[1]) if more else None
+    return _breaches(rows), following
+
+
+def late_all(report: SlaReport, requests: QuerySet, *, chunk_size: int = 2000,
+             ) -> Iterator[tuple[int, str, str, float, float, bool]]:  # fmt: skip
+    """Every late request of ``report``: (id, title, target, took, allowed, still waiting).
+
+    Streamed from a server-side cursor, the most overdue first, so a file of half a million
+    breaches never sits in the web worker's memory. Titles are read in the same query.
+    """
+    targets = Targets.of(list(SecurityDomain.objects.all()))
+    chosen = _chosen(_facts(requests), report.period, report.as_of)
+    if _use_sql():
+        rows = _late_rows_sql(chosen, targets, report.as_of, None).iterator(chunk_size=chunk_size)
+    else:
+        rows = iter(_late_python_all(chosen, targets, report.as_of, None))
+    while True:
+        chunk = list(_take(rows, chunk_size))
+        if not chunk:
+            return
+        titles = {
+            r.pk: r.title
+            for r in ResourceRequest.objects.filter(
+                pk__in=[row[0] for row in chunk]
+            ).select_related("target_server", "target_network")
+        }
+        for pk, target, took, allowed, waiting, _late_by in chunk:
+            yield pk, titles[pk], target, took, allowed, waiting
+
+
+def _take(rows: Iterator, n: int) -> Iterator:
+    for _ in range(n):
+        row = next(rows, None)
+        if row is None:
+            return
+        yield row
+
+
+def sla_report(
+    requests: QuerySet,
+    *,
+    period: Period | None = None,
+    grouping: Grouping = Grouping.DOMAIN,
+    now: datetime | None = None,
+    late_limit: int = 50,
+) -> SlaReport:
+    """SLA figures of the requests submitted in ``period`` (default: the last 30 days).
+
+    ``requests``: ``SlaFact`` or ``ResourceRequest`` rows the caller narrowed with the access
+    layer (``selectors.sla_facts_visible_to``). A fixed number of queries whatever the number of
+    requests: the domains and their targets, the figures, the groups' names (sites, tenants),
+    the first ``late_limit`` late requests and their requests; the rest of the late list is
+    paged (``late_page``) or streamed (``late_all``).
+    """
+    with transaction.atomic():
+        _tune_for_reports()
+        return _sla_report(requests, period, Grouping(grouping), now or timezone.now(), late_limit)
+
+
+def _tune_for_reports() -> None:
+    """No JIT for the report's queries: PostgreSQL's cost estimate of the aggregates (millions)
+    makes it compile them, which took 200 ms of a 700 ms query, for nothing (measured)."""
+    if _use_sql():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+
+
+def _sla_report(requests, period, grouping, as_of, late_limit) -> SlaReport:
+    period = period or Period.last_days(30, now=as_of)
+    group_column, group_model = GROUP_COLUMNS[grouping]
+    facts = _facts(requests)
+    chosen = _chosen(facts, period, as_of)
+    everything = not facts.query.where
+    domains = list(
+        SecurityDomain.objects.annotate(counted=Exists(chosen.filter(domain=OuterRef("pk"))))
+    )
+    targets = Targets.of(domains)
+    if _use_sql():
+        figures = _figures_sql(chosen, group_column, group_model, _aggregates(targets, as_of),
+                               everything=everything, period=period)  # fmt: skip
+    else:
+        figures = _figures_python(chosen, group_column, targets, as_of)
+    by_pk = {d.pk: d for d in domains}
+    groups = by_pk if grouping == Grouping.DOMAIN else group_model.objects.in_bulk(
+        {f["group"] for f in figures}
+    )  # fmt: skip
+    rows = [
+        SlaRow(
+            group=_group_label(grouping, groups[f["group"]]),
+            domain=groups[f["group"]] if grouping == Grouping.DOMAIN else None,
+            kind=f["k"],
+            requests=f["requests"],
+            decision_stats=Stats.from_sql(f["decision_count"], f["decision_percentiles"],
+                                          f["decision_worst"]),
+            build_stats=Stats.from_sql(f["build_count"], f["build_percentiles"], f["build_worst"]),
+            decision_breaches=f["decision_late"],
+            build_breaches=f["build_late"],
+            failed=f["failed"],
+        )
+        for f in sorted(figures, key=lambda f: (_sort_key(grouping, groups[f["group"]]), f["k"]))
+    ]  # fmt: skip
+    breaches, following = _page(chosen, targets, period, as_of, None, late_limit)
+    decision_target = timedelta(seconds=settings.PORTAL_SLA_DECISION_SECONDS)
+    build_target = timedelta(seconds=settings.PORTAL_SLA_BUILD_SECONDS)
+    counted = {d for d in domains if d.counted}
+    return SlaReport(period, grouping, decision_target, build_target, rows, breaches, counted,
+                     as_of, following)  # fmt: skip
 
 
 def _sort_key(grouping: Grouping, group) -> tuple:
@@ -223,84 +664,3 @@ def _sort_key(grouping: Grouping, group) -> tuple:
 
 def _group_label(grouping: Grouping, group) -> str:
     return group.marking if grouping == Grouping.DOMAIN else group.name
-
-
-def sla_report(
-    requests: QuerySet[ResourceRequest],
-    *,
-    period: Period | None = None,
-    grouping: Grouping = Grouping.DOMAIN,
-    now: datetime | None = None,
-) -> SlaReport:
-    """SLA figures of the requests submitted in ``period`` (default: the last 30 days).
-
-    A request still waiting past a target counts as a breach already, measured up to ``now``:
-    a report must not look better because the slowest requests have not finished yet. Each
-    request is held to its domain's targets where the domain has its own. A fixed number of
-    queries: the timelines aggregated by the database, then the domains, the groups and the late
-    requests themselves.
-    """
-    now = now or timezone.now()
-    period = period or Period.last_days(30, now=now)
-    grouping = Grouping(grouping)
-    decision_target = timedelta(seconds=settings.PORTAL_SLA_DECISION_SECONDS)
-    build_target = timedelta(seconds=settings.PORTAL_SLA_BUILD_SECONDS)
-    group_column, group_model = GROUP_COLUMNS[grouping]
-    chosen = requests.filter(created_at__gte=period.since, created_at__lt=period.until)
-    timelines = _timelines(chosen, group_column)
-
-    rows: dict[tuple[int, str], SlaRow] = {}
-    late: list[tuple[int, str, float, float, bool]] = []
-
-    def check(pk: int, target: Target, start: datetime, end: datetime | None, allowed) -> int:
-        took, limit = ((end or now) - start).total_seconds(), allowed.total_seconds()
-        if took > limit:
-            late.append((pk, target, took, limit, end is None))
-            return 1
-        return 0
-
-    domains = SecurityDomain.objects.in_bulk({t[4] for t in timelines})
-    targets = {
-        pk: (d.sla_decision or decision_target, d.sla_build or build_target)
-        for pk, d in domains.items()
-    }
-    for pk, kind, state, group_id, domain_id, submitted, decided, approved, completed in timelines:
-        decision_allowed, build_allowed = targets[domain_id]
-        row = rows.setdefault((group_id, kind), SlaRow("", None, kind))
-        row.requests += 1
-        if submitted and decided:
-            row.decision.append((decided - submitted).total_seconds())
-        if submitted:
-            row.decision_breaches += check(pk, Target.DECISION, submitted, decided,
-                                           decision_allowed)  # fmt: skip
-        if approved and completed:
-            row.build.append((completed - approved).total_seconds())
-        building = state in (RequestState.APPROVED, RequestState.PROVISIONING)
-        if approved and (completed or building):  # a failed build is counted as failed instead
-            row.build_breaches += check(pk, Target.BUILD, approved, completed, build_allowed)
-        row.failed += state == RequestState.FAILED
-
-    group_ids = {group_id for group_id, _kind in rows}
-    groups = domains if grouping == Grouping.DOMAIN else group_model.objects.in_bulk(group_ids)
-    for (group_id, _kind), row in rows.items():
-        row.group = _group_label(grouping, groups[group_id])
-        row.domain = groups[group_id] if grouping == Grouping.DOMAIN else None
-    ordered = [
-        rows[key] for key in sorted(rows, key=lambda k: (_sort_key(grouping, groups[k[0]]), k[1]))
-    ]
-    # The late requests themselves, for their titles, links and domains: one query.
-    late_requests = (
-        ResourceRequest.objects.filter(pk__in=[pk for pk, *_ in late])
-        .select_related("allocation__region__domain", "target_server", "target_network")
-        .in_bulk()
-        if late
-        else {}
-    )
-    breaches = sorted(
-        (SlaBreach(late_requests[pk], target, took, limit, waiting)
-         for pk, target, took, limit, waiting in late),
-        key=lambda b: -b.late_by,
-    )  # fmt: skip
-    return SlaReport(
-        period, grouping, decision_target, build_target, ordered, breaches, set(domains.values())
-    )

@@ -182,6 +182,7 @@ def age_timeline(request, **minutes_ago: int):
     from django.utils import timezone
 
     from provisioning.models import RequestState, RequestTransition, ResourceRequest
+    from provisioning.sla_facts import refresh
 
     now = timezone.now()
     RequestTransition.objects.filter(request=request).update(
@@ -193,4 +194,30 @@ def age_timeline(request, **minutes_ago: int):
                                          at=now - timedelta(minutes=minutes))  # fmt: skip
         last = state
     ResourceRequest.objects.filter(pk=request.pk).update(state=last)
+    refresh([request.pk])  # the timeline was written around the transition service
+    return request
+
+
+def set_timeline(request, moves: list[tuple[str, int]]):
+    """Give a request the timeline ``moves``: (state reached, minutes ago), oldest first.
+
+    States may repeat (a failed build retried). The request ends in the last state; its
+    ``created_at`` becomes the first move.
+    """
+    from django.utils import timezone
+
+    from provisioning.models import RequestTransition, ResourceRequest
+    from provisioning.sla_facts import refresh
+
+    now = timezone.now()
+    RequestTransition.objects.filter(request=request).delete()
+    last = ""
+    for state, minutes in moves:
+        RequestTransition.objects.create(request=request, from_state=last, to_state=state,
+                                         at=now - timedelta(minutes=minutes))  # fmt: skip
+        last = state
+    ResourceRequest.objects.filter(pk=request.pk).update(
+        state=last, created_at=now - timedelta(minutes=moves[0][1])
+    )
+    refresh([request.pk])
     return request

@@ -386,10 +386,43 @@ class SlaReportSerializer(serializers.Serializer):
         many=True, help_text="The targets each counted domain is held to (its own or the default)."
     )
     rows = SlaRowSerializer(many=True)
-    late_requests = SlaBreachSerializer(many=True, source="breaches")
+    late_count = serializers.IntegerField(help_text="Every breach in the period.")
+    late_requests = SlaBreachSerializer(
+        many=True,
+        source="breaches",
+        help_text="The first page of late requests, most overdue first.",
+    )
+    late_next = serializers.SerializerMethodField(
+        help_text="The next page of late requests (reports/sla/late/?cursor=...), or null."
+    )
 
     def get_decision_target_seconds(self, report) -> int:
         return int(report.decision_target.total_seconds())
 
     def get_build_target_seconds(self, report) -> int:
         return int(report.build_target.total_seconds())
+
+    def get_late_next(self, report) -> str | None:
+        return late_url(self.context["request"], report.late_next)
+
+
+def late_url(request, cursor) -> str | None:
+    """The absolute link to the page of late requests after ``cursor``."""
+    if cursor is None:
+        return None
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    path = reverse("api:report-sla-late")
+    return request.build_absolute_uri(f"{path}?{urlencode({'cursor': cursor.encode()})}")
+
+
+class SlaLateQuerySerializer(SlaQuerySerializer):
+    cursor = serializers.CharField(
+        required=False, help_text="From late_next or next: the page after it (period included)."
+    )
+
+
+class SlaLatePageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="The following page, or null.")
+    results = SlaBreachSerializer(many=True)

@@ -14,6 +14,7 @@ from provisioning.models.requests import (
     Stage,
 )
 from provisioning.models.resources import Network, Orphan, Server
+from provisioning.models.sla import SlaFact
 
 __all__ = [
     "IN_FLIGHT",
@@ -32,5 +33,6 @@ __all__ = [
     "RequestTransition",
     "ResourceRequest",
     "Server",
+    "SlaFact",
     "Stage",
 ]

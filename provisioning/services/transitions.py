@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
+from provisioning.sla_facts import fact_created, fact_moved
 
 
 def requests_locked(*related: str) -> QuerySet[ResourceRequest]:
@@ -38,9 +39,10 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
     for field, value in changes.items():
         setattr(request, field, value)
     request.save()
-    RequestTransition.objects.create(
+    moved = RequestTransition.objects.create(
         request=request, from_state=before, to_state=request.state, actor=actor, note=note, at=now
     )
+    fact_moved(request, moved)  # the SLA report's row, in the same transaction
     audit_record(
         actor=actor,
         action=f"request.{name}",
@@ -54,7 +56,7 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
 
 def record_created(request: ResourceRequest, *, actor) -> None:
     now = request.created_at or timezone.now()
-    RequestTransition.objects.create(
+    submitted = RequestTransition.objects.create(
         request=request,
         from_state="",
         to_state=request.state,
@@ -62,6 +64,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         at=now,
         note="Submitted",
     )
+    fact_created(request, submitted)
     audit_record(
         actor=actor,
         action="request.submit",

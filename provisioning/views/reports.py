@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
-from provisioning.selectors import requests_visible_to
-from provisioning.sla import PERIOD_DAYS, Grouping, Period, SlaReport, grouping_from, sla_report
+from provisioning.selectors import sla_facts_visible_to
+from provisioning.sla import (
+    PERIOD_DAYS,
+    Grouping,
+    Period,
+    SlaReport,
+    grouping_from,
+    late_all,
+    sla_report,
+)
 
-#: Late requests listed on the page (the CSV and the API list them all).
+#: Late requests listed on the page (the CSV lists them all, the API pages them).
 BREACHES_SHOWN = 50
 
 
@@ -32,7 +41,12 @@ def report_for(request: HttpRequest) -> tuple[SlaReport, dict[str, list[str]]]:
     except ValidationError as err:
         errors.update(err.message_dict)
         grouping = Grouping.DOMAIN
-    report = sla_report(requests_visible_to(request.user), period=period, grouping=grouping)
+    report = sla_report(
+        sla_facts_visible_to(request.user),
+        period=period,
+        grouping=grouping,
+        late_limit=BREACHES_SHOWN,
+    )
     return report, errors
 
 
@@ -43,7 +57,7 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
-            return sla_csv(report_for(request)[0])
+            return sla_csv(report_for(request)[0], request)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -55,7 +69,7 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             errors=errors,
             periods=PERIOD_DAYS,
             groupings=Grouping.choices,
-            breaches=report.breaches[:BREACHES_SHOWN],
+            breaches=report.breaches,
             query=query,
         )
         return super().get_context_data(**kwargs)
@@ -64,26 +78,42 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         return context["report"].domains
 
 
-def sla_csv(report: SlaReport) -> HttpResponse:
-    """The figures, then every late request: what the contract's monthly review files away."""
-    response = HttpResponse(content_type="text/csv")
+class _Echo:
+    """A file that hands back what is written, for ``csv.writer`` feeding a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def sla_csv(report: SlaReport, request: HttpRequest) -> StreamingHttpResponse:
+    """The figures, then every late request: what the contract's monthly review files away.
+
+    Streamed: the late requests come from a server-side cursor, a chunk at a time, so half a
+    million breaches cost the web worker no more memory than fifty.
+    """
     name = report.period.month or f"{report.period.days}-days"
+    response = StreamingHttpResponse(_csv_lines(report, request), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="sla-{name}-by-{report.grouping}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([report.grouping.value, "kind", "requests", "decision_p50_s",
-                     "decision_p90_s", "decision_breaches", "build_p50_s", "build_p90_s",
-                     "build_breaches", "failed"])  # fmt: skip
+    return response
+
+
+def _csv_lines(report: SlaReport, request: HttpRequest) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([report.grouping.value, "kind", "requests", "decision_p50_s",
+                           "decision_p90_s", "decision_breaches", "build_p50_s", "build_p90_s",
+                           "build_breaches", "failed"])  # fmt: skip
     for row in report.rows:
         d, b = row.decision_stats, row.build_stats
-        writer.writerow([row.group, row.kind, row.requests, d.p50, d.p90, row.decision_breaches,
-                         b.p50, b.p90, row.build_breaches, row.failed])  # fmt: skip
-    writer.writerow([])
-    writer.writerow(["late_request", "title", "target", "took_s", "allowed_s", "still_waiting"])
-    for breach in report.breaches:
-        writer.writerow([breach.request.pk, breach.request.title, breach.target,
-                         round(breach.took), round(breach.allowed),
-                         breach.still_waiting])  # fmt: skip
-    return response
+        yield writer.writerow([row.group, row.kind, row.requests, d.p50, d.p90,
+                               row.decision_breaches, b.p50, b.p90, row.build_breaches,
+                               row.failed])  # fmt: skip
+    yield writer.writerow([])
+    yield writer.writerow(["late_request", "title", "target", "took_s", "allowed_s",
+                           "still_waiting"])  # fmt: skip
+    for pk, title, target, took, allowed, waiting in late_all(
+        report, sla_facts_visible_to(request.user)
+    ):
+        yield writer.writerow([pk, title, target, round(took), round(allowed), waiting])
 
 
 urlpatterns = [path("reports/sla/", SlaReportView.as_view(), name="sla-report")]

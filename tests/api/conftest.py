@@ -9,13 +9,16 @@ check that no body mentions one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.audit import audit_record
 from portal.tokens import token_create
+from provisioning import sla_facts
 from provisioning.models import Offering, ResourceRequest, Server
 from tenants.models import Role
 from tests.factories import (
@@ -105,6 +108,9 @@ def _forbidden(label: str, allocation, requester) -> Forbidden:
         pending_stage="tenant",
         networks=1,
     )
+    # Waiting for a decision for a day: late, so the SLA report's late list has it to leak.
+    request.transitions.create(to_state="pending_approval", at=timezone.now() - timedelta(days=1))
+    sla_facts.refresh([request.pk])  # made around the services: its SLA fact too
     event = audit_record(
         actor=None,
         action="test.forbidden",

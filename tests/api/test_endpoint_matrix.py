@@ -71,6 +71,7 @@ LISTS = {
     "api:auditevent-list",
     "api:token-list",
     "api:report-sla",  # rows per domain and the late requests: counted only if visible
+    "api:report-sla-late",  # the late requests, paged: listed only if visible
 }
 # POSTs on collections that name objects in their body: forbidden ids are refused without echo.
 COLLECTION_POSTS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from provisioning.models import ResourceRequest
+from provisioning.models import SlaFact
 from provisioning.sla import PERIOD_DAYS, Grouping, Period, sla_report
 from provisioning.templatetags.durations import duration
 
@@ -28,7 +28,9 @@ class Command(BaseCommand):
             period = Period.calendar_month(month) if month else Period.last_days(days)
         except ValidationError as err:
             raise CommandError(err.message_dict["month"][0]) from None
-        report = sla_report(ResourceRequest.objects.all(), period=period, grouping=group_by)
+        report = sla_report(
+            SlaFact.objects.all(), period=period, grouping=group_by, late_limit=late
+        )
         self.stdout.write(
             f"Requests submitted in {period.label} ({period.since:%Y-%m-%d %H:%M} to "
             f"{period.until:%Y-%m-%d %H:%M} UTC); targets: decision "
@@ -49,8 +51,8 @@ class Command(BaseCommand):
                 f"p90 {duration(b.p90):>10} late {row.build_breaches:>3}  failed {row.failed}"
             )
         if report.breaches:
-            self.stdout.write(f"\n{len(report.breaches)} late; the most overdue:")
-        for breach in report.breaches[:late]:
+            self.stdout.write(f"\n{report.late_count} late; the most overdue:")
+        for breach in report.breaches:
             waiting = " (still waiting)" if breach.still_waiting else ""
             self.stdout.write(
                 f"  #{breach.request.pk:<7} {breach.target_label:<9} late by "

@@ -1,0 +1,58 @@
+"""One SLA fact per request: its moments and durations, kept as its transitions happen."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from provisioning.models.requests import Kind, RequestState, ResourceRequest
+from tenants.access import RestrictedQuerySet
+from tenants.models import Allocation, SecurityDomain, Site, Tenant
+
+
+class SlaFact(models.Model):
+    """What the SLA report reads instead of the timeline: one narrow row per request.
+
+    Written by ``provisioning.services.transitions`` in the transaction that moves the request
+    (so it can never disagree with the timeline), rebuilt from the timeline by
+    ``provisioning.sla_facts``. Tenant, site and domain are copied from the allocation so the
+    report groups without joins. Breaches are not stored: the targets can change (a domain's SLA
+    edited), so they are decided when the report is read, from the durations kept here.
+    """
+
+    request = models.OneToOneField(
+        ResourceRequest, primary_key=True, on_delete=models.CASCADE, related_name="sla_fact"
+    )
+    allocation = models.ForeignKey(
+        Allocation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
+    domain = models.ForeignKey(
+        SecurityDomain, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    state = models.CharField(max_length=30, choices=RequestState.choices)
+    created_at = models.DateTimeField(help_text="The request's: what a report's period counts.")
+    submitted_at = models.DateTimeField(null=True, help_text="First submission.")
+    decided_at = models.DateTimeField(null=True, help_text="First decision.")
+    approved_at = models.DateTimeField(null=True, help_text="First approval.")
+    completed_at = models.DateTimeField(null=True, help_text="Completion (after any retries).")
+    decision_seconds = models.FloatField(null=True, help_text="Submitted to first decision.")
+    build_seconds = models.FloatField(null=True, help_text="First approval to completion.")
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = Allocation.access_paths.via("allocation")
+
+    class Meta:
+        indexes = [
+            # The period of everything (operators, auditors) and of a few allocations (members).
+            models.Index(fields=["created_at"], name="slafact_period_idx"),
+            models.Index(fields=["allocation", "created_at"], name="slafact_alloc_period_idx"),
+            # Per group and kind, the period's range: one aggregate each, no sort by group.
+            models.Index(fields=["domain", "kind", "created_at"], name="slafact_domain_idx"),
+            models.Index(fields=["site", "kind", "created_at"], name="slafact_site_idx"),
+            models.Index(fields=["tenant", "kind", "created_at"], name="slafact_tenant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA of #{self.request_id}"
