@@ -152,7 +152,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "portal.api.permissions.TokenScopePermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.StablePageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -338,6 +338,9 @@ CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)
 # Push allocation quotas to Nova and Neutron (needs an account allowed to set quotas).
 PORTAL_PUSH_QUOTAS = env.bool("PORTAL_PUSH_QUOTAS", default=True)
 # SLA targets the reports measure against (seconds).
+# Lists count their rows exactly up to this many, then say "10,000+" (and page numbers stop
+# there: deeper pages are reached with cursors). See portal/pagination.py.
+PORTAL_LIST_COUNT_CAP = env.int("PORTAL_LIST_COUNT_CAP", default=10_000)
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
 

@@ -13,6 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView, TemplateView
 
+from portal.pagination import InvalidCursor, bounded_count, keyset_page, ordered_to_the_row
 from tenants.access import Action
 from tenants.models import SecurityDomain
 from tenants.selectors import dashboard_allocations, memberships_of
@@ -51,7 +52,25 @@ class RestrictedMixin(LoginRequiredMixin, ClassifiedPageMixin):
         return model.access_paths.domain
 
 
-class RestrictedListView(RestrictedMixin, ListView):
+class KeysetPageMixin:
+    """Pages of a list by keyset cursor (``?cursor=``), with a bounded count of the whole list.
+
+    ``page_obj`` is a ``portal.pagination.KeysetPage``; ``provisioning/_pager.html`` draws its
+    links. A cursor that does not fit the list (an edited URL, a sort changed under it) shows
+    the first page instead of an error.
+    """
+
+    def paginate_queryset(self, queryset: QuerySet, page_size: int):
+        queryset = ordered_to_the_row(queryset)
+        try:
+            page = keyset_page(queryset, self.request.GET.get("cursor"), page_size)
+        except InvalidCursor:
+            page = keyset_page(queryset, None, page_size)
+        page.count = getattr(self, "count", None) or bounded_count(queryset)
+        return None, page, page.rows, page.has_other_pages
+
+
+class RestrictedListView(RestrictedMixin, KeysetPageMixin, ListView):
     paginate_by = 50
 
     def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:

@@ -60,6 +60,10 @@ class Kind(models.TextChoices):
         return self.value.startswith("server_")
 
 
+#: What request list indexes carry besides their order: the access filter's and the filters'.
+LIST_FILTERS = ["allocation_id", "state", "kind"]
+
+
 class QuotaNeeds(models.Model):
     """What an object consumes of its allocation, one field per ``tenants.quotas`` dimension."""
 
@@ -128,7 +132,7 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
     )
     attempts = models.PositiveIntegerField(default=0, help_text="Provisioning attempts so far.")
     provisioning_deadline = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # indexed with the id: Meta.indexes
     state_changed_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -138,6 +142,22 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["state", "state_changed_at"]),
+            # The orders the request lists offer, each ending with the id (keyset pages) and
+            # covering the access filter and the list filters (see resources.live_index).
+            models.Index(
+                fields=["created_at", "id"], include=LIST_FILTERS, name="request_created_idx"
+            ),
+            models.Index(
+                fields=["state_changed_at", "id"], include=LIST_FILTERS, name="request_changed_idx"
+            ),
+            models.Index(fields=["state", "id"], include=LIST_FILTERS, name="request_state_idx"),
+            # The inboxes: what waits for a decision, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                include=["allocation_id", "pending_stage", "requester_id"],
+                condition=models.Q(state=RequestState.PENDING_APPROVAL),
+                name="request_pending_idx",
+            ),
             models.Index(
                 fields=["lease_expires_at"],
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),

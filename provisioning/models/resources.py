@@ -10,6 +10,14 @@ from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation, CloudRegion
 
 ALLOCATION_PATHS = Allocation.access_paths.via("allocation")
+LIVE = models.Q(deleted_at__isnull=True)
+
+
+def live_index(column: str, *, name: str) -> models.Index:
+    """An index of live rows in ``column`` order (then the id), covering the list filters."""
+    return models.Index(
+        fields=[column, "id"], condition=LIVE, include=["allocation_id", "status"], name=name
+    )
 
 
 class LiveQuerySet(RestrictedQuerySet):
@@ -44,6 +52,15 @@ class CloudResource(models.Model):
     class Meta:
         abstract = True
         ordering = ["name", "id"]
+        # One index per order the lists offer, over live rows only, each ending with the id so a
+        # keyset page starts where its cursor points (portal/pagination.py), and each carrying
+        # the allocation and status so the access filter and the status filter are checked in
+        # the index: a page's ids are found without reading the table (docs/architecture.md).
+        indexes = [
+            live_index("name", name="%(class)s_live_name"),
+            live_index("created_at", name="%(class)s_live_created"),
+            live_index("status", name="%(class)s_live_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["allocation", "backend_id"], name="%(class)s_unique_backend"
@@ -75,7 +92,10 @@ class Server(CloudResource):
     detail_url_name = "server-detail"
 
     class Meta(CloudResource.Meta):
-        pass
+        indexes = [
+            *CloudResource.Meta.indexes,
+            live_index("flavor_name", name="server_live_flavor"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -92,7 +112,10 @@ class Network(CloudResource):
     detail_url_name = "network-detail"
 
     class Meta(CloudResource.Meta):
-        pass
+        indexes = [
+            *CloudResource.Meta.indexes,
+            live_index("cidr", name="network_live_cidr"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cidr})"

@@ -15,7 +15,6 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from portal.pagination import InvalidCursor, bounded_count, keyset_page
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
 from provisioning.models import RequestState, ResourceRequest
@@ -39,6 +39,8 @@ from provisioning.services import (
     request_reject,
     requests_bulk_approve,
 )
+from tenants.access import Action
+from tenants.models import Allocation
 
 ROW_TEMPLATE = "provisioning/approval_row.html"
 
@@ -57,15 +59,23 @@ class InboxFilterSet(RequestFilterSet):
         return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
 
 
-def filter_choices(queryset: QuerySet) -> dict[str, list[tuple[str, str]]]:
-    """Tenants, sites and domains present in ``queryset`` (one query), for the filter selects."""
-    rows = queryset.order_by().values_list(
-        "allocation__tenant__slug",
-        "allocation__tenant__name",
-        "allocation__region__site__slug",
-        "allocation__region__site__name",
-        "allocation__region__domain__slug",
-        "allocation__region__domain__name",
+def allocation_choices(user) -> dict[str, list[tuple[str, str]]]:
+    """Tenants, sites and domains of the allocations ``user`` may see, for the filter selects.
+
+    Read from the allocations (a small table, one query), not from the list being filtered,
+    which can hold a million rows; a choice may find nothing, which the list then says.
+    """
+    rows = (
+        Allocation.objects.restrict(user, Action.VIEW)
+        .order_by()
+        .values_list(
+            "tenant__slug",
+            "tenant__name",
+            "region__site__slug",
+            "region__site__name",
+            "region__domain__slug",
+            "region__domain__name",
+        )
     )
     tenants, sites, domains = set(), set(), set()
     for t_slug, t_name, s_slug, s_name, d_slug, d_name in rows.distinct():
@@ -99,16 +109,18 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         awaiting = requests_awaiting(user)
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
-        paginator = Paginator(rows, self.paginate_by)
-        page = paginator.get_page(self.request.GET.get("page"))
+        try:
+            page = keyset_page(rows, self.request.GET.get("cursor"), self.paginate_by)
+        except InvalidCursor:
+            page = keyset_page(rows, None, self.paginate_by)
+        page.count = bounded_count(rows)
         kwargs.update(
             filterset=filterset,
-            filtered=any(v for k, v in self.request.GET.items() if k != "page"),
-            choices=filter_choices(awaiting),
-            rows=attach_quota_impact(page.object_list),
+            filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "cursor")),
+            choices=allocation_choices(user),
+            rows=attach_quota_impact(page.rows),
             page_obj=page,
-            paginator=paginator,
-            is_paginated=page.has_other_pages(),
+            is_paginated=page.has_other_pages,
             own_requests=list(own_requests_awaiting_others(user)),
         )
         kwargs.setdefault("bulk_results", None)

@@ -14,11 +14,12 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from portal.models import AuditEvent
+from portal.pagination import bounded_count
 from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
 from provisioning.filtersets import NetworkFilterSet, ServerFilterSet
 from provisioning.models import IN_FLIGHT, Kind, Network, ResourceRequest, Server
 from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
-from provisioning.views.approvals import error_messages, filter_choices
+from provisioning.views.approvals import allocation_choices, error_messages
 from tenants.access import Action, can
 
 ALLOCATION_RELATED = (
@@ -30,11 +31,20 @@ AUDIT_ROWS = 50
 
 
 class FilteredListView(RestrictedListView):
-    """A restricted list narrowed by the model's FilterSet and sorted by a whitelisted column."""
+    """A restricted list narrowed by the model's FilterSet and sorted by a whitelisted column.
+
+    Columns of the row itself sort at any size (each has an index in the list's order); columns
+    of related rows (tenant, site, domain) sort a list of up to ``PORTAL_LIST_COUNT_CAP`` rows,
+    and are offered once the filters have narrowed it that far.
+    """
 
     filterset_class: type
     #: ``?sort=`` value -> ORM ordering; a leading ``-`` on the value sorts descending.
     sort_fields: dict[str, str] = {}
+    #: The sort values that need the list narrowed first (they order by another table).
+    narrow_sorts = frozenset({"tenant", "site", "domain"})
+    #: What the status filter offers (the cloud's statuses, not a scan of the list).
+    statuses: tuple[str, ...] = ()
     default_sort = "name"
     paginate_by = 25
 
@@ -42,6 +52,7 @@ class FilteredListView(RestrictedListView):
         self.unfiltered = super().get_queryset()
         self.filterset = self.filterset_class(self.request.GET or None, queryset=self.unfiltered)
         queryset = self.filterset.qs if self.filterset.is_bound else self.unfiltered
+        self.count = bounded_count(queryset)
         column = self.sort.removeprefix("-")
         order = self.sort_fields[column]
         prefix = "-" if self.sort.startswith("-") else ""
@@ -50,13 +61,19 @@ class FilteredListView(RestrictedListView):
     @property
     def sort(self) -> str:
         wanted = self.request.GET.get("sort", self.default_sort)
-        return wanted if wanted.removeprefix("-") in self.sort_fields else self.default_sort
+        column = wanted.removeprefix("-")
+        if column not in self.sort_fields or column in self.unavailable_sorts:
+            return self.default_sort
+        return wanted
+
+    @property
+    def unavailable_sorts(self) -> frozenset[str]:
+        count = getattr(self, "count", None)
+        return self.narrow_sorts if count is not None and not count.exact else frozenset()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        choices = filter_choices(self.unfiltered)
-        choices["statuses"] = sorted(
-            set(self.unfiltered.order_by().values_list("status", flat=True).distinct())
-        )
+        choices = allocation_choices(self.request.user)
+        choices["statuses"] = self.statuses
         filters = ("q", "tenant", "site", "domain", "status")
         kwargs.update(
             filterset=self.filterset,
@@ -72,7 +89,9 @@ class FilteredListView(RestrictedListView):
         current, descending = self.sort.removeprefix("-"), self.sort.startswith("-")
         columns = {}
         for column in self.sort_fields:
-            if column == current:
+            if column in self.unavailable_sorts:
+                columns[column] = {"next": "", "aria": "none"}
+            elif column == current:
                 columns[column] = {
                     "next": column if descending else f"-{column}",
                     "aria": "descending" if descending else "ascending",
@@ -81,6 +100,11 @@ class FilteredListView(RestrictedListView):
                 columns[column] = {"next": column, "aria": "none"}
         return columns
 
+
+#: The statuses Nova and Neutron give servers and networks, for the status filter.
+SERVER_STATUSES = ("ACTIVE", "BUILD", "ERROR", "PAUSED", "REBOOT", "RESIZE", "SHUTOFF",
+                   "SUSPENDED", "VERIFY_RESIZE")  # fmt: skip
+NETWORK_STATUSES = ("ACTIVE", "BUILD", "DOWN", "ERROR")
 
 SORT_BY_PLACE = {
     "name": "name",
@@ -98,6 +122,7 @@ class ServerListView(FilteredListView):
     template_name = "provisioning/server_list.html"
     filterset_class = ServerFilterSet
     sort_fields = {**SORT_BY_PLACE, "flavor": "flavor_name"}
+    statuses = SERVER_STATUSES
 
 
 class NetworkListView(FilteredListView):
@@ -106,6 +131,7 @@ class NetworkListView(FilteredListView):
     template_name = "provisioning/network_list.html"
     filterset_class = NetworkFilterSet
     sort_fields = {**SORT_BY_PLACE, "cidr": "cidr"}
+    statuses = NETWORK_STATUSES
 
 
 class ResourceDetailView(RestrictedDetailView):

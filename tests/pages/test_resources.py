@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -72,10 +74,31 @@ def test_pagination_keeps_the_filters(client, shop):
     for i in range(30):
         make_server(shop.low, f"s{i:02d}")
     _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name")
-    assert "Page 1 of 2" in page
-    assert 'href="?domain=unclass&amp;sort=-name&amp;page=2"' in page
-    _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name", page=2)
+    assert "30 in all" in page
+    link = r'href="\?domain=unclass&amp;sort=-name&amp;cursor=([^"]+)" rel="next"'
+    cursor = re.search(link, page)
+    assert cursor, page
+    _, page = get(client, shop.requester, "server-list", domain="unclass", sort="-name",
+                  cursor=cursor[1])  # fmt: skip
     assert ">s00</a>" in page and ">s29</a>" not in page
+    assert 'href="?domain=unclass&amp;sort=-name">First' in page  # the filters, no cursor
+    # A cursor edited by hand shows the first page, not an error.
+    response, page = get(client, shop.requester, "server-list", cursor="garbage")
+    assert response.status_code == 200 and ">s00</a>" in page
+
+
+def test_related_columns_sort_once_the_list_is_narrowed(client, shop, settings):
+    for i in range(6):
+        make_server(shop.low, f"s{i:02d}")
+    settings.PORTAL_LIST_COUNT_CAP = 5
+    _, page = get(client, shop.requester, "server-list", sort="-tenant")
+    assert "5+ in all" in page
+    assert 'href="?sort=tenant' not in page and 'title="Filter the list to sort' in page
+    # The list falls back to the name order.
+    assert names_in_order(page, ["s03", "s00", "s02", "s01"]) == ["s00", "s01", "s02", "s03"]
+    settings.PORTAL_LIST_COUNT_CAP = 10
+    _, page = get(client, shop.requester, "server-list", sort="-tenant")
+    assert 'aria-sort="descending"><a class="sort" href="?sort=tenant"' in page
 
 
 def test_empty_lists_say_what_to_do(client, shop, stranger):

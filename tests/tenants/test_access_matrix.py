@@ -216,5 +216,8 @@ def test_access_paths_seen_through_a_relation():
         tenant="request__allocation__tenant",
         site="request__allocation__region__site",
         domain="request__allocation__region__domain",
+        anchor="request__allocation",
     )
-    assert AccessPaths(site="").via("region") == AccessPaths(site="region")
+    assert AccessPaths(site="").via("region") == AccessPaths(site="region", anchor="region")
+    # Through two relations, the anchor is the first access-controlled object reached.
+    assert paths.via("allocation").via("request").anchor == "request__allocation"

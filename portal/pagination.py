@@ -1,0 +1,252 @@
+"""Keyset pagination and bounded counts: lists that read what they show, at any depth.
+
+A page is "the N rows after this one in this order": the cursor carries the sort key of the row
+the page starts after, and the query asks for rows past it with a condition an index can start
+from. A deep page costs what the first costs, and rows inserted meanwhile shift nothing (OFFSET
+pagination re-reads every skipped row and repeats or skips rows when the list moves).
+
+Counts are exact up to ``PORTAL_LIST_COUNT_CAP`` rows and said as "10,000+" beyond it, so no
+list counts a million rows to print a number nobody reads exactly.
+
+The API pagination (``portal.api.pagination``) and the pages (``KeysetPageMixin`` users) share
+this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.expressions import OrderBy
+
+
+class InvalidCursor(ValueError):
+    """A cursor that was not made by this portal for this list (or no longer fits it)."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def encode_cursor(values: Sequence[Any], *, reverse: bool = False) -> str:
+    """The cursor of a page that starts after (``reverse``: ends before) the row whose sort key
+    is ``values``. No values: the first page (``reverse``: the last)."""
+    data = {"k": [_jsonable(v) for v in values], "r": int(reverse)}
+    raw = json.dumps(data, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[list[Any], bool]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values, reverse = data["k"], bool(data.get("r"))
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise InvalidCursor("This cursor is not one the portal made; start from the first page.")
+    if not isinstance(values, list):
+        raise InvalidCursor("This cursor is not one the portal made; start from the first page.")
+    return values, reverse
+
+
+def count_cap() -> int:
+    return settings.PORTAL_LIST_COUNT_CAP
+
+
+@dataclass(frozen=True)
+class BoundedCount:
+    """How many rows a list holds: exact up to the cap, else "at least the cap"."""
+
+    value: int
+    exact: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+def bounded_count(queryset: QuerySet) -> BoundedCount:
+    """``COUNT(*)`` over at most cap + 1 rows (one query: ``SELECT COUNT(*) FROM (... LIMIT)``)."""
+    cap = count_cap()
+    found = queryset.order_by()[: cap + 1].count()
+    return BoundedCount(min(found, cap), found <= cap)
+
+
+# --- ordering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """One column of a list's order: an ORM path and its direction."""
+
+    path: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, term: str) -> Key:
+        return cls(term.removeprefix("-"), term.startswith("-"))
+
+
+def ordering_of(queryset: QuerySet) -> list[Key]:
+    """The queryset's ordering as keys; it must be plain field paths ending with the pk."""
+    terms = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    keys = []
+    for term in terms:
+        if isinstance(term, OrderBy) and isinstance(term.expression, F):
+            keys.append(Key(term.expression.name, term.descending))
+        elif isinstance(term, str):
+            keys.append(Key.parse(term))
+        else:
+            raise ValueError(f"Keyset pagination needs plain field orderings, not {term!r}.")
+    if not keys or keys[-1].path not in ("id", "pk"):  # see ordered_to_the_row
+        raise ValueError("Keyset pagination needs an ordering that ends with the primary key.")
+    return keys
+
+
+def _field_at(model: type[Model], path: str):
+    field = None
+    for part in path.split(LOOKUP_SEP):
+        field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    return field
+
+
+def value_at(obj: Any, path: str) -> Any:
+    for part in path.split(LOOKUP_SEP):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _typed(model: type[Model], keys: list[Key], values: list[Any]) -> list[Any]:
+    if len(values) != len(keys):
+        raise InvalidCursor("This cursor belongs to another order of the list; start again.")
+    typed = []
+    for key, value in zip(keys, values, strict=True):
+        try:
+            field = _field_at(model, key.path)
+            if field.is_relation:
+                field = field.target_field
+            typed.append(field.to_python(value))
+        except (FieldDoesNotExist, Exception) as err:
+            raise InvalidCursor("This cursor does not fit this list; start again.") from err
+    return typed
+
+
+def after(keys: list[Key], values: list[Any]) -> Q:
+    """Rows past ``values`` in the order of ``keys``: (k1 > v1) or (k1 = v1 and k2 > v2)...
+
+    The first key's bound is repeated as a plain ``>=`` so the database can start an index scan
+    there instead of filtering from the start.
+    """
+    *leading, last = zip(keys, values, strict=True)
+
+    def beyond(key: Key, value: Any) -> Q:
+        return Q(**{f"{key.path}__{'lt' if key.descending else 'gt'}": value})
+
+    past = beyond(*last)
+    for key, value in reversed(leading):
+        past = beyond(key, value) | (Q(**{key.path: value}) & past)
+    first = keys[0]
+    start = Q(**{f"{first.path}__{'lte' if first.descending else 'gte'}": values[0]})
+    return start & past
+
+
+def _reversed(keys: list[Key]) -> list[Key]:
+    return [Key(k.path, not k.descending) for k in keys]
+
+
+def _order(keys: list[Key]) -> list[str]:
+    return [f"{'-' if k.descending else ''}{k.path}" for k in keys]
+
+
+def ordered_to_the_row(queryset: QuerySet) -> QuerySet:
+    """``queryset`` in its order (or its model's), with the pk appended if it is not last."""
+    terms = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if terms and isinstance(terms[-1], str) and terms[-1].lstrip("-") in ("id", "pk"):
+        return queryset.order_by(*terms)
+    last = terms[-1] if terms else "pk"
+    descending = isinstance(last, str) and last.startswith("-")
+    return queryset.order_by(*terms, "-pk" if descending else "pk")
+
+
+@dataclass
+class KeysetPage:
+    """One page of a list, and the cursors of its neighbours (None: there is none)."""
+
+    rows: list[Any]
+    next_cursor: str | None
+    previous_cursor: str | None
+    is_first: bool
+    #: The whole list's size, when the caller counted it (pages show it).
+    count: BoundedCount | None = None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.next_cursor is not None or self.previous_cursor is not None
+
+    @property
+    def first_cursor(self) -> None:
+        return None
+
+    @property
+    def last_cursor(self) -> str:
+        return LAST_PAGE
+
+    @property
+    def is_last(self) -> bool:
+        return self.next_cursor is None
+
+
+def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage:
+    """The page of ``queryset`` (ordered, the pk last) that ``cursor`` points at.
+
+    One query: ``size + 1`` rows past the cursor tell whether there is more beyond. The page's
+    ids are chosen in a subquery that reads only the order's index (which covers the filters),
+    and only those rows are read whole and joined to what they show: a narrow view of a wide
+    table skips thousands of index entries, not thousands of table rows.
+    """
+    keys = ordering_of(queryset)
+    values, backwards = decode_cursor(cursor) if cursor else ([], False)
+    walk = _reversed(keys) if backwards else keys
+    chosen = queryset.order_by(*_order(walk))
+    if values:
+        chosen = chosen.filter(after(walk, _typed(queryset.model, keys, values)))
+    ids = chosen.values("pk")[: size + 1]
+    rows = list(queryset.filter(pk__in=ids).order_by(*_order(walk)))
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    def key_of(obj: Any) -> list[Any]:
+        return [value_at(obj, k.path) for k in keys]
+
+    if not rows:
+        return KeysetPage([], None, None, is_first=not values or not backwards)
+    if backwards:
+        has_next, has_previous = bool(values), more
+    else:
+        has_next, has_previous = more, bool(values)
+    return KeysetPage(
+        rows,
+        encode_cursor(key_of(rows[-1])) if has_next else None,
+        encode_cursor(key_of(rows[0]), reverse=True) if has_previous else None,
+        is_first=not has_previous,
+    )
+
+
+FIRST_PAGE = None
+LAST_PAGE = encode_cursor([], reverse=True)
