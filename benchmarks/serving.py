@@ -65,9 +65,15 @@ class Gunicorn:
         return [int(c) for c in children]
 
     def stop(self) -> None:
+        """Stop gracefully; kill when a worker outlasts gunicorn's own graceful timeout (30 s),
+        as one that grew to gigabytes can while it frees them."""
         if self.process:
             self.process.terminate()
-            self.process.wait(20)
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
 
 
 def rss_mb(pid: int) -> float:
