@@ -42,12 +42,15 @@ test-openstack: venv
 		PYTEST_ARGS="$(PYTEST_ARGS)" bash tests/openstack/lane.sh
 
 ## Figures, not pass/fail: access-filtered lists at scale, approval-to-completed timings,
-## VMs per minute against the bound, cloud calls per VM, the API meanwhile, the reconciler.
+## VMs per minute against the bound, cloud calls per VM, the API meanwhile, the reconciler; then
+## the portal at a million servers and requests over HTTP (its world is built once, minutes, and
+## kept in portal_bench_scale for the next run; needs wrk).
 bench: venv
 	$(BIN)/python -m benchmarks access
 	$(BIN)/python -m benchmarks provisioning
 	$(BIN)/python -m benchmarks writepath
 	$(BIN)/python -m benchmarks reconcile
+	$(BIN)/python -m benchmarks scale --reuse
 
 lint: venv
 	$(BIN)/ruff check .

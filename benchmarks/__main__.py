@@ -3,6 +3,7 @@ requests take from approval to completed through the real worker and cloudsim.
 
     python -m benchmarks access --allocations 2000 --requests 20000
     python -m benchmarks provisioning --requests 20
+    python -m benchmarks scale --reuse   (see benchmarks/scale.py)
 
 Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
 127.0.0.1), which they migrate and empty first.
@@ -15,8 +16,9 @@ import os
 import time
 from datetime import timedelta
 
+from benchmarks import scale, writepath
 from benchmarks.common import WHY, cloud_and_broker, report, setup_django
-from benchmarks.writepath import COMMANDS, add_arguments, bench_world
+from benchmarks.writepath import bench_world
 
 
 def bench_access(args: argparse.Namespace) -> None:
@@ -188,9 +190,15 @@ def main() -> None:
     prov = sub.add_parser("provisioning", help="approval to completed through the worker")
     prov.add_argument("--requests", type=int, default=20)
     prov.add_argument("--build-time", type=float, default=2.0)
-    add_arguments(sub)
+    writepath.add_arguments(sub)
+    scale.add_arguments(sub)
     args = parser.parse_args()
-    {"access": bench_access, "provisioning": bench_provisioning, **COMMANDS}[args.bench](args)
+    {
+        "access": bench_access,
+        "provisioning": bench_provisioning,
+        **writepath.COMMANDS,
+        **scale.COMMANDS,
+    }[args.bench](args)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ import argparse
 import json
 import sqlite3
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import ROOT, WHY, cloud_and_broker, percentile, setup_django
+from benchmarks.common import WHY, cloud_and_broker, percentile, setup_django
+from benchmarks.serving import Gunicorn
 
 
 def _deadlocks() -> int:
@@ -60,41 +59,6 @@ def _network(world, name: str, cidr: str):
     wait_for(lambda: Network.objects.filter(origin_request=request).exists(), timeout=120,
              what="the benchmark's network")  # fmt: skip
     return Network.objects.get(origin_request=request)
-
-
-class Gunicorn:
-    """The portal served by gunicorn on a free port, on the benchmark's database."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        from cloudsim.pytest_plugin import free_port
-
-        self.port = free_port()
-        self.env, self.workdir = env, workdir
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        from tests.live import wait_for
-
-        log = (self.workdir / "gunicorn.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for(self._answers, timeout=30, what="gunicorn")
-
-    def _answers(self) -> bool:
-        import requests
-
-        try:
-            return requests.get(f"http://127.0.0.1:{self.port}/login/", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(20)
 
 
 def _api_load(base: str, world: dict, network_pk: int, stop: threading.Event, out: dict) -> None:
