@@ -53,7 +53,7 @@ def build(
 
     from django.db import connection
 
-    from tenants.models import Allocation, CloudRegion, Role, Tenant
+    from tenants.models import Allocation, Role, Tenant
     from tests.factories import (
         CloudRegionFactory,
         SecurityDomainFactory,
@@ -150,7 +150,7 @@ def build(
             FROM generate_series(0, {requests - 1}) g
             JOIN scale_alloc a ON a.n = (g * 7) % {n_alloc}
         """)  # fmt: skip
-        cur.execute(f"""
+        cur.execute("""
             INSERT INTO provisioning_resourcerequest
                 (id, kind, allocation_id, requester_id, justification, spec, state,
                  pending_stage, failure_reason, status_note, progress, attempts, created_at,
@@ -160,7 +160,7 @@ def build(
                    jsonb_build_object('name', kind || '-' || g), state,
                    CASE WHEN state = 'pending_approval' THEN 'tenant' ELSE '' END,
                    CASE WHEN state = 'failed' THEN 'The cloud refused.' ELSE '' END, '',
-                   '{{}}'::jsonb, 1, at,
+                   '{}'::jsonb, 1, at,
                    CASE state WHEN 'pending_approval' THEN at WHEN 'provisioning' THEN at + decide
                               WHEN 'rejected' THEN at + decide ELSE at + decide + build END,
                    0, '', CASE WHEN kind = 'server' THEN 1 ELSE 0 END,
@@ -196,11 +196,19 @@ def build(
     from provisioning.models import Server
 
     visible = Allocation.objects.restrict(member).count()
+    live = Server.objects.restrict(member).live().count()
     echo(f"  built in {time.perf_counter() - started:.0f} s; the member sees {visible} "
-         f"allocations and {Server.objects.restrict(member).live().count()} live servers")  # fmt: skip
+         f"allocations and {live} live servers")  # fmt: skip
     return ScaleWorld(member, operator, n_alloc, servers, networks, requests, visible)
+
+
+def usage_rollup(cursor) -> None:
+    """The dashboard's usage rollup, filled from the rows just inserted (one statement)."""
+    from provisioning.usage import usage_rollup_backfill
+
+    usage_rollup_backfill(cursor)
 
 
 #: Functions called with the cursor after the rows are in (rollups that derive from them),
 #: before ANALYZE. The temp table ``scale_req`` is still there.
-AFTER_LOAD: list = []
+AFTER_LOAD: list = [usage_rollup]

@@ -75,7 +75,14 @@ class Server(CloudResource):
     detail_url_name = "server-detail"
 
     class Meta(CloudResource.Meta):
-        pass
+        indexes = [
+            # Leases ending soon (dashboard, lease sweeper): live servers with a lease only.
+            models.Index(
+                fields=["lease_end"],
+                condition=models.Q(deleted_at__isnull=True, lease_end__isnull=False),
+                name="server_live_lease_end_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

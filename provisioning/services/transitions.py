@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
+from tenants.rollup import usage_rollup_refresh_on_commit
 
 
 def requests_locked(*related: str) -> QuerySet[ResourceRequest]:
@@ -41,6 +42,7 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
     RequestTransition.objects.create(
         request=request, from_state=before, to_state=request.state, actor=actor, note=note, at=now
     )
+    usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
         action=f"request.{name}",
@@ -62,6 +64,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         at=now,
         note="Submitted",
     )
+    usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
         action="request.submit",
