@@ -3,6 +3,7 @@ requests take from approval to completed through the real worker and cloudsim.
 
     python -m benchmarks access --allocations 2000 --requests 20000
     python -m benchmarks provisioning --requests 20
+    python -m benchmarks dashboard   (on a database built by benchmarks.scale_data)
 
 Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
 127.0.0.1), which they migrate and empty first.
@@ -15,6 +16,7 @@ import os
 import time
 from datetime import timedelta
 
+from benchmarks import dashboard
 from benchmarks.common import WHY, cloud_and_broker, report, setup_django
 from benchmarks.writepath import COMMANDS, add_arguments, bench_world
 
@@ -187,8 +189,11 @@ def main() -> None:
     prov.add_argument("--requests", type=int, default=20)
     prov.add_argument("--build-time", type=float, default=2.0)
     add_arguments(sub)
+    dashboard.add_arguments(sub)
     args = parser.parse_args()
-    {"access": bench_access, "provisioning": bench_provisioning, **COMMANDS}[args.bench](args)
+    commands = {"access": bench_access, "provisioning": bench_provisioning, **COMMANDS}
+    commands["dashboard"] = dashboard.bench_dashboard
+    commands[args.bench](args)
 
 
 if __name__ == "__main__":
