@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -91,7 +92,7 @@ def usage_rollup_refresh_on_commit(allocation_id: int, *, using: str = DEFAULT_D
     pending.add(allocation_id)
     # Every call registers a callback (a rolled-back transaction drops its own); the first to
     # run refreshes all pending ids, the others find nothing left to do.
-    transaction.on_commit(lambda: _refresh_pending(using), using=using)
+    transaction.on_commit(partial(_refresh_pending, using), using=using)
 
 
 def _refresh_pending(using: str) -> None:
