@@ -90,8 +90,9 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             memberships = list(memberships_of(user)[: self.memberships_shown + 1])
             kwargs["memberships"] = memberships[: self.memberships_shown]
             kwargs["more_memberships"] = len(memberships) > self.memberships_shown
-            kwargs["awaiting"] = list(selectors.requests_awaiting(user)[:5])
-            kwargs["awaiting_count"] = selectors.requests_awaiting_count(user, self.awaiting_cap)
+            kwargs["awaiting"], kwargs["awaiting_count"] = selectors.requests_awaiting_first(
+                user, first=5, cap=self.awaiting_cap
+            )
             kwargs["awaiting_cap"] = self.awaiting_cap
             kwargs["failed_requests"] = list(selectors.recent_failures_of(user))
             kwargs["leases_ending"] = list(selectors.leases_ending_for(user))

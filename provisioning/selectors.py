@@ -58,10 +58,16 @@ def requests_awaiting(user) -> QuerySet[ResourceRequest]:
     )
 
 
-def requests_awaiting_count(user, cap: int) -> int:
-    """How many requests wait for the user's decision, counted no further than ``cap + 1``:
-    a page says "100+" rather than counting a backlog of any size on every view."""
-    return requests_awaiting(user).values("pk")[: cap + 1].count()
+def requests_awaiting_first(user, *, first: int, cap: int) -> tuple[list[ResourceRequest], int]:
+    """The ``first`` requests waiting longest for the user's decision, and how many wait,
+    counted no further than ``cap + 1`` (a page says "100+" rather than counting a backlog of
+    any size on every view).
+
+    One access-filtered read of at most ``cap + 1`` ids, then the few shown by primary key.
+    """
+    ids = list(requests_awaiting(user).values_list("pk", flat=True)[: cap + 1])
+    shown = ResourceRequest.objects.filter(pk__in=ids[:first]).select_related(*REQUEST_RELATED)
+    return sorted(shown, key=lambda r: ids.index(r.pk)), len(ids)
 
 
 def own_requests_awaiting_others(user) -> QuerySet[ResourceRequest]:

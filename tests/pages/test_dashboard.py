@@ -176,13 +176,14 @@ def test_the_banner_follows_the_most_sensitive_allocation_shown(client, shop, lo
 
 
 def test_decisions_waiting_are_counted_up_to_a_cap(client, shop, monkeypatch):
-    for i in range(3):
-        submit_server(shop, name=f"web{i}")
+    waiting = [submit_server(shop, name=f"web{i}") for i in range(3)]
     monkeypatch.setattr(DashboardView, "awaiting_cap", 2)
 
     page, _ = _get(client, shop.approver)
 
     assert "Waiting for your decision (2+)" in page
+    shown = [page.index(f'href="{r.get_absolute_url()}"') for r in waiting]
+    assert shown == sorted(shown)  # the longest waiting first
     monkeypatch.setattr(DashboardView, "awaiting_cap", 100)
     assert "Waiting for your decision (3)" in _get(client, shop.approver)[0]
 
