@@ -108,6 +108,32 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
     computed live if it is among those shown, never shown as empty.
     """
     allocations = Allocation.objects.restrict(user, Action.VIEW)
+    result, without_row = _totals_by_region(allocations)
+    if result.total and (result.total <= limit or without_row):
+        shown = list(
+            allocations.select_related("tenant", "region__site", "region__domain", "usage")
+            .order_by(F("usage__fullest").desc(nulls_last=True), "pk")[:limit]
+        )  # fmt: skip
+        missing = [a for a in shown if not hasattr(a, "usage")]
+        live = usage_by_allocation(missing) if missing else {}
+        result.shown = [
+            AllocationRow(a, live[a.pk] if a.pk in live else _usage_of(a, a.usage)) for a in shown
+        ]
+        result.shown.sort(key=lambda r: -r.fullest)
+    elif result.total:
+        rows = (
+            AllocationUsage.objects.restrict(user, Action.VIEW)
+            .select_related("allocation__tenant", "allocation__region__site",
+                            "allocation__region__domain")
+            .order_by("-fullest", "allocation_id")[:limit]
+        )  # fmt: skip
+        result.shown = [AllocationRow(r.allocation, _usage_of(r.allocation, r)) for r in rows]
+    return result
+
+
+def _totals_by_region(allocations: QuerySet[Allocation]) -> tuple[DashboardAllocations, bool]:
+    """Sums of usage and quotas per region (two queries), and whether any allocation has no
+    rollup row yet."""
     sums = {f"used_{d.key}": Sum(f"usage__{d.key}") for d in DIMENSIONS}
     sums |= {f"limit_{d.key}": Sum(d.key) for d in DIMENSIONS}
     per_region = list(
@@ -116,13 +142,13 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
         .annotate(
             n=Count("pk"),
             nearly_full=Count("pk", filter=Q(usage__fullest__gte=NEARLY_FULL)),
-            unrolled=Count("pk", filter=Q(usage__isnull=True)),
+            without_row=Count("pk", filter=Q(usage__isnull=True)),
             **sums,
         )
     )
     result = DashboardAllocations(total=sum(row["n"] for row in per_region))
     if not per_region:
-        return result
+        return result, False
     regions = CloudRegion.objects.select_related("site", "domain").in_bulk(
         [row["region"] for row in per_region]
     )
@@ -141,23 +167,4 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
         ),
         key=lambda t: (t.region.site.name, t.region.domain.level),
     )
-    if result.total <= limit or any(row["unrolled"] for row in per_region):
-        shown = list(
-            allocations.select_related("tenant", "region__site", "region__domain", "usage")
-            .order_by(F("usage__fullest").desc(nulls_last=True), "pk")[:limit]
-        )  # fmt: skip
-        missing = [a for a in shown if not hasattr(a, "usage")]
-        live = usage_by_allocation(missing) if missing else {}
-        result.shown = [
-            AllocationRow(a, live[a.pk] if a.pk in live else _usage_of(a, a.usage)) for a in shown
-        ]
-        result.shown.sort(key=lambda r: -r.fullest)
-    else:
-        rows = (
-            AllocationUsage.objects.restrict(user, Action.VIEW)
-            .select_related("allocation__tenant", "allocation__region__site",
-                            "allocation__region__domain")
-            .order_by("-fullest", "allocation_id")[:limit]
-        )  # fmt: skip
-        result.shown = [AllocationRow(r.allocation, _usage_of(r.allocation, r)) for r in rows]
-    return result
+    return result, any(row["without_row"] for row in per_region)
