@@ -52,8 +52,11 @@ def usage_rollup_refresh(allocation_ids: Iterable[int]) -> int:
             connection = transaction.get_connection()
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
+                    # Two int4 keys: the space and the id folded into 31 bits (a clash between
+                    # two allocations only makes them wait for each other).
                     cursor.execute(
-                        "SELECT count(pg_advisory_xact_lock(%s, id)) FROM unnest(%s::int[]) id",
+                        "SELECT count(pg_advisory_xact_lock(%s, (id %% 2147483647)::int4)) "
+                        "FROM unnest(%s::bigint[]) id",
                         [_LOCK_SPACE, batch],
                     )
             allocations = list(Allocation.objects.filter(pk__in=batch).only(*DIMENSION_KEYS))
