@@ -3,21 +3,25 @@
 The dashboard shows usage for any number of allocations; computing it on every page view cost
 grouped sums over every live server and request in flight. Instead the figures are kept: the
 services that move usage call ``usage_rollup_refresh_on_commit`` for the allocation concerned,
-and the reconciler calls ``usage_rollup_refresh`` for its region after each run.
+and the reconciler, after each run, recomputes its region's rows that no change refreshed for a
+while (``usage_rollup_refresh_stale``).
 
 A refresh recomputes an allocation's row exactly, with the same usage sources quota enforcement
 uses, so the rollup never drifts: it is at worst as old as the last change not yet committed
 plus the refresh itself. Should a refresh fail (it runs after the change committed and never
-undoes it), the next reconciler run of the region repairs the row.
+undoes it), or a change bypass the services, a reconciler run repairs the row within
+``RECHECK_AFTER``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from portal.iterables import batched
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Allocations refreshed per statement (and per short transaction).
 REFRESH_BATCH = 500
+#: The reconciler recomputes rows older than this: every row is checked against live data at
+#: least this often, whatever bypassed the services, at a fraction of a full recompute per run.
+RECHECK_AFTER = timedelta(minutes=15)
 #: First half of the advisory lock that serialises refreshes of one allocation (second: its id).
 _LOCK_SPACE = 0x5553_4147  # "USAG"
 _PENDING_ATTR = "_portal_usage_rollup_pending"
@@ -79,6 +86,19 @@ def usage_rollup_refresh(allocation_ids: Iterable[int]) -> int:
             )
             written += len(rows)
     return written
+
+
+def usage_rollup_refresh_stale(
+    allocations: QuerySet[Allocation], *, older_than: timedelta = RECHECK_AFTER
+) -> int:
+    """Refresh the rows of ``allocations`` not refreshed for ``older_than`` (or missing).
+
+    Rows that moved lately were refreshed after their change; the others are recomputed once
+    in a while to catch what no service saw (a row edited by hand, a refresh that failed).
+    """
+    since = timezone.now() - older_than
+    stale = allocations.filter(Q(usage__isnull=True) | Q(usage__refreshed_at__lt=since))
+    return usage_rollup_refresh(stale.order_by().values_list("pk", flat=True))
 
 
 def usage_rollup_refresh_on_commit(allocation_id: int, *, using: str = DEFAULT_DB_ALIAS) -> None:

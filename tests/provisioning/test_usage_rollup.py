@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from provisioning import cloud
 from provisioning.models import Kind, Network, RequestState
@@ -90,9 +92,12 @@ def test_the_reconciler_repairs_the_rollup_of_its_region(sim_world, on_commit):
     allocation = sim_world["allocation"]
     with on_commit():
         network = Network.objects.get(origin_request=_drive(_network_request(sim_world)))
-    # The network is deleted in the cloud behind the portal's back, and the row has drifted.
+    # The network is deleted in the cloud behind the portal's back, and the row, not refreshed
+    # for longer than the reconciler lets a row go unchecked, has drifted.
     assert cloud.network_delete_by_tag(_target(sim_world), network.tag)
-    AllocationUsage.objects.filter(allocation=allocation).update(routers=7)
+    AllocationUsage.objects.filter(allocation=allocation).update(
+        routers=7, refreshed_at=timezone.now() - rollup.RECHECK_AFTER - timedelta(seconds=1)
+    )
 
     reconcile_region(sim_world["region"].pk)
 
@@ -145,3 +150,17 @@ def test_the_backfill_writes_what_the_refresh_computes(shop):
     assert AllocationUsage.objects.get(allocation=shop.low).fullest == pytest.approx(
         max(v / max(getattr(shop.low, k), 1) for k, v in backfilled[shop.low.pk].items())
     )
+
+
+def test_the_reconciler_rechecks_only_rows_not_refreshed_lately(shop, monkeypatch):
+    rollup.usage_rollup_refresh([shop.low.pk, shop.high.pk])
+    AllocationUsage.objects.filter(allocation=shop.low).update(
+        refreshed_at=timezone.now() - rollup.RECHECK_AFTER - timedelta(seconds=1)
+    )
+    calls = []
+    monkeypatch.setattr(rollup, "usage_rollup_refresh", lambda ids: calls.append(list(ids)))
+
+    rollup.usage_rollup_refresh_stale(shop.low.region.allocations.all())
+    rollup.usage_rollup_refresh_stale(shop.high.region.allocations.all())
+
+    assert calls == [[shop.low.pk], []]
