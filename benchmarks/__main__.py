@@ -4,6 +4,7 @@ requests take from approval to completed through the real worker and cloudsim.
     python -m benchmarks access --allocations 2000 --requests 20000
     python -m benchmarks provisioning --requests 20
     python -m benchmarks scale --reuse   (see benchmarks/scale.py)
+    python -m benchmarks dashboard   (on a database built by benchmarks.scale_data)
 
 Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
 127.0.0.1), which they migrate and empty first.
@@ -16,7 +17,7 @@ import os
 import time
 from datetime import timedelta
 
-from benchmarks import scale, writepath
+from benchmarks import dashboard, scale, writepath
 from benchmarks.common import WHY, cloud_and_broker, report, setup_django
 from benchmarks.writepath import bench_world
 
@@ -192,10 +193,12 @@ def main() -> None:
     prov.add_argument("--build-time", type=float, default=2.0)
     writepath.add_arguments(sub)
     scale.add_arguments(sub)
+    dashboard.add_arguments(sub)
     args = parser.parse_args()
     {
         "access": bench_access,
         "provisioning": bench_provisioning,
+        "dashboard": dashboard.bench_dashboard,
         **writepath.COMMANDS,
         **scale.COMMANDS,
     }[args.bench](args)

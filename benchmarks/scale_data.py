@@ -213,6 +213,13 @@ def build(
     return ScaleWorld(member, operator, n_alloc, servers, networks, requests, visible)
 
 
+def usage_rollup(cursor) -> None:
+    """The dashboard's usage rollup, filled from the rows just inserted (one statement)."""
+    from provisioning.usage import usage_rollup_backfill
+
+    usage_rollup_backfill(cursor)
+
+
 #: Functions called with the cursor after the rows are in (rollups that derive from them),
 #: before ANALYZE. The temp table ``scale_req`` is still there.
 def _sla_facts(cursor) -> None:
@@ -221,4 +228,4 @@ def _sla_facts(cursor) -> None:
     rebuild(cursor)
 
 
-AFTER_LOAD: list = [_sla_facts]
+AFTER_LOAD: list = [_sla_facts, usage_rollup]

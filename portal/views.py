@@ -85,9 +85,14 @@ class RestrictedDetailView(RestrictedMixin, DetailView):
 
 
 class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
-    """Allocations with quota bars, recent requests (live), decisions waiting, and alerts."""
+    """A summary of bounded size and cost, whatever the number of allocations a user sees:
+    totals per site and security domain, the allocations closest to their quota, the user's
+    recent requests (live), decisions waiting, and alerts."""
 
     template_name = "portal/dashboard.html"
+    #: Waiting decisions are counted up to this many ("100+"), so the count stays cheap.
+    awaiting_cap = 100
+    memberships_shown = 24
 
     def get_template_names(self) -> list[str]:
         if self.request.htmx:
@@ -100,18 +105,22 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         user = self.request.user
         kwargs["recent_requests"] = list(selectors.recent_requests_of(user))
         if not self.request.htmx:
-            kwargs["site_groups"] = dashboard_allocations(user)
-            kwargs["memberships"] = memberships_of(user)
-            kwargs["awaiting"] = list(selectors.requests_awaiting(user)[:5])
-            kwargs["awaiting_count"] = selectors.requests_awaiting(user).count()
+            kwargs["allocations"] = dashboard_allocations(user)
+            memberships = list(memberships_of(user)[: self.memberships_shown + 1])
+            kwargs["memberships"] = memberships[: self.memberships_shown]
+            kwargs["more_memberships"] = len(memberships) > self.memberships_shown
+            kwargs["awaiting"], kwargs["awaiting_count"] = selectors.requests_awaiting_first(
+                user, first=5, cap=self.awaiting_cap
+            )
+            kwargs["awaiting_cap"] = self.awaiting_cap
             kwargs["failed_requests"] = list(selectors.recent_failures_of(user))
             kwargs["leases_ending"] = list(selectors.leases_ending_for(user))
         return super().get_context_data(**kwargs)
 
     def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
         domains = {r.allocation.region.domain for r in context["recent_requests"]}
-        for group in context.get("site_groups", ()):
-            domains.update(group.by_domain)
+        if "allocations" in context:
+            domains.update(context["allocations"].domains)
         for key in ("awaiting", "failed_requests"):
             domains.update(r.allocation.region.domain for r in context.get(key, ()))
         domains.update(s.allocation.region.domain for s in context.get("leases_ending", ()))

@@ -26,6 +26,7 @@ from provisioning.services.resources import (
     servers_sync,
 )
 from tenants.models import Allocation, CloudRegion
+from tenants.rollup import usage_rollup_refresh_stale
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
     Single-flight per region: a run that finds another one going returns ``{"skipped": 1}``.
     The cloud is read with no transaction open; the portal's rows are then read and written in
     batches (``servers_sync``), so a run costs a constant number of queries per batch of
-    servers, not per server.
+    servers, not per server. The region's stale usage rollup rows are refreshed at the end.
     """
     counts = {"updated": 0, "vanished": 0, "orphans": 0, "skipped": 0}
     with single_flight("reconcile", region_id) as mine:
@@ -99,6 +100,9 @@ def reconcile_region(region_id: int) -> dict[str, int]:
         if complete:  # an unread project must not count as "the orphan is gone"
             for kind, ids in seen.items():
                 orphans_resolve_missing(region=region, kind=kind, seen_ids=ids)
+        # The dashboard's usage figures: rows no change refreshed lately are recomputed, so
+        # whatever a refresh after commit missed is right again within RECHECK_AFTER.
+        usage_rollup_refresh_stale(Allocation.objects.filter(region=region))
     return counts
 
 

@@ -251,14 +251,43 @@ def anchor_filter(
     if not (isinstance(paths, AccessPaths) and paths.anchor):
         return None, None
     anchor_model = _model_at(model, paths.anchor)
+    ids, grants = _allowed_anchors(anchor_model, user, action, also)
+    if not _listable(model._default_manager.all(), len(ids)):
+        return None, grants
+    return Q(**{f"{paths.anchor}__in": ids}), grants
+
+
+#: Bumped whenever a grant, a group membership, an allocation or a region changes in this
+#: process (``tenants.apps``): what ``_allowed_anchors`` remembered is then read again.
+_generation = [0]
+
+
+def access_changed(**kwargs: Any) -> None:
+    _generation[0] += 1
+
+
+def _allowed_anchors(
+    anchor_model: type[models.Model], user: AnyUser, action: Action, also: tuple
+) -> tuple[list[int], Grants]:
+    """The ids of the ``anchor_model`` rows ``user`` may ``action``, and the grants read.
+
+    Remembered on the user object, which lives for one web request (session and token
+    authentication load it afresh each time), so a page that lists servers, requests and
+    waiting decisions reads the user's grants once per action, not once per list; any change
+    of access in this process forgets them.
+    """
+    remembered = user.__dict__.setdefault("_portal_allowed_anchors", {})
+    key = (anchor_model._meta.label, action, also)
+    found = remembered.get(key)
+    if found is not None and found[0] == _generation[0]:
+        return found[1], found[2]
     grants = Grants(user, [*_needed(anchor_model.access_paths, action), *also])
     allowed = anchor_model._default_manager.filter(
         access_filter(anchor_model, user, action, grants=grants)
     )
     ids = list(allowed.order_by("pk").values_list("pk", flat=True))
-    if not _listable(model._default_manager.all(), len(ids)):
-        return None, grants
-    return Q(**{f"{paths.anchor}__in": ids}), grants
+    remembered[key] = (_generation[0], ids, grants)
+    return ids, grants
 
 
 def restrict(queryset: models.QuerySet, user: AnyUser, action: Action | str) -> models.QuerySet:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from tenants.access import Action
-from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
-from tenants.quotas import QuotaUsage, usage_by_allocation
+from tenants.models import (
+    Allocation,
+    AllocationUsage,
+    CloudRegion,
+    Membership,
+    SecurityDomain,
+    Site,
+    Tenant,
+)
+from tenants.quotas import DIMENSIONS, QuotaUsage, usage_by_allocation
+from tenants.rollup import fullest_of
 
 
 def sites_visible_to(user) -> QuerySet[Site]:
@@ -38,28 +47,124 @@ def memberships_of(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("tenant")
 
 
+#: Allocations the dashboard shows with their quota bars: all of them up to this many, otherwise
+#: this many of the fullest (the rest are one link away, on the allocations page).
+DASHBOARD_ALLOCATIONS = 12
+#: From this share of any quota in use an allocation counts as nearly full (the bars' "warn").
+NEARLY_FULL = 0.75
+
+
 @dataclass
 class AllocationRow:
     allocation: Allocation
     usage: list[QuotaUsage]
 
+    @property
+    def fullest(self) -> float:
+        return fullest_of(self.usage)
+
 
 @dataclass
-class SiteGroup:
-    site: Site
-    by_domain: dict[SecurityDomain, list[AllocationRow]] = field(default_factory=dict)
+class RegionTotals:
+    """What a user holds in one site x security domain: sums over their allocations there."""
+
+    region: CloudRegion
+    allocations: int
+    nearly_full: int
+    usage: list[QuotaUsage]
 
 
-def dashboard_allocations(user) -> list[SiteGroup]:
-    """The user's allocations grouped by site, then security domain, with quota usage."""
-    allocations = list(allocations_visible_to(user))
-    usage = usage_by_allocation(allocations)
-    groups: dict[int, SiteGroup] = {}
-    for allocation in allocations:
-        region = allocation.region
-        group = groups.setdefault(region.site_id, SiteGroup(site=region.site))
-        bucket = group.by_domain.setdefault(region.domain, [])
-        bucket.append(AllocationRow(allocation, usage[allocation.pk]))
-    for group in groups.values():
-        group.by_domain = dict(sorted(group.by_domain.items(), key=lambda kv: kv[0].level))
-    return sorted(groups.values(), key=lambda g: g.site.name)
+@dataclass
+class DashboardAllocations:
+    """A bounded summary of the allocations a user sees, whatever their number."""
+
+    regions: list[RegionTotals] = field(default_factory=list)
+    shown: list[AllocationRow] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def all_shown(self) -> bool:
+        return len(self.shown) == self.total
+
+    @property
+    def domains(self) -> set[SecurityDomain]:
+        return {t.region.domain for t in self.regions} | {
+            r.allocation.region.domain for r in self.shown
+        }
+
+
+def _usage_of(allocation: Allocation, row: AllocationUsage) -> list[QuotaUsage]:
+    return [QuotaUsage(d, getattr(row, d.key), getattr(allocation, d.key)) for d in DIMENSIONS]
+
+
+def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> DashboardAllocations:
+    """Totals per site x security domain and the allocations to show with bars: all of them
+    when they are at most ``limit``, else the ``limit`` closest to (or over) their quota.
+
+    Usage comes from the kept rollup (``AllocationUsage``), so the cost does not grow with the
+    servers and requests behind it: one aggregate over the visible allocations, one read of
+    their regions, one read of the rows shown (the fullest first, from the rollup's index). An
+    allocation without a rollup row yet (made outside the services, not yet reconciled) is
+    computed live if it is among those shown, never shown as empty.
+    """
+    allocations = Allocation.objects.restrict(user, Action.VIEW)
+    result, without_row = _totals_by_region(allocations)
+    if result.total and (result.total <= limit or without_row):
+        shown = list(
+            allocations.select_related("tenant", "region__site", "region__domain", "usage")
+            .order_by(F("usage__fullest").desc(nulls_last=True), "pk")[:limit]
+        )  # fmt: skip
+        missing = [a for a in shown if not hasattr(a, "usage")]
+        live = usage_by_allocation(missing) if missing else {}
+        result.shown = [
+            AllocationRow(a, live[a.pk] if a.pk in live else _usage_of(a, a.usage)) for a in shown
+        ]
+        result.shown.sort(key=lambda r: -r.fullest)
+    elif result.total:
+        rows = (
+            AllocationUsage.objects.restrict(user, Action.VIEW)
+            .select_related("allocation__tenant", "allocation__region__site",
+                            "allocation__region__domain")
+            .order_by("-fullest", "allocation_id")[:limit]
+        )  # fmt: skip
+        result.shown = [AllocationRow(r.allocation, _usage_of(r.allocation, r)) for r in rows]
+    return result
+
+
+def _totals_by_region(allocations: QuerySet[Allocation]) -> tuple[DashboardAllocations, bool]:
+    """Sums of usage and quotas per region (two queries), and whether any allocation has no
+    rollup row yet."""
+    sums = {f"used_{d.key}": Sum(f"usage__{d.key}") for d in DIMENSIONS}
+    sums |= {f"limit_{d.key}": Sum(d.key) for d in DIMENSIONS}
+    per_region = list(
+        allocations.order_by()
+        .values("region")
+        .annotate(
+            n=Count("pk"),
+            nearly_full=Count("pk", filter=Q(usage__fullest__gte=NEARLY_FULL)),
+            without_row=Count("pk", filter=Q(usage__isnull=True)),
+            **sums,
+        )
+    )
+    result = DashboardAllocations(total=sum(row["n"] for row in per_region))
+    if not per_region:
+        return result, False
+    regions = CloudRegion.objects.select_related("site", "domain").in_bulk(
+        [row["region"] for row in per_region]
+    )
+    result.regions = sorted(
+        (
+            RegionTotals(
+                region=regions[row["region"]],
+                allocations=row["n"],
+                nearly_full=row["nearly_full"],
+                usage=[
+                    QuotaUsage(d, int(row[f"used_{d.key}"] or 0), int(row[f"limit_{d.key}"] or 0))
+                    for d in DIMENSIONS
+                ],
+            )
+            for row in per_region
+        ),
+        key=lambda t: (t.region.site.name, t.region.domain.level),
+    )
+    return result, any(row["without_row"] for row in per_region)

@@ -27,6 +27,7 @@ from tenants.access import (
 )
 from tenants.models import Allocation, Membership, Role, SecurityDomain, Site, Tenant
 from tenants.quotas import DIMENSION_KEYS
+from tenants.rollup import usage_rollup_refresh_on_commit
 from tenants.signals import allocation_changed
 
 #: Who makes a change: a person, or None for the system.
@@ -221,6 +222,7 @@ def allocation_save(*, allocation: Allocation, actor: Actor = None) -> Allocatio
     )
     allocation.full_clean()
     allocation.save()
+    usage_rollup_refresh_on_commit(allocation.pk)  # a new row, or quotas that moved "fullest"
     after = {f: getattr(allocation, f) for f in CLOUD_FIELDS}
     if created or before != after:
         audit_record(

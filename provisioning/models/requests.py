@@ -163,6 +163,16 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),
                 name="request_lease_due_idx",
             ),
+            # The dashboard: a user's latest requests, their recent failures, and the oldest
+            # requests waiting for a decision, each a short index scan at any size.
+            models.Index(
+                fields=["requester", "created_at", "id"], name="request_requester_recent_idx"
+            ),
+            models.Index(
+                fields=["requester", "state_changed_at"],
+                condition=models.Q(state=RequestState.FAILED),
+                name="request_requester_failed_idx",
+            ),
         ]
         constraints = [
             # Day 2: one request in flight per target, whatever races the services lose.

@@ -95,6 +95,12 @@ class Server(CloudResource):
         indexes = [
             *CloudResource.Meta.indexes,
             live_index("flavor_name", name="server_live_flavor"),
+            # Leases ending soon (dashboard, lease sweeper): live servers with a lease only.
+            models.Index(
+                fields=["lease_end"],
+                condition=models.Q(deleted_at__isnull=True, lease_end__isnull=False),
+                name="server_live_lease_end_idx",
+            ),
         ]
 
     def __str__(self) -> str:

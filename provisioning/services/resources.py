@@ -13,6 +13,7 @@ from portal.iterables import batched
 from provisioning.cloud import base as cloud
 from provisioning.models import Network, ResourceRequest, Server
 from tenants.models import Allocation
+from tenants.rollup import usage_rollup_refresh_on_commit
 
 
 def _addresses(info: cloud.ServerInfo) -> list[dict]:
@@ -57,6 +58,7 @@ def server_mirror(
         )
         if network_ids:
             server.networks.set(network_ids)
+        usage_rollup_refresh_on_commit(allocation.pk)
         audit_record(
             actor=None,
             action="server.create",
@@ -93,6 +95,7 @@ def resource_mark_deleted(resource: Server | Network, *, actor=None, reason: str
         resource.status = "DELETED"
         resource.save(update_fields=["deleted_at", "status"])
         allocation = resource.allocation
+        usage_rollup_refresh_on_commit(allocation.pk)
         audit_record(
             actor=actor,
             action=f"{resource._meta.model_name}.delete",
@@ -124,6 +127,7 @@ def network_mirror(
             "last_seen_at": timezone.now(),
         },
     )
+    usage_rollup_refresh_on_commit(allocation.pk)  # built, or its router changed
     if created:
         audit_record(
             actor=None,
@@ -248,6 +252,7 @@ def servers_sync(
                 Server.objects.filter(pk__in=[s.pk for s in gone]).update(
                     deleted_at=now, status="DELETED"
                 )
+                usage_rollup_refresh_on_commit(allocation.pk)
             where = {"actor": None, "tenant": allocation.tenant, "region": allocation.region}
             reason = {"reason": "Deleted in the cloud outside the portal"}
             events = [

@@ -9,6 +9,7 @@ from django.utils import timezone
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
 from provisioning.sla_facts import fact_created, fact_moved
+from tenants.rollup import usage_rollup_refresh_on_commit
 
 
 def requests_locked(*related: str) -> QuerySet[ResourceRequest]:
@@ -43,6 +44,7 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
         request=request, from_state=before, to_state=request.state, actor=actor, note=note, at=now
     )
     fact_moved(request, moved)  # the SLA report's row, in the same transaction
+    usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
         action=f"request.{name}",
@@ -65,6 +67,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         note="Submitted",
     )
     fact_created(request, submitted)
+    usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
         action="request.submit",

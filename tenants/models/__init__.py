@@ -10,9 +10,11 @@ from tenants.models.permissions import (
 )
 from tenants.models.places import CloudRegion, SecurityDomain, Site
 from tenants.models.tenancy import Allocation, Membership, Role, Tenant
+from tenants.models.usage import AllocationUsage
 
 __all__ = [
     "Allocation",
+    "AllocationUsage",
     "CloudRegion",
     "Membership",
     "Role",
