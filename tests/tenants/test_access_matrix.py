@@ -221,3 +221,42 @@ def test_access_paths_seen_through_a_relation():
     assert AccessPaths(site="").via("region") == AccessPaths(site="region", anchor="region")
     # Through two relations, the anchor is the first access-controlled object reached.
     assert paths.via("allocation").via("request").anchor == "request__allocation"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["membership", "clearance", "group", "allocation"])
+def test_what_restrict_remembers_on_a_user_follows_every_change_of_access(world, change):
+    """``restrict`` remembers a user's allowed allocations on the user object (one web request
+    reads them once); the same object must still see a change made meanwhile."""
+    from django.contrib.auth.models import Group
+
+    from provisioning.models import Server
+    from tenants import services
+    from tests.factories import AllocationFactory, TenantFactory
+
+    user = make_user("watcher", domains=tuple(world.domains), sites=tuple(world.sites))
+    allocation = world.allocations[(0, 0)]
+    Server.objects.create(allocation=allocation, name="s", backend_id="b", tag="t")
+    if change == "membership":
+        assert not Server.objects.restrict(user).exists()
+        services.membership_set(tenant=world.tenant, user=user, role=Role.VIEWER)
+        assert Server.objects.restrict(user).exists()
+    elif change == "clearance":
+        services.membership_set(tenant=world.tenant, user=user, role=Role.VIEWER)
+        assert Server.objects.restrict(user).exists()
+        services.domain_access_revoke(grantee=user, domain=allocation.region.domain)
+        assert not Server.objects.restrict(user).exists()
+    elif change == "group":
+        group = Group.objects.create(name="readers")
+        services.membership_set(tenant=world.tenant, user=make_user("x"), role=Role.VIEWER)
+        role_group = Group.objects.get(name=f"tenant:{world.tenant.pk}:viewer")
+        assert not Server.objects.restrict(user).exists()
+        user.groups.add(role_group, group)
+        assert Server.objects.restrict(user).exists()
+    else:
+        other = TenantFactory()
+        services.membership_set(tenant=other, user=user, role=Role.VIEWER)
+        assert not Server.objects.restrict(user).exists()
+        moved = AllocationFactory(tenant=other, region=allocation.region)
+        Server.objects.create(allocation=moved, name="s2", backend_id="b2", tag="t")
+        assert Server.objects.restrict(user).filter(name="s2").exists()
