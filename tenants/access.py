@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models
-from django.db.models import Q, Value
+from django.db import connections, models, router
+from django.db.models import Q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -131,19 +132,38 @@ class Grants:
 
     ``restrict()`` reads them first, so the filter it then sends names the ids themselves: the
     planner sees how few (or many) they are, where OR'ed permission subqueries left it guessing.
+    The statement is written out rather than built from six querysets joined by ``union()``:
+    compiling those took 8 of a detail call's 22 ms; this one is a string and its parameters.
     """
 
     def __init__(self, user: AnyUser, wanted: list[tuple[str, str]]) -> None:
-        parts = [
-            query.annotate(_target=Value(target), _codename=Value(codename)).values_list(
-                "_target", "_codename", "content_object_id"
-            )
-            for target, codename in dict.fromkeys(wanted)
-            for query in _granted_queries(user, target, codename)
-        ]
         self._ids: dict[tuple[str, str], set[int]] = {key: set() for key in wanted}
-        if parts:
-            for target, codename, pk in parts[0].union(*parts[1:], all=True):
+        by_target: dict[str, list[str]] = {}
+        for target, codename in dict.fromkeys(wanted):
+            by_target.setdefault(target, []).append(codename)
+        if not by_target:
+            return
+        selects, params = [], []
+        user_groups = get_user_model().groups.through._meta.db_table
+        for target, codenames in by_target.items():
+            user_model, group_model = _permission_models(target)
+            marks = ", ".join(["%s"] * len(codenames))
+            for table, join, who in (
+                (user_model._meta.db_table, "", "x.user_id"),
+                (group_model._meta.db_table,
+                 f"JOIN {user_groups} ug ON ug.group_id = x.group_id", "ug.user_id"),
+            ):  # fmt: skip
+                # Only model table names are interpolated; every value is a parameter.
+                selects.append(
+                    f"SELECT %s, p.codename, x.content_object_id FROM {table} x {join} "  # noqa: S608
+                    "JOIN auth_permission p ON p.id = x.permission_id "
+                    "JOIN django_content_type ct ON ct.id = p.content_type_id "
+                    f"WHERE {who} = %s AND ct.app_label = 'tenants' AND p.codename IN ({marks})"
+                )
+                params += [target, user.pk, *codenames]
+        with connections[router.db_for_read(user_model)].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(selects), params)
+            for target, codename, pk in cursor.fetchall():
                 self._ids[(target, codename)].add(pk)
 
     def ids(self, target: str, codename: str) -> list[int]:
