@@ -213,10 +213,10 @@ class KeysetPage:
 def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage:
     """The page of ``queryset`` (ordered, the pk last) that ``cursor`` points at.
 
-    One query: ``size + 1`` rows past the cursor tell whether there is more beyond. The page's
-    ids are chosen in a subquery that reads only the order's index (which covers the filters),
-    and only those rows are read whole and joined to what they show: a narrow view of a wide
-    table skips thousands of index entries, not thousands of table rows.
+    ``size + 1`` rows past the cursor tell whether there is more beyond. The page's ids are
+    chosen first, by a query that reads only the order's index (which covers the filters), then
+    only those rows are read whole and joined to what they show: a narrow view of a wide table
+    skips thousands of index entries, not thousands of table rows.
     """
     keys = ordering_of(queryset)
     values, backwards = decode_cursor(cursor) if cursor else ([], False)
@@ -224,8 +224,11 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
     chosen = queryset.order_by(*_order(walk))
     if values:
         chosen = chosen.filter(after(walk, _typed(queryset.model, keys, values)))
-    ids = chosen.values("pk")[: size + 1]
-    rows = list(queryset.filter(pk__in=ids).order_by(*_order(walk)))
+    # Two statements, not ``pk IN (subquery)``: inside one statement the planner may estimate
+    # the outer rows at one and run the LIMIT subquery once per candidate row (measured: 60 ms
+    # for an inbox page that takes 2 ms this way).
+    ids = list(chosen.values_list("pk", flat=True)[: size + 1])
+    rows = list(queryset.filter(pk__in=ids).order_by(*_order(walk))) if ids else []
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
