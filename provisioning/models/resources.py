@@ -60,6 +60,9 @@ class CloudResource(models.Model):
             live_index("name", name="%(class)s_live_name"),
             live_index("created_at", name="%(class)s_live_created"),
             live_index("status", name="%(class)s_live_status"),
+            # The search box matches a cloud id exactly (the name, by its trigram index on
+            # PostgreSQL: migration 0008).
+            models.Index(fields=["backend_id"], condition=LIVE, name="%(class)s_live_backend"),
         ]
         constraints = [
             models.UniqueConstraint(
