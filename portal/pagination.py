@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import OrderBy
@@ -140,7 +140,7 @@ def _typed(model: type[Model], keys: list[Key], values: list[Any]) -> list[Any]:
             if field.is_relation:
                 field = field.target_field
             typed.append(field.to_python(value))
-        except (FieldDoesNotExist, Exception) as err:
+        except (FieldDoesNotExist, ValidationError, ValueError, TypeError) as err:
             raise InvalidCursor("This cursor does not fit this list; start again.") from err
     return typed
 
@@ -198,16 +198,8 @@ class KeysetPage:
         return self.next_cursor is not None or self.previous_cursor is not None
 
     @property
-    def first_cursor(self) -> None:
-        return None
-
-    @property
     def last_cursor(self) -> str:
         return LAST_PAGE
-
-    @property
-    def is_last(self) -> bool:
-        return self.next_cursor is None
 
 
 def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage:
@@ -228,9 +220,8 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
     # the outer rows at one and run the LIMIT subquery once per candidate row (measured: 60 ms
     # for an inbox page that takes 2 ms this way).
     ids = list(chosen.values_list("pk", flat=True)[: size + 1])
-    rows = list(queryset.filter(pk__in=ids).order_by(*_order(walk))) if ids else []
-    more = len(rows) > size
-    rows = rows[:size]
+    more = len(ids) > size
+    rows = list(queryset.filter(pk__in=ids[:size]).order_by(*_order(walk))) if ids else []
     if backwards:
         rows.reverse()
 
@@ -251,5 +242,5 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
     )
 
 
-FIRST_PAGE = None
+#: The cursor of a list's last page (no key: start from the end).
 LAST_PAGE = encode_cursor([], reverse=True)
