@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from portal.pagination import bounded_count, paged_by_sorting
 from provisioning.models import Flavor, Image, Kind, Network, RequestState, ResourceRequest, Server
 
 
@@ -60,7 +61,16 @@ class _ResourceFilterSet(django_filters.FilterSet):
         return queryset.filter(status=value.upper())
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(name__icontains=value) | Q(backend_id=value))
+        """Name contains ``value``, or the cloud id is ``value``.
+
+        A search matching fewer rows than a list counts is paged by sorting its matches
+        (``portal.pagination.paged_by_sorting``), found by their own indexes (trigram on the
+        name, the cloud id): asked for a page, the planner walked 615,000 entries of the name
+        index to meet an operator's 51 matches sitting together (1.1 s). A search matching more
+        is left to that walk, which then meets matches often.
+        """
+        matching = queryset.filter(Q(name__icontains=value) | Q(backend_id=value))
+        return paged_by_sorting(matching) if bounded_count(matching).exact else matching
 
 
 class ServerFilterSet(_ResourceFilterSet):

@@ -125,3 +125,17 @@ def test_counts_are_capped_and_page_numbers_stop_at_the_cap(shop, servers, clien
     assert deep.status_code == 400
     assert "next" in deep.json()["fields"]["page"][0]
     assert seen == [s.pk for s in sorted(servers, key=lambda s: (s.name, s.pk))]
+
+
+def test_a_search_pages_its_matches_in_order(shop, servers, client_for, settings):
+    client = client_for(shop.requester)
+    seen, answers = _walk(client, "/api/v1/servers/", q="ALPHA", page_size=2)
+    alphas = sorted((s for s in servers if s.name == "alpha"), key=lambda s: s.pk)
+    assert seen == [s.pk for s in alphas] and answers[0]["count"] == 3
+    # By the cloud id, exactly; and past the count cap the search is left to the list's walk.
+    seen, _ = _walk(client, "/api/v1/servers/", q=servers[4].backend_id)
+    assert seen == [servers[4].pk]
+    settings.PORTAL_LIST_COUNT_CAP = 2
+    seen, _ = _walk(client, "/api/v1/servers/", q="a", page_size=2)
+    expected = sorted((s for s in servers if "a" in s.name), key=lambda s: (s.name, s.pk))
+    assert seen == [s.pk for s in expected]
