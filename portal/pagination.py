@@ -189,7 +189,6 @@ class KeysetPage:
     rows: list[Any]
     next_cursor: str | None
     previous_cursor: str | None
-    is_first: bool
     #: The whole list's size, when the caller counted it (pages show it).
     count: BoundedCount | None = None
 
@@ -246,7 +245,7 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
         return [value_at(obj, k.path) for k in keys]
 
     if not rows:
-        return KeysetPage([], None, None, is_first=not values or not backwards)
+        return KeysetPage([], None, None)
     if backwards:
         has_next, has_previous = bool(values), more
     else:
@@ -255,8 +254,21 @@ def keyset_page(queryset: QuerySet, cursor: str | None, size: int) -> KeysetPage
         rows,
         encode_cursor(key_of(rows[-1])) if has_next else None,
         encode_cursor(key_of(rows[0]), reverse=True) if has_previous else None,
-        is_first=not has_previous,
     )
+
+
+def page_for_people(
+    queryset: QuerySet, cursor: str | None, size: int, *, count: BoundedCount | None = None
+) -> KeysetPage:
+    """The page a list page shows: as ``keyset_page``, with the list's bounded count (``count``
+    if the caller has it), and the first page for a cursor that does not fit the list (an
+    edited URL, a sort changed under it) where the API answers 400."""
+    try:
+        page = keyset_page(queryset, cursor, size)
+    except InvalidCursor:
+        page = keyset_page(queryset, None, size)
+    page.count = count or bounded_count(queryset)
+    return page
 
 
 #: The cursor of a list's last page (no key: start from the end).

@@ -13,7 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView, TemplateView
 
-from portal.pagination import InvalidCursor, bounded_count, keyset_page, ordered_to_the_row
+from portal.pagination import ordered_to_the_row, page_for_people
 from tenants.access import Action
 from tenants.models import SecurityDomain
 from tenants.selectors import dashboard_allocations, memberships_of
@@ -62,11 +62,8 @@ class KeysetPageMixin:
 
     def paginate_queryset(self, queryset: QuerySet, page_size: int):
         queryset = ordered_to_the_row(queryset)
-        try:
-            page = keyset_page(queryset, self.request.GET.get("cursor"), page_size)
-        except InvalidCursor:
-            page = keyset_page(queryset, None, page_size)
-        page.count = getattr(self, "count", None) or bounded_count(queryset)
+        cursor = self.request.GET.get("cursor")
+        page = page_for_people(queryset, cursor, page_size, count=getattr(self, "count", None))
         return None, page, page.rows, page.has_other_pages
 
 

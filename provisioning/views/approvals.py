@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from portal.pagination import InvalidCursor, bounded_count, keyset_page
+from portal.pagination import page_for_people
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
 from provisioning.models import RequestState, ResourceRequest
@@ -111,11 +111,7 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         awaiting = requests_awaiting(user, decidable)
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
-        try:
-            page = keyset_page(rows, self.request.GET.get("cursor"), self.paginate_by)
-        except InvalidCursor:
-            page = keyset_page(rows, None, self.paginate_by)
-        page.count = bounded_count(rows)
+        page = page_for_people(rows, self.request.GET.get("cursor"), self.paginate_by)
         kwargs.update(
             filterset=filterset,
             filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "cursor")),
