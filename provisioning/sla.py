@@ -18,9 +18,7 @@ see. The page, the CSV, the API and ``manage.py sla_report`` all read the same `
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -45,6 +43,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from portal.pagination import decode_cursor, encode_cursor
 from provisioning.models import Kind, RequestState, ResourceRequest, SlaFact
 from tenants.models import SecurityDomain, Site, Tenant
 
@@ -201,12 +200,12 @@ class LateCursor:
         p = self.period
         raw = [self.as_of.isoformat(), p.since.isoformat(), p.until.isoformat(), p.label, p.days,
                p.month, self.late_by, self.request_id, self.target]  # fmt: skip
-        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+        return encode_cursor(raw)
 
     @classmethod
     def decode(cls, token: str) -> LateCursor:
         try:
-            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            raw, _backwards = decode_cursor(token)
             as_of, since, until, label, days, month, late_by, request_id, target = raw
             period = Period(datetime.fromisoformat(since), datetime.fromisoformat(until),
                             str(label), days, month)  # fmt: skip
