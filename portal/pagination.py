@@ -6,7 +6,8 @@ from. A deep page costs what the first costs, and rows inserted meanwhile shift 
 pagination re-reads every skipped row and repeats or skips rows when the list moves).
 
 Counts are exact up to ``PORTAL_LIST_COUNT_CAP`` rows and said as "10,000+" beyond it, so no
-list counts a million rows to print a number nobody reads exactly.
+list counts a million rows to print a number nobody reads exactly; a long list's count is
+counted once for everyone paging through it in the next seconds ("about 9,800").
 
 The API pagination (``portal.api.pagination``) and the pages (``KeysetPageMixin`` users) share
 this module.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import OrderBy
@@ -68,19 +71,51 @@ def count_cap() -> int:
 
 @dataclass(frozen=True)
 class BoundedCount:
-    """How many rows a list holds: exact up to the cap, else "at least the cap"."""
+    """How many rows a list holds: exact up to the cap, else "at least the cap"; ``recent`` when
+    the figure is one counted in the last seconds (a long list: see ``bounded_count``)."""
 
     value: int
     exact: bool
+    recent: bool = False
 
     def __str__(self) -> str:
-        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+        if not self.exact:
+            return f"{self.value:,}+"
+        return f"about {self.value:,}" if self.recent else f"{self.value:,}"
+
+    @property
+    def counted_now(self) -> bool:
+        """Exact, and counted for this answer."""
+        return self.exact and not self.recent
 
 
 def bounded_count(queryset: QuerySet) -> BoundedCount:
-    """``COUNT(*)`` over at most cap + 1 rows (one query: ``SELECT COUNT(*) FROM (... LIMIT)``)."""
+    """``COUNT(*)`` over at most cap + 1 rows (one query: ``SELECT COUNT(*) FROM (... LIMIT)``).
+
+    A count of ``PORTAL_LIST_COUNT_REMEMBER_FROM`` rows or more is kept for
+    ``PORTAL_LIST_COUNT_MEMORY_SECONDS`` (in the shared cache) under the statement and its
+    parameters, so the people and scripts paging through the same long list count it once, not
+    on every page: counting 10,000 rows cost a list page three times what reading its rows did.
+    Short lists, which are cheap to count, are always counted.
+    """
     cap = count_cap()
-    found = queryset.order_by()[: cap + 1].count()
+    limited = queryset.order_by()[: cap + 1]
+    seconds = settings.PORTAL_LIST_COUNT_MEMORY_SECONDS
+    if seconds <= 0:
+        found = limited.count()
+        return BoundedCount(min(found, cap), found <= cap)
+    try:
+        sql, params = limited.query.get_compiler(limited.db).as_sql()
+    except EmptyResultSet:  # a filter that matches nothing (an empty id list)
+        return BoundedCount(0, True)
+    digest = hashlib.blake2b(repr((limited.db, sql, params)).encode(), digest_size=20)
+    key = f"portal:count:{digest.hexdigest()}"
+    remembered = cache.get(key)
+    if remembered is not None:
+        return BoundedCount(min(remembered, cap), remembered <= cap, recent=True)
+    found = limited.count()
+    if found >= settings.PORTAL_LIST_COUNT_REMEMBER_FROM:
+        cache.set(key, found, seconds)
     return BoundedCount(min(found, cap), found <= cap)
 
 

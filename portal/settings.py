@@ -133,11 +133,20 @@ CACHES = {
         if IS_PRODUCTION
         else "locmemcache://portal",
     ),
+    # Who each caller is and what they may reach (tenants.access_memory), in each process's own
+    # memory: keyed by the access generation, which every process reads from the database, so
+    # nothing here is shared or needs to be.
+    "access": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "portal-access",
+        "TIMEOUT": env.int("PORTAL_ACCESS_MEMORY_SECONDS", default=300),
+        "OPTIONS": {"MAX_ENTRIES": env.int("PORTAL_ACCESS_MEMORY_ENTRIES", default=20_000)},
+    },
 }
 
 # --- Authentication and object permissions --------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.authentication.RememberingModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "login"
@@ -350,10 +359,13 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 CLOUD_API_TIMEOUT = env.float("CLOUD_API_TIMEOUT", default=30.0)
 # Push allocation quotas to Nova and Neutron (needs an account allowed to set quotas).
 PORTAL_PUSH_QUOTAS = env.bool("PORTAL_PUSH_QUOTAS", default=True)
-# SLA targets the reports measure against (seconds).
 # Lists count their rows exactly up to this many, then say "10,000+" (and page numbers stop
 # there: deeper pages are reached with cursors). See portal/pagination.py.
 PORTAL_LIST_COUNT_CAP = env.int("PORTAL_LIST_COUNT_CAP", default=10_000)
+# A list's count of at least this many rows is kept this long (0: always counted).
+PORTAL_LIST_COUNT_REMEMBER_FROM = env.int("PORTAL_LIST_COUNT_REMEMBER_FROM", default=1_000)
+PORTAL_LIST_COUNT_MEMORY_SECONDS = env.int("PORTAL_LIST_COUNT_MEMORY_SECONDS", default=30)
+# SLA targets the reports measure against (seconds).
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
 

@@ -87,9 +87,16 @@ def tokens_of(user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(owner=user).order_by("-created_at", "-id")
 
 
+#: When this process last wrote each token's ``last_used_at``: a token remembered between
+#: requests (``portal.authentication``) carries the value it was read with.
+_touched: dict[int, datetime] = {}
+
+
 def token_touch(token: ApiToken) -> None:
     """Record use, at most once a minute, so a busy script does not write on every call."""
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+    last = max((t for t in (token.last_used_at, _touched.get(token.pk)) if t), default=None)
+    if last is None or now - last >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        _touched[token.pk] = now

@@ -37,6 +37,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
 from django.db.models import Q
 
+from tenants import access_memory
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -166,6 +168,17 @@ class Grants:
             for target, codename, pk in cursor.fetchall():
                 self._ids[(target, codename)].add(pk)
 
+    @classmethod
+    def known(cls, held: dict[tuple[str, str], set[int]]) -> Grants:
+        """Grants already read (``held`` of an earlier instance), without a query."""
+        grants = cls.__new__(cls)
+        grants._ids = held
+        return grants
+
+    @property
+    def held(self) -> dict[tuple[str, str], set[int]]:
+        return self._ids
+
     def ids(self, target: str, codename: str) -> list[int]:
         return sorted(self._ids[(target, codename)])
 
@@ -277,36 +290,32 @@ def anchor_filter(
     return Q(**{f"{paths.anchor}__in": ids}), grants
 
 
-#: Bumped whenever a grant, a group membership, an allocation or a region changes in this
-#: process (``tenants.apps``): what ``_allowed_anchors`` remembered is then read again.
-_generation = [0]
-
-
-def access_changed(**kwargs: Any) -> None:
-    _generation[0] += 1
-
-
 def _allowed_anchors(
     anchor_model: type[models.Model], user: AnyUser, action: Action, also: tuple
 ) -> tuple[list[int], Grants]:
     """The ids of the ``anchor_model`` rows ``user`` may ``action``, and the grants read.
 
-    Remembered on the user object, which lives for one web request (session and token
-    authentication load it afresh each time), so a page that lists servers, requests and
-    waiting decisions reads the user's grants once per action, not once per list; any change
-    of access in this process forgets them.
+    Remembered between requests at the current access generation (``tenants.access_memory``):
+    any committed change of grants, groups, allocations or regions, in any process, makes the
+    next request read them again.
     """
-    remembered = user.__dict__.setdefault("_portal_allowed_anchors", {})
-    key = (anchor_model._meta.label, action, also)
-    found = remembered.get(key)
-    if found is not None and found[0] == _generation[0]:
+    key = ("anchors", user.pk, anchor_model._meta.label, str(action), also)
+
+    def read() -> tuple[list[int], dict]:
+        grants = Grants(user, [*_needed(anchor_model.access_paths, action), *also])
+        allowed = anchor_model._default_manager.filter(
+            access_filter(anchor_model, user, action, grants=grants)
+        )
+        return list(allowed.order_by("pk").values_list("pk", flat=True)), grants.held
+
+    # Within one request (one user object), kept on the user as well: no second look-up.
+    on_user = user.__dict__.setdefault("_portal_allowed_anchors", {})
+    found = on_user.get(key)
+    if found is not None and found[0] == access_memory.changes_here():
         return found[1], found[2]
-    grants = Grants(user, [*_needed(anchor_model.access_paths, action), *also])
-    allowed = anchor_model._default_manager.filter(
-        access_filter(anchor_model, user, action, grants=grants)
-    )
-    ids = list(allowed.order_by("pk").values_list("pk", flat=True))
-    remembered[key] = (_generation[0], ids, grants)
+    ids, held = access_memory.recall(key, access_memory.generation_for(user), read)
+    grants = Grants.known(held)
+    on_user[key] = (access_memory.changes_here(), ids, grants)
     return ids, grants
 
 

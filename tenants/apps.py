@@ -7,15 +7,17 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenancy and access"
 
     def ready(self) -> None:
-        """Any change that can widen or narrow someone's access forgets what the access layer
-        remembered on user objects in this process (``tenants.access._allowed_anchors``)."""
+        """Any committed change that can widen or narrow someone's access makes every process
+        forget what the access layer remembered (``tenants.access_memory``)."""
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from tenants.access import access_changed
+        from tenants.access_memory import changed
         from tenants.models import Allocation, CloudRegion, permissions
 
-        watched = [Allocation, CloudRegion]
+        user_model = get_user_model()
+        watched = [Allocation, CloudRegion, user_model, Group]
         watched += [
             permissions.TenantUserObjectPermission,
             permissions.TenantGroupObjectPermission,
@@ -25,7 +27,11 @@ class TenantsConfig(AppConfig):
             permissions.SecurityDomainGroupObjectPermission,
         ]
         for model in watched:
-            post_save.connect(access_changed, sender=model, dispatch_uid=f"access-{model}")
-            post_delete.connect(access_changed, sender=model, dispatch_uid=f"access-del-{model}")
-        groups = get_user_model().groups.through
-        m2m_changed.connect(access_changed, sender=groups, dispatch_uid="access-groups")
+            post_save.connect(changed, sender=model, dispatch_uid=f"access-{model}")
+            post_delete.connect(changed, sender=model, dispatch_uid=f"access-del-{model}")
+        for through in (
+            user_model.groups.through,
+            user_model.user_permissions.through,
+            Group.permissions.through,
+        ):
+            m2m_changed.connect(changed, sender=through, dispatch_uid=f"access-{through}")

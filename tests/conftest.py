@@ -23,6 +23,16 @@ def world(db) -> factories.World:
 
 
 @pytest.fixture(autouse=True)
+def _caches_start_empty():
+    """Each test starts with nothing remembered: counts kept for long lists and what the access
+    layer remembers live in process memory, and another test's rows are gone."""
+    from django.core.cache import caches
+
+    for alias in ("default", "access"):
+        caches[alias].clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_stay_in_process():
     """Every test leaves the Celery app on the in-process broker it found.
 

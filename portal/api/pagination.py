@@ -5,7 +5,8 @@ Every list answers ``{"count", "count_exact", "next", "previous", "results"}``. 
 20,000 as on page 1 and never repeats or skips a row while the list changes. ``?page=N`` is still
 answered for clients written against page numbers, up to ``PORTAL_LIST_COUNT_CAP`` rows deep;
 past that the answer is a 400 saying to follow the cursors. ``count`` is exact up to the cap;
-beyond it ``count`` is the cap and ``count_exact`` is false.
+beyond it ``count`` is the cap and ``count_exact`` is false. A long list's count may be the one
+counted for an earlier page in the last seconds (``count_exact`` false as well).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class KeysetPagination(BasePagination):
         return Response(
             {
                 "count": self.count.value,
-                "count_exact": self.count.exact,
+                "count_exact": self.count.counted_now,
                 "next": self.next,
                 "previous": self.previous,
                 "results": data,
@@ -122,8 +123,9 @@ class KeysetPagination(BasePagination):
                 },
                 "count_exact": {
                     "type": "boolean",
-                    "description": "False when the list holds more rows than the count cap: "
-                    "count is then the cap, and the list is longer.",
+                    "description": "False when the list holds more rows than the count cap "
+                    "(count is then the cap, and the list is longer), or when a long list's "
+                    "count was counted in the last seconds for an earlier page.",
                 },
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},

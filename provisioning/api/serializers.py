@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.representation import ShownModelSerializer
 from provisioning.models import (
     Approval,
     Flavor,
@@ -28,7 +29,7 @@ from tenants.quotas import DIMENSIONS
 # --- shared -------------------------------------------------------------------------------
 
 
-class AllocationSummarySerializer(serializers.ModelSerializer):
+class AllocationSummarySerializer(ShownModelSerializer):
     """Where an object lives, by slugs (the full allocation is at /api/v1/allocations/{id}/)."""
 
     tenant = serializers.CharField(source="tenant.slug", read_only=True)
@@ -102,7 +103,7 @@ class QuotaNeedsSerializer(serializers.Serializer):
     floating_ips = serializers.IntegerField()
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+class TransitionSerializer(ShownModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
 
     class Meta:
@@ -110,7 +111,7 @@ class TransitionSerializer(serializers.ModelSerializer):
         fields = ["from_state", "to_state", "actor", "note", "at"]
 
 
-class ApprovalSerializer(serializers.ModelSerializer):
+class ApprovalSerializer(ShownModelSerializer):
     decided_by = serializers.CharField(
         source="decided_by.username",
         read_only=True,
@@ -123,7 +124,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         fields = ["stage", "decision", "decided_by", "comment", "decided_at"]
 
 
-class RequestSerializer(serializers.ModelSerializer):
+class RequestSerializer(ShownModelSerializer):
     allocation = AllocationSummarySerializer(read_only=True)
     requester = serializers.CharField(source="requester.username", read_only=True)
     title = serializers.CharField(read_only=True)
@@ -257,7 +258,7 @@ class ActionSerializer(serializers.Serializer):
 # --- resources ----------------------------------------------------------------------------
 
 
-class ServerSerializer(serializers.ModelSerializer):
+class ServerSerializer(ShownModelSerializer):
     allocation = AllocationSummarySerializer(read_only=True)
     networks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     addresses = serializers.JSONField(read_only=True)
@@ -286,7 +287,7 @@ class ServerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NetworkSerializer(serializers.ModelSerializer):
+class NetworkSerializer(ShownModelSerializer):
     allocation = AllocationSummarySerializer(read_only=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 """Tenancy data: where clouds are (sites, security domains, regions) and who holds what."""
 
+from tenants.models.generation import AccessGeneration
 from tenants.models.permissions import (
     SecurityDomainGroupObjectPermission,
     SecurityDomainUserObjectPermission,
@@ -13,6 +14,7 @@ from tenants.models.tenancy import Allocation, Membership, Role, Tenant
 from tenants.models.usage import AllocationUsage
 
 __all__ = [
+    "AccessGeneration",
     "Allocation",
     "AllocationUsage",
     "CloudRegion",

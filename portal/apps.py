@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "portal"
+    verbose_name = "Portal"
+
+    def ready(self) -> None:
+        """A token created, revoked or deleted changes who a request is: what token
+        authentication remembered is forgotten everywhere (``tenants.access_memory``)."""
+        from django.db.models.signals import post_delete, post_save
+
+        from portal.models import ApiToken
+        from tenants.access_memory import changed
+
+        post_save.connect(changed, sender=ApiToken, dispatch_uid="access-apitoken")
+        post_delete.connect(changed, sender=ApiToken, dispatch_uid="access-del-apitoken")

@@ -1,0 +1,131 @@
+"""What the access layer remembers between requests is forgotten by every committed change of
+access, made in this process or in any other (``tenants.access_memory``).
+
+These tests commit (``transaction=True``): the generation is bumped after a commit, and a test
+wrapped in one transaction never commits.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from portal.tokens import token_create, token_revoke
+from provisioning.models import Server
+from tenants import access_memory, services
+from tenants.models import Role
+from tests.factories import build_world, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def seen():
+    """A member of the world's tenant with a token, and a server they can see."""
+    world = build_world()
+    user = make_user("watcher", domains=tuple(world.domains), sites=tuple(world.sites))
+    services.membership_set(tenant=world.tenant, user=user, role=Role.VIEWER)
+    server = Server.objects.create(
+        allocation=world.allocations[(0, 0)], name="s1", backend_id="b1", tag="t1"
+    )
+    _token, secret = token_create(user=user, name="ci")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return world, user, server, client, _token
+
+
+def _get(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    return response, len(queries)
+
+
+def test_a_second_request_reads_only_the_generation_and_its_rows(seen):
+    _world, _user, server, client, _token = seen
+    first, cold = _get(client, f"/api/v1/servers/{server.pk}/")
+    again, warm = _get(client, f"/api/v1/servers/{server.pk}/")
+    assert first.status_code == again.status_code == 200
+    # Cold: generation, token, its first use recorded, 2 x model permissions, grants,
+    # allocations, server, networks. Warm: generation, server, networks.
+    assert (cold, warm) == (9, 3)
+
+
+def test_a_revoked_token_stops_at_the_next_request(seen):
+    _world, user, server, client, token = seen
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+    token_revoke(user=user, token=token)
+    response = client.get(f"/api/v1/servers/{server.pk}/")
+    assert response.status_code == 401
+    assert b"revoked" in response.content
+
+
+def test_a_disabled_owner_stops_at_the_next_request(seen):
+    _world, user, server, client, _token = seen
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 401
+
+
+def test_a_lost_membership_hides_the_server_at_the_next_request(seen):
+    world, user, server, client, _token = seen
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+    services.membership_remove(membership=world.tenant.memberships.get(user=user))
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 404
+    assert client.get("/api/v1/servers/").json()["count"] == 0
+
+
+def test_a_change_committed_by_another_process_is_seen(seen):
+    """Another process's change reaches this one only through the database: change a grant
+    with SQL (no signal here) and bump the generation as that process's commit would."""
+    _world, user, server, client, _token = seen
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth_user_groups WHERE user_id = %s", [user.pk])
+        cursor.execute(
+            "DELETE FROM tenants_tenantuserobjectpermission WHERE user_id = %s", [user.pk]
+        )
+    # Not bumped yet: this process still answers from memory (what the bump is for).
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tenants_accessgeneration SET value = value + 1")
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 404
+
+
+def test_an_uncommitted_change_is_neither_read_from_nor_left_in_memory(seen):
+    world, user, server, client, _token = seen
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        services.membership_remove(membership=world.tenant.memberships.get(user=user))
+        assert access_memory.generation() is None  # memory is off in this transaction
+        fresh = type(user).objects.get(pk=user.pk)
+        assert not Server.objects.restrict(fresh).exists()
+        raise Undo
+    # Rolled back: nothing changed, and nothing of the undone change was remembered.
+    fresh = type(user).objects.get(pk=user.pk)
+    assert Server.objects.restrict(fresh).filter(pk=server.pk).exists()
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+
+
+def test_a_signed_in_person_is_remembered_and_forgotten_the_same_way(seen):
+    world, user, server, _client, _token = seen
+    user.set_password("pw")
+    user.save()
+    browser = APIClient()
+    assert browser.login(username=user.username, password="pw")
+    _response, cold = _get(browser, f"/api/v1/servers/{server.pk}/")
+    response, warm = _get(browser, f"/api/v1/servers/{server.pk}/")
+    assert response.status_code == 200
+    assert warm < cold  # the user, their permissions and grants come from memory
+    services.membership_remove(membership=world.tenant.memberships.get(user=user))
+    assert browser.get(f"/api/v1/servers/{server.pk}/").status_code == 404
+    user.set_password("new")
+    user.save()
+    # The session's hash no longer matches the remembered user's: signed out.
+    assert browser.get(f"/api/v1/servers/{server.pk}/").status_code in (401, 403)
