@@ -139,3 +139,31 @@ def test_a_search_pages_its_matches_in_order(shop, servers, client_for, settings
     seen, _ = _walk(client, "/api/v1/servers/", q="a", page_size=2)
     expected = sorted((s for s in servers if "a" in s.name), key=lambda s: (s.name, s.pk))
     assert seen == [s.pk for s in expected]
+
+
+def test_a_long_lists_count_is_counted_once_for_the_pages_that_follow(
+    shop, servers, client_for, settings
+):
+    """Counting is what a long list's page costs most; the rows are read afresh every time."""
+    settings.PORTAL_LIST_COUNT_REMEMBER_FROM = 5
+    client = client_for(shop.requester)
+    first = client.get("/api/v1/servers/", {"page_size": 2}).json()
+    assert (first["count"], first["count_exact"]) == (9, True)
+    newest = make_server(shop.low, "zulu-new")
+    again = client.get("/api/v1/servers/", {"page_size": 50}).json()
+    # The count is the one just counted, said to be so; the new server is listed all the same.
+    assert (again["count"], again["count_exact"]) == (9, False)
+    assert newest.pk in [row["id"] for row in again["results"]]
+    # A short list (a filter matching under the threshold) is always counted.
+    short = client.get("/api/v1/servers/", {"q": "zulu"}).json()
+    assert (short["count"], short["count_exact"]) == (1, True)
+
+
+def test_counts_are_always_counted_when_memory_is_off(shop, servers, client_for, settings):
+    settings.PORTAL_LIST_COUNT_REMEMBER_FROM = 5
+    settings.PORTAL_LIST_COUNT_MEMORY_SECONDS = 0
+    client = client_for(shop.requester)
+    assert client.get("/api/v1/servers/").json()["count"] == 9
+    make_server(shop.low, "zulu-new")
+    answer = client.get("/api/v1/servers/").json()
+    assert (answer["count"], answer["count_exact"]) == (10, True)
