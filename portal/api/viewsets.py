@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from rest_framework import viewsets
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from portal.idempotency import run_idempotent
-from tenants.access import Action
+from tenants.access import Action, anchor_check
 
 
 class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -23,10 +25,41 @@ class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     access_action = Action.VIEW
     ordering_fields: list[str] = ["id"]
     ordering = ["id"]
+    #: Fetch an object named in the URL by its key, then check its allocation (``get_object``).
+    #: Only for viewsets whose ``get_queryset`` builds on this class's, unchanged in what it
+    #: lets through.
+    check_row_after_fetch = False
+    #: True only inside ``get_object`` while it fetches a row that it checks itself.
+    _row_checked_after_fetch = False
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
+        if self._row_checked_after_fetch:
+            return queryset
         return queryset.restrict(self.request.user, self.access_action)
+
+    def get_object(self) -> Any:
+        """The object named in the URL, if the caller may see it (else 404, before any other
+        check, so a refusal never tells that it exists). For models under an allocation the row
+        is fetched by its key and its allocation checked against the caller's
+        (``tenants.access.anchor_check``): the same rule as ``restrict()``, without compiling
+        the caller's allocation ids into the query."""
+        check = None
+        if self.check_row_after_fetch:
+            check = anchor_check(self.queryset.model, self.request.user, self.access_action)
+        if check is None:
+            return super().get_object()
+        self._row_checked_after_fetch = True
+        try:
+            queryset = self.filter_queryset(self.get_queryset())
+        finally:
+            self._row_checked_after_fetch = False
+        lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        obj = get_object_or_404(queryset, **{self.lookup_field: lookup})
+        if not check(obj):
+            raise Http404
+        self.check_object_permissions(self.request, obj)
+        return obj
 
 
 class IdempotentMixin:

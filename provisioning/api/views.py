@@ -315,6 +315,8 @@ def _day2_schema(what: str):
 class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     """Servers you can see; the list shows live servers, details also decommissioned ones."""
 
+    check_row_after_fetch = True
+
     queryset = Server.objects.select_related(*ALLOCATION_RELATED).prefetch_related("networks")
     serializer_class = s.ServerSerializer
     filterset_class = filtersets.ServerFilterSet
@@ -348,6 +350,8 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""
+
+    check_row_after_fetch = True
 
     queryset = Network.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.NetworkSerializer

@@ -129,3 +129,23 @@ def test_a_signed_in_person_is_remembered_and_forgotten_the_same_way(seen):
     user.save()
     # The session's hash no longer matches the remembered user's: signed out.
     assert browser.get(f"/api/v1/servers/{server.pk}/").status_code in (401, 403)
+
+
+def test_a_detail_checks_the_fetched_rows_allocation_as_restrict_would(seen):
+    """Server and network details fetch the row by id and check its allocation against the
+    remembered ones (``anchor_check``): another tenant's server, or one in a domain the caller
+    lost clearance for, is 404 like anywhere else."""
+    world, user, server, client, _token = seen
+    secret = Server.objects.create(
+        allocation=world.allocations[(0, 1)], name="s2", backend_id="b2", tag="t2"
+    )
+    foreign = Server.objects.create(
+        allocation=world.other_allocations[(0, 0)], name="s3", backend_id="b3", tag="t3"
+    )
+    assert client.get(f"/api/v1/servers/{secret.pk}/").status_code == 200
+    assert client.get(f"/api/v1/servers/{foreign.pk}/").status_code == 404
+    stop = client.post(f"/api/v1/servers/{foreign.pk}/stop/", {"justification": "maintenance"})
+    assert stop.status_code == 404
+    services.domain_access_revoke(grantee=user, domain=world.domains[1])
+    assert client.get(f"/api/v1/servers/{secret.pk}/").status_code == 404
+    assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
