@@ -260,7 +260,12 @@ class ActionSerializer(serializers.Serializer):
 
 class ServerSerializer(ShownModelSerializer):
     allocation = AllocationSummarySerializer(read_only=True)
-    networks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    networks = serializers.ListField(
+        child=serializers.IntegerField(),
+        source="network_ids",
+        read_only=True,
+        help_text="Ids of the networks it is attached to.",
+    )
     addresses = serializers.JSONField(read_only=True)
 
     class Meta:

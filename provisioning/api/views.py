@@ -18,6 +18,7 @@ from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, Rest
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
 from provisioning.models import Flavor, Image, Kind, Network, Offering, ResourceRequest, Server
+from provisioning.models.resources import attach_network_ids
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
 from tenants.access import Action
 from tenants.models import Allocation, CloudRegion
@@ -317,7 +318,7 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 
     check_row_after_fetch = True
 
-    queryset = Server.objects.select_related(*ALLOCATION_RELATED).prefetch_related("networks")
+    queryset = Server.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.ServerSerializer
     filterset_class = filtersets.ServerFilterSet
     ordering_fields = ["id", "name", "created_at", "status"]
@@ -326,6 +327,10 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
         return queryset.live() if self.action == "list" else queryset
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[Server] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_network_ids(page) if page is not None else None
 
     @_day2_schema("Start the server")
     @action(detail=True, methods=["post"])

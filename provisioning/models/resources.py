@@ -109,6 +109,34 @@ class Server(CloudResource):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def network_ids(self) -> list[int]:
+        """The ids of the networks it is attached to, in the networks' order: as attached to a
+        page of servers by ``attach_network_ids`` (one query for the page), else read now."""
+        known = self.__dict__.get("_network_ids")
+        if known is None:
+            known = self.__dict__["_network_ids"] = list(self.networks.values_list("pk", flat=True))
+        return known
+
+
+def attach_network_ids(servers: list[Server]) -> list[Server]:
+    """Give each server its ``network_ids`` with one query over the link table. Prefetching
+    ``networks`` built a related manager and model rows for each server of a page: 2-4 ms for
+    a page of 50, when the ids are all an answer shows."""
+    if not servers:
+        return servers
+    links = (
+        Server.networks.through.objects.filter(server_id__in=[s.pk for s in servers])
+        .order_by("network__name", "network_id")
+        .values_list("server_id", "network_id")
+    )
+    found: dict[int, list[int]] = {s.pk: [] for s in servers}
+    for server_id, network_id in links:
+        found[server_id].append(network_id)
+    for server in servers:
+        server.__dict__["_network_ids"] = found[server.pk]
+    return servers
+
 
 class Network(CloudResource):
     """A tenant network (with its subnet and optional router) built by the portal."""
