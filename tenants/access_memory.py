@@ -99,6 +99,29 @@ def remember_generation(user: Any, value: int | None) -> None:
     user.__dict__["_portal_access_generation"] = (value, _changes_here[0])
 
 
+def _name(gen: int, key: tuple) -> str:
+    return hashlib.blake2b(repr((gen, key)).encode(), digest_size=20).hexdigest()
+
+
+def recall_many(
+    kind: str, ids: list[int], gen: int | None, compute: Callable[[list[int]], dict[int, T]]
+) -> dict[int, T]:
+    """``compute(ids)`` (a dict by id), each value remembered under ``(kind, id)`` at
+    generation ``gen``: only the ids not remembered are computed."""
+    if gen is None or not ids:
+        return compute(ids)
+    cache = caches[CACHE_ALIAS]
+    names = {_name(gen, (kind, i)): i for i in ids}
+    found = {names[name]: value for name, value in cache.get_many(list(names)).items()}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        computed = compute(missing)
+        found.update(computed)
+        if not _uncommitted_change():
+            cache.set_many({_name(gen, (kind, i)): v for i, v in computed.items()})
+    return found
+
+
 def recall(key: tuple, gen: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, remembered under ``key`` at generation ``gen`` (None: not remembered).
 
@@ -107,7 +130,7 @@ def recall(key: tuple, gen: int | None, compute: Callable[[], T]) -> T:
     if gen is None:
         return compute()
     cache = caches[CACHE_ALIAS]
-    name = hashlib.blake2b(repr((gen, key)).encode(), digest_size=20).hexdigest()
+    name = _name(gen, key)
     found = cache.get(name)
     if found is not None:
         return found

@@ -14,10 +14,19 @@ class TenantsConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from tenants.access_memory import changed
-        from tenants.models import Allocation, CloudRegion, permissions
+        from tenants.models import (
+            Allocation,
+            CloudRegion,
+            SecurityDomain,
+            Site,
+            Tenant,
+            permissions,
+        )
 
         user_model = get_user_model()
-        watched = [Allocation, CloudRegion, user_model, Group]
+        # Tenants, sites and domains too: their slugs are remembered with allocations
+        # (provisioning.listing).
+        watched = [Allocation, CloudRegion, Tenant, Site, SecurityDomain, user_model, Group]
         watched += [
             permissions.TenantUserObjectPermission,
             permissions.TenantGroupObjectPermission,

@@ -100,6 +100,8 @@ def _reader(field: f.Field) -> Callable[[Any], Any] | None:
         return field.to_representation
     if not attrs or field.source == "*":
         return None
+    if getattr(field, "shown_as_read", False):  # the value is already what is shown
+        return _path(attrs)
     if (
         kind is relations.ManyRelatedField
         and type(field.child_relation) is relations.PrimaryKeyRelatedField

@@ -42,6 +42,21 @@ class AllocationSummarySerializer(ShownModelSerializer):
         fields = ["id", "tenant", "region", "site", "domain"]
 
 
+@extend_schema_field(AllocationSummarySerializer)
+class AllocationSummaryField(serializers.Field):
+    """``AllocationSummarySerializer``'s output, from the row's ``allocation_summary``
+    (attached to a whole page by ``provisioning.listing``, else read from its allocation)."""
+
+    shown_as_read = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("source", "allocation_summary")
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: dict) -> dict:
+        return value
+
+
 # --- catalog ------------------------------------------------------------------------------
 
 
@@ -259,7 +274,7 @@ class ActionSerializer(serializers.Serializer):
 
 
 class ServerSerializer(ShownModelSerializer):
-    allocation = AllocationSummarySerializer(read_only=True)
+    allocation = AllocationSummaryField()
     networks = serializers.ListField(
         child=serializers.IntegerField(),
         source="network_ids",
@@ -293,7 +308,7 @@ class ServerSerializer(ShownModelSerializer):
 
 
 class NetworkSerializer(ShownModelSerializer):
-    allocation = AllocationSummarySerializer(read_only=True)
+    allocation = AllocationSummaryField()
 
     class Meta:
         model = Network

@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, RestrictedViewSet
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
+from provisioning.listing import attach_allocation_summaries, attach_network_ids
 from provisioning.models import Flavor, Image, Kind, Network, Offering, ResourceRequest, Server
-from provisioning.models.resources import attach_network_ids
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
 from tenants.access import Action
 from tenants.models import Allocation, CloudRegion
@@ -326,11 +326,14 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        return queryset.live() if self.action == "list" else queryset
+        # A page's places come from provisioning.listing, not from joins into every row.
+        return queryset.live().select_related(None) if self.action == "list" else queryset
 
     def paginate_queryset(self, queryset: QuerySet) -> list[Server] | None:
         page = super().paginate_queryset(queryset)
-        return attach_network_ids(page) if page is not None else None
+        if page is None:
+            return None
+        return attach_network_ids(attach_allocation_summaries(page, self.request.user))
 
     @_day2_schema("Start the server")
     @action(detail=True, methods=["post"])
@@ -366,7 +369,11 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        return queryset.live() if self.action == "list" else queryset
+        return queryset.live().select_related(None) if self.action == "list" else queryset
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[Network] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_allocation_summaries(page, self.request.user) if page is not None else None
 
     @_day2_schema("Decommission the network")
     @action(detail=True, methods=["post"])

@@ -74,6 +74,15 @@ class CloudResource(models.Model):
         return reverse(self.detail_url_name, args=[self.pk])
 
     @property
+    def allocation_summary(self) -> dict[str, object]:
+        """``Allocation.summary`` of its allocation: as attached to a page of rows by
+        ``provisioning.listing`` (read for the page at once, mostly from memory), else read."""
+        known = self.__dict__.get("_allocation_summary")
+        if known is None:
+            known = self.__dict__["_allocation_summary"] = self.allocation.summary
+        return known
+
+    @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
@@ -117,25 +126,6 @@ class Server(CloudResource):
         if known is None:
             known = self.__dict__["_network_ids"] = list(self.networks.values_list("pk", flat=True))
         return known
-
-
-def attach_network_ids(servers: list[Server]) -> list[Server]:
-    """Give each server its ``network_ids`` with one query over the link table. Prefetching
-    ``networks`` built a related manager and model rows for each server of a page: 2-4 ms for
-    a page of 50, when the ids are all an answer shows."""
-    if not servers:
-        return servers
-    links = (
-        Server.networks.through.objects.filter(server_id__in=[s.pk for s in servers])
-        .order_by("network__name", "network_id")
-        .values_list("server_id", "network_id")
-    )
-    found: dict[int, list[int]] = {s.pk: [] for s in servers}
-    for server_id, network_id in links:
-        found[server_id].append(network_id)
-    for server in servers:
-        server.__dict__["_network_ids"] = found[server.pk]
-    return servers
 
 
 class Network(CloudResource):

@@ -168,3 +168,15 @@ class Allocation(models.Model):
         }
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def summary(self) -> dict[str, object]:
+        """Where it is, by slugs: what lists show of the allocation of each of their rows."""
+        region = self.region
+        return {
+            "id": self.pk,
+            "tenant": self.tenant.slug,
+            "region": region.slug,
+            "site": region.site.slug,
+            "domain": region.domain.slug,
+        }

@@ -52,6 +52,26 @@ def test_a_second_request_reads_only_the_generation_and_its_rows(seen):
     assert (cold, warm) == (9, 3)
 
 
+def test_a_second_list_request_reads_only_the_generation_and_the_page(seen):
+    _world, _user, _server, client, _token = seen
+    first, cold = _get(client, "/api/v1/servers/")
+    again, warm = _get(client, "/api/v1/servers/")
+    assert first.json() == again.json()
+    assert again.json()["results"][0]["allocation"]["tenant"] == "blue"
+    # Warm: generation, count, the page's ids, its rows, their network links. The caller's
+    # grants and allocations and the rows' places (tenant, region, site, domain) are
+    # remembered.
+    assert (cold, warm) == (12, 5)
+
+
+def test_a_renamed_tenant_is_shown_at_the_next_request(seen):
+    world, _user, _server, client, _token = seen
+    assert client.get("/api/v1/servers/").json()["results"][0]["allocation"]["tenant"] == "blue"
+    world.tenant.slug = "azure"
+    world.tenant.save()
+    assert client.get("/api/v1/servers/").json()["results"][0]["allocation"]["tenant"] == "azure"
+
+
 def test_a_revoked_token_stops_at_the_next_request(seen):
     _world, user, server, client, token = seen
     assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200

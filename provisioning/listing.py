@@ -1,0 +1,57 @@
+"""What a page of servers or networks shows beyond its own rows, read for the page at once.
+
+The API's lists show, for each row, where it lives (its allocation's tenant, region, site and
+domain) and, for servers, the networks it is attached to. Joining four tables into every row
+and prefetching network rows through a manager per server was half of a page's time; these
+read what the page needs in one query each, and the places from memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioning.models import Server
+from tenants import access_memory
+from tenants.models import Allocation
+
+
+def attach_allocation_summaries(rows: list[Any], user: Any) -> list[Any]:
+    """Give each row its ``allocation_summary``: remembered per allocation at the current
+    access generation (any change of a tenant, region, site or domain bumps it), the missing
+    ones read in one query."""
+    ids = sorted({row.allocation_id for row in rows})
+    summaries = access_memory.recall_many(
+        "allocation-summary", ids, access_memory.generation_for(user), _summaries
+    )
+    for row in rows:
+        row.__dict__["_allocation_summary"] = summaries[row.allocation_id]
+    return rows
+
+
+def _summaries(ids: list[int]) -> dict[int, dict[str, object]]:
+    places = Allocation.objects.filter(pk__in=ids).values_list(
+        "pk", "tenant__slug", "region__slug", "region__site__slug", "region__domain__slug"
+    )
+    return {
+        pk: {"id": pk, "tenant": tenant, "region": region, "site": site, "domain": domain}
+        for pk, tenant, region, site, domain in places
+    }
+
+
+def attach_network_ids(servers: list[Server]) -> list[Server]:
+    """Give each server its ``network_ids`` with one query over the link table. Prefetching
+    ``networks`` built a related manager and model rows for each server of a page: 2-4 ms for
+    a page of 50, when the ids are all an answer shows."""
+    if not servers:
+        return servers
+    links = (
+        Server.networks.through.objects.filter(server_id__in=[s.pk for s in servers])
+        .order_by("network__name", "network_id")
+        .values_list("server_id", "network_id")
+    )
+    found: dict[int, list[int]] = {s.pk: [] for s in servers}
+    for server_id, network_id in links:
+        found[server_id].append(network_id)
+    for server in servers:
+        server.__dict__["_network_ids"] = found[server.pk]
+    return servers
