@@ -442,7 +442,8 @@ def add_arguments(sub) -> None:
                        help="20,000 servers and requests, 1,000 allocations")  # fmt: skip
     scale.add_argument("--workers", type=int, default=4,
                        help="gunicorn worker processes (two per core)")
-    scale.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
+    scale.add_argument("--threads", type=int, default=1,
+                       help="gunicorn threads per worker (1: sync workers)")
 
 
 COMMANDS = {"scale": bench_scale}
