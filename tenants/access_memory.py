@@ -16,6 +16,10 @@ process), keyed by one number: the access generation (``tenants.models.AccessGen
   remembered. It reads the database as before.
 - Entries also expire (``TIMEOUT`` of the cache) so a bump lost to a crash between commit and
   bump heals by itself.
+
+Two rules keep it true. A change of access made without model signals (``QuerySet.update()``,
+raw SQL, a bulk load) must call ``changed()`` itself. Access that changes with time alone
+(nothing is written) must not be remembered here.
 """
 
 from __future__ import annotations
