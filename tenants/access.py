@@ -81,6 +81,9 @@ class AccessPaths:
     domain: str | None = None
     #: The path to the access-controlled object these paths go through, if any (set by ``via``).
     anchor: str | None = None
+    #: A small table whose rows others hang from (allocations): ``restrict()`` filters it by
+    #: the list of allowed ids, remembered like the anchors of the large tables.
+    listed: bool = False
 
     def via(self, prefix: str) -> AccessPaths:
         """These paths as seen from a model that reaches this one through ``prefix``.
@@ -276,20 +279,26 @@ def anchor_filter(
     *,
     also: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Q | None, Grants | None]:
-    """``anchor IN [the anchors user may action]`` for a model with an anchor (two small queries:
-    the grants, then the allowed anchors), and the grants read, which include the (target,
-    permission) pairs in ``also`` for the caller's own use. The filter is None where a subquery
-    is better (no anchor, or too many anchors to list). Only for users of whom ``_everything``
-    said "it depends"."""
+    """``anchor IN [the anchors user may action]`` for a model with an anchor, ``pk IN [...]``
+    for a listed model (allocations themselves), from the grants and the allowed anchors (two
+    small queries, remembered: ``_allowed_anchors``), and the grants read, which include the
+    (target, permission) pairs in ``also`` for the caller's own use. The filter is None where a
+    subquery is better (neither, or too many anchors to list). Only for users of whom
+    ``_everything`` said "it depends"."""
     action = Action(action)
     paths = getattr(model, "access_paths", None)
-    if not (isinstance(paths, AccessPaths) and paths.anchor):
+    if not isinstance(paths, AccessPaths):
         return None, None
-    anchor_model = _model_at(model, paths.anchor)
+    if paths.anchor:
+        anchor_model, lookup = _model_at(model, paths.anchor), f"{paths.anchor}__in"
+    elif paths.listed:
+        anchor_model, lookup = model, "pk__in"
+    else:
+        return None, None
     ids, grants = _allowed_anchors(anchor_model, user, action, also)
     if not _listable(model._default_manager.all(), len(ids)):
         return None, grants
-    return Q(**{f"{paths.anchor}__in": ids}), grants
+    return Q(**{lookup: ids}), grants
 
 
 def _allowed_anchors(

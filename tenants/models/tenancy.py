@@ -121,7 +121,9 @@ class Allocation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
-    access_paths = AccessPaths(tenant="tenant", site="region__site", domain="region__domain")
+    access_paths = AccessPaths(
+        tenant="tenant", site="region__site", domain="region__domain", listed=True
+    )
 
     class Meta:
         ordering = ["tenant__name", "region__site__name", "region__domain__level"]
