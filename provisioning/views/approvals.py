@@ -40,6 +40,7 @@ from provisioning.services import (
     request_reject,
     requests_bulk_approve,
 )
+from tenants import access_memory
 from tenants.access import Action
 from tenants.models import Allocation
 
@@ -65,7 +66,15 @@ def allocation_choices(user) -> dict[str, list[tuple[str, str]]]:
 
     Read from the allocations (a small table, one query), not from the list being filtered,
     which can hold a million rows; a choice may find nothing, which the list then says.
+    Remembered at the access generation (``tenants.access_memory``): for an operator the
+    distinct places of 10,000 allocations took 12 ms of every list page.
     """
+    return access_memory.recall(
+        ("allocation-choices", user.pk), access_memory.generation_for(user), lambda: _read(user)
+    )
+
+
+def _read(user) -> dict[str, list[tuple[str, str]]]:
     rows = (
         Allocation.objects.restrict(user, Action.VIEW)
         .order_by()
