@@ -361,10 +361,23 @@ def restrict(queryset: models.QuerySet, user: AnyUser, action: Action | str) -> 
         return queryset.none()
     if everything:
         return queryset
-    listed, _grants = anchor_filter(queryset.model, user, action)
+    listed, grants = anchor_filter(queryset.model, user, action)
     if listed is not None:
         return queryset.filter(listed)
-    return queryset.filter(access_filter(queryset.model, user, action))
+    model = queryset.model
+    if grants is None and isinstance(getattr(model, "access_paths", None), AccessPaths):
+        grants = _remembered_grants(user, _needed(model.access_paths, action))
+    return queryset.filter(access_filter(model, user, action, grants=grants))
+
+
+def _remembered_grants(user: AnyUser, wanted: list[tuple[str, str]]) -> Grants:
+    """The user's grants of ``wanted``, remembered at the access generation: the filter then
+    names ids instead of six permission subqueries (8 ms to compile for the audit log)."""
+    key = ("grants", user.pk, tuple(wanted))
+    held = access_memory.recall(
+        key, access_memory.generation_for(user), lambda: Grants(user, wanted).held
+    )
+    return Grants.known(held)
 
 
 def can(user: AnyUser, action: Action | str, obj: models.Model) -> bool:
