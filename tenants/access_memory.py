@@ -25,15 +25,12 @@ raw SQL, a bulk load) must call ``changed()`` itself. Access that changes with t
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import caches
 from django.db import connection, transaction
-
-log = logging.getLogger(__name__)
 
 CACHE_ALIAS = "access"
 T = TypeVar("T")
