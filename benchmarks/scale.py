@@ -451,10 +451,12 @@ def add_arguments(sub) -> None:
     scale.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     scale.add_argument("--quick", action="store_true",
                        help="20,000 servers and requests, 1,000 allocations")  # fmt: skip
-    scale.add_argument("--workers", type=int, default=4,
-                       help="gunicorn worker processes (two per core)")
-    scale.add_argument("--threads", type=int, default=1,
-                       help="gunicorn threads per worker (1: sync workers)")
+    scale.add_argument(
+        "--workers", type=int, default=4, help="gunicorn worker processes (two per core)"
+    )
+    scale.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers)"
+    )
 
 
 COMMANDS = {"scale": bench_scale}
