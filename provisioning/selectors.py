@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from provisioning.models import Network, RequestState, ResourceRequest, Server, SlaFact, Stage
+from tenants import access_memory
 from tenants.access import (
     DOMAIN_PERMISSION,
     OFFICER_PERMISSION,
@@ -160,3 +161,38 @@ def leases_ending_for(user) -> QuerySet[Server]:
         .filter(deleted_at__isnull=True, lease_end__isnull=False, lease_end__lte=horizon)
         .order_by("lease_end")[:10]
     )
+
+
+def allocation_choices(user) -> dict[str, list[tuple[str, str]]]:
+    """Tenants, sites and domains of the allocations ``user`` may see, for the filter selects.
+
+    Read from the allocations (a small table, one query), not from the list being filtered,
+    which can hold a million rows; a choice may find nothing, which the list then says.
+    Remembered at the access generation (``tenants.access_memory``): for an operator the
+    distinct places of 10,000 allocations took 12 ms of every list page.
+    """
+    return access_memory.recall(
+        ("allocation-choices", user.pk), access_memory.generation_for(user), lambda: _read(user)
+    )
+
+
+def _read(user) -> dict[str, list[tuple[str, str]]]:
+    rows = (
+        Allocation.objects.restrict(user, Action.VIEW)
+        .order_by()
+        .values_list(
+            "tenant__slug",
+            "tenant__name",
+            "region__site__slug",
+            "region__site__name",
+            "region__domain__slug",
+            "region__domain__name",
+        )
+    )
+    tenants, sites, domains = set(), set(), set()
+    for t_slug, t_name, s_slug, s_name, d_slug, d_name in rows.distinct():
+        tenants.add((t_slug, t_name))
+        sites.add((s_slug, s_name))
+        domains.add((d_slug, d_name))
+    by_name = lambda pairs: sorted(pairs, key=lambda p: p[1])  # noqa: E731
+    return {"tenants": by_name(tenants), "sites": by_name(sites), "domains": by_name(domains)}

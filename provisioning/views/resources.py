@@ -18,8 +18,9 @@ from portal.pagination import bounded_count
 from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
 from provisioning.filtersets import NetworkFilterSet, ServerFilterSet
 from provisioning.models import IN_FLIGHT, Kind, Network, ResourceRequest, Server
+from provisioning.selectors import allocation_choices
 from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
-from provisioning.views.approvals import allocation_choices, error_messages
+from provisioning.views.approvals import error_messages
 from tenants.access import Action, can
 
 ALLOCATION_RELATED = (
