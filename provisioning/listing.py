@@ -29,13 +29,10 @@ def attach_allocation_summaries(rows: list[Any], user: Any) -> list[Any]:
 
 
 def _summaries(ids: list[int]) -> dict[int, dict[str, object]]:
-    places = Allocation.objects.filter(pk__in=ids).values_list(
-        "pk", "tenant__slug", "region__slug", "region__site__slug", "region__domain__slug"
-    )
-    return {
-        pk: {"id": pk, "tenant": tenant, "region": region, "site": site, "domain": domain}
-        for pk, tenant, region, site, domain in places
-    }
+    allocations = Allocation.objects.select_related(
+        "tenant", "region__site", "region__domain"
+    ).filter(pk__in=ids)
+    return {allocation.pk: allocation.summary for allocation in allocations}
 
 
 def attach_network_ids(servers: list[Server]) -> list[Server]:
