@@ -43,7 +43,7 @@ _changes_here = [0]
 def changed(sender: Any = None, **kwargs: Any) -> None:
     """Signal receiver: something that decides access changed (see ``tenants.apps``)."""
     update_fields = kwargs.get("update_fields")
-    if update_fields is not None and set(update_fields) <= {"last_login", "last_used_at"}:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # sign-in bookkeeping: decides nothing
     _changes_here[0] += 1
     if not _uncommitted_change():  # one bump per transaction is enough
