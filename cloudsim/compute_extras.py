@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_ssh_public_key,
+)
 
 from cloudsim import quota
 from cloudsim.app import CloudSim, iso
@@ -120,6 +130,27 @@ def keypair_key(req: Request, name: str) -> str:
     return f"{req.region}/{req.ctx.user_id}/{name}"
 
 
+def key_blob(public_key: str) -> bytes:
+    """The key's bytes, as Nova reads them; anything that is not an SSH public key is a 400."""
+    try:
+        load_ssh_public_key(public_key.encode())
+        return base64.b64decode(public_key.split(" ")[1])
+    except Exception:  # Nova answers the same for every way a key can be wrong
+        raise ApiError.nova(
+            400, "Keypair data is invalid: failed to generate fingerprint"
+        ) from None
+
+
+def generated_keypair(name: str) -> tuple[str, str]:
+    """A fresh ed25519 pair, for the microversions (< 2.92) where Nova generates one."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    private_text = private.private_bytes(
+        Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+    ).decode()
+    public_text = private.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    return private_text, f"{public_text.decode()} {name}"
+
+
 def keypair_view(keypair: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
     hidden = ("id", "private_key")
     out = {k: v for k, v in keypair.items() if not k.startswith("_") and k not in hidden}
@@ -150,13 +181,8 @@ def create_keypair(sim: CloudSim, req: Request) -> Response:
         if mv(req, (2, 92)):
             raise ApiError.nova(400, "Invalid input for field/attribute keypair. "
                                 "'public_key' is a required property")  # fmt: skip
-        private_key = (
-            "-----BEGIN OPENSSH PRIVATE KEY-----\ncloudsim\n-----END OPENSSH PRIVATE KEY-----\n"
-        )
-        public_key = (
-            f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{hashlib.sha256(key.encode()).hexdigest()} {name}"
-        )
-    digest = hashlib.md5(public_key.encode(), usedforsecurity=False).hexdigest()
+        private_key, public_key = generated_keypair(name)
+    digest = hashlib.md5(key_blob(public_key), usedforsecurity=False).hexdigest()
     keypair = {
         "id": key,
         "_key": key,

@@ -1,4 +1,4 @@
-"""The browser page for personal API tokens: list, create (secret shown once), revoke."""
+"""The user's own account pages: SSH keys (add, remove) and API tokens (create, revoke)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from portal.ssh_keys import ssh_key_add, ssh_key_remove, ssh_keys_of
 from portal.tokens import MAX_TOKEN_DAYS, token_create, token_revoke, tokens_of
 
 
@@ -66,4 +67,64 @@ class TokenListView(LoginRequiredMixin, View):
 
     def _render(self, request: HttpRequest, form, status: int = 200, **extra) -> HttpResponse:
         context = {"form": form, "tokens": tokens_of(request.user), "now": timezone.now(), **extra}
+        return render(request, self.template_name, context, status=status)
+
+
+class SshKeyAddForm(forms.Form):
+    public_key = forms.CharField(
+        label="Public key",
+        max_length=8192,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="The contents of your .pub file, e.g. ~/.ssh/id_ed25519.pub: ed25519, ECDSA, "
+        "or RSA of at least 3072 bits.",
+    )
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        required=False,
+        help_text="Empty: the key's comment (often user@host).",
+    )
+
+
+@method_decorator(never_cache, name="dispatch")
+class SshKeyListView(LoginRequiredMixin, View):
+    """The user's public keys, which their server requests can put on the servers."""
+
+    template_name = "portal/ssh_keys.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, SshKeyAddForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if "remove" in request.POST:
+            try:
+                pk = int(request.POST.get("remove", ""))
+            except ValueError:
+                pk = 0
+            key = get_object_or_404(ssh_keys_of(request.user), pk=pk)
+            ssh_key_remove(user=request.user, key=key)
+            messages.success(
+                request,
+                f"Key {key.name} is removed. Servers built with it keep it until they are "
+                "decommissioned.",
+            )
+            return redirect("account-ssh-keys")
+        form = SshKeyAddForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        try:
+            key = ssh_key_add(
+                user=request.user,
+                public_key=form.cleaned_data["public_key"],
+                name=form.cleaned_data["name"],
+            )
+        except ValidationError as err:
+            for field, errors in err.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self._render(request, form, status=400)
+        messages.success(request, f"Key {key.name} ({key.fingerprint}) is added.")
+        return redirect("account-ssh-keys")
+
+    def _render(self, request: HttpRequest, form, status: int = 200) -> HttpResponse:
+        context = {"form": form, "keys": ssh_keys_of(request.user)}
         return render(request, self.template_name, context, status=status)

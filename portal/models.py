@@ -272,3 +272,41 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class SshKey(models.Model):
+    """A public SSH key a user keeps in their profile, injected into the servers they request.
+
+    Only public keys are kept. The SHA256 fingerprint (as ``ssh-keygen -l`` prints it) tells
+    keys apart; a user holds each key once, under a name of their choosing. Removing a key
+    from the profile changes no server already built with it.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys"
+    )
+    name = models.CharField(max_length=100, help_text="How the key is shown, e.g. 'laptop'.")
+    key_type = models.CharField(max_length=40, help_text="e.g. ssh-ed25519, ssh-rsa.")
+    bits = models.PositiveIntegerField(help_text="The key's size in bits.")
+    fingerprint = models.CharField(max_length=60, help_text="SHA256:… as ssh-keygen -l shows.")
+    public_key = models.TextField(help_text="One line: type, key, optional comment.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "SSH key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                name="sshkey_name_unique_per_owner",
+                violation_error_message="You already have a key with this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "fingerprint"],
+                name="sshkey_once_per_owner",
+                violation_error_message="You already have this key.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fingerprint})"

@@ -5,13 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from portal.account_views import TokenListView
+from portal.account_views import SshKeyListView, TokenListView
 from portal.views import DashboardView
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/keys/", SshKeyListView.as_view(), name="account-ssh-keys"),
     path("account/tokens/", TokenListView.as_view(), name="account-tokens"),
     path("", include("tenants.urls")),
     path("", include("provisioning.urls")),

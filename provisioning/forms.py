@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from portal.models import SshKey
+from portal.ssh_keys import ssh_keys_of
 from provisioning.models import Flavor, Image, Network, Offering
 from provisioning.specs import NAME_HELP, NAME_PATTERN
 from tenants.access import Action
@@ -20,6 +22,11 @@ class AllocationField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Allocation) -> str:
         region = obj.region
         return f"{obj.tenant.name} — {region.site.name} / {region.domain.name}"
+
+
+class SshKeyField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SshKey) -> str:
+        return f"{obj.name} ({obj.key_type.removeprefix('ssh-')}, {obj.fingerprint})"
 
 
 class RequestForm(forms.Form):
@@ -93,13 +100,21 @@ class ServerRequestForm(RequestForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Optional: the server is decommissioned at the end of that day (UTC).",
     )
-    key_name = forms.CharField(label="Key pair", required=False, max_length=100)
+    ssh_key = SshKeyField(
+        queryset=SshKey.objects.none(),
+        label="SSH key",
+        required=False,
+        empty_label="— none —",
+        help_text="Put one of your public keys on the server, to sign in with. Add keys under "
+        "Keys & tokens.",
+    )
 
     field_order = ["allocation", "name", "offering", "flavor", "image", "networks", "count",
-                   "lease_end", "key_name", "justification"]  # fmt: skip
+                   "ssh_key", "lease_end", "justification"]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["ssh_key"].queryset = ssh_keys_of(self.user)
         allocation = self.selected_allocation
         if allocation is None:
             return
@@ -123,7 +138,7 @@ class ServerRequestForm(RequestForm):
             "image": data.get("image") or "",
             "networks": [n.pk for n in data.get("networks") or []],
             "count": data["count"],
-            "key_name": data.get("key_name") or "",
+            "ssh_key": data["ssh_key"].pk if data.get("ssh_key") else None,
             "lease_end": datetime.combine(lease, time(23, 59), tzinfo=UTC) if lease else None,
         }
 

@@ -107,10 +107,12 @@ def attach_quota_impact(requests: Iterable[ResourceRequest]) -> list[ResourceReq
     return requests
 
 
-def plan_request(*, allocation: Allocation, kind: Kind | str, spec: dict[str, Any]) -> Plan:
+def plan_request(
+    *, allocation: Allocation, kind: Kind | str, spec: dict[str, Any], requester: Any = None
+) -> Plan:
     plan = Plan(allocation=allocation, kind=Kind(kind))
     try:
-        plan.valid = validate_spec(kind, spec, allocation)
+        plan.valid = validate_spec(kind, spec, allocation, requester=requester)
     except ValidationError as err:
         plan.errors = err.message_dict
         return plan

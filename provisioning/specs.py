@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from portal.models import SshKey
+from portal.ssh_keys import keypair_name, parse_public_key, ssh_keys_of
 from provisioning.models import IN_FLIGHT, Flavor, Image, Kind, Network, Offering, ResourceRequest
 from tenants.models import Allocation
 
@@ -60,12 +62,18 @@ class ServerSpecForm(forms.Form):
     image = forms.CharField(required=False, help_text="An image name (without an offering).")
     networks = IdListField(required=False, help_text="Ids of the tenant's networks here.")
     count = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Default 1.")
-    key_name = forms.CharField(required=False, max_length=100)
+    ssh_key = forms.IntegerField(
+        required=False, min_value=1, help_text="The id of one of the requester's SSH keys."
+    )
+    key_name = forms.CharField(required=False, max_length=100)  # refused: see clean_key_name
     lease_end = forms.DateTimeField(required=False)
 
-    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, allocation: Allocation, requester: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.allocation = allocation
+        self.requester = requester
         self.fields["count"].widget.attrs["max"] = settings.PORTAL_MAX_SERVERS_PER_REQUEST
 
     def clean_count(self) -> int:
@@ -74,6 +82,28 @@ class ServerSpecForm(forms.Form):
         if count > limit:
             raise ValidationError(f"At most {limit} servers per request.")
         return count
+
+    def clean_key_name(self) -> str:
+        if self.cleaned_data.get("key_name"):
+            raise ValidationError(
+                "Key pairs are made by the portal now: add your public key to your profile "
+                "(/account/keys/ or POST /api/v1/ssh-keys/) and give its id as ssh_key."
+            )
+        return ""
+
+    def clean_ssh_key(self) -> SshKey | None:
+        key_id = self.cleaned_data.get("ssh_key")
+        if key_id is None:
+            return None
+        key = None
+        if self.requester is not None:
+            key = ssh_keys_of(self.requester).filter(pk=key_id).first()
+        if key is None:
+            # Another user's key answers like a missing one: keys are personal.
+            raise ValidationError(
+                f"No key {key_id} among your SSH keys; add it at /account/keys/ first."
+            )
+        return key
 
     def clean_lease_end(self):
         lease_end = self.cleaned_data.get("lease_end")
@@ -154,11 +184,29 @@ class ServerSpecForm(forms.Form):
                 {"id": n.pk, "backend_id": n.backend_id, "name": n.name} for n in data["networks"]
             ],
             "count": count,
-            "key_name": data.get("key_name") or "",
+            "ssh_key": ssh_key_spec(data.get("ssh_key"), self.allocation),
             "lease_end": data["lease_end"].isoformat() if data.get("lease_end") else None,
         }
         needs = {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
         return ValidSpec(spec, needs)
+
+
+def ssh_key_spec(key: SshKey | None, allocation: Allocation) -> dict[str, Any] | None:
+    """What a server request keeps of the key: enough to build without the profile's row.
+
+    The key is copied, not referenced, so removing it from the profile later neither changes
+    what was approved nor stops a retry from building the same server.
+    """
+    if key is None:
+        return None
+    return {
+        "id": key.pk,
+        "name": key.name,
+        "fingerprint": key.fingerprint,
+        "key_type": key.key_type,
+        "public_key": parse_public_key(key.public_key).openssh,
+        "keypair": keypair_name(allocation.pk, key.fingerprint),
+    }
 
 
 class NetworkSpecForm(forms.Form):
@@ -250,9 +298,16 @@ SPEC_FORMS: dict[str, type[forms.Form]] = {
 }
 
 
-def validate_spec(kind: Kind | str, data: dict[str, Any], allocation: Allocation) -> ValidSpec:
-    """Validate ``data`` for a new resource of ``kind``; raises ValidationError by field."""
-    form = SPEC_FORMS[Kind(kind)](data=data, allocation=allocation)
+def validate_spec(
+    kind: Kind | str, data: dict[str, Any], allocation: Allocation, *, requester: Any = None
+) -> ValidSpec:
+    """Validate ``data`` for a new resource of ``kind``; raises ValidationError by field.
+
+    ``requester`` is whose profile a server's SSH key comes from.
+    """
+    kind = Kind(kind)
+    extra = {"requester": requester} if kind == Kind.SERVER else {}
+    form = SPEC_FORMS[kind](data=data, allocation=allocation, **extra)
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
     return form.valid_spec()

@@ -105,10 +105,22 @@ def server_tags(request_id: int, attempt: int, spec: dict) -> list[tuple[str, st
     ]
 
 
+def _key_name(item: WorkItem, result: StepResult) -> str | None:
+    """The key pair the servers get, made in the cloud once per request (idempotent anyway)."""
+    key = item.spec.get("ssh_key")
+    if not key:
+        return item.spec.get("key_name") or None  # requests filed before keys were in profiles
+    if not result.progress.get("keypair"):
+        cloud.keypair_ensure(item.target, name=key["keypair"], public_key=key["public_key"])
+        result.progress["keypair"] = key["keypair"]
+    return key["keypair"]
+
+
 def build_servers(item: WorkItem, result: StepResult) -> bool:
     spec = item.spec
     known = result.progress.setdefault("servers", {})
     network_ids = [n["backend_id"] for n in spec["networks"]]
+    key_name = None
     waiting = False
     for tag, name in server_tags(item.request_id, item.attempt, spec):
         if tag in known:
@@ -122,6 +134,7 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
             waiting = True
             continue
         else:
+            key_name = key_name or _key_name(item, result)
             info = cloud.server_find_or_create(
                 item.target,
                 tag=tag,
@@ -129,7 +142,7 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
                 flavor_id=spec["flavor_id"],
                 image_id=spec["image_id"],
                 network_ids=network_ids,
-                key_name=spec.get("key_name") or None,
+                key_name=key_name,
                 metadata={"portal_request_id": str(item.request_id)},
                 # Fresh attempt: no create was ever sent; taken over: looked up just above.
                 known_absent=item.fresh or item.settle_until is not None,

@@ -4,6 +4,7 @@ from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from portal.api.audit import AuditEventViewSet
+from portal.api.ssh_keys import SshKeyViewSet
 from portal.api.tokens import TokenViewSet
 from portal.api.views import not_found
 from provisioning.api.urls import register as register_provisioning
@@ -15,6 +16,7 @@ router = DefaultRouter()
 register_tenants(router)
 register_provisioning(router)
 router.register("audit-events", AuditEventViewSet)
+router.register("ssh-keys", SshKeyViewSet, basename="ssh-key")
 router.register("tokens", TokenViewSet, basename="token")
 
 urlpatterns = [

@@ -15,6 +15,7 @@ from provisioning.cloud.base import (
     CloudTransientError,
     FlavorInfo,
     ImageInfo,
+    KeypairInfo,
     NetworkInfo,
     NetworkSetup,
     PortInfo,
@@ -36,6 +37,7 @@ from provisioning.cloud.catalog import (
     quota_set,
 )
 from provisioning.cloud.connection import clouds_yaml_path, connect, forget_connections
+from provisioning.cloud.keypairs import keypair_delete, keypair_ensure, keypair_get
 from provisioning.cloud.networks import (
     external_network_find,
     network_delete_by_tag,
@@ -67,6 +69,7 @@ __all__ = [
     "CloudTransientError",
     "FlavorInfo",
     "ImageInfo",
+    "KeypairInfo",
     "NetworkInfo",
     "NetworkSetup",
     "PortInfo",
@@ -84,6 +87,9 @@ __all__ = [
     "flavors_list",
     "forget_connections",
     "images_list",
+    "keypair_delete",
+    "keypair_ensure",
+    "keypair_get",
     "network_delete_by_tag",
     "network_find_or_create",
     "networks_list",

@@ -99,6 +99,15 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class KeypairInfo:
+    """A key pair: ``fingerprint`` is the cloud's (Nova shows an MD5 of the key)."""
+
+    name: str
+    fingerprint: str
+    public_key: str
+
+
+@dataclass(frozen=True)
 class PortInfo:
     """A Neutron port; the binding fields are None where the cloud's policy hides them.
 

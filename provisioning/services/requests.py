@@ -60,7 +60,7 @@ def request_submit(
     valid = None
     if not kind.is_day2:
         try:
-            valid = validate_spec(kind, spec or {}, allocation)
+            valid = validate_spec(kind, spec or {}, allocation, requester=user)
         except ValidationError as err:
             for field, messages in err.message_dict.items():
                 errors.setdefault(field, []).extend(messages)

@@ -114,7 +114,9 @@ class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
         if not form.is_valid():
             return self.render_form(form)
         allocation = form.cleaned_data["allocation"]
-        plan = plan_request(allocation=allocation, kind=self.kind, spec=form.spec())
+        plan = plan_request(
+            allocation=allocation, kind=self.kind, spec=form.spec(), requester=request.user
+        )
         if plan.errors:
             for field, errors in plan.errors.items():
                 form.add_error(field if field in form.fields else None, errors)

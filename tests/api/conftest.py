@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.audit import audit_record
+from portal.ssh_keys import ssh_key_add
 from portal.tokens import token_create
 from provisioning import sla_facts
 from provisioning.models import Offering, ResourceRequest, Server
@@ -33,6 +34,7 @@ from tests.factories import (
     make_portal_role,
     make_user,
 )
+from tests.keys import ed25519_key
 from tests.provisioning.conftest import Shop, shop  # noqa: F401  (the fixture, re-exported)
 
 QUOTA = {"instances": 10, "vcpus": 20, "ram_mb": 40960, "networks": 5, "routers": 2}
@@ -67,6 +69,7 @@ class ApiWorld:
     other_domain: object = None
     other_tenant: object = None
     other_token: object = None
+    other_key: object = None
 
     @property
     def roles(self) -> dict[str, object]:
@@ -187,6 +190,7 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         spec={"name": "plan-net", "cidr": "10.40.0.0/24"},
     )
     other_token, _secret = token_create(user=crimson_user, name="forbidden-token")
+    other_key = ssh_key_add(user=crimson_user, name="forbidden-key", public_key=ed25519_key())
     offering = Offering.objects.create(
         name="Small Debian", slug="small-debian", flavor_name="m1.small", image_name="debian-12"
     )
@@ -204,6 +208,7 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         other_domain=other_domain,
         other_tenant=other_tenant,
         other_token=other_token,
+        other_key=other_key,
     )
 
 

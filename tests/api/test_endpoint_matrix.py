@@ -53,7 +53,10 @@ DETAIL: dict[str, Callable] = {
     "api:network-decommission": _networks,
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
     "api:token-detail": lambda w: [w.other_token],
+    "api:ssh-key-detail": lambda w: [w.other_key],
 }
+#: Personal objects: nobody but their owner reaches them, operators and auditors included.
+PERSONAL = {"api:token-detail", "api:ssh-key-detail", "api:token-list", "api:ssh-key-list"}
 LISTS = {
     "api:site-list",
     "api:securitydomain-list",
@@ -70,6 +73,7 @@ LISTS = {
     "api:network-list",
     "api:auditevent-list",
     "api:token-list",
+    "api:ssh-key-list",
     "api:report-sla",  # rows per domain and the late requests: counted only if visible
     "api:report-sla-late",  # the late requests, paged: listed only if visible
 }
@@ -88,6 +92,7 @@ COLLECTION_POSTS = {
     ],
     "api:approval-bulk-approve": lambda w: [{"ids": [f.request.pk for f in w.forbidden]}],
     "api:token-list": None,  # names no object: a token is always the caller's own
+    "api:ssh-key-list": None,  # names no object: a key is always the caller's own
 }
 # Routes that show no objects at all.
 EXEMPT = {
@@ -171,7 +176,7 @@ def test_objects_out_of_reach_answer_404(api_world, client_for, name):
             "pk", flat=True
         )
     )
-    if "GET" in endpoint.methods and name != "api:token-detail":
+    if "GET" in endpoint.methods and name not in PERSONAL:
         # The control: the objects exist, and an operator reaches them.
         operator = client_for(api_world.operator)
         for obj in objects:
@@ -185,7 +190,7 @@ def test_lists_show_nothing_out_of_reach(api_world, client_for, name):
         assert response.status_code == 200, (name, role)
         assert b"forbidden" not in response.content.lower(), (name, role)
     # The control: the forbidden rows exist and an auditor lists them (tokens are personal).
-    if name not in {"api:membership-list", "api:token-list", "api:approval-list"}:
+    if name not in {"api:membership-list", "api:approval-list", *PERSONAL}:
         response = client_for(api_world.auditor).get(_url(name), {"page_size": 500})
         assert b"forbidden" in response.content.lower(), name
 

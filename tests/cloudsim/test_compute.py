@@ -143,8 +143,10 @@ def test_bad_requests(member, net):
 
 
 def test_keypairs(member):
-    created = member.compute.create_keypair(name="ops", public_key="ssh-ed25519 AAAA ops@agency")
-    assert created.fingerprint
+    from tests.keys import ed25519_key
+
+    created = member.compute.create_keypair(name="ops", public_key=ed25519_key("ops@agency"))
+    assert len(created.fingerprint.split(":")) == 16
     assert [k.name for k in member.compute.keypairs()] == ["ops"]
     member.compute.delete_keypair("ops")
     assert list(member.compute.keypairs()) == []

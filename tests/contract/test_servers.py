@@ -132,3 +132,25 @@ def test_listing_reads_every_page(contract, network):
         cloud.server_delete(contract.target, server.id)
     for server in created:
         wait_gone(contract.target, server.id)
+
+
+def test_a_server_is_built_with_the_key_pair_it_names(contract, network):
+    from tests.keys import ed25519_key
+
+    name = f"portal-contract-{contract.tag()[-10:]}"
+    cloud.keypair_ensure(contract.target, name=name, public_key=ed25519_key())
+    try:
+        tag = contract.tag()
+        server = cloud.server_find_or_create(
+            contract.target, tag=tag, name="keyed", flavor_id=contract.flavor.id,
+            image_id=contract.image.id, network_ids=[network.network.id], key_name=name,
+        )  # fmt: skip
+        assert wait_status(contract.target, server.id, "ACTIVE").key_name == name
+        with pytest.raises(CloudPermanentError, match=r"(?i)key"):
+            cloud.server_find_or_create(
+                contract.target, tag=contract.tag(), name="unkeyed", flavor_id=contract.flavor.id,
+                image_id=contract.image.id, network_ids=[network.network.id],
+                key_name=name + "-missing",
+            )  # fmt: skip
+    finally:
+        cloud.keypair_delete(contract.target, name)

@@ -14,10 +14,12 @@ import pytest
 from portal import tasks as portal_tasks
 from portal.audit import verify_chain
 from portal.models import AuditEvent
+from portal.ssh_keys import parse_public_key, ssh_key_add, ssh_key_remove
 from provisioning import cloud, services, tasks
 from provisioning.cloud import CloudTarget
 from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
 from tests.integration.conftest import wait_for
+from tests.keys import ed25519_key
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 WHY = "Integration test of the provisioning path."
@@ -99,6 +101,33 @@ def test_network_then_server_happy_path(live_world):
         "completed",
     ]
     assert verify_chain().ok
+
+
+def test_servers_get_the_requesters_key_through_one_key_pair_per_allocation(live_world):
+    world = live_world
+    network = make_network(world)
+    key = ssh_key_add(user=world.requester, public_key=ed25519_key("req@laptop"), name="laptop")
+    first = submit_server(world, network, name="keyed", ssh_key=key.pk)
+    approve(world, first)
+    # The profile's copy may go: the request carries what it needs.
+    ssh_key_remove(user=world.requester, key=key)
+    wait_state(first, RequestState.COMPLETED)
+    keypair = first.spec["ssh_key"]["keypair"]
+    (server,) = servers_of(world, first)
+    assert server.key_name == keypair
+    held = cloud.keypair_get(target(world), keypair)
+    assert held.fingerprint == parse_public_key(key.public_key).md5_fingerprint
+    creates = world.sim.control.count("compute.keypair.create")
+    assert creates == 1
+
+    # A second request with the same key uses the key pair already there.
+    again = ssh_key_add(user=world.requester, public_key=key.public_key, name="laptop")
+    second = submit_server(world, network, name="keyed-too", ssh_key=again.pk)
+    approve(world, second)
+    wait_state(second, RequestState.COMPLETED)
+    assert second.spec["ssh_key"]["keypair"] == keypair
+    assert [s.key_name for s in servers_of(world, second)] == [keypair]
+    assert world.sim.control.count("compute.keypair.create") == creates
 
 
 def test_lost_response_on_create_makes_exactly_one_vm(live_world):
