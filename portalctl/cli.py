@@ -165,9 +165,11 @@ def cmd_request_vm(args: argparse.Namespace) -> int:
     if not args.offering and not (args.flavor and args.image):
         raise UsageError("Give --offering, or --flavor and --image.")
     spec: dict[str, Any] = {"name": args.name, "networks": args.network, "count": args.count}
-    for key in ("offering", "flavor", "image", "key_name", "lease_end"):
+    for key in ("offering", "flavor", "image", "lease_end"):
         if getattr(args, key):
             spec[key] = getattr(args, key)
+    if args.ssh_key:
+        spec["ssh_key"] = find_key(load_client(), args.ssh_key)["id"]
     body = {
         "kind": "server",
         "allocation": args.allocation,
@@ -175,6 +177,44 @@ def cmd_request_vm(args: argparse.Namespace) -> int:
         "spec": spec,
     }
     return submit(args, body)
+
+
+def key_line(k: dict[str, Any]) -> str:
+    return f"{k['id']:<5} {k['name']:<24} {k['key_type']:<20} {k['fingerprint']}"
+
+
+def find_key(client: Client, wanted: str) -> dict[str, Any]:
+    """One of the caller's keys, by id or by name."""
+    keys = client.list("ssh-keys/")
+    found = [k for k in keys if str(k["id"]) == wanted or k["name"] == wanted]
+    if not found:
+        names = ", ".join(k["name"] for k in keys) or "none; add one with 'portalctl keys add'"
+        raise UsageError(f"No SSH key {wanted!r} among yours ({names}).")
+    return found[0]
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    rows = load_client().list("ssh-keys/")
+    show(args, rows, [key_line(k) for k in rows] or ["You have no SSH keys."])
+    return 0
+
+
+def cmd_keys_add(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    except OSError as exc:
+        raise UsageError(f"Cannot read {args.file}: {exc.strerror}.") from None
+    key = load_client().post("ssh-keys/", {"public_key": text.strip(), "name": args.name or ""})
+    show(args, key, [key_line(key)])
+    return 0
+
+
+def cmd_keys_remove(args: argparse.Namespace) -> int:
+    client = load_client()
+    key = find_key(client, args.key)
+    client.delete(f"ssh-keys/{key['id']}/")
+    print(f"Removed {key['name']} ({key['fingerprint']}).")
+    return 0
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -301,11 +341,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image")
     p.add_argument("--network", type=int, action="append", required=True, help="Repeatable.")
     p.add_argument("--count", type=int, default=1)
-    p.add_argument("--key-name")
+    p.add_argument("--ssh-key", help="One of your SSH keys, by id or name.")
     p.add_argument("--lease-end", help="ISO date-time.")
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_request_vm)
+
+    keys = sub.add_parser("keys", help="Your public SSH keys.").add_subparsers(
+        dest="keys_command", required=True
+    )
+    p = keys.add_parser("list", help="Your keys.")
+    p.set_defaults(func=cmd_keys_list)
+    p = keys.add_parser("add", help="Add a public key (a .pub file, or - for stdin).")
+    p.add_argument("file")
+    p.add_argument("--name", help="Default: the key's comment.")
+    p.set_defaults(func=cmd_keys_add)
+    p = keys.add_parser("remove", help="Remove a key (servers built with it keep it).")
+    p.add_argument("key", help="Its id or name.")
+    p.set_defaults(func=cmd_keys_remove)
 
     p = sub.add_parser("requests", help="Requests you can see.")
     p.add_argument("--state")

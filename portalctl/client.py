@@ -99,6 +99,9 @@ class Client:
     def post(self, path: str, body: Any = None) -> Any:
         return self.call("POST", self.endpoint(path), body if body is not None else {})
 
+    def delete(self, path: str) -> Any:
+        return self.call("DELETE", self.endpoint(path))
+
     def list(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every row of a paginated list, following ``next`` links."""
         rows: list[dict[str, Any]] = []

@@ -206,7 +206,8 @@ class RequestCreateSerializer(serializers.Serializer):
         required=False,
         help_text=(
             "network: name, cidr, gateway?, dns?, router?; server: name, offering or "
-            "flavor+image, networks (ids), count?, key_name?, lease_end?"
+            "flavor+image, networks (ids), count?, ssh_key? (id of one of your SSH keys), "
+            "lease_end?"
         ),
     )
     target = serializers.IntegerField(

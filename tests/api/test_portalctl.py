@@ -146,3 +146,45 @@ def test_sla_report_from_the_command_line(live_server, shop, tmp_path, settings)
     bad = portalctl(rita, "sla", "--month", "2026-13")
     assert bad.returncode == 1
     assert "month:" in bad.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ssh_keys_from_the_command_line_and_a_server_that_carries_one(live_server, shop, tmp_path):
+    from tests.keys import ed25519_key, rsa_key
+
+    rita = tmp_path / "rita.json"
+    _token, secret = token_create(user=shop.requester, name="cli")
+    assert portalctl(rita, "login", "--url", live_server.url, "--token", secret).returncode == 0
+    pub = tmp_path / "id_ed25519.pub"
+    pub.write_text(ed25519_key("rita@laptop") + "\n")
+
+    added = portalctl(rita, "keys", "add", str(pub))
+    assert added.returncode == 0, added.stderr
+    assert "rita@laptop" in added.stdout and "SHA256:" in added.stdout
+    weak = portalctl(rita, "keys", "add", "-", "--name", "old", stdin=rsa_key(2048))
+    assert weak.returncode == 1 and "at least 3072" in weak.stderr
+    missing = portalctl(rita, "keys", "add", str(tmp_path / "nope.pub"))
+    assert missing.returncode == 2 and "Cannot read" in missing.stderr
+    listed = portalctl(rita, "--json", "keys", "list")
+    assert [k["name"] for k in json.loads(listed.stdout)] == ["rita@laptop"]
+
+    vm = portalctl(
+        rita,
+        "--json", "request-vm", "--allocation", str(shop.low.pk), "--name", "keyed",
+        "--flavor", "m1.small", "--image", "debian-12", "--network", str(shop.low_net.pk),
+        "--ssh-key", "rita@laptop", "--justification", "A server with my key on it.",
+    )  # fmt: skip
+    assert vm.returncode == 0, vm.stderr
+    spec = ResourceRequest.objects.get(pk=json.loads(vm.stdout)["id"]).spec
+    assert spec["ssh_key"]["name"] == "rita@laptop"
+    unknown = portalctl(
+        rita,
+        "request-vm", "--allocation", str(shop.low.pk), "--name", "keyed2", "--flavor",
+        "m1.small", "--image", "debian-12", "--network", str(shop.low_net.pk),
+        "--ssh-key", "desktop", "--justification", "A server with my key on it.",
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "No SSH key 'desktop'" in unknown.stderr
+
+    removed = portalctl(rita, "keys", "remove", "rita@laptop")
+    assert removed.returncode == 0 and "Removed rita@laptop" in removed.stdout
+    assert portalctl(rita, "keys", "list").stdout.strip() == "You have no SSH keys."

@@ -120,4 +120,3 @@ def test_the_plan_page_shows_the_key_and_the_form_offers_only_ones_own(shop, cli
     assert plan.status_code == 200
     assert key.fingerprint.encode() in plan.content
     assert b"Plan: check before you submit" in plan.content
-
