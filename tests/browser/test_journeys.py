@@ -196,3 +196,45 @@ def test_over_quota_request_names_the_dimension_and_numbers(open_as, storefront)
     expect(alert).to_contain_text("vCPUs 0 of 2 used, this request needs 3")
     expect(page.get_by_role("button", name="Submit request")).to_have_count(0)
     assert not ResourceRequest.objects.filter(kind=Kind.SERVER).exists()
+
+
+def test_a_key_added_in_the_profile_is_picked_in_the_form_and_lands_on_the_server(
+    open_as, storefront
+):
+    from portal.ssh_keys import parse_public_key
+    from provisioning import cloud
+    from provisioning.cloud import CloudTarget
+    from tests.keys import ed25519_key, rsa_key
+
+    world = storefront
+    page = open_as(world.requester, "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys & tokens").click()
+    expect(page.get_by_role("heading", name="SSH keys")).to_be_visible()
+    page.get_by_label("Public key").fill(rsa_key(2048))
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("alert")).to_contain_text("at least 3072")
+    text = ed25519_key("req@laptop")
+    fingerprint = parse_public_key(text).fingerprint
+    page.get_by_label("Public key").fill(text)
+    page.get_by_label("Name", exact=True).fill("laptop")
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("row", name=re.compile("laptop"))).to_contain_text(fingerprint)
+
+    fill_vm_form(page, world, name="keyed")
+    key = world.requester.ssh_keys.get(name="laptop")
+    page.get_by_label("SSH key").select_option(value=str(key.pk))
+    page.get_by_role("button", name="Plan").click()
+    expect(page.get_by_role("definition").filter(has_text="laptop")).to_contain_text(fingerprint)
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-state")).to_have_text("Pending approval")
+    pk = request_id(page)
+    services.request_approve(user=world.approver, request=ResourceRequest.objects.get(pk=pk))
+    expect(page.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+
+    server = Server.objects.get(origin_request_id=pk)
+    page.goto(server.get_absolute_url())
+    expect(page.locator(".facts")).to_contain_text(fingerprint)
+    world.allocation.refresh_from_db()
+    target = CloudTarget(cloud=world.region.cloud_name, project_id=world.allocation.project_id)
+    in_cloud = cloud.server_get(target, server.backend_id)
+    assert in_cloud.key_name == ResourceRequest.objects.get(pk=pk).spec["ssh_key"]["keypair"]
