@@ -16,6 +16,7 @@ from provisioning.models import (
     Approval,
     ApprovalPolicy,
     Flavor,
+    FloatingIp,
     Image,
     Network,
     Offering,
@@ -116,6 +117,17 @@ class NetworkAdmin(RestrictedAdmin):
     search_fields = ["name", "backend_id", "cidr"]
     readonly_fields = ["backend_id", "subnet_id", "router_id", "tag", "origin_request",
                        "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
+
+
+@admin.register(FloatingIp)
+class FloatingIpAdmin(RestrictedAdmin):
+    list_display = ["address", "server", "allocation", "status", "deleted_at"]
+    list_filter = ["allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["server", "allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain"]  # fmt: skip
+    search_fields = ["address", "backend_id"]
+    readonly_fields = ["name", "address", "backend_id", "port_id", "tag", "origin_request",
+                       "server", "status", "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
 
 
 @admin.register(Orphan)

@@ -56,6 +56,12 @@ def stages_for(request: ResourceRequest, policy: EffectivePolicy) -> list[Stage]
     ):
         return []
     stages = [Stage.TENANT]
-    if policy.security_officer_required:
+    if policy.security_officer_required or _officer_reviews(request):
         stages.append(Stage.SECURITY)
     return stages
+
+
+def _officer_reviews(request: ResourceRequest) -> bool:
+    """Changes a domain wants its security officer to see, whatever the approval policy says."""
+    domain = request.allocation.region.domain
+    return request.kind == Kind.SERVER_ADDRESS_ADD and domain.external_addresses == "officer"

@@ -238,10 +238,70 @@ def decommission_server(item: WorkItem, result: StepResult) -> bool:
             result.progress["issued"] = True
         info = cloud.server_get(item.target, item.server_backend_id)
     except CloudNotFound:
+        # Neutron keeps a floating IP when its port goes: released here, or it would stay
+        # allocated (and counted) with nothing behind it.
+        _release_addresses(item, result)
         result.target_deleted = f"Decommissioned by request #{item.request_id}"
         return True
     result.status_note = f"Waiting for {item.server_name} to go ({info.status})"
     return False
+
+
+# --- external addresses ---------------------------------------------------------------------
+
+
+def address_tag(request_id: int, attempt: int) -> str:
+    return request_tag(f"{request_id}.{attempt}")
+
+
+def add_address(item: WorkItem, result: StepResult) -> bool:
+    """Allocate a floating IP for the request (once) and give it to the server's routed port."""
+    tag = address_tag(item.request_id, item.attempt)
+    address = cloud.floating_ip_find_by_tag(item.target, tag)
+    if address is None:
+        if not _before_creating(item, result):
+            return False
+        external = cloud.external_network_find(item.target)
+        address = cloud.floating_ip_find_or_create(item.target, tag=tag, network_id=external.id)
+    port = _routed_port(item)
+    if address.port_id != port.id:
+        address = cloud.floating_ip_associate(item.target, address.id, port_id=port.id)
+    result.floating_ip = (tag, address)
+    result.servers.append(("", cloud.server_get(item.target, item.server_backend_id)))
+    result.status_note = f"{address.address} given to {item.server_name}"
+    return True
+
+
+def _routed_port(item: WorkItem):
+    """The server's port on its first network with a router to the outside."""
+    ports = [p for p in cloud.server_ports(item.target, item.server_backend_id) if p.fixed_ips]
+    for network_id in item.routed_network_ids:
+        for port in ports:
+            if port.network_id == network_id:
+                return port
+    raise StepFailed(
+        f"{item.server_name} has no port on a network with a router to the external network."
+    )
+
+
+def cleanup_address(item: WorkItem) -> str:
+    released = cloud.floating_ip_delete_by_tag(
+        item.target, address_tag(item.request_id, item.attempt)
+    )
+    return f" The address allocated for it was released: {', '.join(released)}." if released else ""
+
+
+def release_address(item: WorkItem, result: StepResult) -> bool:
+    _release_addresses(item, result)
+    result.servers.append(("", cloud.server_get(item.target, item.server_backend_id)))
+    result.status_note = "Released"
+    return True
+
+
+def _release_addresses(item: WorkItem, result: StepResult) -> None:
+    for ip_id in item.floating_ip_ids:
+        cloud.floating_ip_delete(item.target, ip_id)  # False if already gone: fine
+        result.released_ips.append(ip_id)
 
 
 def decommission_network(item: WorkItem, result: StepResult) -> bool:
@@ -257,9 +317,12 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SERVER_STOP: power_action,
     Kind.SERVER_REBOOT: power_action,
     Kind.SERVER_DECOMMISSION: decommission_server,
+    Kind.SERVER_ADDRESS_ADD: add_address,
+    Kind.SERVER_ADDRESS_RELEASE: release_address,
     Kind.NETWORK_DECOMMISSION: decommission_network,
 }
 CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SERVER: cleanup_servers,
     Kind.NETWORK: cleanup_network,
+    Kind.SERVER_ADDRESS_ADD: cleanup_address,
 }

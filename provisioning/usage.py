@@ -1,6 +1,6 @@
 """The provisioning app's contribution to allocation usage: live resources, requests in flight.
 
-Registered as a usage source of ``tenants.quotas`` when the app starts. Three grouped queries for
+Registered as a usage source of ``tenants.quotas`` when the app starts. Four grouped queries for
 any number of allocations.
 """
 
@@ -10,7 +10,14 @@ from collections import defaultdict
 
 from django.db.models import Count, Q, Sum
 
-from provisioning.models import IN_FLIGHT, Network, RequestState, ResourceRequest, Server
+from provisioning.models import (
+    IN_FLIGHT,
+    FloatingIp,
+    Network,
+    RequestState,
+    ResourceRequest,
+    Server,
+)
 from tenants.quotas import DIMENSION_KEYS
 
 #: Requests that will consume quota whatever happens next, short of failing.
@@ -56,6 +63,14 @@ def provisioning_usage(
     for row in networks:
         used[row["allocation_id"]]["networks"] += row["n"]
         used[row["allocation_id"]]["routers"] += row["routers"]
+    addresses = (
+        FloatingIp.objects.live()
+        .filter(settled, allocation_id__in=allocation_ids)
+        .values("allocation_id")
+        .annotate(n=Count("id"))
+    )
+    for row in addresses:
+        used[row["allocation_id"]]["floating_ips"] += row["n"]
     return used
 
 
@@ -74,8 +89,20 @@ def usage_rollup_backfill(cursor) -> None:
         "ram_mb": "coalesce(r.ram_mb, 0) + coalesce(s.ram_mb, 0)",
         "networks": "coalesce(r.networks, 0) + coalesce(n.n, 0)",
         "routers": "coalesce(r.routers, 0) + coalesce(n.routers, 0)",
-        "floating_ips": "coalesce(r.floating_ips, 0)",
+        "floating_ips": "coalesce(r.floating_ips, 0) + coalesce(f.n, 0)",
     }
+    addresses_cte = """, f AS (
+            SELECT f.allocation_id, count(*) AS n
+            FROM provisioning_floatingip f
+            LEFT JOIN provisioning_resourcerequest o ON o.id = f.origin_request_id
+            WHERE f.deleted_at IS NULL AND (o.id IS NULL OR o.state <> ALL(%(in_flight)s))
+            GROUP BY f.allocation_id
+        )"""
+    addresses_join = "LEFT JOIN f ON f.allocation_id = a.id"
+    # Migration 0007 runs this before 0009 made the floating IP table (which starts empty).
+    if "provisioning_floatingip" not in cursor.db.introspection.table_names(cursor):
+        used["floating_ips"] = "coalesce(r.floating_ips, 0)"
+        addresses_cte = addresses_join = ""
     assert set(used) == set(dims), "a new quota dimension needs its sum here"
     fullest = ", ".join(f"u.{key}::float8 / greatest(a.{key}, 1)" for key in dims)
     # Only the names of fields and constants above are spliced in; the states are parameters.
@@ -97,13 +124,14 @@ def usage_rollup_backfill(cursor) -> None:
             LEFT JOIN provisioning_resourcerequest o ON o.id = n.origin_request_id
             WHERE n.deleted_at IS NULL AND (o.id IS NULL OR o.state <> ALL(%(in_flight)s))
             GROUP BY n.allocation_id
-        ), u AS (
+        ){addresses_cte}, u AS (
             SELECT a.id AS allocation_id,
                    {", ".join(f"{expr} AS {key}" for key, expr in used.items())}
             FROM tenants_allocation a
             LEFT JOIN r ON r.allocation_id = a.id
             LEFT JOIN s ON s.allocation_id = a.id
             LEFT JOIN n ON n.allocation_id = a.id
+            {addresses_join}
         )
         INSERT INTO tenants_allocationusage
             (allocation_id, {", ".join(dims)}, fullest, refreshed_at)

@@ -69,7 +69,8 @@ class SecurityDomainAdmin(GrantsAdmin):
     """Clearances are object permissions on the domain: grant them under "Object permissions"."""
 
     grants = (DOMAIN_PERMISSION, OFFICER_PERMISSION)
-    list_display = ["name", "level", "marking", "banner_colour", "requires_security_officer"]
+    list_display = ["name", "level", "marking", "banner_colour", "requires_security_officer",
+                    "external_addresses"]  # fmt: skip
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -17,7 +17,8 @@ SITES = [
     ("Oeiras", "oeiras", "Oeiras, Portugal"),
 ]
 
-# name, slug, short (used in region names), level, marking, colour, security officer required
+# name, slug, short (used in region names), level, marking, colour, security officer required,
+# external addresses (floating IPs: allowed, with the officer's approval, or forbidden)
 DOMAINS = [
     (
         "NATO UNCLASSIFIED",
@@ -27,9 +28,19 @@ DOMAINS = [
         "NATO UNCLASSIFIED",
         "#007a33",
         False,
+        "allow",
     ),
-    ("NATO RESTRICTED", "nato-restricted", "restricted", 20, "NATO RESTRICTED", "#0b5cad", False),
-    ("NATO SECRET", "nato-secret", "secret", 30, "NATO SECRET", "#c8102e", True),
+    (
+        "NATO RESTRICTED",
+        "nato-restricted",
+        "restricted",
+        20,
+        "NATO RESTRICTED",
+        "#0b5cad",
+        False,
+        "officer",
+    ),
+    ("NATO SECRET", "nato-secret", "secret", 30, "NATO SECRET", "#c8102e", True, "forbid"),
 ]
 
 
@@ -135,11 +146,11 @@ USERS = [
     DemoUser(
         "sofia",
         "Sofia Security-Officer",
-        "security officer of NATO SECRET; all sites",
+        "security officer of NATO SECRET and NATO RESTRICTED; all sites",
         {},
-        ("nato-secret",),
+        ("nato-restricted", "nato-secret"),
         ALL_SITES,
-        officer_of=("nato-secret",),
+        officer_of=("nato-restricted", "nato-secret"),
     ),
     DemoUser(
         "oscar",

@@ -355,6 +355,16 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_DECOMMISSION)
 
+    @_day2_schema("Give the server an address on the external network (a floating IP)")
+    @action(detail=True, methods=["post"], url_path="add-address")
+    def add_address(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SERVER_ADDRESS_ADD)
+
+    @_day2_schema("Release the server's external address")
+    @action(detail=True, methods=["post"], url_path="release-address")
+    def release_address(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SERVER_ADDRESS_RELEASE)
+
 
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""

@@ -14,6 +14,7 @@ from provisioning.cloud.base import (
     CloudTarget,
     CloudTransientError,
     FlavorInfo,
+    FloatingIpInfo,
     ImageInfo,
     KeypairInfo,
     NetworkInfo,
@@ -37,6 +38,15 @@ from provisioning.cloud.catalog import (
     quota_set,
 )
 from provisioning.cloud.connection import clouds_yaml_path, connect, forget_connections
+from provisioning.cloud.floating_ips import (
+    floating_ip_associate,
+    floating_ip_delete,
+    floating_ip_delete_by_tag,
+    floating_ip_find_by_tag,
+    floating_ip_find_or_create,
+    floating_ip_get,
+    floating_ips_list,
+)
 from provisioning.cloud.keypairs import keypair_delete, keypair_ensure, keypair_get
 from provisioning.cloud.networks import (
     external_network_find,
@@ -68,6 +78,7 @@ __all__ = [
     "CloudTarget",
     "CloudTransientError",
     "FlavorInfo",
+    "FloatingIpInfo",
     "ImageInfo",
     "KeypairInfo",
     "NetworkInfo",
@@ -85,6 +96,13 @@ __all__ = [
     "connect",
     "external_network_find",
     "flavors_list",
+    "floating_ip_associate",
+    "floating_ip_delete",
+    "floating_ip_delete_by_tag",
+    "floating_ip_find_by_tag",
+    "floating_ip_find_or_create",
+    "floating_ip_get",
+    "floating_ips_list",
     "forget_connections",
     "images_list",
     "keypair_delete",

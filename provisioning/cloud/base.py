@@ -99,6 +99,26 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class FloatingIpInfo:
+    """A Neutron floating IP; ``port_id`` is empty while it is not given to a port."""
+
+    id: str
+    address: str
+    network_id: str
+    port_id: str = ""
+    fixed_address: str = ""
+    status: str = ""
+    project_id: str = ""
+    tags: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def request_tag(self) -> str | None:
+        stamped = (*self.tags, self.description)
+        return next((t for t in stamped if t.startswith(REQUEST_TAG_PREFIX)), None)
+
+
+@dataclass(frozen=True)
 class KeypairInfo:
     """A key pair: ``fingerprint`` is the cloud's (Nova shows an MD5 of the key)."""
 

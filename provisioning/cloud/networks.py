@@ -72,7 +72,7 @@ def _first(items: Iterable[Any]) -> Any | None:
     return next(iter(items), None)
 
 
-def _find_stamped(conn: Any, kind: str, tag: str, **query: Any) -> Any | None:
+def find_stamped(conn: Any, kind: str, tag: str, **query: Any) -> Any | None:
     """The object of `kind` carrying `tag`, as a tag or (if tagging was cut short) description."""
     listing = getattr(conn.network, kind)
     found = _first(listing(tags=tag, **query))
@@ -84,14 +84,14 @@ def _find_stamped(conn: Any, kind: str, tag: str, **query: Any) -> Any | None:
     return found
 
 
-def _all_stamped(conn: Any, kind: str, tag: str, **query: Any) -> list[Any]:
+def all_stamped(conn: Any, kind: str, tag: str, **query: Any) -> list[Any]:
     listing = getattr(conn.network, kind)
     found = {o.id: o for o in listing(tags=tag, **query)}
     found.update((o.id, o) for o in listing(description=tag, **query))
     return list(found.values())
 
 
-def _stamp(conn: Any, obj: Any, tag: str) -> Any:
+def stamp(conn: Any, obj: Any, tag: str) -> Any:
     conn.network.set_tags(obj, [tag])
     obj.tags = [tag]
     return obj
@@ -139,10 +139,10 @@ def network_find_or_create(
     conn = connect(target)
     with translate_errors(f"building network {name}"):
         project_id = conn.current_project_id
-        net = _find_stamped(conn, "networks", tag, project_id=project_id)
+        net = find_stamped(conn, "networks", tag, project_id=project_id)
         if net is None:
-            net = _stamp(conn, conn.network.create_network(name=name, description=tag), tag)
-        subnet = _find_stamped(conn, "subnets", tag, network_id=net.id)
+            net = stamp(conn, conn.network.create_network(name=name, description=tag), tag)
+        subnet = find_stamped(conn, "subnets", tag, network_id=net.id)
         if subnet is None:
             extra = {"gateway_ip": gateway_ip} if gateway_ip else {}
             subnet = conn.network.create_subnet(
@@ -154,10 +154,10 @@ def network_find_or_create(
                 description=tag,
                 **extra,
             )
-            _stamp(conn, subnet, tag)
+            stamp(conn, subnet, tag)
         router_value = None
         if with_router:
-            router = _find_stamped(conn, "routers", tag, project_id=project_id)
+            router = find_stamped(conn, "routers", tag, project_id=project_id)
             if router is None:
                 ext = external_network_find(target, external_network)
                 router = conn.network.create_router(
@@ -165,7 +165,7 @@ def network_find_or_create(
                     external_gateway_info={"network_id": ext.id},
                     description=tag,
                 )
-                _stamp(conn, router, tag)
+                stamp(conn, router, tag)
             interfaces = conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)
             attached = any(
                 ip.get("subnet_id") == subnet.id for p in interfaces for ip in p.fixed_ips or ()
@@ -183,14 +183,14 @@ def network_delete_by_tag(target: CloudTarget, tag: str) -> bool:
     found = False
     with translate_errors(f"deleting network {tag}"):
         project_id = conn.current_project_id
-        for router in _all_stamped(conn, "routers", tag, project_id=project_id):
+        for router in all_stamped(conn, "routers", tag, project_id=project_id):
             found = True
             for port in list(conn.network.ports(device_id=router.id, device_owner=INTERFACE_OWNER)):
                 for ip in port.fixed_ips or ():
                     with contextlib.suppress(sdk_exc.NotFoundException):
                         conn.network.remove_interface_from_router(router, subnet=ip["subnet_id"])
             conn.network.delete_router(router, ignore_missing=True)
-        for net in _all_stamped(conn, "networks", tag, project_id=project_id):
+        for net in all_stamped(conn, "networks", tag, project_id=project_id):
             found = True
             for subnet in list(conn.network.subnets(network_id=net.id)):
                 conn.network.delete_subnet(subnet, ignore_missing=True)
@@ -227,10 +227,10 @@ def security_group_find_or_create(
     conn = connect(target)
     with translate_errors(f"building security group {name}"):
         project_id = conn.current_project_id
-        group = _find_stamped(conn, "security_groups", tag, project_id=project_id)
+        group = find_stamped(conn, "security_groups", tag, project_id=project_id)
         if group is None:
             group = conn.network.create_security_group(name=name, description=tag)
-            _stamp(conn, group, tag)
+            stamp(conn, group, tag)
         present = security_group_info(group).rules
         for rule in rules:
             if rule in present:
@@ -255,7 +255,7 @@ def security_group_delete_by_tag(target: CloudTarget, tag: str) -> bool:
     found = False
     with translate_errors(f"deleting security group {tag}"):
         project_id = conn.current_project_id
-        for group in _all_stamped(conn, "security_groups", tag, project_id=project_id):
+        for group in all_stamped(conn, "security_groups", tag, project_id=project_id):
             if group.name == "default":
                 raise CloudPermanentError("The default security group cannot be deleted")
             found = True

@@ -13,7 +13,7 @@ from provisioning.models.requests import (
     ResourceRequest,
     Stage,
 )
-from provisioning.models.resources import Network, Orphan, Server
+from provisioning.models.resources import FloatingIp, Network, Orphan, Server
 from provisioning.models.sla import SlaFact
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Approval",
     "ApprovalPolicy",
     "Flavor",
+    "FloatingIp",
     "Image",
     "Kind",
     "Network",

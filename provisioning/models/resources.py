@@ -1,4 +1,4 @@
-"""What exists in the cloud, as the portal last saw it: servers, networks, and orphans."""
+"""What exists in the cloud, as the portal last saw it: servers, networks, floating IPs, orphans."""
 
 from __future__ import annotations
 
@@ -146,6 +146,35 @@ class Network(CloudResource):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cidr})"
+
+
+class FloatingIp(CloudResource):
+    """An address on the region's external network, given to one server (Neutron floating IP).
+
+    Its own row, not a column of the server: it is a cloud object with its own quota and life
+    (it outlives a port, and must be released when its server goes), and what is still held
+    after a failure has to be found and removed.
+    """
+
+    address = models.GenericIPAddressField(protocol="IPv4")
+    server = models.ForeignKey(
+        Server, null=True, blank=True, on_delete=models.SET_NULL, related_name="floating_ips"
+    )
+    port_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=30, default="DOWN")
+
+    class Meta(CloudResource.Meta):
+        verbose_name = "floating IP"
+        indexes = [
+            *CloudResource.Meta.indexes,
+            models.Index(fields=["server"], condition=LIVE, name="floatingip_live_server"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    def get_absolute_url(self) -> str:
+        return self.server.get_absolute_url() if self.server_id else ""
 
 
 class Orphan(models.Model):

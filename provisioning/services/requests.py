@@ -20,6 +20,8 @@ from tenants.access import Action, can, is_operator
 from tenants.models import Allocation
 
 MIN_JUSTIFICATION = 10
+#: What a day-2 request holds of the quota while it is in flight.
+DAY2_NEEDS: dict[Kind, dict[str, int]] = {Kind.SERVER_ADDRESS_ADD: {"floating_ips": 1}}
 
 
 def request_submit(
@@ -57,6 +59,10 @@ def request_submit(
         )
     if not allocation.region.enabled:
         errors["allocation"] = [f"Region {allocation.region} is closed to new requests."]
+    if kind == Kind.SERVER_ADDRESS_ADD:
+        _check_address_add(target, errors)
+    elif kind == Kind.SERVER_ADDRESS_RELEASE and not target.floating_ips.live().exists():
+        errors["target"] = [f"{target} has no external address to release."]
     valid = None
     if not kind.is_day2:
         try:
@@ -70,7 +76,7 @@ def request_submit(
     try:
         with transaction.atomic():
             allocation = allocation_lock(allocation.pk)
-            needs = valid.needs if valid else {}
+            needs = valid.needs if valid else DAY2_NEEDS.get(kind, {})
             quota_check(allocation=allocation, needs=needs)
             request = ResourceRequest.objects.create(
                 kind=kind,
@@ -119,6 +125,24 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
                 f"Servers still use {target.name}: {', '.join(attached)}. Decommission them first."
             ]
     return target.allocation
+
+
+def _check_address_add(server: Server, errors: dict[str, list[str]]) -> None:
+    """An external address: allowed by the domain, one per server, reachable through a router."""
+    domain = server.allocation.region.domain
+    if domain.external_addresses == "forbid":
+        raise RequestNotAllowed(
+            f"{domain.name} does not allow external addresses: its servers are reached from "
+            "inside the domain only."
+        )
+    held = server.floating_ips.live().values_list("address", flat=True).first()
+    if held:
+        errors["target"] = [f"{server} already has the external address {held}."]
+    elif not server.networks.filter(deleted_at__isnull=True).exclude(router_id="").exists():
+        errors["target"] = [
+            f"{server} is on no network with a router to the external network, so no external "
+            "address can reach it. Attach it to a network requested with a router."
+        ]
 
 
 def _route(request: ResourceRequest) -> None:

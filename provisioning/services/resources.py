@@ -1,4 +1,4 @@
-"""Keeping Server and Network rows in step with what the cloud reports."""
+"""Keeping Server, Network and FloatingIp rows in step with what the cloud reports."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal.audit import audit_record, audit_record_many
 from portal.iterables import batched
 from provisioning.cloud import base as cloud
-from provisioning.models import Network, ResourceRequest, Server
+from provisioning.models import FloatingIp, Network, ResourceRequest, Server
 from tenants.models import Allocation
 from tenants.rollup import usage_rollup_refresh_on_commit
 
@@ -86,7 +86,9 @@ def server_mirror(
     return server
 
 
-def resource_mark_deleted(resource: Server | Network, *, actor=None, reason: str) -> None:
+def resource_mark_deleted(
+    resource: Server | Network | FloatingIp, *, actor=None, reason: str
+) -> None:
     """The resource is gone from the cloud (decommissioned, or deleted outside the portal)."""
     if resource.deleted_at is not None:
         return
@@ -142,6 +144,48 @@ def network_mirror(
             region=allocation.region,
         )
     return network
+
+
+def floating_ip_mirror(
+    *,
+    allocation: Allocation,
+    info: cloud.FloatingIpInfo,
+    tag: str = "",
+    origin: ResourceRequest | None = None,
+    server: Server | None = None,
+) -> FloatingIp:
+    """Create or update the row of a floating IP (keyed by its cloud id), audited when made."""
+    values = {
+        "name": info.address,
+        "address": info.address,
+        "port_id": info.port_id,
+        "status": info.status or "DOWN",
+        "last_seen_at": timezone.now(),
+    }
+    if server is not None:
+        values["server"] = server
+    address, created = FloatingIp.objects.update_or_create(
+        allocation=allocation,
+        backend_id=info.id,
+        defaults=values,
+        create_defaults={**values, "tag": tag, "origin_request": origin},
+    )
+    if created:
+        usage_rollup_refresh_on_commit(allocation.pk)
+        audit_record(
+            actor=None,
+            action="floatingip.create",
+            obj=address,
+            after={
+                "backend_id": info.id,
+                "address": info.address,
+                "server": server and server.pk,
+                "request": origin and origin.pk,
+            },
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+    return address
 
 
 def orphan_record(

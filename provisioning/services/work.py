@@ -38,10 +38,15 @@ from portal.audit import audit_record
 from portal.outbox import enqueue
 from portal.singleflight import single_flight
 from provisioning import notifications
-from provisioning.cloud.base import CloudTarget, NetworkSetup, ServerInfo
+from provisioning.cloud.base import CloudTarget, FloatingIpInfo, NetworkSetup, ServerInfo
 from provisioning.models import Kind, RequestState, ResourceRequest
 from provisioning.selectors import lease_lapsed
-from provisioning.services.resources import network_mirror, resource_mark_deleted, server_mirror
+from provisioning.services.resources import (
+    floating_ip_mirror,
+    network_mirror,
+    resource_mark_deleted,
+    server_mirror,
+)
 from provisioning.services.transitions import requests_locked, transition
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,10 @@ class WorkItem:
     server_backend_id: str = ""
     server_name: str = ""
     network_tag: str = ""
+    #: The target server's external addresses (cloud ids), released with it or on request.
+    floating_ip_ids: tuple[str, ...] = ()
+    #: The cloud ids of the target server's networks that have a router to the outside.
+    routed_network_ids: tuple[str, ...] = ()
     #: The deadline passed: the reason to fail with (after cleaning up).
     expired: str = ""
     #: A worker that stopped (or was fenced out) may have had a create in flight until then:
@@ -103,6 +112,10 @@ class StepResult:
     network: NetworkSetup | None = None
     #: The request's target is gone from the cloud: why.
     target_deleted: str = ""
+    #: (tag, info) of the floating IP made or given to the server.
+    floating_ip: tuple[str, FloatingIpInfo] | None = None
+    #: Cloud ids of floating IPs released (the target server's).
+    released_ips: list[str] = field(default_factory=list)
     #: Failure clean-up removed what this attempt built.
     cleaned_up: bool = False
 
@@ -247,6 +260,17 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             ).strip()
         server, network = request.target_server, request.target_network
         settle = (request.progress or {}).get("settle_until")
+        floating_ip_ids: tuple[str, ...] = ()
+        routed: tuple[str, ...] = ()
+        if server is not None:
+            floating_ip_ids = tuple(server.floating_ips.live().values_list("backend_id", flat=True))
+            if request.kind == Kind.SERVER_ADDRESS_ADD:
+                routed = tuple(
+                    server.networks.filter(deleted_at__isnull=True)
+                    .exclude(router_id="")
+                    .order_by("name", "id")
+                    .values_list("backend_id", flat=True)
+                )
         return WorkItem(
             request_id=request.pk,
             kind=Kind(request.kind),
@@ -260,6 +284,8 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             server_backend_id=server.backend_id if server else "",
             server_name=server.name if server else "",
             network_tag=network.tag if network else "",
+            floating_ip_ids=floating_ip_ids,
+            routed_network_ids=routed,
             expired=expired,
             settle_until=parse_datetime(settle) if settle else None,
             fresh=fresh,
@@ -331,6 +357,18 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
             allocation=allocation, setup=result.network,
             tag=request.progress.get("network_tag", ""), origin=request,
         )  # fmt: skip
+    if result.floating_ip is not None:
+        tag, info = result.floating_ip
+        floating_ip_mirror(
+            allocation=allocation, info=info, tag=tag, origin=request,
+            server=request.target_server,
+        )  # fmt: skip
+    if result.released_ips:
+        reason = f"Released by request #{request.pk}"
+        for address in allocation.built_floatingips.live().filter(
+            backend_id__in=result.released_ips
+        ):
+            resource_mark_deleted(address, reason=reason)
     if result.target_deleted:
         target = request.target_server or request.target_network
         resource_mark_deleted(target, reason=result.target_deleted)
@@ -354,7 +392,12 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
         if result.failed:
             if result.cleaned_up:
                 reason = "Its request failed; removed from the cloud."
-                for built in (*request.built_servers.live(), *request.built_networks.live()):
+                built_by_it = (
+                    *request.built_servers.live(),
+                    *request.built_networks.live(),
+                    *request.built_floatingips.live(),
+                )
+                for built in built_by_it:
                     resource_mark_deleted(built, reason=reason)
             else:
                 _mirror(request, result)

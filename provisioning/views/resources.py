@@ -169,11 +169,15 @@ ACTION_LABELS = {
     "stop": "Stop",
     "reboot": "Reboot",
     "decommission": "Decommission",
+    "add-address": "Add an external address",
+    "release-address": "Release the external address",
 }
 SERVER_ACTIONS = {
     "start": Kind.SERVER_START,
     "stop": Kind.SERVER_STOP,
     "reboot": Kind.SERVER_REBOOT,
+    "add-address": Kind.SERVER_ADDRESS_ADD,
+    "release-address": Kind.SERVER_ADDRESS_RELEASE,
     "decommission": Kind.SERVER_DECOMMISSION,
 }
 NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
@@ -189,11 +193,17 @@ class ServerDetailView(ResourceDetailView):
     def available_actions(self, obj) -> list[tuple[str, str]]:
         # Power actions that make sense in the server's current state; Nova refuses the others.
         sensible = {"SHUTOFF": {"start"}, "ACTIVE": {"stop", "reboot"}}.get(obj.status, set())
-        names = [n for n in ("start", "stop", "reboot") if n in sensible] + ["decommission"]
+        names = [n for n in ("start", "stop", "reboot") if n in sensible]
+        if self.floating_ips:
+            names.append("release-address")
+        elif obj.allocation.region.domain.external_addresses != "forbid":
+            names.append("add-address")
+        names.append("decommission")
         return [(name, ACTION_LABELS[name]) for name in names]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["networks"] = list(self.object.networks.select_related(*ALLOCATION_RELATED))
+        self.floating_ips = kwargs["floating_ips"] = list(self.object.floating_ips.live())
         return super().get_context_data(**kwargs)
 
 

@@ -29,6 +29,18 @@ class SecurityDomain(models.Model):
         default=False,
         help_text="Requests in this domain need a security officer's approval after the tenant's.",
     )
+    external_addresses = models.CharField(
+        "External addresses",
+        max_length=10,
+        choices=[
+            ("allow", "Allowed (the tenant's approval)"),
+            ("officer", "Allowed with a security officer's approval"),
+            ("forbid", "Forbidden"),
+        ],
+        default="allow",
+        help_text="Whether servers in this domain may have a floating IP on the external "
+        "network, and who must approve one.",
+    )
     # The contract may give a domain its own targets (a second approval stage takes longer).
     sla_decision = models.DurationField(
         "SLA: decision within",

@@ -49,6 +49,8 @@ DETAIL: dict[str, Callable] = {
     "api:server-stop": _servers,
     "api:server-reboot": _servers,
     "api:server-decommission": _servers,
+    "api:server-add-address": _servers,
+    "api:server-release-address": _servers,
     "api:network-detail": _networks,
     "api:network-decommission": _networks,
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
@@ -111,6 +113,8 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
     "api:server-stop": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-reboot": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-decommission": ("viewer", lambda w: w.server, "does not allow requests"),
+    "api:server-add-address": ("viewer", lambda w: w.server, "does not allow requests"),
+    "api:server-release-address": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:network-decommission": ("viewer", lambda w: w.shop.low_net, "does not allow requests"),
 }
 
@@ -243,12 +247,13 @@ def test_auditors_see_everything_and_act_on_nothing(api_world, client_for, name)
     auditor = client_for(api_world.auditor)
     count_before = ResourceRequest.objects.count()
     for forbidden in api_world.forbidden:
+        model = name.split(":")[1].split("-")[0]
         obj = {
             "resourcerequest": forbidden.request,
             "server": forbidden.server,
             "network": forbidden.network,
-        }[name.split(":")[1].split("-")[0]]
-        detail = name.rsplit("-", 1)[0] + "-detail"
+        }[model]
+        detail = f"api:{model}-detail"
         assert auditor.get(_url(detail, obj.pk)).status_code == 200
         response = auditor.post(_url(name, obj.pk), ACTION_BODY, format="json")
         assert response.status_code == 403, (name, forbidden.label, response.content)

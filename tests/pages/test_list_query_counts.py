@@ -27,15 +27,15 @@ LISTS = [
     ("/servers/?sort=-created&status=active", "requester", 10),
     ("/networks/", "requester", 10),
     ("/requests/", "requester", 9),
-    ("/approvals/", "approver", 16),
-    ("/allocations/", "requester", 12),
+    ("/approvals/", "approver", 17),
+    ("/allocations/", "requester", 13),
     ("/tenants/", "requester", 8),
     ("/regions/", "requester", 8),
     ("/api/v1/servers/", "requester", 9),
     ("/api/v1/networks/", "requester", 8),
     ("/api/v1/requests/", "requester", 7),
     ("/api/v1/approvals/", "approver", 5),
-    ("/api/v1/allocations/", "requester", 10),
+    ("/api/v1/allocations/", "requester", 11),
 ]
 
 

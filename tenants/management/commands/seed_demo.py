@@ -31,7 +31,7 @@ class Command(BaseCommand):
             for name, slug, location in demo.SITES
         }
         domains, shorts = {}, {}
-        for name, slug, short, level, marking, colour, officer in demo.DOMAINS:
+        for name, slug, short, level, marking, colour, officer, addresses in demo.DOMAINS:
             domains[slug] = SecurityDomain.objects.update_or_create(
                 slug=slug,
                 defaults={
@@ -40,6 +40,7 @@ class Command(BaseCommand):
                     "marking": marking,
                     "banner_colour": colour,
                     "requires_security_officer": officer,
+                    "external_addresses": addresses,
                 },
             )[0]
             shorts[slug] = short
