@@ -217,6 +217,22 @@ def cmd_keys_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+#: portalctl server ACTION -> the API's day-2 action on a server.
+SERVER_ACTIONS = ("start", "stop", "reboot", "add-address", "release-address", "decommission")
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    client = load_client()
+    created = client.post(
+        f"servers/{args.id}/{args.action}/", {"justification": args.justification}
+    )
+    if args.wait:
+        print(request_line(created), file=sys.stderr)
+        return wait_for(args, client, created["id"])
+    show(args, created, [request_line(created)])
+    return 0
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     r = load_client().post(f"requests/{args.id}/approve/", {"comment": args.comment or ""})
     show(args, r, [request_line(r)])
@@ -346,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_request_vm)
+
+    p = sub.add_parser(
+        "server", help="A day-2 request on a server: power, external address, decommission."
+    )
+    p.add_argument("action", choices=SERVER_ACTIONS)
+    p.add_argument("id", type=int, help="The server's id.")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_server)
 
     keys = sub.add_parser("keys", help="Your public SSH keys.").add_subparsers(
         dest="keys_command", required=True

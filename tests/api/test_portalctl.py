@@ -188,3 +188,34 @@ def test_ssh_keys_from_the_command_line_and_a_server_that_carries_one(live_serve
     removed = portalctl(rita, "keys", "remove", "rita@laptop")
     assert removed.returncode == 0 and "Removed rita@laptop" in removed.stdout
     assert portalctl(rita, "keys", "list").stdout.strip() == "You have no SSH keys."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_day2_requests_on_a_server_from_the_command_line(live_server, shop, tmp_path):
+    from provisioning.models import Kind, Server
+
+    rita = tmp_path / "rita.json"
+    _token, secret = token_create(user=shop.requester, name="cli")
+    assert portalctl(rita, "login", "--url", live_server.url, "--token", secret).returncode == 0
+    shop.low_net.router_id = "router-1"
+    shop.low_net.save(update_fields=["router_id"])
+    server = Server.objects.create(
+        allocation=shop.low, name="web", backend_id="srv-1", tag="t", status="ACTIVE"
+    )
+    server.networks.set([shop.low_net])
+
+    added = portalctl(
+        rita, "--json", "server", "add-address", str(server.pk),
+        "--justification", "Reachable from the agency network.",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    request = ResourceRequest.objects.get(pk=json.loads(added.stdout)["id"])
+    assert (request.kind, request.target_server_id) == (Kind.SERVER_ADDRESS_ADD, server.pk)
+    busy = portalctl(
+        rita, "server", "stop", str(server.pk), "--justification", "Maintenance window tonight.",
+    )  # fmt: skip
+    assert busy.returncode == 1 and "already has a request in progress" in busy.stderr
+    unknown = portalctl(
+        rita, "server", "reboot", "999999", "--justification", "Maintenance window tonight."
+    )
+    assert unknown.returncode == 1 and "Not found" in unknown.stderr

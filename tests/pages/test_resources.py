@@ -236,3 +236,44 @@ def test_list_queries_do_not_grow_with_rows(client, shop, name):
         return len(ctx.captured_queries)
 
     assert count(10) == count(60)
+
+
+def test_the_external_address_is_offered_shown_and_released_as_the_domain_allows(client, shop):
+    from provisioning.models import FloatingIp
+
+    shop.low_net.router_id = "router-1"
+    shop.low_net.save(update_fields=["router_id"])
+    server = make_server(shop.low, "reachable")
+    server.networks.set([shop.low_net])
+    client.force_login(shop.requester)
+    url = server.get_absolute_url()
+    page = client.get(url).content.decode()
+    assert "Add an external address" in page and "Release the external address" not in page
+
+    action = reverse("server-action", args=[server.pk, "add-address"])
+    filed = client.post(action, {"justification": "Reachable from the agency network."})
+    request = ResourceRequest.objects.get(target_server=server)
+    assert filed.status_code == 302 and filed.url == request.get_absolute_url()
+    assert (request.kind, request.floating_ips) == (Kind.SERVER_ADDRESS_ADD, 1)
+    request.delete()
+
+    FloatingIp.objects.create(
+        allocation=shop.low, server=server, name="172.24.4.20", address="172.24.4.20",
+        backend_id="fip-20", tag="t",
+    )  # fmt: skip
+    page = client.get(url).content.decode()
+    assert "<code>172.24.4.20</code>" in page
+    assert "Release the external address" in page and "Add an external address" not in page
+    twice = client.post(action, {"justification": "Reachable from the agency network."})
+    assert twice.status_code == 400
+    assert "already has the external address 172.24.4.20" in twice.content.decode()
+
+    shop.unclass.external_addresses = "forbid"
+    shop.unclass.save()
+    FloatingIp.objects.update(deleted_at=server.created_at)
+    page = client.get(url).content.decode()
+    assert "Add an external address" not in page
+    assert "Unclassified does not allow them" in page
+    refused = client.post(action, {"justification": "Reachable from the agency network."})
+    assert refused.status_code == 400
+    assert "does not allow external addresses" in refused.content.decode()
