@@ -17,7 +17,15 @@ from portal.models import AuditEvent
 from portal.ssh_keys import parse_public_key, ssh_key_add, ssh_key_remove
 from provisioning import cloud, services, tasks
 from provisioning.cloud import CloudTarget
-from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
+from provisioning.models import (
+    IN_FLIGHT,
+    FloatingIp,
+    Kind,
+    Network,
+    RequestState,
+    ResourceRequest,
+    Server,
+)
 from tests.integration.conftest import wait_for
 from tests.keys import ed25519_key
 
@@ -128,6 +136,75 @@ def test_servers_get_the_requesters_key_through_one_key_pair_per_allocation(live
     assert second.spec["ssh_key"]["keypair"] == keypair
     assert [s.key_name for s in servers_of(world, second)] == [keypair]
     assert world.sim.control.count("compute.keypair.create") == creates
+
+
+def test_an_external_address_is_given_released_and_goes_with_its_server(live_world):
+    world = live_world
+    network = make_network(world)  # with a router to the external network
+    built = submit_server(world, network, name="reachable")
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+
+    add = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_ADDRESS_ADD, target=server, justification=WHY
+    )
+    approve(world, add)
+    wait_state(add, RequestState.COMPLETED)
+    (address,) = server.floating_ips.live()
+    held = cloud.floating_ip_get(target(world), address.backend_id)
+    (port,) = cloud.server_ports(target(world), server.backend_id)
+    assert (held.address, held.port_id) == (address.address, port.id)
+    server.refresh_from_db()
+    assert {"address": address.address, "type": "floating"}.items() <= next(
+        a for a in server.addresses if a["type"] == "floating"
+    ).items()
+
+    release = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_ADDRESS_RELEASE, target=server, justification=WHY
+    )
+    approve(world, release)
+    wait_state(release, RequestState.COMPLETED)
+    assert not server.floating_ips.live().exists()
+    assert cloud.floating_ips_list(target(world)) == []
+
+    # Given again, then the server is decommissioned: the address is released with it.
+    again = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_ADDRESS_ADD, target=server, justification=WHY
+    )
+    approve(world, again)
+    wait_state(again, RequestState.COMPLETED)
+    gone = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_DECOMMISSION, target=server, justification=WHY
+    )
+    approve(world, gone)
+    wait_state(gone, RequestState.COMPLETED)
+    assert cloud.floating_ips_list(target(world)) == []
+    assert not FloatingIp.objects.live().filter(allocation=world.allocation).exists()
+    actions = set(
+        AuditEvent.objects.filter(object_type="provisioning.floatingip").values_list(
+            "action", flat=True
+        )
+    )
+    assert actions == {"floatingip.create", "floatingip.delete"}
+
+
+def test_a_lost_answer_to_an_address_allocation_allocates_one_address(live_world):
+    world = live_world
+    network = make_network(world)
+    built = submit_server(world, network, name="reachable")
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+    world.sim.control.lose_response("network.floatingip.create", times=1)
+
+    add = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_ADDRESS_ADD, target=server, justification=WHY
+    )
+    approve(world, add)
+    wait_state(add, RequestState.COMPLETED)
+    assert len(cloud.floating_ips_list(target(world))) == 1
+    assert server.floating_ips.live().count() == 1
 
 
 def test_lost_response_on_create_makes_exactly_one_vm(live_world):
