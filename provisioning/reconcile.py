@@ -1,9 +1,9 @@
 """Keeping the portal's view in step with the cloud, region by region.
 
-One paginated server list and one network list per project per run. Resources gone from the
-cloud are marked deleted; objects the portal tagged but does not know are recorded as orphans
-for operators; leases are warned about and ended. (Requests that stopped moving are the lease
-sweeper's, ``provisioning.services.work.work_redrive_lapsed``.)
+One paginated server list, one network list and one floating IP list per project per run.
+Resources gone from the cloud are marked deleted; objects the portal tagged but does not know
+are recorded as orphans for operators; leases are warned about and ended. (Requests that
+stopped moving are the lease sweeper's, ``provisioning.services.work.work_redrive_lapsed``.)
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from django.utils import timezone
 from portal.singleflight import single_flight
 from provisioning import cloud
 from provisioning.cloud.base import REQUEST_TAG_PREFIX, CloudError, CloudTarget
-from provisioning.models import IN_FLIGHT, Network, ResourceRequest, Server
+from provisioning.models import IN_FLIGHT, FloatingIp, Network, ResourceRequest, Server
 from provisioning.services.resources import (
+    floating_ip_mirror,
     orphan_record,
     orphans_resolve_missing,
     resource_mark_deleted,
@@ -70,7 +71,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
             return counts
         region = CloudRegion.objects.select_related("site", "domain").get(pk=region_id)
         in_flight = _in_flight_ids(region)
-        seen: dict[str, set[str]] = {"server": set(), "network": set()}
+        seen: dict[str, set[str]] = {"server": set(), "network": set(), "floatingip": set()}
         allocations = (
             Allocation.objects.filter(region=region)
             .exclude(project_id="")
@@ -82,6 +83,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
             try:
                 servers = cloud.servers_list(target)
                 networks = cloud.networks_list(target)
+                addresses = cloud.floating_ips_list(target)
             except CloudError as err:
                 log.warning("reconcile %s / %s: %s", region, allocation.tenant, err)
                 complete = False
@@ -97,6 +99,11 @@ def reconcile_region(region_id: int) -> dict[str, int]:
                 for i in networks
             ]
             counts["orphans"] += _orphans(allocation, Network, tagged, in_flight, seen["network"])
+            counts["vanished"] += _floating_ips(allocation, addresses, in_flight)
+            tagged = [(i.id, i.address, i.request_tag) for i in addresses]
+            counts["orphans"] += _orphans(
+                allocation, FloatingIp, tagged, in_flight, seen["floatingip"]
+            )
         if complete:  # an unread project must not count as "the orphan is gone"
             for kind, ids in seen.items():
                 orphans_resolve_missing(region=region, kind=kind, seen_ids=ids)
@@ -113,6 +120,21 @@ def _networks(allocation, infos, in_flight) -> int:
         if network.backend_id not in present and network.origin_request_id not in in_flight:
             resource_mark_deleted(network, reason="Deleted in the cloud outside the portal")
             vanished += 1
+    return vanished
+
+
+def _floating_ips(allocation, infos, in_flight) -> int:
+    """Addresses released outside the portal are marked deleted; a changed port is mirrored."""
+    by_id = {i.id: i for i in infos}
+    vanished = 0
+    for address in FloatingIp.objects.live().filter(allocation=allocation):
+        info = by_id.get(address.backend_id)
+        if info is None:
+            if address.origin_request_id not in in_flight:
+                resource_mark_deleted(address, reason="Released in the cloud outside the portal")
+                vanished += 1
+        elif (info.port_id, info.status) != (address.port_id, address.status):
+            floating_ip_mirror(allocation=allocation, info=info)
     return vanished
 
 

@@ -181,7 +181,7 @@ class Orphan(models.Model):
     """A cloud object tagged by the portal that the portal does not know: for operators."""
 
     region = models.ForeignKey(CloudRegion, on_delete=models.CASCADE, related_name="orphans")
-    kind = models.CharField(max_length=20)  # "server" or "network"
+    kind = models.CharField(max_length=20)  # "server", "network" or "floatingip"
     backend_id = models.CharField(max_length=64)
     project_id = models.CharField(max_length=64, blank=True)
     name = models.CharField(max_length=200, blank=True)

@@ -154,7 +154,11 @@ def floating_ip_mirror(
     origin: ResourceRequest | None = None,
     server: Server | None = None,
 ) -> FloatingIp:
-    """Create or update the row of a floating IP (keyed by its cloud id), audited when made."""
+    """Create or update the row of a floating IP (keyed by its cloud id), audited.
+
+    An address taken off its port outside the portal is no longer the server's: it stays
+    allocated (and counted) until it is released, which operators see in the audit log.
+    """
     values = {
         "name": info.address,
         "address": info.address,
@@ -164,6 +168,13 @@ def floating_ip_mirror(
     }
     if server is not None:
         values["server"] = server
+    elif not info.port_id:
+        values["server"] = None
+    before = (
+        FloatingIp.objects.filter(allocation=allocation, backend_id=info.id)
+        .values("port_id", "status", "server_id")
+        .first()
+    )
     address, created = FloatingIp.objects.update_or_create(
         allocation=allocation,
         backend_id=info.id,
@@ -185,6 +196,23 @@ def floating_ip_mirror(
             tenant=allocation.tenant,
             region=allocation.region,
         )
+    elif before is not None:
+        after = {
+            "port_id": address.port_id,
+            "status": address.status,
+            "server_id": address.server_id,
+        }
+        changed = {k: v for k, v in after.items() if before[k] != v}
+        if changed:
+            audit_record(
+                actor=None,
+                action="floatingip.update",
+                obj=address,
+                before={k: before[k] for k in changed},
+                after=changed,
+                tenant=allocation.tenant,
+                region=allocation.region,
+            )
     return address
 
 

@@ -26,6 +26,7 @@ from provisioning.models import (
     ResourceRequest,
     Server,
 )
+from tenants.models import AllocationUsage
 from tests.integration.conftest import wait_for
 from tests.keys import ed25519_key
 
@@ -378,3 +379,36 @@ def test_reconciler_notices_deleted_servers_and_records_orphans(live_world):
     assert counts["vanished"] == 1
     orphan = Orphan.objects.get(backend_id=stray.id)
     assert orphan.kind == "server" and orphan.tag == "portal-request-999999.1.1"
+
+
+def test_reconciler_follows_addresses_changed_outside_the_portal_and_records_orphans(live_world):
+    from provisioning.models import Orphan
+    from provisioning.reconcile import reconcile_region
+
+    world = live_world
+    network = make_network(world)
+    built = submit_server(world, network, name="reachable")
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+    add = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_ADDRESS_ADD, target=server, justification=WHY
+    )
+    approve(world, add)
+    wait_state(add, RequestState.COMPLETED)
+    (address,) = server.floating_ips.live()
+    assert AllocationUsage.objects.get(allocation=world.allocation).floating_ips == 1
+    external = cloud.external_network_find(target(world))
+    stray = cloud.floating_ip_find_or_create(
+        target(world), tag=cloud.request_tag("999999.1"), network_id=external.id
+    )
+
+    # Released by someone with the cloud's own tools: the portal follows.
+    cloud.floating_ip_delete(target(world), address.backend_id)
+    counts = reconcile_region(world.region.pk)
+    address.refresh_from_db()
+    assert address.is_deleted and counts["vanished"] == 1
+    orphan = Orphan.objects.get(backend_id=stray.id)
+    assert (orphan.kind, orphan.name) == ("floatingip", stray.address)
+    # The kept usage the dashboard reads gave the address back.
+    assert AllocationUsage.objects.get(allocation=world.allocation).floating_ips == 0
