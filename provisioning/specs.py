@@ -13,12 +13,21 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from portal.models import SshKey
 from portal.ssh_keys import keypair_name, parse_public_key, ssh_keys_of
-from provisioning.models import IN_FLIGHT, Flavor, Image, Kind, Network, Offering, ResourceRequest
+from provisioning.models import (
+    IN_FLIGHT,
+    Flavor,
+    Image,
+    Kind,
+    Network,
+    Offering,
+    ResourceRequest,
+    Server,
+)
 from tenants.models import Allocation
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -290,6 +299,79 @@ class NetworkSpecForm(forms.Form):
             "router": bool(data.get("router")),
         }
         return ValidSpec(spec, {"networks": 1, "routers": 1 if spec["router"] else 0})
+
+
+class ResizeSpecForm(forms.Form):
+    """A new flavor for a server: another one of its region, with a disk at least as large."""
+
+    flavor = forms.CharField(max_length=100, help_text="The name of the new flavor.")
+
+    def __init__(self, *args: Any, server: Server, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.server = server
+
+    def clean_flavor(self) -> Flavor:
+        name, server = self.cleaned_data["flavor"], self.server
+        region = server.allocation.region
+        offered = Flavor.objects.filter(region=region, active=True)
+        flavor = offered.filter(name=name).first()
+        if flavor is None:
+            others = offered.exclude(name=server.flavor_name).values_list("name", flat=True)
+            known = ", ".join(others)
+            raise ValidationError(f"No flavor {name!r} in {region}. Available: {known or 'none'}.")
+        if flavor.name == server.flavor_name:
+            raise ValidationError(f"{server} already runs as {flavor.name}.")
+        current = offered.filter(name=server.flavor_name).first()
+        if current is not None and 0 < flavor.disk_gb < current.disk_gb:
+            raise ValidationError(
+                f"{flavor.name}'s disk ({flavor.disk_gb} GB) is smaller than {server}'s "
+                f"({current.disk_gb} GB): a disk cannot be shrunk. Choose a larger flavor."
+            )
+        return flavor
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.server.status not in ("ACTIVE", "SHUTOFF"):
+            raise ValidationError(
+                f"{self.server} is {self.server.status}; only a running or stopped server can "
+                "be resized."
+            )
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        flavor, server = self.cleaned_data["flavor"], self.server
+        spec = {
+            "target": server.name,
+            "flavor": flavor.name,
+            "flavor_id": flavor.backend_id,
+            "vcpus": flavor.vcpus,
+            "ram_mb": flavor.ram_mb,
+            "from_flavor": server.flavor_name,
+            "from_vcpus": server.vcpus,
+            "from_ram_mb": server.ram_mb,
+        }
+        # Only growth needs quota; a smaller flavor frees it once the resize is done.
+        needs = {
+            "vcpus": max(flavor.vcpus - server.vcpus, 0),
+            "ram_mb": max(flavor.ram_mb - server.ram_mb, 0),
+        }
+        return ValidSpec(spec, needs)
+
+
+#: Day-2 kinds that say more than their target, validated against it.
+DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {Kind.SERVER_RESIZE: ResizeSpecForm}
+
+
+def validate_day2_spec(kind: Kind | str, data: dict[str, Any], server: Server) -> ValidSpec:
+    """Validate what a day-2 request of ``kind`` says about its target, by field."""
+    form = DAY2_SPEC_FORMS[Kind(kind)](data=data, server=server)
+    if not form.is_valid():
+        errors = form.errors.as_data()
+        # What concerns the server as a whole is said of the request's target.
+        if NON_FIELD_ERRORS in errors:
+            errors["target"] = errors.pop(NON_FIELD_ERRORS)
+        raise ValidationError(errors)
+    return form.valid_spec()
 
 
 SPEC_FORMS: dict[str, type[forms.Form]] = {

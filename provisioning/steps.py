@@ -247,6 +247,59 @@ def decommission_server(item: WorkItem, result: StepResult) -> bool:
     return False
 
 
+# --- resize ---------------------------------------------------------------------------------
+
+
+def resize_server(item: WorkItem, result: StepResult) -> bool:
+    """Resize, wait for VERIFY_RESIZE, confirm, wait for the new flavor to run.
+
+    Nova answers a resize at once and does the work later; a resize the cloud cannot do (no
+    host with room, say) brings the server back to its old flavor with no fault on it, so
+    that outcome is read from the server's recorded actions and becomes the failure reason.
+    """
+    spec, name = item.spec, item.server_name
+    info = cloud.server_get(item.target, item.server_backend_id)
+    if not result.progress.get("issued"):
+        settled = info.status in ("ACTIVE", "SHUTOFF") and not info.task_state
+        if not (settled and info.flavor_name == spec["flavor"]) and info.status != "VERIFY_RESIZE":
+            cloud.server_resize(item.target, item.server_backend_id, spec["flavor_id"])
+            info = cloud.server_get(item.target, item.server_backend_id)
+        result.progress["issued"] = True
+    if info.is_error:
+        raise StepFailed(f"{name} went into ERROR: {info.fault_message or 'no fault given'}")
+    if info.status == "VERIFY_RESIZE":
+        cloud.server_confirm_resize(item.target, item.server_backend_id)
+        result.progress["confirmed"] = True
+        info = cloud.server_get(item.target, item.server_backend_id)
+    result.servers.append(("", info))
+    if info.status in ("ACTIVE", "SHUTOFF") and not info.task_state:
+        if info.flavor_name == spec["flavor"]:
+            result.status_note = f"{name} runs as {info.flavor_name}"
+            return True
+        if not result.progress.get("confirmed"):
+            why = cloud.server_action_failure(item.target, item.server_backend_id, "resize")
+            raise StepFailed(
+                f"The cloud did not resize {name}: {why or 'it gave no reason'}. It still "
+                f"runs as {info.flavor_name}."
+            )
+    result.status_note = f"{name} is {info.status}" + (
+        f" ({info.task_state})" if info.task_state else ""
+    )
+    return False
+
+
+def cleanup_resize(item: WorkItem) -> str:
+    """A resize waiting to be confirmed when the request fails is reverted, not left half-done."""
+    try:
+        info = cloud.server_get(item.target, item.server_backend_id)
+    except CloudNotFound:
+        return ""
+    if info.status != "VERIFY_RESIZE":
+        return ""
+    cloud.server_revert_resize(item.target, item.server_backend_id)
+    return f" The resize was reverted: {item.server_name} runs as {item.spec['from_flavor']}."
+
+
 # --- external addresses ---------------------------------------------------------------------
 
 
@@ -317,6 +370,7 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SERVER_STOP: power_action,
     Kind.SERVER_REBOOT: power_action,
     Kind.SERVER_DECOMMISSION: decommission_server,
+    Kind.SERVER_RESIZE: resize_server,
     Kind.SERVER_ADDRESS_ADD: add_address,
     Kind.SERVER_ADDRESS_RELEASE: release_address,
     Kind.NETWORK_DECOMMISSION: decommission_network,
@@ -325,4 +379,5 @@ CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SERVER: cleanup_servers,
     Kind.NETWORK: cleanup_network,
     Kind.SERVER_ADDRESS_ADD: cleanup_address,
+    Kind.SERVER_RESIZE: cleanup_resize,
 }

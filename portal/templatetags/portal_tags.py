@@ -34,3 +34,15 @@ def domain_badge(domain: SecurityDomain) -> dict:
 @register.inclusion_tag("portal/_quota_bar.html")
 def quota_bar(usage) -> dict:
     return {"usage": usage}
+
+
+@register.filter
+def mib(value: int | None) -> str:
+    """An amount of memory given in MiB, as people read it: "512 MiB", "2 GiB", "1.5 GiB"."""
+    if value is None:
+        return "—"
+    value = int(value)
+    if value < 1024:
+        return f"{value} MiB"
+    gib = value / 1024
+    return f"{gib:.0f} GiB" if gib == int(gib) else f"{gib:.1f} GiB"

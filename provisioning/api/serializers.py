@@ -271,6 +271,10 @@ class ActionSerializer(serializers.Serializer):
     )
 
 
+class ResizeSerializer(ActionSerializer):
+    flavor = serializers.CharField(help_text="The new flavor's name (see flavors/).")
+
+
 # --- resources ----------------------------------------------------------------------------
 
 

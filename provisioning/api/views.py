@@ -285,14 +285,17 @@ class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gene
 class _Day2Mixin:
     """Actions on a server or network: each submits a day-2 request through ``request_submit``."""
 
-    def _submit(self, request, kind: Kind) -> Response:
-        payload = s.ActionSerializer(data=request.data)
+    def _submit(self, request, kind: Kind, payload_class=s.ActionSerializer) -> Response:
+        target = self.get_object()  # out of reach is a 404 before the body is looked at
+        payload = payload_class(data=request.data)
         payload.is_valid(raise_exception=True)
+        spec = {k: v for k, v in payload.validated_data.items() if k != "justification"}
         created = services.request_submit(
             user=request.user,
             kind=kind,
             justification=payload.validated_data["justification"],
-            target=self.get_object(),
+            target=target,
+            spec=spec or None,
         )
         answer = selectors.requests_visible_to(request.user).filter(pk=created.pk).first()
         return Response(
@@ -354,6 +357,22 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     @action(detail=True, methods=["post"])
     def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_DECOMMISSION)
+
+    @extend_schema(
+        summary="Resize the server to another flavor (creates a day-2 request)",
+        request=s.ResizeSerializer,
+        responses={201: s.RequestDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "Resize",
+                value={"flavor": "m1.large", "justification": "The planning tool needs more RAM."},
+                request_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def resize(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SERVER_RESIZE, s.ResizeSerializer)
 
     @_day2_schema("Give the server an address on the external network (a floating IP)")
     @action(detail=True, methods=["post"], url_path="add-address")

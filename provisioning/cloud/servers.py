@@ -185,3 +185,50 @@ def server_reboot(target: CloudTarget, server_id: str, *, hard: bool = False) ->
     conn = connect(target)
     with translate_errors(f"rebooting server {server_id}"):
         conn.compute.reboot_server(server_id, "HARD" if hard else "SOFT")
+
+
+def server_resize(target: CloudTarget, server_id: str, flavor_id: str) -> None:
+    """Ask for a new flavor; the server goes RESIZE, then VERIFY_RESIZE to be confirmed."""
+    conn = connect(target)
+    with translate_errors(f"resizing server {server_id}"):
+        conn.compute.resize_server(server_id, flavor_id)
+
+
+def server_confirm_resize(target: CloudTarget, server_id: str) -> None:
+    conn = connect(target)
+    with translate_errors(f"confirming the resize of server {server_id}"):
+        conn.compute.confirm_server_resize(server_id)
+
+
+def server_revert_resize(target: CloudTarget, server_id: str) -> None:
+    """Go back to the old flavor while the resize waits to be confirmed (VERIFY_RESIZE)."""
+    conn = connect(target)
+    with translate_errors(f"reverting the resize of server {server_id}"):
+        conn.compute.revert_server_resize(server_id)
+
+
+def server_action_failure(target: CloudTarget, server_id: str, action: str) -> str:
+    """Why the server's latest ``action`` (e.g. "resize") failed, as the cloud recorded it.
+
+    Nova records each action's events; a failed one carries the error's message in
+    ``details`` (microversion 2.84) and its result "Error". Empty when nothing failed or the
+    cloud said nothing about it.
+    """
+    conn = connect(target)
+    with translate_errors(f"reading the actions of server {server_id}"):
+        latest = next(
+            (a for a in conn.compute.server_actions(server_id) if a.action == action), None
+        )
+        if latest is None:
+            return ""
+        detail = conn.compute.get_server_action(latest.request_id, server_id)
+    failed = [e for e in detail.events or () if (_field(e, "result") or "").lower() == "error"]
+    reasons = [(_field(e, "details") or "").strip() for e in failed]
+    return "; ".join(r for r in reasons if r) or (latest.message or "").strip()
+
+
+def _field(event: Any, name: str) -> Any:
+    """An event's field, whether the SDK gives events as resources or as plain dicts."""
+    return (
+        event.get(name) if isinstance(event, dict) and name in event else getattr(event, name, None)
+    )

@@ -49,6 +49,7 @@ class Kind(models.TextChoices):
     SERVER_STOP = "server_stop", "Stop server"
     SERVER_REBOOT = "server_reboot", "Reboot server"
     SERVER_DECOMMISSION = "server_decommission", "Decommission server"
+    SERVER_RESIZE = "server_resize", "Resize server"
     SERVER_ADDRESS_ADD = "server_address_add", "Add an external address"
     SERVER_ADDRESS_RELEASE = "server_address_release", "Release the external address"
     NETWORK_DECOMMISSION = "network_decommission", "Decommission network"

@@ -15,7 +15,7 @@ from provisioning.services.errors import RequestConflict, RequestNotAllowed
 from provisioning.services.quotas import allocation_lock, needs_of, quota_check
 from provisioning.services.transitions import record_created, request_lock, transition
 from provisioning.services.work import work_start
-from provisioning.specs import validate_spec
+from provisioning.specs import DAY2_SPEC_FORMS, validate_day2_spec, validate_spec
 from tenants.access import Action, can, is_operator
 from tenants.models import Allocation
 
@@ -36,7 +36,8 @@ def request_submit(
     """Record a request after checking rights, the spec and the quota; route it to approval.
 
     New resources name their ``allocation`` and a ``spec``; day-2 requests name their ``target``
-    (the allocation is the target's). Raises ValidationError with field messages, QuotaExceeded,
+    (the allocation is the target's), and a ``spec`` where the kind says more (a resize: the
+    flavor). Raises ValidationError with field messages, QuotaExceeded,
     or RequestNotAllowed.
     """
     kind = Kind(kind)
@@ -64,12 +65,14 @@ def request_submit(
     elif kind == Kind.SERVER_ADDRESS_RELEASE and not target.floating_ips.live().exists():
         errors["target"] = [f"{target} has no external address to release."]
     valid = None
-    if not kind.is_day2:
-        try:
+    try:
+        if not kind.is_day2:
             valid = validate_spec(kind, spec or {}, allocation, requester=user)
-        except ValidationError as err:
-            for field, messages in err.message_dict.items():
-                errors.setdefault(field, []).extend(messages)
+        elif kind in DAY2_SPEC_FORMS:
+            valid = validate_day2_spec(kind, spec or {}, target)
+    except ValidationError as err:
+        for field, messages in err.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
 

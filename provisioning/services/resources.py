@@ -41,6 +41,7 @@ def server_mirror(
         "addresses": _addresses(info),
         "fault": info.fault_message,
         "last_seen_at": now,
+        **_flavor(info),
     }
     server = Server.objects.filter(allocation=allocation, backend_id=info.id).first()
     if server is None:
@@ -49,12 +50,9 @@ def server_mirror(
             backend_id=info.id,
             tag=tag,
             origin_request=origin,
-            flavor_name=info.flavor_name,
             image_name=image_name,
-            vcpus=info.vcpus or 0,
-            ram_mb=info.ram_mb or 0,
             lease_end=lease_end,
-            **values,
+            **{"flavor_name": info.flavor_name, "vcpus": 0, "ram_mb": 0, **values},
         )
         if network_ids:
             server.networks.set(network_ids)
@@ -74,6 +72,8 @@ def server_mirror(
     for key, value in {**changed, "last_seen_at": now}.items():
         setattr(server, key, value)
     server.save(update_fields=[*changed, "last_seen_at"])
+    if changed.keys() & {"vcpus", "ram_mb"}:
+        usage_rollup_refresh_on_commit(allocation.pk)  # resized
     if changed:
         audit_record(
             actor=None,
@@ -84,6 +84,13 @@ def server_mirror(
             region=allocation.region,
         )
     return server
+
+
+def _flavor(info: cloud.ServerInfo) -> dict[str, object]:
+    """The flavor as the cloud reports it (it changes with a resize); nothing if not reported."""
+    if info.vcpus is None:
+        return {}
+    return {"flavor_name": info.flavor_name, "vcpus": info.vcpus, "ram_mb": info.ram_mb or 0}
 
 
 def resource_mark_deleted(
@@ -271,7 +278,7 @@ SYNC_BATCH = 1000
 #: ``last_seen_at`` is written again only when older than this: most runs write nothing for a
 #: server that did not change, which is what keeps a run at 10,000 servers cheap.
 SEEN_REFRESH = timedelta(minutes=5)
-_MIRRORED = ("name", "status", "addresses", "fault")
+_MIRRORED = ("name", "status", "addresses", "fault", "flavor_name", "vcpus", "ram_mb")
 
 
 def servers_sync(
@@ -303,7 +310,7 @@ def servers_sync(
                 continue
             values = {
                 "name": info.name, "status": info.status,
-                "addresses": _addresses(info), "fault": info.fault_message,
+                "addresses": _addresses(info), "fault": info.fault_message, **_flavor(info),
             }  # fmt: skip
             diff = {k: v for k, v in values.items() if getattr(server, k) != v}
             if diff:
@@ -324,6 +331,7 @@ def servers_sync(
                 Server.objects.filter(pk__in=[s.pk for s in gone]).update(
                     deleted_at=now, status="DELETED"
                 )
+            if gone or any(diff.keys() & {"vcpus", "ram_mb"} for _, diff in changed):
                 usage_rollup_refresh_on_commit(allocation.pk)
             where = {"actor": None, "tenant": allocation.tenant, "region": allocation.region}
             reason = {"reason": "Deleted in the cloud outside the portal"}

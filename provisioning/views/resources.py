@@ -17,7 +17,7 @@ from portal.models import AuditEvent
 from portal.pagination import bounded_count
 from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
 from provisioning.filtersets import NetworkFilterSet, ServerFilterSet
-from provisioning.models import IN_FLIGHT, Kind, Network, ResourceRequest, Server
+from provisioning.models import IN_FLIGHT, Flavor, Kind, Network, ResourceRequest, Server
 from provisioning.selectors import allocation_choices
 from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
 from provisioning.views.approvals import error_messages
@@ -169,6 +169,7 @@ ACTION_LABELS = {
     "stop": "Stop",
     "reboot": "Reboot",
     "decommission": "Decommission",
+    "resize": "Resize",
     "add-address": "Add an external address",
     "release-address": "Release the external address",
 }
@@ -176,6 +177,7 @@ SERVER_ACTIONS = {
     "start": Kind.SERVER_START,
     "stop": Kind.SERVER_STOP,
     "reboot": Kind.SERVER_REBOOT,
+    "resize": Kind.SERVER_RESIZE,
     "add-address": Kind.SERVER_ADDRESS_ADD,
     "release-address": Kind.SERVER_ADDRESS_RELEASE,
     "decommission": Kind.SERVER_DECOMMISSION,
@@ -194,6 +196,8 @@ class ServerDetailView(ResourceDetailView):
         # Power actions that make sense in the server's current state; Nova refuses the others.
         sensible = {"SHUTOFF": {"start"}, "ACTIVE": {"stop", "reboot"}}.get(obj.status, set())
         names = [n for n in ("start", "stop", "reboot") if n in sensible]
+        if obj.status in ("ACTIVE", "SHUTOFF"):
+            names.append("resize")
         if self.floating_ips:
             names.append("release-address")
         elif obj.allocation.region.domain.external_addresses != "forbid":
@@ -263,8 +267,19 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             justification=self.request.POST.get("justification", ""),
             model_name=self.model._meta.verbose_name,
             url_name=self.url_name,
+            spec=self.spec_from(self.request.POST),
         )
+        if self.actions[action] == Kind.SERVER_RESIZE:
+            kwargs["flavors"] = Flavor.objects.filter(
+                region=self.object.allocation.region, active=True
+            ).exclude(name=self.object.flavor_name)
         return super().get_context_data(**kwargs)
+
+    def spec_from(self, data) -> dict[str, Any] | None:
+        """What the action says besides its justification (a resize: the flavor)."""
+        if self.actions[self.kwargs["action"]] == Kind.SERVER_RESIZE:
+            return {"flavor": data.get("flavor", "")}
+        return None
 
     def get_page_domains(self, context: dict[str, Any]) -> tuple:
         return (self.object.allocation.region.domain,)
@@ -280,6 +295,7 @@ class ResourceActionView(RestrictedMixin, TemplateView):
                 kind=self.actions[kwargs["action"]],
                 target=self.object,
                 justification=request.POST.get("justification", ""),
+                spec=self.spec_from(request.POST),
             )
         except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
             self.errors = error_messages(err)

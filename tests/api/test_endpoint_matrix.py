@@ -23,6 +23,7 @@ NOT_FOUND = {"message": "Not found.", "code": "not_found", "fields": {}}
 #: A body that passes every action's own validation, so that only the lookup can refuse it.
 ACTION_BODY = {
     "justification": "A justification that is long enough.",
+    "flavor": "m1.small",
     "comment": "A comment that is long enough.",
     "reason": "A reason.",
 }
@@ -50,6 +51,7 @@ DETAIL: dict[str, Callable] = {
     "api:server-reboot": _servers,
     "api:server-decommission": _servers,
     "api:server-add-address": _servers,
+    "api:server-resize": _servers,
     "api:server-release-address": _servers,
     "api:network-detail": _networks,
     "api:network-decommission": _networks,
@@ -114,6 +116,7 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
     "api:server-reboot": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-decommission": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-add-address": ("viewer", lambda w: w.server, "does not allow requests"),
+    "api:server-resize": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-release-address": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:network-decommission": ("viewer", lambda w: w.shop.low_net, "does not allow requests"),
 }
