@@ -8,7 +8,7 @@ from typing import Any
 
 from cloudsim import quota
 from cloudsim.app import CloudSim, iso, new_id
-from cloudsim.network import BOUND, UNBOUND, make_port, ports_of
+from cloudsim.network import BOUND, UNBOUND, delete_port, make_port, ports_of
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
 MIN_VERSION = (2, 1)
@@ -168,10 +168,11 @@ def bind_ports(sim: CloudSim, server: dict[str, Any]) -> None:
 
 
 def release_ports(sim: CloudSim, server: dict[str, Any]) -> None:
-    """Delete the ports Nova made for the server; unbind those the caller brought."""
+    """Delete the ports Nova made for the server (their floating IPs are disassociated);
+    unbind those the caller brought (their floating IPs stay with them, as in Neutron)."""
     for port in ports_of(sim, server["_region"], device_id=server["id"]):
         if port.get("_nova_owned"):
-            sim.store.delete("port", port["id"])
+            delete_port(sim, port)
         else:
             port.update(device_id="", device_owner="", status="DOWN", **UNBOUND)
             sim.store.put("port", port, region=port["_region"], project_id=port["project_id"])
@@ -214,38 +215,55 @@ def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class AddressBook:
-    """Ports by server and network names, read once per list call instead of once per server."""
+    """Ports (and the floating IPs given to them) by server, and network names, read once per
+    list call instead of once per server."""
 
     def __init__(self, sim: CloudSim, region: str) -> None:
         self.ports: dict[str, list[dict[str, Any]]] = {}
         for port in sim.store.list("port", region=region):
             self.ports.setdefault(port["device_id"], []).append(port)
         self.names = {n["id"]: n["name"] for n in sim.store.list("network", region=region)}
+        self.floating: dict[str, list[dict[str, Any]]] = {}
+        for fip in sim.store.list("floatingip", region=region):
+            if fip.get("port_id"):
+                self.floating.setdefault(fip["port_id"], []).append(fip)
 
 
 def addresses(
     sim: CloudSim, server: dict[str, Any], book: AddressBook | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
+    """As Nova shows them: per network, the fixed addresses of the server's ports, then the
+    floating IPs given to those addresses (type `floating`, with the port's MAC)."""
+    fixed: dict[str, list[dict[str, Any]]] = {}
+    floating: dict[str, list[dict[str, Any]]] = {}
     if book is not None:
         ports = book.ports.get(server["id"], [])
     else:
         ports = ports_of(sim, server["_region"], device_id=server["id"])
     for port in ports:
         if book is not None:
-            network = {"name": book.names.get(port["network_id"], port["network_id"])}
+            name = book.names.get(port["network_id"], port["network_id"])
+            fips = book.floating.get(port["id"], [])
         else:
             network = sim.store.get("network", port["network_id"]) or {"name": port["network_id"]}
+            name = network["name"]
+            fips = sim.store.find("floatingip", region=server["_region"], port_id=port["id"])
         for ip in port["fixed_ips"]:
-            out.setdefault(network["name"], []).append(
-                {
-                    "version": 6 if ":" in ip["ip_address"] else 4,
-                    "addr": ip["ip_address"],
-                    "OS-EXT-IPS:type": "fixed",
-                    "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
-                }
-            )
-    return out
+            fixed.setdefault(name, []).append(address_entry(ip["ip_address"], "fixed", port))
+            for fip in fips:
+                if fip["fixed_ip_address"] == ip["ip_address"]:
+                    entry = address_entry(fip["floating_ip_address"], "floating", port)
+                    floating.setdefault(name, []).append(entry)
+    return {name: fixed.get(name, []) + floating.get(name, []) for name in fixed | floating}
+
+
+def address_entry(address: str, kind: str, port: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": 6 if ":" in address else 4,
+        "addr": address,
+        "OS-EXT-IPS:type": kind,
+        "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
+    }
 
 
 def server_view(

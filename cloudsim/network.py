@@ -1,4 +1,5 @@
-"""Neutron v2.0 subset: networks, subnets, routers, ports, security groups, quotas and tags."""
+"""Neutron v2.0 subset: networks, subnets, routers, ports, security groups, floating IPs,
+quotas and tags."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ KINDS = {
     "ports": ("port", "Port", "port"),
     "security-groups": ("security_group", "Security group", "security_group"),
     "security-group-rules": ("security_group_rule", "Security group rule", "security_group_rule"),
+    "floatingips": ("floatingip", "Floating IP", "floatingip"),
 }
-TAGGABLE = ("networks", "subnets", "routers", "ports", "security-groups")
+TAGGABLE = ("networks", "subnets", "routers", "ports", "security-groups", "floatingips")
 
 
 def not_found(collection: str, obj_id: str) -> ApiError:
@@ -29,6 +31,9 @@ def not_found(collection: str, obj_id: str) -> ApiError:
         return ApiError.neutron(404, f"Security group {obj_id} does not exist", type_)
     if collection == "security-group-rules":
         return ApiError.neutron(404, f"Security group rule {obj_id} does not exist", type_)
+    if collection == "floatingips":
+        message = f"Floating IP {obj_id} could not be found"  # no period, as Neutron words it
+        return ApiError.neutron(404, message, "FloatingIPNotFound")
     period = "" if collection == "routers" else "."
     return ApiError.neutron(404, f"{label} {obj_id} could not be found{period}", type_)
 
@@ -167,11 +172,14 @@ def owner_for(req: Request, data: dict[str, Any]) -> str:
 
 
 # ---- generic list/get/delete --------------------------------------------------------------
-def settle_servers_of(sim: CloudSim, ports: list[dict[str, Any]]) -> bool:
+def settle_servers_of(
+    sim: CloudSim, ports: list[dict[str, Any]], *, unbound_only: bool = True
+) -> bool:
     """Finish the builds and deletes of the servers behind unbound ports; True if any changed.
 
     Servers settle lazily when read, and a port's state follows its server's, so reading ports
-    settles their servers first, as if Nova had been working all along.
+    settles their servers first, as if Nova had been working all along. `unbound_only=False`
+    also settles servers whose ports are bound (a delete that is due removes their ports).
     """
     from cloudsim.compute import settle  # cloudsim.compute imports this module
 
@@ -179,13 +187,37 @@ def settle_servers_of(sim: CloudSim, ports: list[dict[str, Any]]) -> bool:
     for server_id in {
         p["device_id"]
         for p in ports
-        if p["status"] == "DOWN" and p.get("device_owner", "").startswith("compute:")
+        if (p["status"] == "DOWN" or not unbound_only)
+        and p.get("device_owner", "").startswith("compute:")
     }:
         server = sim.store.get("server", server_id)
         if server is not None:
             before = server["status"]
             changed |= settle(sim, server) is None or server["status"] != before
     return changed
+
+
+def settle_behind(sim: CloudSim, collection: str, items: list[dict[str, Any]]) -> bool:
+    """Settle the servers whose state shows in `items` (their ports, or the ports floating IPs
+    are given to, which a server's delete takes away); True if anything changed."""
+    if collection == "ports":
+        return settle_servers_of(sim, items)
+    if collection == "floatingips":
+        ports = [sim.store.get("port", f["port_id"]) for f in items if f.get("port_id")]
+        return settle_servers_of(sim, [p for p in ports if p], unbound_only=False)
+    return False
+
+
+def present(
+    sim: CloudSim, req: Request, collection: str, obj: dict[str, Any], fields: list[str] | None
+) -> dict[str, Any]:
+    """The object as Neutron answers it: `show`, plus what is computed when read (the
+    `port_details` of a floating IP follow its port, whose status follows the server)."""
+    if collection == "floatingips":
+        from cloudsim.network_fips import with_port_details  # it imports this module
+
+        obj = with_port_details(sim, obj)
+    return show(obj, fields, admin=req.ctx.is_admin)
 
 
 def list_handler(collection: str):
@@ -200,7 +232,7 @@ def list_handler(collection: str):
             ]
 
         items = listing()
-        if collection == "ports" and settle_servers_of(sim, items):
+        if settle_behind(sim, collection, items):
             items = listing()
         if req.arg("sort_dir") == "desc":
             items.reverse()
@@ -208,7 +240,7 @@ def list_handler(collection: str):
         url = f"{req.base_url}/{req.region}/network/v2.0/{collection}"
         page, links = paginate(items, req, key, url) if req.arg("limit") else (items, [])
         fields = req.args("fields") or None
-        body: dict[str, Any] = {key: [show(o, fields, admin=req.ctx.is_admin) for o in page]}
+        body: dict[str, Any] = {key: [present(sim, req, collection, o, fields) for o in page]}
         if links:
             body[f"{key}_links"] = links
         return Response(200, body)
@@ -219,10 +251,10 @@ def list_handler(collection: str):
 def get_handler(collection: str):
     def handler(sim: CloudSim, req: Request, obj_id: str) -> Response:
         obj = load(sim, req, collection, obj_id)
-        if collection == "ports" and settle_servers_of(sim, [obj]):
+        if settle_behind(sim, collection, [obj]):
             obj = load(sim, req, collection, obj_id)
         fields = req.args("fields") or None
-        return Response(200, {KINDS[collection][0]: show(obj, fields, admin=req.ctx.is_admin)})
+        return Response(200, {KINDS[collection][0]: present(sim, req, collection, obj, fields)})
 
     return handler
 
@@ -267,7 +299,12 @@ def delete_handler(collection: str):
                     sim.store.delete("security_group_rule", rule["id"])
         if collection == "routers" and obj.get("_gateway_port"):
             sim.store.delete("port", obj["_gateway_port"])
-        sim.store.delete(KINDS[collection][0], obj_id)
+        if collection == "floatingips":
+            sim.store.delete("port", obj["_port"])  # the address goes back to the pool
+        if collection == "ports":
+            delete_port(sim, obj)
+        else:
+            sim.store.delete(KINDS[collection][0], obj_id)
         return Response(204)
 
     return handler
@@ -319,6 +356,19 @@ def check_router_delete(sim: CloudSim, router: dict[str, Any]) -> None:
         )
 
 
+def check_port_delete(sim: CloudSim, port: dict[str, Any]) -> None:
+    """Neutron refuses to delete a floating IP's own port (its address) through the port API."""
+    if port.get("device_owner") == FLOATINGIP_OWNER and sim.store.get(
+        "floatingip", port["device_id"]
+    ):
+        raise ApiError.neutron(
+            409,
+            f"Port {port['id']} cannot be deleted directly via the port API: "
+            f"has device owner {FLOATINGIP_OWNER}.",
+            "ServicePortInUse",
+        )
+
+
 def check_sg_delete(sim: CloudSim, sg: dict[str, Any]) -> None:
     for port in sim.store.list("port", region=sg["_region"]):
         if sg["id"] in port.get("security_groups", []):
@@ -334,9 +384,25 @@ DELETE_CHECKS = {
     "subnets": check_subnet_delete,
     "routers": check_router_delete,
     "security-groups": check_sg_delete,
+    "ports": check_port_delete,
 }
 INTERFACE_OWNER = "network:router_interface"
 GATEWAY_OWNER = "network:router_gateway"
+FLOATINGIP_OWNER = "network:floatingip"
+
+
+def delete_port(sim: CloudSim, port: dict[str, Any]) -> None:
+    """Delete a port; as Neutron does, the floating IPs given to it stay, disassociated.
+
+    Every way a port goes (the port API, Nova deleting the ports it made for a server) comes
+    through here, so no floating IP ever points at a port that is gone.
+    """
+    for fip in sim.store.find("floatingip", region=port["_region"], port_id=port["id"]):
+        fip.update(port_id=None, fixed_ip_address=None, router_id=None, status="DOWN")
+        fip["revision_number"] += 1
+        fip["updated_at"] = iso()
+        save(sim, "floatingips", fip)
+    sim.store.delete("port", port["id"])
 
 
 # ---- addresses and ports -----------------------------------------------------------------

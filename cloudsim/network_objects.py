@@ -1,4 +1,7 @@
-"""Neutron create calls (networks, subnets, routers, security groups), quotas, tags, routes."""
+"""Neutron create calls (networks, subnets, routers, security groups), quotas, tags, routes.
+
+Floating IPs live in cloudsim.network_fips; their routes are registered here with the others.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,12 @@ from cloudsim.network import (
     stamp,
     update_handler,
 )
+from cloudsim.network_fips import (
+    check_gateway_change,
+    check_interface_removal,
+    create_floatingip,
+    update_floatingip,
+)
 from cloudsim.web import ApiError, Request, Response, Router
 
 
@@ -51,8 +60,10 @@ def resources(sim: CloudSim, req: Request) -> Response:
 
 
 def extensions(sim: CloudSim, req: Request) -> Response:
+    # `router` covers floating IPs as well (Neutron has no separate alias for them).
     aliases = ["external-net", "router", "security-group", "quotas", "standard-attr-tag",
-               "tag-creation", "binding", "port-security", "quota_details"]  # fmt: skip
+               "tag-creation", "binding", "port-security", "quota_details",
+               "fip-port-details"]  # fmt: skip
     items = [{"alias": a, "name": a, "description": a, "updated": "2013-01-01T00:00:00-00:00",
               "links": []} for a in aliases]  # fmt: skip
     return Response(200, {"extensions": items})
@@ -187,6 +198,7 @@ def create_subnet(sim: CloudSim, req: Request) -> Response:
 
 
 def set_gateway(sim: CloudSim, req: Request, router: dict[str, Any], info: Any) -> None:
+    check_gateway_change(sim, router, info)
     if router.get("_gateway_port"):
         sim.store.delete("port", router["_gateway_port"])
         router["_gateway_port"] = None
@@ -278,6 +290,7 @@ def router_interface(sim: CloudSim, req: Request, obj_id: str, action: str) -> R
                 f"Router {obj_id} has no interface on subnet {subnet_id}",
                 "RouterInterfaceNotFoundForSubnet",
             )
+        check_interface_removal(sim, router, port)
         sim.store.delete("port", port["id"])
         subnet_id = port["fixed_ips"][0]["subnet_id"] if port["fixed_ips"] else subnet_id
     body = {
@@ -343,7 +356,9 @@ def register(router: Router) -> None:
     add("GET", "network", "/v2.0/extensions", "network.extension.list", extensions)
     creators = {"networks": create_network, "subnets": create_subnet, "routers": create_router,
                 "ports": create_port, "security-groups": create_security_group,
-                "security-group-rules": create_rule}  # fmt: skip
+                "security-group-rules": create_rule,
+                "floatingips": create_floatingip}  # fmt: skip
+    updaters = {"floatingips": update_floatingip}
     editable = ("name", "description", "admin_state_up")
     for collection, (singular, _, _) in KINDS.items():
         op = f"network.{singular}"
@@ -351,13 +366,8 @@ def register(router: Router) -> None:
         add("GET", "network", base, f"{op}.list", list_handler(collection))
         add("POST", "network", base, f"{op}.create", creators[collection])
         add("GET", "network", base + "/{obj_id}", f"{op}.get", get_handler(collection))
-        add(
-            "PUT",
-            "network",
-            base + "/{obj_id}",
-            f"{op}.update",
-            update_handler(collection, editable),
-        )
+        update = updaters.get(collection) or update_handler(collection, editable)
+        add("PUT", "network", base + "/{obj_id}", f"{op}.update", update)
         add("DELETE", "network", base + "/{obj_id}", f"{op}.delete", delete_handler(collection))
     add("PUT", "network", "/v2.0/routers/{obj_id}/add_router_interface",
         "network.router.add_interface",
