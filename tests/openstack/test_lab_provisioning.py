@@ -8,9 +8,11 @@ import ipaddress
 
 import pytest
 
+from portal.ssh_keys import parse_public_key, ssh_key_add
 from provisioning import cloud, services
 from provisioning.models import Kind, Network, Orphan, RequestState, ResourceRequest, Server
 from provisioning.reconcile import reconcile_region
+from tests.keys import ed25519_key
 from tests.live import wait_for
 
 pytestmark = [pytest.mark.openstack, pytest.mark.queue, pytest.mark.django_db(transaction=True)]
@@ -65,7 +67,8 @@ def test_network_and_server_on_real_nova_with_a_bound_port_then_day2(lab_world):
     assert network.backend_id in {n.id for n in cloud.networks_list(world.target)}
     assert network.subnet_id and network.router_id
 
-    request = submit_server(world, network)
+    key = ssh_key_add(user=world.requester, public_key=ed25519_key("req@laptop"), name="laptop")
+    request = submit_server(world, network, ssh_key=key.pk)
     services.request_approve(user=world.approver, request=request)
     wait_state(request, RequestState.COMPLETED)
     assert [t.to_state for t in request.transitions.all()] == [
@@ -75,6 +78,10 @@ def test_network_and_server_on_real_nova_with_a_bound_port_then_day2(lab_world):
     server = Server.objects.get(origin_request=request)
     in_nova = cloud.server_get(world.target, server.backend_id)
     assert in_nova.status == "ACTIVE" and in_nova.task_state is None
+    # The requester's key reached Nova through the allocation's key pair.
+    assert in_nova.key_name == request.spec["ssh_key"]["keypair"]
+    keypair = cloud.keypair_get(world.target, in_nova.key_name)
+    assert keypair.fingerprint == parse_public_key(key.public_key).md5_fingerprint
     assert in_nova.request_tag and in_nova.request_tag.startswith(f"portal-request-{request.pk}.")
     # Bindings are shown to admins only: read the ports with the region's admin account.
     (port,) = cloud.server_ports(world.lab.admin, server.backend_id)
@@ -95,12 +102,24 @@ def test_network_and_server_on_real_nova_with_a_bound_port_then_day2(lab_world):
     rebooted = cloud.server_get(world.target, server.backend_id)
     assert (rebooted.status, rebooted.task_state) == ("ACTIVE", None)
 
+    # An external address from the lab's public network, on the server's port.
+    day2(world, Kind.SERVER_ADDRESS_ADD, server)
+    (address,) = server.floating_ips.live()
+    in_neutron = cloud.floating_ip_get(world.target, address.backend_id)
+    assert (in_neutron.address, in_neutron.port_id) == (address.address, port.id)
+    assert in_neutron.fixed_address == port.fixed_ips[0][1]
+
     day2(world, Kind.SERVER_DECOMMISSION, server)
     server.refresh_from_db()
     assert server.is_deleted
     with pytest.raises(cloud.CloudNotFound):
         cloud.server_get(world.target, server.backend_id)
     assert cloud.server_ports(world.lab.admin, server.backend_id) == []
+    # Neutron keeps an address whose port went; the portal released it with the server.
+    assert cloud.floating_ips_list(world.target) == []
+    address.refresh_from_db()
+    assert address.is_deleted
+    cloud.keypair_delete(world.target, keypair.name)
 
     day2(world, Kind.NETWORK_DECOMMISSION, network)
     assert network.backend_id not in {n.id for n in cloud.networks_list(world.target)}
