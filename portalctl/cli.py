@@ -218,14 +218,19 @@ def cmd_keys_remove(args: argparse.Namespace) -> int:
 
 
 #: portalctl server ACTION -> the API's day-2 action on a server.
-SERVER_ACTIONS = ("start", "stop", "reboot", "add-address", "release-address", "decommission")
+SERVER_ACTIONS = (
+    "start", "stop", "reboot", "resize", "add-address", "release-address", "decommission",
+)  # fmt: skip
 
 
 def cmd_server(args: argparse.Namespace) -> int:
+    body = {"justification": args.justification}
+    if args.action == "resize":
+        if not args.flavor:
+            raise UsageError("A resize needs --flavor (see the region's flavors).")
+        body["flavor"] = args.flavor
     client = load_client()
-    created = client.post(
-        f"servers/{args.id}/{args.action}/", {"justification": args.justification}
-    )
+    created = client.post(f"servers/{args.id}/{args.action}/", body)
     if args.wait:
         print(request_line(created), file=sys.stderr)
         return wait_for(args, client, created["id"])
@@ -364,10 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_request_vm)
 
     p = sub.add_parser(
-        "server", help="A day-2 request on a server: power, external address, decommission."
+        "server", help="A day-2 request on a server: power, resize, external address, decommission."
     )
     p.add_argument("action", choices=SERVER_ACTIONS)
     p.add_argument("id", type=int, help="The server's id.")
+    p.add_argument("--flavor", help="For resize: the new flavor's name.")
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_server)

@@ -219,3 +219,16 @@ def test_day2_requests_on_a_server_from_the_command_line(live_server, shop, tmp_
         rita, "server", "reboot", "999999", "--justification", "Maintenance window tonight."
     )
     assert unknown.returncode == 1 and "Not found" in unknown.stderr
+    ResourceRequest.objects.all().delete()
+    no_flavor = portalctl(
+        rita, "server", "resize", str(server.pk), "--justification", "It needs more memory."
+    )
+    assert no_flavor.returncode == 2 and "needs --flavor" in no_flavor.stderr
+    server.flavor_name, server.vcpus, server.ram_mb = "m1.small", 2, 2048
+    server.save()
+    resized = portalctl(
+        rita, "--json", "server", "resize", str(server.pk), "--flavor", "m1.large",
+        "--justification", "It needs more memory.",
+    )  # fmt: skip
+    assert resized.returncode == 0, resized.stderr
+    assert ResourceRequest.objects.get().spec["flavor"] == "m1.large"
