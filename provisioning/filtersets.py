@@ -10,7 +10,16 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from portal.pagination import bounded_count, paged_by_sorting
-from provisioning.models import Flavor, Image, Kind, Network, RequestState, ResourceRequest, Server
+from provisioning.models import (
+    Flavor,
+    Image,
+    Kind,
+    Network,
+    RequestState,
+    ResourceRequest,
+    SecurityGroup,
+    Server,
+)
 
 
 class RequestFilterSet(django_filters.FilterSet):
@@ -82,6 +91,12 @@ class ServerFilterSet(_ResourceFilterSet):
 class NetworkFilterSet(_ResourceFilterSet):
     class Meta:
         model = Network
+        fields = ["tenant", "site", "domain", "allocation", "status", "q"]
+
+
+class SecurityGroupFilterSet(_ResourceFilterSet):
+    class Meta:
+        model = SecurityGroup
         fields = ["tenant", "site", "domain", "allocation", "status", "q"]
 
 

@@ -9,7 +9,7 @@ from django import forms
 
 from portal.models import SshKey
 from portal.ssh_keys import ssh_keys_of
-from provisioning.models import Flavor, Image, Network, Offering
+from provisioning.models import Flavor, Image, Network, Offering, SecurityGroup
 from provisioning.specs import NAME_HELP, NAME_PATTERN
 from tenants.access import Action
 from tenants.models import Allocation
@@ -100,6 +100,13 @@ class ServerRequestForm(RequestForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Optional: the server is decommissioned at the end of that day (UTC).",
     )
+    security_groups = forms.ModelMultipleChoiceField(
+        queryset=SecurityGroup.objects.none(),
+        label="Security groups",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The firewall openings the servers get; none: the project's default group.",
+    )
     ssh_key = SshKeyField(
         queryset=SshKey.objects.none(),
         label="SSH key",
@@ -109,8 +116,8 @@ class ServerRequestForm(RequestForm):
         "Keys & tokens.",
     )
 
-    field_order = ["allocation", "name", "offering", "flavor", "image", "networks", "count",
-                   "ssh_key", "lease_end", "justification"]  # fmt: skip
+    field_order = ["allocation", "name", "offering", "flavor", "image", "networks",
+                   "security_groups", "count", "ssh_key", "lease_end", "justification"]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,6 +134,9 @@ class ServerRequestForm(RequestForm):
             (i.name, i.name) for i in Image.objects.filter(region=region, active=True)
         ]
         self.fields["networks"].queryset = Network.objects.live().filter(allocation=allocation)
+        self.fields["security_groups"].queryset = SecurityGroup.objects.live().filter(
+            allocation=allocation
+        )
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -137,6 +147,7 @@ class ServerRequestForm(RequestForm):
             "flavor": data.get("flavor") or "",
             "image": data.get("image") or "",
             "networks": [n.pk for n in data.get("networks") or []],
+            "security_groups": [g.pk for g in data.get("security_groups") or []],
             "count": data["count"],
             "ssh_key": data["ssh_key"].pk if data.get("ssh_key") else None,
             "lease_end": datetime.combine(lease, time(23, 59), tzinfo=UTC) if lease else None,
@@ -164,3 +175,16 @@ class NetworkRequestForm(RequestForm):
             "dns": data.get("dns") or "",
             "router": bool(data.get("router")),
         }
+
+
+class SecurityGroupRequestForm(RequestForm):
+    description = forms.CharField(
+        label="Description", required=False, max_length=200,
+        help_text="What the group is for, e.g. 'web tier'.",
+    )  # fmt: skip
+
+    field_order = ["allocation", "name", "description", "justification"]
+
+    def spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"name": data["name"], "description": data.get("description") or ""}

@@ -130,6 +130,8 @@ def preview_needs(*, allocation: Allocation, kind: Kind | str, data: dict[str, A
 
     if Kind(kind) == Kind.NETWORK:
         return {"networks": 1, "routers": 1 if data.get("router") else 0}
+    if Kind(kind) != Kind.SERVER:
+        return {}
     flavor_name = data.get("flavor") or ""
     if data.get("offering"):
         offering = Offering.objects.filter(slug=data["offering"], regions=allocation.region).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from provisioning.firewall import needs_officer
 from provisioning.models import ApprovalPolicy, Kind, ResourceRequest, Stage
 
 POWER_ACTIONS = (Kind.SERVER_START, Kind.SERVER_STOP, Kind.SERVER_REBOOT)
@@ -64,4 +65,8 @@ def stages_for(request: ResourceRequest, policy: EffectivePolicy) -> list[Stage]
 def _officer_reviews(request: ResourceRequest) -> bool:
     """Changes a domain wants its security officer to see, whatever the approval policy says."""
     domain = request.allocation.region.domain
-    return request.kind == Kind.SERVER_ADDRESS_ADD and domain.external_addresses == "officer"
+    if request.kind == Kind.SERVER_ADDRESS_ADD:
+        return domain.external_addresses == "officer"
+    if request.kind == Kind.SECURITY_GROUP_RULE:
+        return needs_officer(request.spec, domain)
+    return False

@@ -8,7 +8,15 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import Network, RequestState, ResourceRequest, Server, SlaFact, Stage
+from provisioning.models import (
+    Network,
+    RequestState,
+    ResourceRequest,
+    SecurityGroup,
+    Server,
+    SlaFact,
+    Stage,
+)
 from tenants import access_memory
 from tenants.access import (
     DOMAIN_PERMISSION,
@@ -134,6 +142,12 @@ def servers_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Server]:
 
 def networks_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Network]:
     return Network.objects.restrict(user, action).select_related(
+        "allocation__tenant", "allocation__region__site", "allocation__region__domain"
+    )
+
+
+def security_groups_visible_to(user, action: Action = Action.VIEW) -> QuerySet[SecurityGroup]:
+    return SecurityGroup.objects.restrict(user, action).select_related(
         "allocation__tenant", "allocation__region__site", "allocation__region__domain"
     )
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from portal.models import SshKey
 from portal.ssh_keys import keypair_name, parse_public_key, ssh_keys_of
+from provisioning.firewall import PROTOCOLS, policy_refusals, rule_sentence
 from provisioning.models import (
     IN_FLIGHT,
     Flavor,
@@ -26,6 +27,7 @@ from provisioning.models import (
     Network,
     Offering,
     ResourceRequest,
+    SecurityGroup,
     Server,
 )
 from tenants.models import Allocation
@@ -70,6 +72,9 @@ class ServerSpecForm(forms.Form):
     flavor = forms.CharField(required=False, help_text="A flavor name (without an offering).")
     image = forms.CharField(required=False, help_text="An image name (without an offering).")
     networks = IdListField(required=False, help_text="Ids of the tenant's networks here.")
+    security_groups = IdListField(
+        required=False, help_text="Ids of the tenant's security groups here; none: default."
+    )
     count = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Default 1.")
     ssh_key = forms.IntegerField(
         required=False, min_value=1, help_text="The id of one of the requester's SSH keys."
@@ -140,6 +145,20 @@ class ServerSpecForm(forms.Form):
             )
         return [found[i] for i in ids]
 
+    def clean_security_groups(self) -> list[SecurityGroup]:
+        ids = self.cleaned_data["security_groups"]
+        found = {
+            g.pk: g
+            for g in SecurityGroup.objects.live().filter(allocation=self.allocation, pk__in=ids)
+        }
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ValidationError(
+                f"No security group {', '.join(map(str, missing))} of this tenant in "
+                f"{self.allocation.region}."
+            )
+        return [found[i] for i in dict.fromkeys(ids)]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         region = self.allocation.region
@@ -193,6 +212,10 @@ class ServerSpecForm(forms.Form):
                 {"id": n.pk, "backend_id": n.backend_id, "name": n.name} for n in data["networks"]
             ],
             "count": count,
+            "security_groups": [
+                {"id": g.pk, "backend_id": g.backend_id, "name": g.name}
+                for g in data.get("security_groups") or []
+            ],
             "ssh_key": ssh_key_spec(data.get("ssh_key"), self.allocation),
             "lease_end": data["lease_end"].isoformat() if data.get("lease_end") else None,
         }
@@ -306,9 +329,9 @@ class ResizeSpecForm(forms.Form):
 
     flavor = forms.CharField(max_length=100, help_text="The name of the new flavor.")
 
-    def __init__(self, *args: Any, server: Server, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, target: Server, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.server = server
+        self.server = target
 
     def clean_flavor(self) -> Flavor:
         name, server = self.cleaned_data["flavor"], self.server
@@ -358,13 +381,168 @@ class ResizeSpecForm(forms.Form):
         return ValidSpec(spec, needs)
 
 
+class RuleSpecForm(forms.Form):
+    """One opening of a security group: direction, protocol, ports, and from (or to) where."""
+
+    direction = forms.ChoiceField(
+        choices=[("ingress", "inbound"), ("egress", "outbound")], initial="ingress"
+    )
+    protocol = forms.ChoiceField(choices=[(p, p) for p in PROTOCOLS], initial="tcp")
+    port_min = forms.IntegerField(required=False, min_value=1, max_value=65535)
+    port_max = forms.IntegerField(required=False, min_value=1, max_value=65535)
+    remote_cidr = forms.CharField(required=False, max_length=43)
+    remote_group = forms.IntegerField(required=False, min_value=1)
+    description = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.group = target
+
+    def clean_remote_cidr(self) -> str:
+        raw = (self.cleaned_data.get("remote_cidr") or "").strip()
+        if not raw:
+            return ""
+        try:
+            network = ipaddress.ip_network(raw, strict=False)
+        except ValueError:
+            raise ValidationError(f"{raw!r} is not an IPv4 range such as 10.20.0.0/24.") from None
+        if network.version != 4:
+            raise ValidationError("Only IPv4 ranges are offered.")
+        if raw != str(network) and raw != str(network.network_address):
+            raise ValidationError(f"{raw} has host bits set; did you mean {network}?")
+        return str(network)
+
+    def clean_remote_group(self) -> SecurityGroup | None:
+        group_id = self.cleaned_data.get("remote_group")
+        if group_id is None:
+            return None
+        found = (
+            SecurityGroup.objects.live()
+            .filter(allocation_id=self.group.allocation_id, pk=group_id)
+            .first()
+        )
+        if found is None:
+            raise ValidationError(
+                f"No security group {group_id} of this tenant in {self.group.allocation.region}."
+            )
+        return found
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        protocol = data.get("protocol")
+        low, high = data.get("port_min"), data.get("port_max")
+        if protocol in ("icmp", "any"):
+            if low is not None or high is not None:
+                self.add_error("port_min", f"{protocol.upper()} has no ports: leave them empty.")
+        elif protocol:
+            if low is None and high is not None:
+                self.add_error("port_min", "Give the first port of the range too.")
+            elif low is not None and high is not None and high < low:
+                self.add_error("port_max", f"The range ends before it starts ({low}-{high}).")
+            elif low is not None and high is None:
+                data["port_max"] = low
+        if "remote_cidr" in data and "remote_group" in data:
+            if data["remote_cidr"] and data["remote_group"]:
+                self.add_error("remote_group", "Give a CIDR or a security group, not both.")
+            elif not data["remote_cidr"] and not data["remote_group"]:
+                self.add_error(
+                    "remote_cidr",
+                    "Say where traffic may come from (or go to): a CIDR such as 10.0.0.0/8 "
+                    "(0.0.0.0/0 for anywhere) or a security group.",
+                )
+        if not self.errors:
+            spec = self._spec(data)
+            for field, messages in policy_refusals(
+                spec, self.group.allocation.region.domain
+            ).items():
+                for message in messages:
+                    self.add_error(field, message)
+            if self.group.rules.live().filter(**_rule_lookup(spec)).exists():
+                self.add_error(None, f"{self.group} already has this rule: {rule_sentence(spec)}.")
+        return data
+
+    def _spec(self, data: dict[str, Any]) -> dict[str, Any]:
+        group = data.get("remote_group")
+        protocol = data["protocol"]
+        return {
+            "target": self.group.name,
+            "direction": data["direction"],
+            "protocol": "" if protocol == "any" else protocol,
+            "port_min": data.get("port_min"),
+            "port_max": data.get("port_max"),
+            "remote_cidr": data.get("remote_cidr") or "",
+            "remote_group": {"id": group.pk, "backend_id": group.backend_id, "name": group.name}
+            if group
+            else None,
+            "description": data.get("description") or "",
+        }
+
+    def valid_spec(self) -> ValidSpec:
+        spec = self._spec(self.cleaned_data)
+        spec["sentence"] = rule_sentence(spec)
+        servers = self.group.servers.live().order_by("name").values_list("name", flat=True)
+        names = list(servers[:AFFECTS_SHOWN])
+        spec["affects"] = {"count": servers.count() if len(names) == AFFECTS_SHOWN else len(names),
+                           "names": names}  # fmt: skip
+        return ValidSpec(spec, {})
+
+
+#: How many of the servers a rule affects are named in the request (the count is always kept).
+AFFECTS_SHOWN = 10
+
+
+def _rule_lookup(spec: dict[str, Any]) -> dict[str, Any]:
+    group = spec.get("remote_group")
+    return {
+        "direction": spec["direction"],
+        "protocol": spec["protocol"],
+        "port_min": spec["port_min"],
+        "port_max": spec["port_max"],
+        "remote_cidr": spec["remote_cidr"],
+        "remote_group_id": group["id"] if group else None,
+    }
+
+
+class SecurityGroupSpecForm(forms.Form):
+    name = forms.RegexField(
+        regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
+    )
+    description = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocation = allocation
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name == "default":
+            raise ValidationError("Every project has a group named default; choose another name.")
+        taken = SecurityGroup.objects.live().filter(allocation=self.allocation, name=name).exists()
+        pending = ResourceRequest.objects.filter(
+            allocation=self.allocation, kind=Kind.SECURITY_GROUP, state__in=IN_FLIGHT,
+            spec__name=name,
+        ).exists()  # fmt: skip
+        if taken or pending:
+            raise ValidationError(
+                f"This tenant already has a security group {name} in {self.allocation.region}."
+            )
+        return name
+
+    def valid_spec(self) -> ValidSpec:
+        data = self.cleaned_data
+        return ValidSpec({"name": data["name"], "description": data.get("description") or ""})
+
+
 #: Day-2 kinds that say more than their target, validated against it.
-DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {Kind.SERVER_RESIZE: ResizeSpecForm}
+DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {
+    Kind.SERVER_RESIZE: ResizeSpecForm,
+    Kind.SECURITY_GROUP_RULE: RuleSpecForm,
+}
 
 
-def validate_day2_spec(kind: Kind | str, data: dict[str, Any], server: Server) -> ValidSpec:
+def validate_day2_spec(kind: Kind | str, data: dict[str, Any], target: Any) -> ValidSpec:
     """Validate what a day-2 request of ``kind`` says about its target, by field."""
-    form = DAY2_SPEC_FORMS[Kind(kind)](data=data, server=server)
+    form = DAY2_SPEC_FORMS[Kind(kind)](data=data, target=target)
     if not form.is_valid():
         errors = form.errors.as_data()
         # What concerns the server as a whole is said of the request's target.
@@ -377,6 +555,7 @@ def validate_day2_spec(kind: Kind | str, data: dict[str, Any], server: Server) -
 SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.SERVER: ServerSpecForm,
     Kind.NETWORK: NetworkSpecForm,
+    Kind.SECURITY_GROUP: SecurityGroupSpecForm,
 }
 
 

@@ -142,6 +142,7 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
                 flavor_id=spec["flavor_id"],
                 image_id=spec["image_id"],
                 network_ids=network_ids,
+                security_groups=[g["backend_id"] for g in spec.get("security_groups") or ()],
                 key_name=key_name,
                 metadata={"portal_request_id": str(item.request_id)},
                 # Fresh attempt: no create was ever sent; taken over: looked up just above.
@@ -300,6 +301,49 @@ def cleanup_resize(item: WorkItem) -> str:
     return f" The resize was reverted: {item.server_name} runs as {item.spec['from_flavor']}."
 
 
+# --- security groups --------------------------------------------------------------------------
+
+
+def build_security_group(item: WorkItem, result: StepResult) -> bool:
+    tag = request_tag(f"{item.request_id}.{item.attempt}")
+    if item.settling() and not _before_creating(item, result):
+        return False
+    info = cloud.security_group_find_or_create(item.target, tag=tag, name=item.spec["name"])
+    result.security_group = (tag, info)
+    result.status_note = "Security group ready"
+    return True
+
+
+def cleanup_security_group(item: WorkItem) -> str:
+    removed = cloud.security_group_delete_by_tag(
+        item.target, request_tag(f"{item.request_id}.{item.attempt}")
+    )
+    return " What was partly built was removed." if removed else ""
+
+
+def add_rule(item: WorkItem, result: StepResult) -> bool:
+    """Open the approved rule in the group (found again by its tag, or adopted if identical)."""
+    spec = item.spec
+    remote = spec.get("remote_group")
+    wanted = cloud.SecurityRule(
+        direction=spec["direction"],
+        protocol=spec["protocol"] or None,
+        port_min=spec.get("port_min"),
+        port_max=spec.get("port_max"),
+        remote_ip_prefix=None if remote else spec.get("remote_cidr") or None,
+        remote_group_id=remote["backend_id"] if remote else None,
+    )
+    result.rule = cloud.security_group_rule_ensure(
+        item.target,
+        group_id=item.security_group_backend_id,
+        rule=wanted,
+        tag=request_tag(str(item.request_id)),
+        note=spec.get("description", ""),
+    )
+    result.status_note = spec.get("sentence", "Rule open")
+    return True
+
+
 # --- external addresses ---------------------------------------------------------------------
 
 
@@ -373,6 +417,8 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SERVER_RESIZE: resize_server,
     Kind.SERVER_ADDRESS_ADD: add_address,
     Kind.SERVER_ADDRESS_RELEASE: release_address,
+    Kind.SECURITY_GROUP: build_security_group,
+    Kind.SECURITY_GROUP_RULE: add_rule,
     Kind.NETWORK_DECOMMISSION: decommission_network,
 }
 CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
@@ -380,4 +426,5 @@ CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.NETWORK: cleanup_network,
     Kind.SERVER_ADDRESS_ADD: cleanup_address,
     Kind.SERVER_RESIZE: cleanup_resize,
+    Kind.SECURITY_GROUP: cleanup_security_group,
 }

@@ -21,6 +21,8 @@ from provisioning.models import (
     Offering,
     RequestTransition,
     ResourceRequest,
+    SecurityGroup,
+    SecurityGroupRule,
     Server,
 )
 from tenants.models import Allocation
@@ -200,7 +202,8 @@ class RequestCreateSerializer(serializers.Serializer):
         help_text="Why this is needed (at least a sentence): approvers decide on it."
     )
     allocation = serializers.IntegerField(
-        required=False, help_text="Allocation id; for the kinds server and network."
+        required=False,
+        help_text="Allocation id; for the kinds server, network and security_group.",
     )
     spec = serializers.JSONField(
         required=False,
@@ -211,7 +214,8 @@ class RequestCreateSerializer(serializers.Serializer):
         ),
     )
     target = serializers.IntegerField(
-        required=False, help_text="Server or network id; for the day-2 kinds."
+        required=False,
+        help_text="Server, network or security group id; for the day-2 kinds.",
     )
 
     def validate_spec(self, value: Any) -> Any:
@@ -332,6 +336,71 @@ class NetworkSerializer(ShownModelSerializer):
             "deleted_at",
         ]
         read_only_fields = fields
+
+
+class SecurityGroupRuleSerializer(serializers.ModelSerializer):
+    opens = serializers.CharField(source="__str__", read_only=True, help_text="In plain words.")
+
+    class Meta:
+        model = SecurityGroupRule
+        fields = [
+            "id",
+            "direction",
+            "protocol",
+            "port_min",
+            "port_max",
+            "remote_cidr",
+            "remote_group",
+            "description",
+            "opens",
+            "origin_request",
+            "backend_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SecurityGroupSerializer(serializers.ModelSerializer):
+    allocation = AllocationSummaryField()
+    rules = SecurityGroupRuleSerializer(many=True, read_only=True, source="live_rules")
+    drift = serializers.JSONField(
+        read_only=True,
+        help_text="Rules in the cloud that no request made (`found`) and approved rules "
+        "missing there (`missing`), as the reconciler last saw them.",
+    )
+
+    class Meta:
+        model = SecurityGroup
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "allocation",
+            "backend_id",
+            "rules",
+            "drift",
+            "drift_checked_at",
+            "origin_request",
+            "created_at",
+            "last_seen_at",
+            "deleted_at",
+        ]
+        read_only_fields = fields
+
+
+class RuleRequestSerializer(ActionSerializer):
+    """A rule to open in the group; the request is reviewed like any other."""
+
+    direction = serializers.ChoiceField(choices=["ingress", "egress"], default="ingress")
+    protocol = serializers.ChoiceField(choices=["tcp", "udp", "icmp", "any"], default="tcp")
+    port_min = serializers.IntegerField(required=False, allow_null=True)
+    port_max = serializers.IntegerField(required=False, allow_null=True)
+    remote_cidr = serializers.CharField(required=False, allow_blank=True)
+    remote_group = serializers.IntegerField(
+        required=False, allow_null=True, help_text="A security group id of the same allocation."
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 # --- SLA report ---------------------------------------------------------------------------

@@ -13,4 +13,5 @@ def register(router: BaseRouter) -> None:
     router.register("approvals", views.ApprovalInboxViewSet, basename="approval")
     router.register("servers", views.ServerViewSet)
     router.register("networks", views.NetworkViewSet)
+    router.register("security-groups", views.SecurityGroupViewSet)
     router.register("reports", views.ReportViewSet, basename="report")

@@ -18,7 +18,17 @@ from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, Rest
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
 from provisioning.listing import attach_allocation_summaries, attach_network_ids
-from provisioning.models import Flavor, Image, Kind, Network, Offering, ResourceRequest, Server
+from provisioning.models import (
+    Flavor,
+    Image,
+    Kind,
+    Network,
+    Offering,
+    ResourceRequest,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+)
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
 from tenants.access import Action
 from tenants.models import Allocation, CloudRegion
@@ -138,14 +148,14 @@ class RequestViewSet(RestrictedViewSet):
         user = request.user
         allocation = target = None
         if kind.is_day2:
-            visible = (
-                selectors.servers_visible_to(user)
-                if kind.on_server
-                else selectors.networks_visible_to(user)
-            )
+            if kind.on_server:
+                visible, noun = selectors.servers_visible_to(user), "server"
+            elif kind.on_security_group:
+                visible, noun = selectors.security_groups_visible_to(user), "security group"
+            else:
+                visible, noun = selectors.networks_visible_to(user), "network"
             target = visible.filter(pk=data["target"]).first()
             if target is None:
-                noun = "server" if kind.on_server else "network"
                 raise ValidationError({"target": [f"No such {noun}."]})
         else:
             allocation = (
@@ -383,6 +393,59 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     @action(detail=True, methods=["post"], url_path="release-address")
     def release_address(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_ADDRESS_RELEASE)
+
+
+class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
+    """Security groups you can see, with their approved rules and the drift found in the cloud.
+
+    New groups are requested with ``POST requests/`` (kind ``security_group``); rules with
+    ``POST security-groups/{id}/rules/``.
+    """
+
+    check_row_after_fetch = True
+
+    queryset = SecurityGroup.objects.select_related(*ALLOCATION_RELATED)
+    serializer_class = s.SecurityGroupSerializer
+    ordering_fields = ["id", "name", "created_at"]
+    ordering = ["name", "id"]
+    filter_backends: list = []
+
+    def get_queryset(self) -> QuerySet:
+        queryset = (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                Prefetch(
+                    "rules",
+                    queryset=SecurityGroupRule.objects.live().select_related("remote_group"),
+                    to_attr="live_rules",
+                )
+            )
+        )
+        return queryset.live().select_related(None) if self.action == "list" else queryset
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[SecurityGroup] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_allocation_summaries(page, self.request.user) if page is not None else None
+
+    @extend_schema(
+        summary="Open a rule in the group (creates a request, reviewed per the domain's policy)",
+        request=s.RuleRequestSerializer,
+        responses={201: s.RequestDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "SSH from the admin network",
+                value={
+                    "protocol": "tcp", "port_min": 22, "remote_cidr": "10.10.0.0/16",
+                    "justification": "Administrators reach the servers from the admin LAN.",
+                },
+                request_only=True,
+            )
+        ],
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def rules(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SECURITY_GROUP_RULE, s.RuleRequestSerializer)
 
 
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):

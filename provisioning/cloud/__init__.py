@@ -55,6 +55,10 @@ from provisioning.cloud.networks import (
     networks_list,
     security_group_delete_by_tag,
     security_group_find_or_create,
+    security_group_get,
+    security_group_rule_delete,
+    security_group_rule_ensure,
+    security_groups_list,
 )
 from provisioning.cloud.servers import (
     server_action_failure,
@@ -121,6 +125,10 @@ __all__ = [
     "request_tag",
     "security_group_delete_by_tag",
     "security_group_find_or_create",
+    "security_group_get",
+    "security_group_rule_delete",
+    "security_group_rule_ensure",
+    "security_groups_list",
     "server_action_failure",
     "server_confirm_resize",
     "server_delete",

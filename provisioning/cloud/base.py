@@ -195,12 +195,18 @@ class NetworkSetup:
 
 @dataclass(frozen=True)
 class SecurityRule:
+    """A security group rule; two rules are equal when they open the same traffic (their ids
+    and descriptions aside), which is how Neutron tells a duplicate."""
+
     direction: str = "ingress"
     protocol: str | None = "tcp"
     port_min: int | None = None
     port_max: int | None = None
     remote_ip_prefix: str | None = "0.0.0.0/0"
     ethertype: str = "IPv4"
+    remote_group_id: str | None = None
+    id: str = field(default="", compare=False)
+    description: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

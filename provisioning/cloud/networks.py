@@ -199,18 +199,24 @@ def network_delete_by_tag(target: CloudTarget, tag: str) -> bool:
 
 
 # ---- security groups ---------------------------------------------------------------------
-def security_group_info(group: Any) -> SecurityGroupInfo:
-    rules = tuple(
-        SecurityRule(
-            direction=r["direction"],
-            protocol=r.get("protocol"),
-            port_min=r.get("port_range_min"),
-            port_max=r.get("port_range_max"),
-            remote_ip_prefix=r.get("remote_ip_prefix"),
-            ethertype=r.get("ethertype", "IPv4"),
-        )
-        for r in group.security_group_rules or ()
+def rule_info(r: Any) -> SecurityRule:
+    """A rule as Neutron lists it inside its group (a dict) or on its own (a resource)."""
+    get = r.get if isinstance(r, dict) else lambda k, d=None: getattr(r, k, d)
+    return SecurityRule(
+        direction=get("direction"),
+        protocol=get("protocol"),
+        port_min=get("port_range_min"),
+        port_max=get("port_range_max"),
+        remote_ip_prefix=get("remote_ip_prefix"),
+        ethertype=get("ethertype", "IPv4") or "IPv4",
+        remote_group_id=get("remote_group_id"),
+        id=get("id") or "",
+        description=get("description") or "",
     )
+
+
+def security_group_info(group: Any) -> SecurityGroupInfo:
+    rules = tuple(rule_info(r) for r in group.security_group_rules or ())
     return SecurityGroupInfo(
         id=group.id,
         name=group.name or "",
@@ -248,6 +254,69 @@ def security_group_find_or_create(
                 )
         group = conn.network.get_security_group(group.id)
     return security_group_info(group)
+
+
+def security_group_get(target: CloudTarget, group_id: str) -> SecurityGroupInfo:
+    conn = connect(target)
+    with translate_errors(f"reading security group {group_id}"):
+        return security_group_info(conn.network.get_security_group(group_id))
+
+
+def security_groups_list(target: CloudTarget) -> list[SecurityGroupInfo]:
+    """The project's security groups with their rules (one call: rules come embedded)."""
+    conn = connect(target)
+    with translate_errors("listing security groups"):
+        project_id = conn.current_project_id
+        return [security_group_info(g) for g in conn.network.security_groups(project_id=project_id)]
+
+
+def security_group_rule_ensure(
+    target: CloudTarget, *, group_id: str, rule: SecurityRule, tag: str, note: str = ""
+) -> SecurityRule:
+    """The rule made for ``tag`` in the group, made once.
+
+    The tag leads the rule's description (rules take no tags), written with the create itself,
+    so a retry finds its own rule. Neutron refuses a second identical rule (409): a rule that
+    opens the same traffic already is adopted, whoever made it.
+    """
+    conn = connect(target)
+    with translate_errors(f"adding a rule to security group {group_id}"):
+        present = security_group_info(conn.network.get_security_group(group_id)).rules
+        mine = next((r for r in present if r.description.split(" ", 1)[0] == tag), None)
+        if mine is not None:
+            return mine
+        try:
+            made = conn.network.create_security_group_rule(
+                security_group_id=group_id,
+                direction=rule.direction,
+                ethertype=rule.ethertype,
+                protocol=rule.protocol,
+                port_range_min=rule.port_min,
+                port_range_max=rule.port_max,
+                remote_ip_prefix=rule.remote_ip_prefix,
+                remote_group_id=rule.remote_group_id,
+                description=f"{tag} {note}".strip()[:255],
+            )
+        except sdk_exc.ConflictException:
+            same = next((r for r in present if r == rule), None)
+            if same is None:  # made meanwhile: read the group again
+                group = conn.network.get_security_group(group_id)
+                same = next((r for r in security_group_info(group).rules if r == rule), None)
+            if same is None:
+                raise
+            return same
+    return rule_info(made)
+
+
+def security_group_rule_delete(target: CloudTarget, rule_id: str) -> bool:
+    """Remove one rule; False if it was already gone."""
+    conn = connect(target)
+    try:
+        with translate_errors(f"deleting security group rule {rule_id}"):
+            conn.network.delete_security_group_rule(rule_id, ignore_missing=False)
+    except CloudNotFound:
+        return False
+    return True
 
 
 def security_group_delete_by_tag(target: CloudTarget, tag: str) -> bool:

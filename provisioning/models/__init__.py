@@ -13,7 +13,14 @@ from provisioning.models.requests import (
     ResourceRequest,
     Stage,
 )
-from provisioning.models.resources import FloatingIp, Network, Orphan, Server
+from provisioning.models.resources import (
+    FloatingIp,
+    Network,
+    Orphan,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+)
 from provisioning.models.sla import SlaFact
 
 __all__ = [
@@ -33,6 +40,8 @@ __all__ = [
     "RequestState",
     "RequestTransition",
     "ResourceRequest",
+    "SecurityGroup",
+    "SecurityGroupRule",
     "Server",
     "SlaFact",
     "Stage",

@@ -52,11 +52,17 @@ class Kind(models.TextChoices):
     SERVER_RESIZE = "server_resize", "Resize server"
     SERVER_ADDRESS_ADD = "server_address_add", "Add an external address"
     SERVER_ADDRESS_RELEASE = "server_address_release", "Release the external address"
+    SECURITY_GROUP = "security_group", "New security group"
+    SECURITY_GROUP_RULE = "security_group_rule", "Open a firewall rule"
     NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
 
     @property
     def is_day2(self) -> bool:
-        return self not in (Kind.SERVER, Kind.NETWORK)
+        return self not in (Kind.SERVER, Kind.NETWORK, Kind.SECURITY_GROUP)
+
+    @property
+    def on_security_group(self) -> bool:
+        return self == Kind.SECURITY_GROUP_RULE
 
     @property
     def on_server(self) -> bool:
@@ -96,6 +102,13 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
     )
     target_network = models.ForeignKey(
         "provisioning.Network", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_security_group = models.ForeignKey(
+        "provisioning.SecurityGroup",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     state = FSMField(
         max_length=30,
@@ -202,7 +215,9 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
     @property
     def title(self) -> str:
         return self.spec.get("name") or (
-            str(self.target_server or self.target_network or "") if self.pk else ""
+            str(self.target_server or self.target_network or self.target_security_group or "")
+            if self.pk
+            else ""
         )
 
     @property

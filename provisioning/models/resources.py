@@ -1,4 +1,5 @@
-"""What exists in the cloud, as the portal last saw it: servers, networks, floating IPs, orphans."""
+"""What exists in the cloud, as the portal last saw it: servers, networks, floating IPs, security
+groups and their rules, and orphans."""
 
 from __future__ import annotations
 
@@ -97,6 +98,9 @@ class Server(CloudResource):
     ram_mb = models.PositiveIntegerField(default=0)
     addresses = models.JSONField(default=list, blank=True)
     networks = models.ManyToManyField("provisioning.Network", blank=True, related_name="servers")
+    security_groups = models.ManyToManyField(
+        "provisioning.SecurityGroup", blank=True, related_name="servers"
+    )
     fault = models.TextField(blank=True)
     lease_end = models.DateTimeField(null=True, blank=True)
     lease_warned_at = models.DateTimeField(null=True, blank=True)
@@ -175,6 +179,79 @@ class FloatingIp(CloudResource):
 
     def get_absolute_url(self) -> str:
         return self.server.get_absolute_url() if self.server_id else ""
+
+
+class SecurityGroup(CloudResource):
+    """Firewall openings of an allocation (a Neutron security group) that servers are put in.
+
+    Its rules are the portal's record of what was approved (``SecurityGroupRule``); what the
+    reconciler finds in the cloud besides them, or misses there, is kept as ``drift``.
+    """
+
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=30, default="ACTIVE")
+    drift = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Rules found in the cloud that no request made, and approved rules missing "
+        "there, as the reconciler last saw them.",
+    )
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
+
+    detail_url_name = "security-group-detail"
+
+    class Meta(CloudResource.Meta):
+        verbose_name = "security group"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SecurityGroupRule(models.Model):
+    """One approved opening of a security group, as requested (and its cloud id once made)."""
+
+    group = models.ForeignKey(SecurityGroup, on_delete=models.CASCADE, related_name="rules")
+    origin_request = models.ForeignKey(
+        ResourceRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    backend_id = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(
+        max_length=10, choices=[("ingress", "inbound"), ("egress", "outbound")]
+    )
+    ethertype = models.CharField(max_length=4, default="IPv4")
+    protocol = models.CharField(max_length=10, blank=True, help_text="Empty: any protocol.")
+    port_min = models.PositiveIntegerField(null=True, blank=True)
+    port_max = models.PositiveIntegerField(null=True, blank=True)
+    remote_cidr = models.CharField(max_length=43, blank=True)
+    remote_group = models.ForeignKey(
+        SecurityGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
+    access_paths = Allocation.access_paths.via("group__allocation")
+
+    class Meta:
+        ordering = ["direction", "port_min", "id"]
+
+    def __str__(self) -> str:
+        from provisioning.firewall import rule_sentence
+
+        return rule_sentence(self.as_spec())
+
+    def as_spec(self) -> dict:
+        return {
+            "direction": self.direction,
+            "protocol": self.protocol,
+            "port_min": self.port_min,
+            "port_max": self.port_max,
+            "remote_cidr": self.remote_cidr,
+            "remote_group": {"id": self.remote_group_id, "name": self.remote_group.name}
+            if self.remote_group_id
+            else None,
+        }
 
 
 class Orphan(models.Model):

@@ -8,7 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from provisioning import notifications
-from provisioning.models import IN_FLIGHT, Kind, Network, RequestState, ResourceRequest, Server
+from provisioning.models import (
+    IN_FLIGHT,
+    Kind,
+    Network,
+    RequestState,
+    ResourceRequest,
+    SecurityGroup,
+    Server,
+)
 from provisioning.policy import policy_for, stages_for
 from provisioning.services.approvals import approve_by_policy
 from provisioning.services.errors import RequestConflict, RequestNotAllowed
@@ -89,6 +97,7 @@ def request_submit(
                 spec=valid.spec if valid else {"target": str(target)},
                 target_server=target if isinstance(target, Server) else None,
                 target_network=target if isinstance(target, Network) else None,
+                target_security_group=target if isinstance(target, SecurityGroup) else None,
                 **needs,
             )
             record_created(request, actor=user)
@@ -103,7 +112,7 @@ def request_submit(
 
 
 def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
-    expected = Server if kind.on_server else Network
+    expected = Server if kind.on_server else SecurityGroup if kind.on_security_group else Network
     if not isinstance(target, expected) or target.pk is None:
         errors["target"] = [f"Name the {expected._meta.verbose_name} this request acts on."]
         return None
@@ -113,6 +122,8 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
         return None
     if target.is_deleted:
         errors["target"] = [f"{target} is already decommissioned."]
+    if expected is SecurityGroup:
+        return target.allocation  # rules are added side by side: several may be in flight
     busy = (
         ResourceRequest.objects.filter(state__in=IN_FLIGHT)
         .filter(**{"target_server" if expected is Server else "target_network": target})

@@ -1,4 +1,5 @@
-"""Keeping Server, Network and FloatingIp rows in step with what the cloud reports."""
+"""Keeping the rows of cloud objects (servers, networks, floating IPs, security groups) in step
+with what the cloud reports."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from django.utils import timezone
 from portal.audit import audit_record, audit_record_many
 from portal.iterables import batched
 from provisioning.cloud import base as cloud
-from provisioning.models import FloatingIp, Network, ResourceRequest, Server
+from provisioning.models import (
+    FloatingIp,
+    Network,
+    ResourceRequest,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+)
 from tenants.models import Allocation
 from tenants.rollup import usage_rollup_refresh_on_commit
 
@@ -32,6 +40,7 @@ def server_mirror(
     image_name: str = "",
     lease_end: datetime | None = None,
     network_ids: list[int] | None = None,
+    security_group_ids: list[int] | None = None,
 ) -> Server:
     """Create or update the portal's row for a cloud server (keyed by its backend id)."""
     now = timezone.now()
@@ -56,6 +65,8 @@ def server_mirror(
         )
         if network_ids:
             server.networks.set(network_ids)
+        if security_group_ids:
+            server.security_groups.set(security_group_ids)
         usage_rollup_refresh_on_commit(allocation.pk)
         audit_record(
             actor=None,
@@ -221,6 +232,87 @@ def floating_ip_mirror(
                 region=allocation.region,
             )
     return address
+
+
+def _rule_fields(rule: cloud.SecurityRule) -> dict[str, object]:
+    return {
+        "backend_id": rule.id,
+        "direction": rule.direction,
+        "ethertype": rule.ethertype,
+        "protocol": rule.protocol or "",
+        "port_min": rule.port_min,
+        "port_max": rule.port_max,
+        "remote_cidr": rule.remote_ip_prefix or "",
+    }
+
+
+def security_group_mirror(
+    *,
+    allocation: Allocation,
+    info: cloud.SecurityGroupInfo,
+    tag: str,
+    origin: ResourceRequest | None,
+) -> SecurityGroup:
+    """The row of a security group the portal made, with the rules the cloud gave it.
+
+    Neutron puts default rules (all outbound traffic) in every new group: they are recorded as
+    the group's own, made by its request, so the reconciler does not report them as drift.
+    """
+    group, created = SecurityGroup.objects.update_or_create(
+        allocation=allocation,
+        backend_id=info.id,
+        defaults={"name": info.name, "last_seen_at": timezone.now()},
+        create_defaults={
+            "name": info.name,
+            "tag": tag,
+            "origin_request": origin,
+            "description": (origin.spec.get("description", "") if origin else ""),
+            "last_seen_at": timezone.now(),
+        },
+    )
+    if created:
+        SecurityGroupRule.objects.bulk_create(
+            [
+                SecurityGroupRule(group=group, origin_request=origin, **_rule_fields(rule))
+                for rule in info.rules
+                if not rule.remote_group_id
+            ]
+        )
+        audit_record(
+            actor=None,
+            action="securitygroup.create",
+            obj=group,
+            after={"backend_id": info.id, "name": info.name, "request": origin and origin.pk},
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+    return group
+
+
+def security_group_rule_record(*, request: ResourceRequest, info: cloud.SecurityRule):
+    """The approved rule of a rule request, once the cloud holds it (recorded once)."""
+    group = request.target_security_group
+    rule = SecurityGroupRule.objects.filter(origin_request=request).first()
+    if rule is not None:
+        return rule
+    spec = request.spec
+    remote = spec.get("remote_group")
+    rule = SecurityGroupRule.objects.create(
+        group=group,
+        origin_request=request,
+        description=spec.get("description", ""),
+        remote_group_id=remote["id"] if remote else None,
+        **{**_rule_fields(info), "remote_cidr": spec.get("remote_cidr", "")},
+    )
+    audit_record(
+        actor=None,
+        action="securitygroup.rule_add",
+        obj=group,
+        after={"rule": rule.pk, "backend_id": info.id, "opens": spec.get("sentence", "")},
+        tenant=group.allocation.tenant,
+        region=group.allocation.region,
+    )
+    return rule
 
 
 def orphan_record(

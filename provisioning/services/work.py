@@ -38,13 +38,22 @@ from portal.audit import audit_record
 from portal.outbox import enqueue
 from portal.singleflight import single_flight
 from provisioning import notifications
-from provisioning.cloud.base import CloudTarget, FloatingIpInfo, NetworkSetup, ServerInfo
+from provisioning.cloud.base import (
+    CloudTarget,
+    FloatingIpInfo,
+    NetworkSetup,
+    SecurityGroupInfo,
+    SecurityRule,
+    ServerInfo,
+)
 from provisioning.models import Kind, RequestState, ResourceRequest
 from provisioning.selectors import lease_lapsed
 from provisioning.services.resources import (
     floating_ip_mirror,
     network_mirror,
     resource_mark_deleted,
+    security_group_mirror,
+    security_group_rule_record,
     server_mirror,
 )
 from provisioning.services.transitions import requests_locked, transition
@@ -80,6 +89,8 @@ class WorkItem:
     floating_ip_ids: tuple[str, ...] = ()
     #: The cloud ids of the target server's networks that have a router to the outside.
     routed_network_ids: tuple[str, ...] = ()
+    #: The target security group's cloud id (a rule request).
+    security_group_backend_id: str = ""
     #: The deadline passed: the reason to fail with (after cleaning up).
     expired: str = ""
     #: A worker that stopped (or was fenced out) may have had a create in flight until then:
@@ -116,6 +127,10 @@ class StepResult:
     floating_ip: tuple[str, FloatingIpInfo] | None = None
     #: Cloud ids of floating IPs released (the target server's).
     released_ips: list[str] = field(default_factory=list)
+    #: (tag, info) of a security group made.
+    security_group: tuple[str, SecurityGroupInfo] | None = None
+    #: A security group rule made (or found already there) for a rule request.
+    rule: SecurityRule | None = None
     #: Failure clean-up removed what this attempt built.
     cleaned_up: bool = False
 
@@ -259,6 +274,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
                 + (f"Last state: {request.status_note}." if request.status_note else "")
             ).strip()
         server, network = request.target_server, request.target_network
+        group = request.target_security_group
         settle = (request.progress or {}).get("settle_until")
         floating_ip_ids: tuple[str, ...] = ()
         routed: tuple[str, ...] = ()
@@ -286,6 +302,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             network_tag=network.tag if network else "",
             floating_ip_ids=floating_ip_ids,
             routed_network_ids=routed,
+            security_group_backend_id=group.backend_id if group else "",
             expired=expired,
             settle_until=parse_datetime(settle) if settle else None,
             fresh=fresh,
@@ -344,10 +361,12 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
         spec = request.spec
         lease_end = parse_datetime(spec["lease_end"]) if spec.get("lease_end") else None
         network_ids = [n["id"] for n in spec["networks"]]
+        group_ids = [g["id"] for g in spec.get("security_groups") or ()]
         for tag, info in result.servers:
             server_mirror(
                 allocation=allocation, info=info, tag=tag, origin=request,
                 image_name=spec["image"], lease_end=lease_end, network_ids=network_ids,
+                security_group_ids=group_ids,
             )  # fmt: skip
     else:
         for _, info in result.servers:
@@ -357,6 +376,11 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
             allocation=allocation, setup=result.network,
             tag=request.progress.get("network_tag", ""), origin=request,
         )  # fmt: skip
+    if result.security_group is not None:
+        tag, info = result.security_group
+        security_group_mirror(allocation=allocation, info=info, tag=tag, origin=request)
+    if result.rule is not None:
+        security_group_rule_record(request=request, info=result.rule)
     if result.floating_ip is not None:
         tag, info = result.floating_ip
         floating_ip_mirror(
@@ -396,6 +420,7 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
                     *request.built_servers.live(),
                     *request.built_networks.live(),
                     *request.built_floatingips.live(),
+                    *request.built_securitygroups.live(),
                 )
                 for built in built_by_it:
                     resource_mark_deleted(built, reason=reason)

@@ -15,7 +15,12 @@ from django.views import View
 
 from portal.views import ClassifiedPageMixin, RestrictedDetailView, RestrictedListView
 from provisioning import services
-from provisioning.forms import NetworkRequestForm, RequestForm, ServerRequestForm
+from provisioning.forms import (
+    NetworkRequestForm,
+    RequestForm,
+    SecurityGroupRequestForm,
+    ServerRequestForm,
+)
 from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
 from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
 from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
@@ -168,7 +173,7 @@ class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
 def _typed(request: HttpRequest) -> dict[str, Any]:
     """The POSTed values as a form's initial data (lists kept for multi-valued fields)."""
     return {
-        key: values if len(values) > 1 or key == "networks" else values[0]
+        key: values if len(values) > 1 or key in ("networks", "security_groups") else values[0]
         for key, values in request.POST.lists()
         if key not in ("csrfmiddlewaretoken", "action")
     }
@@ -202,11 +207,21 @@ class NetworkRequestCreateView(RequestCreateView):
     form_class = NetworkRequestForm
 
 
+class SecurityGroupRequestCreateView(RequestCreateView):
+    kind = Kind.SECURITY_GROUP
+    form_class = SecurityGroupRequestForm
+
+
 urlpatterns = [
     path("requests/", RequestListView.as_view(), name="request-list"),
     path("requests/new/server/", ServerRequestCreateView.as_view(), name="request-create-server"),
     path("requests/new/network/", NetworkRequestCreateView.as_view(),
          name="request-create-network"),
+    path("requests/new/security-group/", SecurityGroupRequestCreateView.as_view(),
+         name="request-create-security-group"),
+    path("requests/new/security-group/preview/",
+         QuotaPreviewView.as_view(kind=Kind.SECURITY_GROUP, form_class=SecurityGroupRequestForm),
+         name="request-preview-security_group"),
     path("requests/new/server/preview/",
          QuotaPreviewView.as_view(kind=Kind.SERVER, form_class=ServerRequestForm),
          name="request-preview-server"),

@@ -16,8 +16,17 @@ from django.views.generic import TemplateView
 from portal.models import AuditEvent
 from portal.pagination import bounded_count
 from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
-from provisioning.filtersets import NetworkFilterSet, ServerFilterSet
-from provisioning.models import IN_FLIGHT, Flavor, Kind, Network, ResourceRequest, Server
+from provisioning.filtersets import NetworkFilterSet, SecurityGroupFilterSet, ServerFilterSet
+from provisioning.firewall import PROTOCOLS
+from provisioning.models import (
+    IN_FLIGHT,
+    Flavor,
+    Kind,
+    Network,
+    ResourceRequest,
+    SecurityGroup,
+    Server,
+)
 from provisioning.selectors import allocation_choices
 from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
 from provisioning.views.approvals import error_messages
@@ -135,6 +144,15 @@ class NetworkListView(FilteredListView):
     statuses = NETWORK_STATUSES
 
 
+class SecurityGroupListView(FilteredListView):
+    model = SecurityGroup
+    queryset = SecurityGroup.objects.live().select_related(*ALLOCATION_RELATED)
+    template_name = "provisioning/security_group_list.html"
+    filterset_class = SecurityGroupFilterSet
+    sort_fields = dict(SORT_BY_PLACE)
+    statuses = ("ACTIVE",)
+
+
 class ResourceDetailView(RestrictedDetailView):
     """A server or network with its request in progress, its audit trail and its actions."""
 
@@ -143,7 +161,11 @@ class ResourceDetailView(RestrictedDetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         obj, user = self.object, self.request.user
-        target_field = "target_server" if isinstance(obj, Server) else "target_network"
+        target_field = {
+            Server: "target_server",
+            Network: "target_network",
+            SecurityGroup: "target_security_group",
+        }[type(obj)]
         kwargs["in_progress"] = (
             ResourceRequest.objects.restrict(user)
             .filter(state__in=IN_FLIGHT, **{target_field: obj})
@@ -171,6 +193,7 @@ ACTION_LABELS = {
     "decommission": "Decommission",
     "resize": "Resize",
     "add-address": "Add an external address",
+    "open-rule": "Open a firewall rule",
     "release-address": "Release the external address",
 }
 SERVER_ACTIONS = {
@@ -183,6 +206,10 @@ SERVER_ACTIONS = {
     "decommission": Kind.SERVER_DECOMMISSION,
 }
 NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
+SECURITY_GROUP_ACTIONS = {"open-rule": Kind.SECURITY_GROUP_RULE}
+#: What a rule request says, as the page's form names it.
+RULE_FIELDS = ("direction", "protocol", "port_min", "port_max", "remote_cidr", "remote_group",
+               "description")  # fmt: skip
 
 
 class ServerDetailView(ResourceDetailView):
@@ -208,6 +235,7 @@ class ServerDetailView(ResourceDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["networks"] = list(self.object.networks.select_related(*ALLOCATION_RELATED))
         self.floating_ips = kwargs["floating_ips"] = list(self.object.floating_ips.live())
+        kwargs["security_groups"] = list(self.object.security_groups.live().order_by("name"))
         return super().get_context_data(**kwargs)
 
 
@@ -222,6 +250,24 @@ class NetworkDetailView(ResourceDetailView):
         kwargs["servers"] = list(
             self.object.servers.live().restrict(self.request.user).order_by("name")
         )
+        return super().get_context_data(**kwargs)
+
+
+class SecurityGroupDetailView(ResourceDetailView):
+    model = SecurityGroup
+    queryset = SecurityGroup.objects.select_related(*ALLOCATION_RELATED, "origin_request")
+    template_name = "provisioning/security_group_detail.html"
+    actions = SECURITY_GROUP_ACTIONS
+    url_name = "security-group-action"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        group, user = self.object, self.request.user
+        kwargs["rules"] = list(
+            group.rules.live()
+            .select_related("remote_group", "origin_request")
+            .order_by("direction", "port_min", "id")
+        )
+        kwargs["servers"] = list(group.servers.live().restrict(user).order_by("name"))
         return super().get_context_data(**kwargs)
 
 
@@ -269,6 +315,13 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             url_name=self.url_name,
             spec=self.spec_from(self.request.POST),
         )
+        if self.actions[action] == Kind.SECURITY_GROUP_RULE:
+            kwargs["peer_groups"] = SecurityGroup.objects.live().filter(
+                allocation_id=self.object.allocation_id
+            )
+            kwargs["rule_directions"] = [("ingress", "Inbound"), ("egress", "Outbound")]
+            kwargs["rule_protocols"] = PROTOCOLS
+            kwargs["spec"] = kwargs["spec"] or {"direction": "ingress", "protocol": "tcp"}
         if self.actions[action] == Kind.SERVER_RESIZE:
             kwargs["flavors"] = Flavor.objects.filter(
                 region=self.object.allocation.region, active=True
@@ -277,8 +330,11 @@ class ResourceActionView(RestrictedMixin, TemplateView):
 
     def spec_from(self, data) -> dict[str, Any] | None:
         """What the action says besides its justification (a resize: the flavor)."""
-        if self.actions[self.kwargs["action"]] == Kind.SERVER_RESIZE:
+        kind = self.actions[self.kwargs["action"]]
+        if kind == Kind.SERVER_RESIZE:
             return {"flavor": data.get("flavor", "")}
+        if kind == Kind.SECURITY_GROUP_RULE:
+            return {name: data.get(name, "") for name in RULE_FIELDS}
         return None
 
     def get_page_domains(self, context: dict[str, Any]) -> tuple:
@@ -300,8 +356,9 @@ class ResourceActionView(RestrictedMixin, TemplateView):
         except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
             self.errors = error_messages(err)
             # The target's errors concern the whole action: show them above the form.
-            if "target" in self.errors:
-                self.errors.setdefault("general", []).extend(self.errors.pop("target"))
+            for whole in ("target", "__all__"):
+                if whole in self.errors:
+                    self.errors.setdefault("general", []).extend(self.errors.pop(whole))
             context = self.get_context_data(**kwargs)
             return render(request, self.template_name, context, status=400)
         return redirect(filed)
@@ -319,11 +376,26 @@ class NetworkActionView(ResourceActionView):
     url_name = "network-action"
 
 
+class SecurityGroupActionView(ResourceActionView):
+    model = SecurityGroup
+    actions = SECURITY_GROUP_ACTIONS
+    url_name = "security-group-action"
+
+
 urlpatterns = [
     path("servers/", ServerListView.as_view(), name="server-list"),
     path("servers/<int:pk>/", ServerDetailView.as_view(), name="server-detail"),
     path("servers/<int:pk>/<slug:action>/", ServerActionView.as_view(), name="server-action"),
     path("networks/", NetworkListView.as_view(), name="network-list"),
+    path("security-groups/", SecurityGroupListView.as_view(), name="security-group-list"),
+    path(
+        "security-groups/<int:pk>/", SecurityGroupDetailView.as_view(), name="security-group-detail"
+    ),
+    path(
+        "security-groups/<int:pk>/<slug:action>/",
+        SecurityGroupActionView.as_view(),
+        name="security-group-action",
+    ),
     path("networks/<int:pk>/", NetworkDetailView.as_view(), name="network-detail"),
     path("networks/<int:pk>/<slug:action>/", NetworkActionView.as_view(), name="network-action"),
 ]

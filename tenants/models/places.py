@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
@@ -11,6 +12,30 @@ from tenants.access import AccessPaths, RestrictedQuerySet
 hex_colour = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #c8102e."
 )
+
+
+def parse_port_list(text: str) -> list[tuple[int, int]]:
+    """``"23, 135-139"`` -> ``[(23, 23), (135, 139)]``; raises ValueError with the bad part."""
+    ranges = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a port or a range such as 135-139") from None
+        if not 1 <= first <= last <= 65535:
+            raise ValueError(f"{part!r} is not within 1-65535, low to high")
+        ranges.append((first, last))
+    return ranges
+
+
+def validate_port_list(text: str) -> None:
+    try:
+        parse_port_list(text)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
 
 
 class SecurityDomain(models.Model):
@@ -40,6 +65,31 @@ class SecurityDomain(models.Model):
         default="allow",
         help_text="Whether servers in this domain may have a floating IP on the external "
         "network, and who must approve one.",
+    )
+    firewall_review = models.CharField(
+        "Firewall rules reviewed by",
+        max_length=10,
+        choices=[("tenant", "The tenant's approvers"), ("officer", "Also a security officer")],
+        default="tenant",
+        help_text="Who approves a request to open a rule in a security group of this domain.",
+    )
+    open_ingress = models.CharField(
+        "Inbound from anywhere (0.0.0.0/0)",
+        max_length=10,
+        choices=[
+            ("allow", "Allowed"),
+            ("officer", "Allowed with a security officer's approval"),
+            ("forbid", "Forbidden"),
+        ],
+        default="allow",
+        help_text="Whether a rule may open inbound traffic from any address.",
+    )
+    denied_ports = models.CharField(
+        "Ports never opened inbound",
+        max_length=200,
+        blank=True,
+        validators=[validate_port_list],
+        help_text="Ports and ranges no inbound rule may include, e.g. 23, 135-139, 445, 3389.",
     )
     # The contract may give a domain its own targets (a second approval stage takes longer).
     sla_decision = models.DurationField(

@@ -20,7 +20,13 @@ from portal.audit import audit_record
 from portal.ssh_keys import ssh_key_add
 from portal.tokens import token_create
 from provisioning import sla_facts
-from provisioning.models import Offering, ResourceRequest, Server
+from provisioning.models import (
+    Offering,
+    ResourceRequest,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+)
 from tenants.models import Role
 from tests.factories import (
     AllocationFactory,
@@ -53,6 +59,7 @@ class Forbidden:
     flavor: object
     image: object
     audit_event: object
+    security_group: object = None
 
 
 @dataclass
@@ -70,6 +77,7 @@ class ApiWorld:
     other_tenant: object = None
     other_token: object = None
     other_key: object = None
+    security_group: object = None  # Blue's, in the unclassified region
 
     @property
     def roles(self) -> dict[str, object]:
@@ -127,7 +135,16 @@ def _forbidden(label: str, allocation, requester) -> Forbidden:
     if label != "tenant":  # the other tenant shares the shop's region and its catalog
         flavor = FlavorFactory(region=region, name=f"{name}-flavor")
         image = ImageFactory(region=region, name=f"{name}-image")
-    return Forbidden(label, allocation, region, network, server, request, flavor, image, event)
+    group = SecurityGroup.objects.create(
+        allocation=allocation, name=f"{name}-sg", backend_id=f"sg-{name}", tag=f"portal-{name}"
+    )
+    SecurityGroupRule.objects.create(
+        group=group, direction="ingress", protocol="tcp", port_min=22, port_max=22,
+        remote_cidr="10.0.0.0/8", description=f"{name} rule",
+    )  # fmt: skip
+    return Forbidden(
+        label, allocation, region, network, server, request, flavor, image, event, group
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -209,6 +226,9 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         other_tenant=other_tenant,
         other_token=other_token,
         other_key=other_key,
+        security_group=SecurityGroup.objects.create(
+            allocation=shop.low, name="blue-sg", backend_id="sg-blue", tag="portal-blue-sg"
+        ),
     )
 
 

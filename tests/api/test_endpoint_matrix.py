@@ -24,6 +24,9 @@ NOT_FOUND = {"message": "Not found.", "code": "not_found", "fields": {}}
 ACTION_BODY = {
     "justification": "A justification that is long enough.",
     "flavor": "m1.small",
+    "protocol": "tcp",
+    "port_min": 22,
+    "remote_cidr": "10.0.0.0/8",
     "comment": "A comment that is long enough.",
     "reason": "A reason.",
 }
@@ -55,6 +58,8 @@ DETAIL: dict[str, Callable] = {
     "api:server-release-address": _servers,
     "api:network-detail": _networks,
     "api:network-decommission": _networks,
+    "api:securitygroup-detail": lambda w: [f.security_group for f in w.forbidden],
+    "api:securitygroup-rules": lambda w: [f.security_group for f in w.forbidden],
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
     "api:token-detail": lambda w: [w.other_token],
     "api:ssh-key-detail": lambda w: [w.other_key],
@@ -75,6 +80,7 @@ LISTS = {
     "api:approval-list",
     "api:server-list",
     "api:network-list",
+    "api:securitygroup-list",
     "api:auditevent-list",
     "api:token-list",
     "api:ssh-key-list",
@@ -119,6 +125,7 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
     "api:server-resize": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:server-release-address": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:network-decommission": ("viewer", lambda w: w.shop.low_net, "does not allow requests"),
+    "api:securitygroup-rules": ("viewer", lambda w: w.security_group, "does not allow requests"),
 }
 
 ENDPOINTS = api_endpoints()
@@ -255,6 +262,7 @@ def test_auditors_see_everything_and_act_on_nothing(api_world, client_for, name)
             "resourcerequest": forbidden.request,
             "server": forbidden.server,
             "network": forbidden.network,
+            "securitygroup": forbidden.security_group,
         }[model]
         detail = f"api:{model}-detail"
         assert auditor.get(_url(detail, obj.pk)).status_code == 200
