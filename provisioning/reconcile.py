@@ -1,6 +1,8 @@
 """Keeping the portal's view in step with the cloud, region by region.
 
-One paginated server list, one network list and one floating IP list per project per run.
+One paginated server list and one list each of networks, floating IPs and security groups (with
+their rules) per project per run; security groups are checked for drift against the approved
+rules.
 Resources gone from the cloud are marked deleted; objects the portal tagged but does not know
 are recorded as orphans for operators; leases are warned about and ended. (Requests that
 stopped moving are the lease sweeper's, ``provisioning.services.work.work_redrive_lapsed``.)
@@ -17,12 +19,20 @@ from django.utils import timezone
 from portal.singleflight import single_flight
 from provisioning import cloud
 from provisioning.cloud.base import REQUEST_TAG_PREFIX, CloudError, CloudTarget
-from provisioning.models import IN_FLIGHT, FloatingIp, Network, ResourceRequest, Server
+from provisioning.models import (
+    IN_FLIGHT,
+    FloatingIp,
+    Network,
+    ResourceRequest,
+    SecurityGroup,
+    Server,
+)
 from provisioning.services.resources import (
     floating_ip_mirror,
     orphan_record,
     orphans_resolve_missing,
     resource_mark_deleted,
+    security_group_drift_record,
     server_lease_warned,
     servers_sync,
 )
@@ -64,14 +74,16 @@ def reconcile_region(region_id: int) -> dict[str, int]:
     batches (``servers_sync``), so a run costs a constant number of queries per batch of
     servers, not per server. The region's stale usage rollup rows are refreshed at the end.
     """
-    counts = {"updated": 0, "vanished": 0, "orphans": 0, "skipped": 0}
+    counts = {"updated": 0, "vanished": 0, "orphans": 0, "drifted": 0, "skipped": 0}
     with single_flight("reconcile", region_id) as mine:
         if not mine:
             counts["skipped"] = 1
             return counts
         region = CloudRegion.objects.select_related("site", "domain").get(pk=region_id)
         in_flight = _in_flight_ids(region)
-        seen: dict[str, set[str]] = {"server": set(), "network": set(), "floatingip": set()}
+        seen: dict[str, set[str]] = {
+            "server": set(), "network": set(), "floatingip": set(), "securitygroup": set(),
+        }  # fmt: skip
         allocations = (
             Allocation.objects.filter(region=region)
             .exclude(project_id="")
@@ -84,6 +96,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
                 servers = cloud.servers_list(target)
                 networks = cloud.networks_list(target)
                 addresses = cloud.floating_ips_list(target)
+                groups = cloud.security_groups_list(target)
             except CloudError as err:
                 log.warning("reconcile %s / %s: %s", region, allocation.tenant, err)
                 complete = False
@@ -103,6 +116,13 @@ def reconcile_region(region_id: int) -> dict[str, int]:
             tagged = [(i.id, i.address, i.request_tag) for i in addresses]
             counts["orphans"] += _orphans(
                 allocation, FloatingIp, tagged, in_flight, seen["floatingip"]
+            )
+            vanished, drifted = _security_groups(allocation, groups, in_flight)
+            counts["vanished"] += vanished
+            counts["drifted"] += drifted
+            tagged = [(g.id, g.name, _group_tag(g)) for g in groups]
+            counts["orphans"] += _orphans(
+                allocation, SecurityGroup, tagged, in_flight, seen["securitygroup"]
             )
         if complete:  # an unread project must not count as "the orphan is gone"
             for kind, ids in seen.items():
@@ -136,6 +156,27 @@ def _floating_ips(allocation, infos, in_flight) -> int:
         elif (info.port_id, info.status) != (address.port_id, address.status):
             floating_ip_mirror(allocation=allocation, info=info)
     return vanished
+
+
+def _group_tag(group) -> str | None:
+    return next((t for t in group.tags if t.startswith(REQUEST_TAG_PREFIX)), None)
+
+
+def _security_groups(allocation, infos, in_flight) -> tuple[int, int]:
+    """Groups gone from the cloud are marked deleted; the others' rules are checked for drift."""
+    by_id = {g.id: g for g in infos}
+    names = {g.id: g.name for g in infos}
+    building = {f"{REQUEST_TAG_PREFIX}{request_id}" for request_id in in_flight}
+    vanished = drifted = 0
+    for group in SecurityGroup.objects.live().filter(allocation=allocation):
+        info = by_id.get(group.backend_id)
+        if info is None:
+            if group.origin_request_id not in in_flight:
+                resource_mark_deleted(group, reason="Deleted in the cloud outside the portal")
+                vanished += 1
+            continue
+        drifted += security_group_drift_record(group, info, building=building, names=names)
+    return vanished, drifted
 
 
 def _orphans(allocation, model, tagged, in_flight, seen) -> int:

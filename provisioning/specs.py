@@ -385,7 +385,9 @@ class RuleSpecForm(forms.Form):
     """One opening of a security group: direction, protocol, ports, and from (or to) where."""
 
     direction = forms.ChoiceField(
-        choices=[("ingress", "inbound"), ("egress", "outbound")], initial="ingress"
+        choices=[("ingress", "inbound"), ("egress", "outbound")],
+        required=False,
+        help_text="Default: ingress (inbound).",
     )
     protocol = forms.ChoiceField(choices=[(p, p) for p in PROTOCOLS], initial="tcp")
     port_min = forms.IntegerField(required=False, min_value=1, max_value=65535)
@@ -397,6 +399,9 @@ class RuleSpecForm(forms.Form):
     def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.group = target
+
+    def clean_direction(self) -> str:
+        return self.cleaned_data.get("direction") or "ingress"
 
     def clean_remote_cidr(self) -> str:
         raw = (self.cleaned_data.get("remote_cidr") or "").strip()

@@ -315,6 +315,70 @@ def security_group_rule_record(*, request: ResourceRequest, info: cloud.Security
     return rule
 
 
+def _as_cloud_rule(rule: SecurityGroupRule) -> cloud.SecurityRule:
+    return cloud.SecurityRule(
+        direction=rule.direction,
+        protocol=rule.protocol or None,
+        port_min=rule.port_min,
+        port_max=rule.port_max,
+        remote_ip_prefix=None if rule.remote_group_id else rule.remote_cidr or None,
+        ethertype=rule.ethertype,
+        remote_group_id=rule.remote_group.backend_id if rule.remote_group_id else None,
+    )
+
+
+def _cloud_rule_spec(rule: cloud.SecurityRule, names: dict[str, str]) -> dict[str, object]:
+    group = rule.remote_group_id
+    return {
+        "direction": rule.direction,
+        "protocol": rule.protocol or "",
+        "port_min": rule.port_min,
+        "port_max": rule.port_max,
+        "remote_cidr": rule.remote_ip_prefix or "",
+        "remote_group": {"name": names.get(group, group)} if group else None,
+    }
+
+
+def security_group_drift_record(
+    group: SecurityGroup, info: cloud.SecurityGroupInfo, *, building: set[str], names: dict
+) -> bool:
+    """Compare the group's approved rules with the cloud's; keep and audit the difference.
+
+    ``building``: descriptions' tags of rules whose request is still being worked on (they
+    are in the cloud before they are recorded). Returns whether the drift changed.
+    """
+    from provisioning.firewall import rule_sentence
+
+    approved = list(group.rules.live().select_related("remote_group"))
+    wanted = {_as_cloud_rule(r): r for r in approved}
+    drift: list[dict[str, object]] = []
+    for rule in info.rules:
+        if rule in wanted or rule.description.split(" ", 1)[0] in building:
+            continue
+        text = rule_sentence(_cloud_rule_spec(rule, names))
+        drift.append({"kind": "found", "id": rule.id, "opens": text + f" ({rule.ethertype})"})
+    present = set(info.rules)
+    for cloud_rule, rule in wanted.items():
+        if cloud_rule not in present:
+            drift.append({"kind": "missing", "rule": rule.pk, "opens": str(rule)})
+    changed = drift != group.drift
+    now = timezone.now()
+    if not changed and group.drift_checked_at and group.drift_checked_at > now - SEEN_REFRESH:
+        return False  # as it was, and said lately: no write (most runs)
+    group.drift, group.drift_checked_at = drift, now
+    group.save(update_fields=["drift", "drift_checked_at"])
+    if changed:
+        audit_record(
+            actor=None,
+            action="securitygroup.drift",
+            obj=group,
+            after={"drift": drift},
+            tenant=group.allocation.tenant,
+            region=group.allocation.region,
+        )
+    return changed
+
+
 def orphan_record(
     *, region, kind: str, backend_id: str, project_id: str, name: str, tag: str | None
 ) -> None:

@@ -85,3 +85,39 @@ def test_security_group_find_or_create(contract):
     finally:
         assert cloud.security_group_delete_by_tag(contract.target, tag) is True
     assert cloud.security_group_delete_by_tag(contract.target, tag) is False
+
+
+def test_a_rule_is_made_once_by_its_tag_and_an_identical_rule_is_adopted(contract):
+    tag = contract.tag()
+    ssh = SecurityRule(protocol="tcp", port_min=22, port_max=22, remote_ip_prefix="10.0.0.0/8")
+    try:
+        group = cloud.security_group_find_or_create(contract.target, tag=tag, name="contract-rules")
+        rule_tag = contract.tag()
+        made = cloud.security_group_rule_ensure(
+            contract.target, group_id=group.id, rule=ssh, tag=rule_tag, note="admins"
+        )
+        assert made == ssh and made.id and made.description == f"{rule_tag} admins"
+        again = cloud.security_group_rule_ensure(
+            contract.target, group_id=group.id, rule=ssh, tag=rule_tag
+        )
+        assert again.id == made.id
+        # Another request asking for the same opening: Neutron refuses a duplicate (409), the
+        # rule already there is adopted.
+        other = cloud.security_group_rule_ensure(
+            contract.target, group_id=group.id, rule=ssh, tag=contract.tag()
+        )
+        assert other.id == made.id
+        rules = cloud.security_group_get(contract.target, group.id).rules
+        assert sum(1 for r in rules if r == ssh) == 1
+        # A rule naming another group as its peer.
+        peer = SecurityRule(protocol="tcp", port_min=5432, port_max=5432, remote_ip_prefix=None,
+                            remote_group_id=group.id)  # fmt: skip
+        from_group = cloud.security_group_rule_ensure(
+            contract.target, group_id=group.id, rule=peer, tag=contract.tag()
+        )
+        assert from_group.remote_group_id == group.id and from_group.remote_ip_prefix is None
+        assert cloud.security_group_rule_delete(contract.target, made.id) is True
+        assert cloud.security_group_rule_delete(contract.target, made.id) is False
+        assert made not in cloud.security_group_get(contract.target, group.id).rules
+    finally:
+        cloud.security_group_delete_by_tag(contract.target, tag)

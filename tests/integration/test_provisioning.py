@@ -412,3 +412,72 @@ def test_reconciler_follows_addresses_changed_outside_the_portal_and_records_orp
     assert (orphan.kind, orphan.name) == ("floatingip", stray.address)
     # The kept usage the dashboard reads gave the address back.
     assert AllocationUsage.objects.get(allocation=world.allocation).floating_ips == 0
+
+
+def test_a_security_group_its_reviewed_rule_and_a_server_in_it_then_drift(live_world):
+    from provisioning.models import SecurityGroup, SecurityGroupRule
+    from provisioning.reconcile import reconcile_region
+
+    world = live_world
+    network = make_network(world)
+    made = services.request_submit(
+        user=world.requester, kind=Kind.SECURITY_GROUP, allocation=world.allocation,
+        spec={"name": "web", "description": "Web tier"}, justification=WHY,
+    )  # fmt: skip
+    approve(world, made)
+    wait_state(made, RequestState.COMPLETED)
+    group = SecurityGroup.objects.get(origin_request=made)
+    in_cloud = cloud.security_group_get(target(world), group.backend_id)
+    assert in_cloud.name == "web"
+    # The cloud's own defaults are recorded as the group's: they are not drift.
+    assert {(r.direction, r.ethertype) for r in group.rules.all()} == {
+        (r.direction, r.ethertype) for r in in_cloud.rules
+    }
+
+    rule = services.request_submit(
+        user=world.requester, kind=Kind.SECURITY_GROUP_RULE, target=group, justification=WHY,
+        spec={"protocol": "tcp", "port_min": 22, "remote_cidr": "10.0.0.0/8",
+              "description": "admins"},
+    )  # fmt: skip
+    approve(world, rule)
+    wait_state(rule, RequestState.COMPLETED)
+    recorded = SecurityGroupRule.objects.get(origin_request=rule)
+    opened = next(
+        r for r in cloud.security_group_get(target(world), group.backend_id).rules
+        if r.id == recorded.backend_id
+    )  # fmt: skip
+    assert (opened.protocol, opened.port_min, opened.port_max) == ("tcp", 22, 22)
+    assert opened.remote_ip_prefix == "10.0.0.0/8"
+    assert opened.description == f"portal-request-{rule.pk} admins"
+    assert str(recorded) == "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"
+
+    built = submit_server(world, network, name="in-web", security_groups=[group.pk])
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+    assert list(server.security_groups.all()) == [group]
+    conn = cloud.connect(target(world))
+    (port,) = conn.network.ports(device_id=server.backend_id)
+    assert port.security_group_ids == [group.backend_id]
+
+    counts = reconcile_region(world.region.pk)
+    group.refresh_from_db()
+    assert group.drift == [] and group.drift_checked_at is not None
+
+    # Someone opens MySQL to the world with the cloud's own tools, and removes the SSH rule.
+    stray = conn.network.create_security_group_rule(
+        security_group_id=group.backend_id, direction="ingress", ethertype="IPv4",
+        protocol="tcp", port_range_min=3306, port_range_max=3306,
+        remote_ip_prefix="0.0.0.0/0",
+    )  # fmt: skip
+    conn.network.delete_security_group_rule(recorded.backend_id)
+    counts = reconcile_region(world.region.pk)
+    group.refresh_from_db()
+    assert counts["drifted"] == 1
+    assert group.drift == [
+        {"kind": "found", "id": stray.id,
+         "opens": "Opens TCP port 3306 (MySQL) inbound from anywhere (IPv4)"},
+        {"kind": "missing", "rule": recorded.pk,
+         "opens": "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"},
+    ]  # fmt: skip
+    assert AuditEvent.objects.filter(action="securitygroup.drift", object_id=str(group.pk)).exists()
