@@ -214,10 +214,15 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
 
     @property
     def title(self) -> str:
-        return self.spec.get("name") or (
-            str(self.target_server or self.target_network or self.target_security_group or "")
-            if self.pk
-            else ""
+        # Day-2 specs carry the target's name as submitted: no query per row of a list.
+        return (
+            self.spec.get("name")
+            or self.spec.get("target")
+            or (
+                str(self.target_server or self.target_network or self.target_security_group or "")
+                if self.pk
+                else ""
+            )
         )
 
     @property

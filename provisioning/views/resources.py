@@ -313,7 +313,7 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             justification=self.request.POST.get("justification", ""),
             model_name=self.model._meta.verbose_name,
             url_name=self.url_name,
-            spec=self.spec_from(self.request.POST),
+            spec=self.spec_from(self.request.POST) if self.request.method == "POST" else None,
         )
         if self.actions[action] == Kind.SECURITY_GROUP_RULE:
             kwargs["peer_groups"] = SecurityGroup.objects.live().filter(

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from provisioning.models import ResourceRequest
+from provisioning.models import ResourceRequest, SecurityGroup, SecurityGroupRule
 from tests.api.conftest import make_server
 from tests.factories import NetworkFactory
 
@@ -26,6 +26,7 @@ LISTS = [
     ("/servers/", "requester", 10),
     ("/servers/?sort=-created&status=active", "requester", 10),
     ("/networks/", "requester", 10),
+    ("/security-groups/", "requester", 10),
     ("/requests/", "requester", 9),
     ("/approvals/", "approver", 17),
     ("/allocations/", "requester", 13),
@@ -33,6 +34,7 @@ LISTS = [
     ("/regions/", "requester", 8),
     ("/api/v1/servers/", "requester", 9),
     ("/api/v1/networks/", "requester", 8),
+    ("/api/v1/security-groups/", "requester", 9),
     ("/api/v1/requests/", "requester", 7),
     ("/api/v1/approvals/", "approver", 5),
     ("/api/v1/allocations/", "requester", 11),
@@ -44,6 +46,14 @@ def _fill(shop, n: int) -> None:
         allocation = shop.low if i % 2 else shop.high
         make_server(allocation, f"q{i}-{ResourceRequest.objects.count()}")
         NetworkFactory(allocation=allocation)
+        group = SecurityGroup.objects.create(
+            allocation=allocation, name=f"g{i}-{SecurityGroup.objects.count()}",
+            backend_id=f"sg-{SecurityGroup.objects.count()}", tag="t",
+        )  # fmt: skip
+        SecurityGroupRule.objects.create(
+            group=group, direction="ingress", protocol="tcp", port_min=22, port_max=22,
+            remote_cidr="10.0.0.0/8",
+        )  # fmt: skip
         ResourceRequest.objects.create(
             kind="network", allocation=shop.low, requester=shop.requester,
             justification="Filling the list.", spec={"name": f"r{i}", "cidr": "10.0.0.0/24"},

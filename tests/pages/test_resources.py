@@ -277,3 +277,62 @@ def test_the_external_address_is_offered_shown_and_released_as_the_domain_allows
     refused = client.post(action, {"justification": "Reachable from the agency network."})
     assert refused.status_code == 400
     assert "does not allow external addresses" in refused.content.decode()
+
+
+def test_security_group_pages_show_rules_in_words_drift_and_file_a_rule(client, shop):
+    from provisioning.models import SecurityGroup, SecurityGroupRule
+
+    group = SecurityGroup.objects.create(
+        allocation=shop.low, name="web", backend_id="sg-web", tag="t", description="Web tier",
+        drift=[{"kind": "found", "id": "r-9", "opens": "Opens TCP port 3306 (MySQL) inbound "
+                "from anywhere (IPv4)"}],
+    )  # fmt: skip
+    SecurityGroupRule.objects.create(
+        group=group, direction="ingress", protocol="tcp", port_min=443, port_max=443,
+        remote_cidr="0.0.0.0/0", description="public site",
+    )  # fmt: skip
+    server = make_server(shop.low, "web-1")
+    server.security_groups.add(group)
+    client.force_login(shop.requester)
+    listing = client.get(reverse("security-group-list")).content.decode()
+    assert group.get_absolute_url() in listing and "1 difference" in listing
+    page = client.get(group.get_absolute_url()).content.decode()
+    assert "Opens TCP port 443 (HTTPS) inbound from anywhere" in page
+    assert "Found in the cloud, never requested: Opens TCP port 3306 (MySQL)" in page
+    assert server.get_absolute_url() in page and "Open a firewall rule" in page
+
+    url = reverse("security-group-action", args=[group.pk, "open-rule"])
+    panel = client.get(url).content.decode()
+    assert 'name="remote_cidr"' in panel and '<option value="tcp" selected>' in panel
+    bad = client.post(url, {"justification": WHY, "protocol": "tcp", "port_min": "80",
+                            "port_max": "22", "remote_cidr": "10.0.0.0/8"})  # fmt: skip
+    assert bad.status_code == 400 and "ends before it starts (80-22)" in bad.content.decode()
+    same = client.post(url, {"justification": WHY, "protocol": "tcp", "port_min": "443",
+                             "remote_cidr": "0.0.0.0/0"})  # fmt: skip
+    assert same.status_code == 400 and "web already has this rule" in same.content.decode()
+    filed = client.post(url, {"justification": WHY, "protocol": "tcp", "port_min": "22",
+                              "remote_cidr": "10.10.0.0/16", "description": "admins"})  # fmt: skip
+    request = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP_RULE)
+    assert filed.status_code == 302 and filed.url == request.get_absolute_url()
+    detail = client.get(request.get_absolute_url()).content.decode()
+    assert "<strong>Opens TCP port 22 (SSH) inbound from 10.10.0.0/16</strong>" in detail
+    assert "1 server when requested: web-1" in detail
+    client.force_login(shop.approver)
+    inbox = client.get(reverse("approval-inbox")).content.decode()
+    assert "Opens TCP port 22 (SSH) inbound from 10.10.0.0/16" in inbox
+    assert "affects 1 server: web-1" in inbox
+    server_page = client.get(server.get_absolute_url()).content.decode()
+    assert f'<a href="{group.get_absolute_url()}">web</a>' in server_page
+
+
+def test_a_security_group_is_requested_with_a_plan(client, shop):
+    client.force_login(shop.requester)
+    url = reverse("request-create-security-group")
+    form = {"allocation": shop.low.pk, "name": "db", "description": "Database tier",
+            "justification": WHY}  # fmt: skip
+    plan = client.post(url, {**form, "action": "plan"}).content.decode()
+    assert "Database tier" in plan and "Submit request" in plan
+    done = client.post(url, {**form, "action": "submit"})
+    request = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP)
+    assert done.url == request.get_absolute_url()
+    assert request.spec == {"name": "db", "description": "Database tier"}
