@@ -179,6 +179,60 @@ def cmd_request_vm(args: argparse.Namespace) -> int:
     return submit(args, body)
 
 
+def cmd_request_security_group(args: argparse.Namespace) -> int:
+    body = {
+        "kind": "security_group",
+        "allocation": args.allocation,
+        "justification": args.justification,
+        "spec": {"name": args.name, "description": args.description or ""},
+    }
+    return submit(args, body)
+
+
+def parse_ports(text: str | None) -> tuple[int | None, int | None]:
+    """``"22"`` -> (22, 22), ``"8000-8080"`` -> (8000, 8080), nothing -> (None, None)."""
+    if not text:
+        return None, None
+    low, _, high = text.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise UsageError(f"--ports takes a port or a range such as 8000-8080, not {text!r}.")
+
+
+def cmd_open_rule(args: argparse.Namespace) -> int:
+    low, high = parse_ports(args.ports)
+    body: dict[str, Any] = {
+        "justification": args.justification,
+        "direction": "egress" if args.outbound else "ingress",
+        "protocol": args.protocol,
+        "port_min": low,
+        "port_max": high,
+        "remote_cidr": args.cidr or "",
+        "remote_group": args.group,
+        "description": args.description or "",
+    }
+    client = load_client()
+    created = client.post(f"security-groups/{args.id}/rules/", body)
+    if args.wait:
+        print(request_line(created), file=sys.stderr)
+        return wait_for(args, client, created["id"])
+    show(args, created, [request_line(created)])
+    return 0
+
+
+def cmd_security_groups(args: argparse.Namespace) -> int:
+    rows = load_client().list("security-groups/")
+    lines = []
+    for g in rows:
+        place = f"{g['allocation']['tenant']}@{g['allocation']['region']}"
+        drift = f"  drift: {len(g['drift'])}" if g["drift"] else ""
+        lines.append(f"{g['id']:<5} {g['name']:<24} {place}{drift}")
+        lines += [f"      {r['opens']}" for r in g["rules"]]
+    show(args, rows, lines or ["No security groups you can see."])
+    return 0
+
+
 def key_line(k: dict[str, Any]) -> str:
     return f"{k['id']:<5} {k['name']:<24} {k['key_type']:<20} {k['fingerprint']}"
 
@@ -377,6 +431,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("security-groups", help="Security groups you can see, with their rules.")
+    p.set_defaults(func=cmd_security_groups)
+
+    p = sub.add_parser("request-security-group", help="Request a new security group.")
+    p.add_argument("--allocation", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--description")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_request_security_group)
+
+    p = sub.add_parser("open-rule", help="Request a rule in a security group (reviewed).")
+    p.add_argument("id", type=int, help="The security group's id.")
+    p.add_argument("--protocol", choices=["tcp", "udp", "icmp", "any"], default="tcp")
+    p.add_argument("--ports", help="A port or a range, e.g. 22 or 8000-8080; none: all.")
+    peer = p.add_mutually_exclusive_group(required=True)
+    peer.add_argument("--cidr", help="From (or to) these addresses, e.g. 10.10.0.0/16.")
+    peer.add_argument("--group", type=int, help="From (or to) the servers of this group id.")
+    p.add_argument("--outbound", action="store_true", help="An egress rule (default inbound).")
+    p.add_argument("--description")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_open_rule)
 
     keys = sub.add_parser("keys", help="Your public SSH keys.").add_subparsers(
         dest="keys_command", required=True

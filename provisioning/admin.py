@@ -24,6 +24,7 @@ from provisioning.models import (
     RequestState,
     RequestTransition,
     ResourceRequest,
+    SecurityGroup,
     Server,
 )
 from provisioning.services.operations import request_redrive
@@ -128,6 +129,17 @@ class FloatingIpAdmin(RestrictedAdmin):
     search_fields = ["address", "backend_id"]
     readonly_fields = ["name", "address", "backend_id", "port_id", "tag", "origin_request",
                        "server", "status", "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
+
+
+@admin.register(SecurityGroup)
+class SecurityGroupAdmin(RestrictedAdmin):
+    list_display = ["name", "allocation", "drift_checked_at", "deleted_at"]
+    list_filter = ["allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain"]  # fmt: skip
+    search_fields = ["name", "backend_id"]
+    readonly_fields = ["backend_id", "tag", "origin_request", "drift", "drift_checked_at",
+                       "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
 
 
 @admin.register(Orphan)

@@ -70,7 +70,7 @@ class SecurityDomainAdmin(GrantsAdmin):
 
     grants = (DOMAIN_PERMISSION, OFFICER_PERMISSION)
     list_display = ["name", "level", "marking", "banner_colour", "requires_security_officer",
-                    "external_addresses"]  # fmt: skip
+                    "external_addresses", "firewall_review", "open_ingress"]  # fmt: skip
     prepopulated_fields = {"slug": ["name"]}
 
 

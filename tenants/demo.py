@@ -44,6 +44,14 @@ DOMAINS = [
 ]
 
 
+# domain slug -> who reviews firewall rules, inbound from anywhere, ports never opened inbound
+FIREWALL = {
+    "nato-unclassified": ("tenant", "allow", "23"),
+    "nato-restricted": ("officer", "forbid", "23, 135-139, 445, 3389"),
+    "nato-secret": ("officer", "forbid", "23, 135-139, 445, 3389, 5985-5986"),
+}
+
+
 def region_slug(site_slug: str, domain_short: str) -> str:
     return f"{site_slug}-{domain_short}"
 

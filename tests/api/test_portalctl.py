@@ -232,3 +232,45 @@ def test_day2_requests_on_a_server_from_the_command_line(live_server, shop, tmp_
     )  # fmt: skip
     assert resized.returncode == 0, resized.stderr
     assert ResourceRequest.objects.get().spec["flavor"] == "m1.large"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_security_groups_and_rules_from_the_command_line(live_server, shop, tmp_path):
+    from provisioning.models import Kind, SecurityGroup, SecurityGroupRule
+
+    rita = tmp_path / "rita.json"
+    _token, secret = token_create(user=shop.requester, name="cli")
+    assert portalctl(rita, "login", "--url", live_server.url, "--token", secret).returncode == 0
+    made = portalctl(
+        rita, "--json", "request-security-group", "--allocation", str(shop.low.pk),
+        "--name", "web", "--description", "Web tier", "--justification", "The web tier group.",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP).spec["name"] == "web"
+
+    group = SecurityGroup.objects.create(
+        allocation=shop.low, name="web", backend_id="sg-web", tag="t"
+    )
+    SecurityGroupRule.objects.create(
+        group=group, direction="ingress", protocol="tcp", port_min=443, port_max=443,
+        remote_cidr="0.0.0.0/0",
+    )  # fmt: skip
+    listed = portalctl(rita, "security-groups")
+    assert "Opens TCP port 443 (HTTPS) inbound from anywhere" in listed.stdout
+    opened = portalctl(
+        rita, "--json", "open-rule", str(group.pk), "--ports", "8000-8080",
+        "--cidr", "10.10.0.0/16", "--justification", "The app servers listen there.",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    rule = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP_RULE)
+    assert rule.spec["sentence"] == "Opens TCP ports 8000-8080 inbound from 10.10.0.0/16"
+    bad = portalctl(
+        rita, "open-rule", str(group.pk), "--ports", "80-22", "--cidr", "10.0.0.0/8",
+        "--justification", "The app servers listen there.",
+    )  # fmt: skip
+    assert bad.returncode == 1 and "ends before it starts" in bad.stderr
+    usage = portalctl(
+        rita, "open-rule", str(group.pk), "--ports", "ssh", "--cidr", "10.0.0.0/8",
+        "--justification", "The app servers listen there.",
+    )  # fmt: skip
+    assert usage.returncode == 2 and "--ports takes a port" in usage.stderr

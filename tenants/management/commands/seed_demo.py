@@ -41,6 +41,13 @@ class Command(BaseCommand):
                     "banner_colour": colour,
                     "requires_security_officer": officer,
                     "external_addresses": addresses,
+                    **dict(
+                        zip(
+                            ("firewall_review", "open_ingress", "denied_ports"),
+                            demo.FIREWALL[slug],
+                            strict=True,
+                        )
+                    ),
                 },
             )[0]
             shorts[slug] = short
