@@ -15,6 +15,7 @@ from provisioning import services
 from provisioning.models import (
     Approval,
     ApprovalPolicy,
+    CatalogPolicy,
     Flavor,
     FloatingIp,
     Image,
@@ -162,6 +163,12 @@ class OfferingAdmin(AuditedAdmin):
     list_display = ["name", "flavor_name", "image_name", "active"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["regions"]
+
+
+@admin.register(CatalogPolicy)
+class CatalogPolicyAdmin(AuditedAdmin, RestrictedAdmin):
+    list_display = ["__str__", "domain", "allocation", "offerings_only", "flavors", "images"]
+    list_select_related = ["domain", "allocation__tenant", "allocation__region"]
 
 
 @admin.register(ApprovalPolicy)

@@ -9,7 +9,7 @@ from django import forms
 
 from portal.models import SshKey
 from portal.ssh_keys import ssh_keys_of
-from provisioning.models import Flavor, Image, Network, Offering, SecurityGroup
+from provisioning.models import CatalogPolicy, Flavor, Image, Network, Offering, SecurityGroup
 from provisioning.specs import NAME_HELP, NAME_PATTERN
 from tenants.access import Action
 from tenants.models import Allocation
@@ -126,13 +126,23 @@ class ServerRequestForm(RequestForm):
         if allocation is None:
             return
         region = allocation.region
-        self.fields["offering"].queryset = Offering.objects.filter(active=True, regions=region)
-        self.fields["flavor"].choices = [("", "—")] + [
-            (f.name, str(f)) for f in Flavor.objects.filter(region=region, active=True)
-        ]
-        self.fields["image"].choices = [("", "—")] + [
-            (i.name, i.name) for i in Image.objects.filter(region=region, active=True)
-        ]
+        # Only what the domain's (or the allocation's) catalog policy lets this allocation use.
+        policy = CatalogPolicy.for_allocation(allocation)
+        flavors = Flavor.objects.filter(region=region, active=True)
+        images = Image.objects.filter(region=region, active=True)
+        offerings = Offering.objects.filter(active=True, regions=region)
+        if policy is not None:
+            if policy.allowed("flavors"):
+                flavors = flavors.filter(name__in=policy.allowed("flavors"))
+                offerings = offerings.filter(flavor_name__in=policy.allowed("flavors"))
+            if policy.allowed("images"):
+                images = images.filter(name__in=policy.allowed("images"))
+                offerings = offerings.filter(image_name__in=policy.allowed("images"))
+            if policy.offerings_only:
+                flavors, images = flavors.none(), images.none()
+        self.fields["offering"].queryset = offerings
+        self.fields["flavor"].choices = [("", "—")] + [(f.name, str(f)) for f in flavors]
+        self.fields["image"].choices = [("", "—")] + [(i.name, i.name) for i in images]
         self.fields["networks"].queryset = Network.objects.live().filter(allocation=allocation)
         self.fields["security_groups"].queryset = SecurityGroup.objects.live().filter(
             allocation=allocation

@@ -21,6 +21,7 @@ from portal.ssh_keys import keypair_name, parse_public_key, ssh_keys_of
 from provisioning.firewall import PROTOCOLS, policy_refusals, rule_sentence
 from provisioning.models import (
     IN_FLIGHT,
+    CatalogPolicy,
     Flavor,
     Image,
     Kind,
@@ -194,7 +195,30 @@ class ServerSpecForm(forms.Form):
                 f"No image {image_name!r} in {region}.",
             )
         data["flavor_obj"], data["image_obj"] = flavor, image
+        self._check_catalog_policy(offering_slug, flavor, image)
         return data
+
+    def _check_catalog_policy(self, offering_slug: str, flavor, image) -> None:
+        """The domain's (or the allocation's) catalog: offerings only, allowed names."""
+        policy = CatalogPolicy.for_allocation(self.allocation)
+        if policy is None:
+            return
+        where = self.allocation.region.domain.name
+        if policy.offerings_only and not offering_slug:
+            self.add_error("offering", f"In {where}, servers are built from an offering.")
+        field = "offering" if offering_slug else "flavor"
+        if flavor is not None and not policy.allows("flavors", flavor.name):
+            self.add_error(
+                field,
+                f"{where} does not offer flavor {flavor.name}; allowed: "
+                f"{', '.join(policy.allowed('flavors'))}.",
+            )
+        if image is not None and not policy.allows("images", image.name):
+            self.add_error(
+                "offering" if offering_slug else "image",
+                f"{where} does not offer image {image.name}; allowed: "
+                f"{', '.join(policy.allowed('images'))}.",
+            )
 
     def valid_spec(self) -> ValidSpec:
         data = self.cleaned_data
@@ -344,6 +368,12 @@ class ResizeSpecForm(forms.Form):
             raise ValidationError(f"No flavor {name!r} in {region}. Available: {known or 'none'}.")
         if flavor.name == server.flavor_name:
             raise ValidationError(f"{server} already runs as {flavor.name}.")
+        policy = CatalogPolicy.for_allocation(server.allocation)
+        if policy is not None and not policy.allows("flavors", flavor.name):
+            raise ValidationError(
+                f"{region.domain.name} does not offer flavor {flavor.name}; allowed: "
+                f"{', '.join(policy.allowed('flavors'))}."
+            )
         current = offered.filter(name=server.flavor_name).first()
         if current is not None and 0 < flavor.disk_gb < current.disk_gb:
             raise ValidationError(

@@ -1,7 +1,7 @@
 """Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
 
 from provisioning.models.approvals import Approval, ApprovalPolicy
-from provisioning.models.catalog import Flavor, Image, Offering
+from provisioning.models.catalog import CatalogPolicy, Flavor, Image, Offering
 from provisioning.models.notifications import Notification
 from provisioning.models.requests import (
     IN_FLIGHT,
@@ -28,6 +28,7 @@ __all__ = [
     "TERMINAL",
     "Approval",
     "ApprovalPolicy",
+    "CatalogPolicy",
     "Flavor",
     "FloatingIp",
     "Image",

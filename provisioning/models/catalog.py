@@ -1,4 +1,7 @@
-"""What can be requested where: flavors and images synced from each region, and offerings."""
+"""What can be requested where: flavors and images synced from each region, offerings, and
+the catalog policies that narrow them per security domain or allocation."""
+
+from __future__ import annotations
 
 from django.db import models
 
@@ -83,3 +86,85 @@ class Offering(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+class CatalogPolicy(models.Model):
+    """Which flavors, images and volume types a security domain (or one allocation) may use.
+
+    An allocation's own policy replaces its domain's; empty lists allow everything the region
+    offers. ``offerings_only`` keeps servers to the agency's templates: no free choice of a
+    flavor and an image.
+    """
+
+    domain = models.ForeignKey(
+        "tenants.SecurityDomain", on_delete=models.CASCADE, related_name="catalog_policies"
+    )
+    allocation = models.OneToOneField(
+        "tenants.Allocation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="catalog_policy",
+        help_text="Leave empty for the domain-wide policy.",
+    )
+    offerings_only = models.BooleanField(
+        default=False, help_text="Servers only from an offering, never a free flavor and image."
+    )
+    flavors = models.CharField(
+        max_length=500, blank=True, help_text="Allowed flavor names, comma-separated; empty: all."
+    )
+    images = models.CharField(
+        max_length=500, blank=True, help_text="Allowed image names, comma-separated; empty: all."
+    )
+    volume_types = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Allowed volume type names, comma-separated; empty: all.",
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = AccessPaths(domain="domain")
+
+    class Meta:
+        verbose_name_plural = "catalog policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(allocation__isnull=True),
+                name="catalog_policy_one_per_domain",
+                violation_error_message="This security domain already has a domain-wide policy.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Catalog of {self.allocation or self.domain}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.allocation_id and self.allocation.region.domain_id != self.domain_id:
+            raise ValidationError(
+                {"allocation": "The allocation must be in this policy's security domain."}
+            )
+
+    def allows(self, what: str, name: str) -> bool:
+        """Whether ``name`` is allowed among ``what`` ("flavors", "images", "volume_types")."""
+        allowed = _names(getattr(self, what))
+        return not allowed or name in allowed
+
+    def allowed(self, what: str) -> list[str]:
+        return _names(getattr(self, what))
+
+    @classmethod
+    def for_allocation(cls, allocation) -> CatalogPolicy | None:
+        """The allocation's own policy, else its domain's, else none (everything allowed)."""
+        return (
+            cls.objects.filter(allocation=allocation).first()
+            or cls.objects.filter(
+                domain_id=allocation.region.domain_id, allocation__isnull=True
+            ).first()
+        )
