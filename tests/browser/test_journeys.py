@@ -238,3 +238,47 @@ def test_a_key_added_in_the_profile_is_picked_in_the_form_and_lands_on_the_serve
     target = CloudTarget(cloud=world.region.cloud_name, project_id=world.allocation.project_id)
     in_cloud = cloud.server_get(target, server.backend_id)
     assert in_cloud.key_name == ResourceRequest.objects.get(pk=pk).spec["ssh_key"]["keypair"]
+
+
+def test_a_firewall_opening_is_asked_in_words_approved_in_the_inbox_and_opened(
+    open_as, storefront
+):
+    from provisioning.models import SecurityGroup
+
+    world = storefront
+    page = open_as(world.requester, reverse("network-list"))
+    page.get_by_role("link", name="Security groups").click()
+    page.get_by_role("link", name="Request a security group", exact=True).click()
+    page.get_by_label("Allocation").select_option(str(world.allocation.pk))
+    page.wait_for_load_state("networkidle")  # the fields reload for the allocation
+    page.get_by_label("Name", exact=True).fill("web")
+    page.get_by_label("Description").fill("Web tier")
+    page.get_by_label("Justification").fill(WHY)
+    page.get_by_role("button", name="Plan").click()
+    page.get_by_role("button", name="Submit request").click()
+    group_request = ResourceRequest.objects.get(pk=request_id(page))
+    services.request_approve(user=world.approver, request=group_request)
+    expect(page.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+    group = SecurityGroup.objects.get(origin_request=group_request)
+
+    page.goto(group.get_absolute_url())
+    page.get_by_role("link", name="Open a firewall rule").click()
+    page.get_by_label("First port").fill("22")
+    page.get_by_label("From (or to) the addresses").fill("10.0.0.1/8")
+    page.get_by_label("Justification").fill("Administrators reach the servers by SSH.")
+    page.get_by_role("button", name=re.compile("File request: open a firewall rule")).click()
+    expect(page.locator("#remote_cidr-error")).to_contain_text("did you mean 10.0.0.0/8?")
+    page.get_by_label("From (or to) the addresses").fill("10.0.0.0/8")
+    page.get_by_role("button", name=re.compile("File request: open a firewall rule")).click()
+    expect(page.get_by_role("heading", name=re.compile("Open a firewall rule"))).to_be_visible()
+    pk = request_id(page)
+
+    approver = open_as(world.approver, reverse("approval-inbox"))
+    row = approver.locator(f"#request-{pk}")
+    expect(row).to_contain_text("Opens TCP port 22 (SSH) inbound from 10.0.0.0/8")
+    row.get_by_role("button", name=f"Approve #{pk}").click()
+    expect(page.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+    page.goto(group.get_absolute_url())
+    expect(page.get_by_role("region", name="Rules")).to_contain_text(
+        "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"
+    )
