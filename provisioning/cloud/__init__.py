@@ -28,6 +28,8 @@ from provisioning.cloud.base import (
     SecurityRule,
     ServerInfo,
     SubnetInfo,
+    VolumeInfo,
+    VolumeTypeInfo,
     request_tag,
 )
 from provisioning.cloud.catalog import (
@@ -75,6 +77,16 @@ from provisioning.cloud.servers import (
     server_stop,
     servers_list,
 )
+from provisioning.cloud.volumes import (
+    volume_attach,
+    volume_delete,
+    volume_detach,
+    volume_extend,
+    volume_find_or_create,
+    volume_get,
+    volume_types_list,
+    volumes_list,
+)
 
 __all__ = [
     "REQUEST_TAG_PREFIX",
@@ -100,6 +112,8 @@ __all__ = [
     "SecurityRule",
     "ServerInfo",
     "SubnetInfo",
+    "VolumeInfo",
+    "VolumeTypeInfo",
     "clouds_yaml_path",
     "connect",
     "external_network_find",
@@ -142,4 +156,12 @@ __all__ = [
     "server_start",
     "server_stop",
     "servers_list",
+    "volume_attach",
+    "volume_delete",
+    "volume_detach",
+    "volume_extend",
+    "volume_find_or_create",
+    "volume_get",
+    "volume_types_list",
+    "volumes_list",
 ]

@@ -119,6 +119,36 @@ class FloatingIpInfo:
 
 
 @dataclass(frozen=True)
+class VolumeInfo:
+    """A Cinder volume; ``attachments`` are (server id, device) pairs."""
+
+    id: str
+    name: str
+    size_gb: int
+    status: str
+    volume_type: str = ""
+    project_id: str = ""
+    attachments: tuple[tuple[str, str], ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def request_tag(self) -> str | None:
+        tag = dict(self.metadata).get("portal_request", "")
+        return tag if tag.startswith(REQUEST_TAG_PREFIX) else None
+
+    @property
+    def is_error(self) -> bool:
+        return self.status.startswith("error")
+
+
+@dataclass(frozen=True)
+class VolumeTypeInfo:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class KeypairInfo:
     """A key pair: ``fingerprint`` is the cloud's (Nova shows an MD5 of the key)."""
 

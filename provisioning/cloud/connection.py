@@ -104,6 +104,8 @@ def _detail(err: Exception) -> str:
 
 def _is_quota(status: int | None, detail: str) -> bool:
     text = detail.lower()
+    if status == 413 and "quota" in text:  # Cinder: "... exceeds allowed gigabytes quota ..."
+        return True
     return (status in (403, 409, 413) and "quota exceeded" in text) or "overquota" in text
 
 
