@@ -10,6 +10,7 @@ message or a lost response never builds a second object.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -86,7 +87,9 @@ def _clean_up(item: WorkItem, result: StepResult) -> str:
         text = cleanup(item)
     except CloudError as err:
         return f" Cleaning up failed too ({err}); operators will see what is left as orphans."
-    result.cleaned_up = True
+    # Only a clean-up that removed something makes the rows of what it removed go; otherwise
+    # what the step saw last (a server back as it was, say) is recorded as usual.
+    result.cleaned_up = bool(text)
     return text
 
 
@@ -278,7 +281,7 @@ def resize_server(item: WorkItem, result: StepResult) -> bool:
             result.status_note = f"{name} runs as {info.flavor_name}"
             return True
         if not result.progress.get("confirmed"):
-            why = cloud.server_action_failure(item.target, item.server_backend_id, "resize")
+            why = _resize_failure_reason(item)
             raise StepFailed(
                 f"The cloud did not resize {name}: {why or 'it gave no reason'}. It still "
                 f"runs as {info.flavor_name}."
@@ -287,6 +290,25 @@ def resize_server(item: WorkItem, result: StepResult) -> bool:
         f" ({info.task_state})" if info.task_state else ""
     )
     return False
+
+
+def _resize_failure_reason(item: WorkItem) -> str:
+    """Why Nova gave up, read with the region's own account first.
+
+    Nova shows the reason (an action event's details) to admins only by default, and the
+    portal acts in a tenant's project with a member's role; its account in its home project is
+    usually the cloud's admin. Where it is not, the project's view says at least which step
+    failed.
+    """
+    home = dataclasses.replace(item.target, project_id=None)
+    for target in (home, item.target):
+        try:
+            why = cloud.server_action_failure(target, item.server_backend_id, "resize")
+        except CloudError:
+            continue
+        if why:
+            return why
+    return ""
 
 
 def cleanup_resize(item: WorkItem) -> str:

@@ -223,12 +223,21 @@ def server_action_failure(target: CloudTarget, server_id: str, action: str) -> s
             return ""
         detail = conn.compute.get_server_action(latest.request_id, server_id)
     failed = [e for e in detail.events or () if (_field(e, "result") or "").lower() == "error"]
-    reasons = [(_field(e, "details") or "").strip() for e in failed]
-    return "; ".join(r for r in reasons if r) or (latest.message or "").strip()
+    # Several events of one failure often carry the same message: said once each.
+    reasons = dict.fromkeys((_field(e, "details") or "").strip() for e in failed)
+    said = "; ".join(r for r in reasons if r)
+    if said:
+        return said
+    if failed:
+        # Nova shows an event's details to admins only (by default): the reason is then in the
+        # server's actions, which the cloud's operators can read.
+        return f"Nova recorded an error in its {_field(failed[0], 'event')} step"
+    return (latest.message or "").strip()
 
 
 def _field(event: Any, name: str) -> Any:
     """An event's field, whether the SDK gives events as resources or as plain dicts."""
-    return (
-        event.get(name) if isinstance(event, dict) and name in event else getattr(event, name, None)
-    )
+    value = getattr(event, name, None)
+    if value is None and isinstance(event, dict):
+        value = dict.get(event, name)
+    return value

@@ -185,3 +185,29 @@ def test_over_the_clouds_own_quota_fails_with_a_readable_reason(lab_world):
     assert "Traceback" not in reason and "HTTP" not in reason and "Exception" not in reason
     assert not [s for s in cloud.servers_list(world.target) if s.name == "big"]
     assert not Server.objects.live().filter(origin_request=request).exists()
+
+
+def test_a_resize_real_nova_cannot_place_fails_with_its_reason_and_changes_nothing(lab_world):
+    """The lab has one compute host and does not resize onto the same host: Nova accepts the
+    resize, its scheduler then finds no host, and the server comes back as it was, with no
+    fault. The portal reads why from the server's recorded actions."""
+    world = lab_world
+    network = make_network(world, name="resize", cidr="10.43.0.0/24", router=False)
+    request = submit_server(world, network, name="grow")
+    services.request_approve(user=world.approver, request=request)
+    wait_state(request, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=request)
+
+    resize = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_RESIZE, target=server,
+        spec={"flavor": "m1.small"}, justification=WHY,
+    )  # fmt: skip
+    services.request_approve(user=world.approver, request=resize)
+    wait_state(resize, RequestState.FAILED)
+    reason = resize.failure_reason
+    assert reason.startswith("The cloud did not resize grow: "), reason
+    assert "No valid host" in reason and reason.endswith("It still runs as m1.tiny.")
+    in_nova = cloud.server_get(world.target, server.backend_id)
+    assert (in_nova.status, in_nova.flavor_name, in_nova.task_state) == ("ACTIVE", "m1.tiny", None)
+    server.refresh_from_db()
+    assert (server.flavor_name, server.status) == ("m1.tiny", "ACTIVE")
