@@ -81,7 +81,19 @@ def usage_rollup_backfill(cursor) -> None:
     figures as ``provisioning_usage`` (pending requests included), written by the database
     without a Python loop, for a migration or a benchmark's freshly loaded rows.
     """
-    dims = DIMENSION_KEYS
+    # A migration runs this against the tables as they were then: the dimensions whose columns
+    # came later (and start at their database default) are left out.
+    introspection = cursor.db.introspection
+
+    def columns(table: str) -> set[str]:
+        return {c.name for c in introspection.get_table_description(cursor, table)}
+
+    present = (
+        columns("provisioning_resourcerequest")
+        & columns("tenants_allocationusage")
+        & columns("tenants_allocation")
+    )
+    dims = tuple(key for key in DIMENSION_KEYS if key in present)
     from_requests = ", ".join(f"sum({key}) AS {key}" for key in dims)
     used = {
         "instances": "coalesce(r.instances, 0) + coalesce(s.n, 0)",
@@ -90,6 +102,8 @@ def usage_rollup_backfill(cursor) -> None:
         "networks": "coalesce(r.networks, 0) + coalesce(n.n, 0)",
         "routers": "coalesce(r.routers, 0) + coalesce(n.routers, 0)",
         "floating_ips": "coalesce(r.floating_ips, 0) + coalesce(f.n, 0)",
+        "volumes": "coalesce(r.volumes, 0)",
+        "gigabytes": "coalesce(r.gigabytes, 0)",
     }
     addresses_cte = """, f AS (
             SELECT f.allocation_id, count(*) AS n
@@ -103,7 +117,8 @@ def usage_rollup_backfill(cursor) -> None:
     if "provisioning_floatingip" not in cursor.db.introspection.table_names(cursor):
         used["floating_ips"] = "coalesce(r.floating_ips, 0)"
         addresses_cte = addresses_join = ""
-    assert set(used) == set(dims), "a new quota dimension needs its sum here"
+    assert set(used) == set(DIMENSION_KEYS), "a new quota dimension needs its sum here"
+    used = {key: expr for key, expr in used.items() if key in dims}
     fullest = ", ".join(f"u.{key}::float8 / greatest(a.{key}, 1)" for key in dims)
     # Only the names of fields and constants above are spliced in; the states are parameters.
     cursor.execute(

@@ -31,6 +31,8 @@ DIMENSIONS: tuple[QuotaDimension, ...] = (
     QuotaDimension("networks", "Networks", cloud_quotas=("networks", "subnets")),
     QuotaDimension("routers", "Routers", cloud_quotas=("routers",)),
     QuotaDimension("floating_ips", "Floating IPs", cloud_quotas=("floating_ips",)),
+    QuotaDimension("volumes", "Volumes", cloud_quotas=("volumes",)),
+    QuotaDimension("gigabytes", "Volume storage", "GB", cloud_quotas=("gigabytes",)),
 )
 DIMENSION_KEYS = tuple(d.key for d in DIMENSIONS)
 

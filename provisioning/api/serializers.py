@@ -118,6 +118,8 @@ class QuotaNeedsSerializer(serializers.Serializer):
     networks = serializers.IntegerField()
     routers = serializers.IntegerField()
     floating_ips = serializers.IntegerField()
+    volumes = serializers.IntegerField()
+    gigabytes = serializers.IntegerField()
 
 
 class TransitionSerializer(ShownModelSerializer):

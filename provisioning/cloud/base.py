@@ -286,7 +286,7 @@ class QuotaItem:
 
 @dataclass(frozen=True)
 class QuotaInfo:
-    """Nova and Neutron quotas of one project in one region, with what is in use."""
+    """Nova, Neutron and Cinder quotas of one project in one region, with what is in use."""
 
     project_id: str
     instances: QuotaItem
@@ -298,6 +298,9 @@ class QuotaInfo:
     ports: QuotaItem
     security_groups: QuotaItem
     floating_ips: QuotaItem = field(default_factory=lambda: QuotaItem(-1, 0))
+    #: Cinder's; unlimited where the cloud has no block storage.
+    volumes: QuotaItem = field(default_factory=lambda: QuotaItem(-1, 0))
+    gigabytes: QuotaItem = field(default_factory=lambda: QuotaItem(-1, 0))
 
 
 @dataclass(frozen=True)

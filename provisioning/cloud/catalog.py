@@ -26,6 +26,8 @@ QUOTA_NAMES = {
     "ports": ("network", "ports"),
     "security_groups": ("network", "security_groups"),
     "floating_ips": ("network", "floating_ips"),
+    "volumes": ("block-storage", "volumes"),
+    "gigabytes": ("block-storage", "gigabytes"),
 }
 
 
@@ -70,13 +72,17 @@ def _item(limit: Any, used: Any) -> QuotaItem:
 
 
 def quota_get(target: CloudTarget, project_id: str | None = None) -> QuotaInfo:
-    """Nova and Neutron limits and usage of a project (default: the target's own project)."""
+    """Nova, Neutron and Cinder limits and usage of a project (default: the target's own)."""
     conn = connect(target)
+    storage = None
     with translate_errors("reading quotas"):
         project = project_id or conn.current_project_id
         compute = conn.compute.get_quota_set(project, usage=True)
         usage = compute.usage or {}
         network = conn.network.get_quota(project, details=True)
+        if conn.has_service("block-storage"):
+            storage = conn.block_storage.get_quota_set(project, usage=True)
+    storage_usage = (storage.usage or {}) if storage is not None else {}
 
     def net(name: str) -> QuotaItem:
         value = getattr(network, name, None)
@@ -95,6 +101,14 @@ def quota_get(target: CloudTarget, project_id: str | None = None) -> QuotaInfo:
         ports=net("ports"),
         security_groups=net("security_groups"),
         floating_ips=net("floating_ips"),
+        **(
+            {
+                "volumes": _item(storage.volumes, storage_usage.get("volumes")),
+                "gigabytes": _item(storage.gigabytes, storage_usage.get("gigabytes")),
+            }
+            if storage is not None
+            else {}
+        ),
     )
 
 
@@ -106,14 +120,20 @@ def quota_set(admin: CloudTarget, project_id: str, **limits: int) -> QuotaInfo:
     unknown = set(limits) - set(QUOTA_NAMES)
     if unknown:
         raise CloudPermanentError(f"Unknown quota names: {', '.join(sorted(unknown))}")
-    compute = {QUOTA_NAMES[k][1]: v for k, v in limits.items() if QUOTA_NAMES[k][0] == "compute"}
-    network = {QUOTA_NAMES[k][1]: v for k, v in limits.items() if QUOTA_NAMES[k][0] == "network"}
+
+    def of(service: str) -> dict[str, int]:
+        return {QUOTA_NAMES[k][1]: v for k, v in limits.items() if QUOTA_NAMES[k][0] == service}
+
+    compute, network, storage = of("compute"), of("network"), of("block-storage")
     conn = connect(admin)
     with translate_errors(f"setting quotas of project {project_id}"):
         if compute:
             conn.compute.update_quota_set(project_id, **compute)
         if network:
             conn.network.update_quota(project_id, **network)
+        # A cloud without block storage has no volumes to limit: the portal's quota still holds.
+        if storage and conn.has_service("block-storage"):
+            conn.block_storage.update_quota_set(project_id, **storage)
     return quota_get(admin, project_id)
 
 

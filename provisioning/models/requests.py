@@ -82,6 +82,8 @@ class QuotaNeeds(models.Model):
     networks = models.PositiveIntegerField(default=0)
     routers = models.PositiveIntegerField(default=0)
     floating_ips = models.PositiveIntegerField(default=0)
+    volumes = models.PositiveIntegerField(default=0, db_default=0)
+    gigabytes = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         abstract = True

@@ -117,6 +117,11 @@ class Allocation(models.Model):
     networks = models.PositiveIntegerField(default=5, help_text="Networks")
     routers = models.PositiveIntegerField(default=2, help_text="Routers")
     floating_ips = models.PositiveIntegerField(default=5, help_text="Floating IPs")
+    # db_default: rows written by SQL alone (bulk loads) get the same limits as the ORM's.
+    volumes = models.PositiveIntegerField(default=10, db_default=10, help_text="Volumes")
+    gigabytes = models.PositiveIntegerField(
+        default=100, db_default=100, help_text="Volume storage (GB)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

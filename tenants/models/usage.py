@@ -26,6 +26,8 @@ class AllocationUsage(models.Model):
     networks = models.PositiveIntegerField(default=0)
     routers = models.PositiveIntegerField(default=0)
     floating_ips = models.PositiveIntegerField(default=0)
+    volumes = models.PositiveIntegerField(default=0, db_default=0)
+    gigabytes = models.PositiveBigIntegerField(default=0, db_default=0)
     fullest = models.FloatField(
         default=0.0,
         help_text="The highest share of any quota in use (1.0 = full, above = over quota): "

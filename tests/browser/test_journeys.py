@@ -240,9 +240,7 @@ def test_a_key_added_in_the_profile_is_picked_in_the_form_and_lands_on_the_serve
     assert in_cloud.key_name == ResourceRequest.objects.get(pk=pk).spec["ssh_key"]["keypair"]
 
 
-def test_a_firewall_opening_is_asked_in_words_approved_in_the_inbox_and_opened(
-    open_as, storefront
-):
+def test_a_firewall_opening_is_asked_in_words_approved_in_the_inbox_and_opened(open_as, storefront):
     from provisioning.models import SecurityGroup
 
     world = storefront

@@ -67,3 +67,23 @@ def test_project_find_or_create_and_work_in_it(contract):
     if not contract.is_sim:
         conn = cloud.connect(contract.admin)
         conn.identity.delete_project(project.id)
+
+
+def test_quota_set_reaches_cinder_where_the_cloud_has_block_storage(contract):
+    if not cloud.connect(contract.target).has_service("block-storage"):
+        pytest.skip("this cloud has no block storage")
+    before = cloud.quota_get(contract.target)
+    assert before.volumes.limit != 0 and before.gigabytes.limit != 0
+    assert before.volumes.used >= 0
+    try:
+        after = cloud.quota_set(
+            contract.admin, before.project_id, volumes=before.volumes.limit + 2,
+            gigabytes=before.gigabytes.limit + 50,
+        )  # fmt: skip
+        assert after.volumes.limit == before.volumes.limit + 2
+        assert after.gigabytes.limit == before.gigabytes.limit + 50
+    finally:
+        cloud.quota_set(
+            contract.admin, before.project_id, volumes=before.volumes.limit,
+            gigabytes=before.gigabytes.limit,
+        )  # fmt: skip

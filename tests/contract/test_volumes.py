@@ -92,9 +92,7 @@ def test_a_volume_is_made_once_extended_attached_detached_and_deleted(contract, 
         assert cloud.volume_detach(contract.target, server_id=server.id, volume_id=made.id)
         detached = wait_volume(contract, made.id, "available")
         assert detached.attachments == ()
-        assert (
-            cloud.volume_detach(contract.target, server_id=server.id, volume_id=made.id) is False
-        )
+        assert cloud.volume_detach(contract.target, server_id=server.id, volume_id=made.id) is False
     finally:
         cloud.server_delete(contract.target, server.id)
         wait_gone(contract.target, server.id)
