@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--action-time", type=float,
                         default=float(env("CLOUDSIM_ACTION_TIME", "0")),
                         help="seconds stop/start/reboot take")  # fmt: skip
+    parser.add_argument("--volume-time", type=float,
+                        default=float(env("CLOUDSIM_VOLUME_TIME", "0.5")),
+                        help="seconds each volume transition takes")  # fmt: skip
     parser.add_argument("--latency", type=float, default=float(env("CLOUDSIM_LATENCY", "0")),
                         help="seconds added to every API call")  # fmt: skip
     parser.add_argument("--public-url", default=env("CLOUDSIM_PUBLIC_URL", ""),
@@ -50,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.state != ":memory:":
         Path(args.state).parent.mkdir(parents=True, exist_ok=True)
     knobs = Knobs(
-        build_time=args.build_time, delete_time=args.delete_time, action_time=args.action_time
+        build_time=args.build_time,
+        delete_time=args.delete_time,
+        action_time=args.action_time,
+        volume_time=args.volume_time,
     )
     if args.latency:
         knobs.latency["*"] = args.latency

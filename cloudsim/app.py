@@ -13,7 +13,7 @@ from cloudsim.store import Store
 from cloudsim.web import ApiError, Request, Response, Router
 
 NAMESPACE = uuid.UUID("6f1c2a52-5a6e-4c3e-9d0e-2f5b7d1c9a10")
-SERVICES = ("compute", "network", "image")
+SERVICES = ("compute", "network", "image", "block-storage")
 
 
 def stable_id(*parts: str, hex_: bool = False) -> str:
@@ -58,14 +58,14 @@ class CloudSim:
     """
 
     def __init__(self, state_path: str, seed: dict[str, Any], knobs: Knobs | None = None) -> None:
-        from cloudsim import compute, control_api, identity, image, network
+        from cloudsim import block_storage, compute, control_api, identity, image, network
         from cloudsim import seed as seeding
 
         self.store = Store(state_path)
         self.seed = seed
         self.knobs = knobs or Knobs()
         self.router = Router()
-        for module in (identity, compute, network, image, control_api):
+        for module in (identity, compute, network, image, block_storage, control_api):
             module.register(self.router)
         self._seeding = seeding
         with self.store.transaction():
@@ -119,11 +119,14 @@ class CloudSim:
             if service == "compute" and not known:
                 msg = "Unknown API path."
             err = ApiError.for_service(service, status, msg)
+            if service == "block-storage":  # Cinder's router answers webob's HTML 404
+                err = ApiError.glance(404, "The resource could not be found.")
             return Response(err.status, err.body, err.headers)
         if service == "sim":
             return self._run(route.handler, req, params)
-        fault = self.knobs.take_fault(route.operation)
-        delay = self.knobs.latency_for(route.operation)
+        operation = route.operation_for(req)
+        fault = self.knobs.take_fault(operation)
+        delay = self.knobs.latency_for(operation)
         if delay:
             time.sleep(delay)
         if fault and fault.mode == "error":
@@ -140,6 +143,10 @@ class CloudSim:
             response.headers["OpenStack-API-Version"] = f"compute {version}"
             response.headers["X-OpenStack-Nova-API-Version"] = version
             response.headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+        if service == "block-storage" and req.microversion:
+            version = f"{req.microversion[0]}.{req.microversion[1]}"
+            response.headers.setdefault("OpenStack-API-Version", f"volume {version}")
+            response.headers.setdefault("Vary", "OpenStack-API-Version")
         return response
 
     def _fault_response(self, service: str, fault: Any) -> Response:
@@ -158,6 +165,10 @@ class CloudSim:
                     from cloudsim.compute import negotiate
 
                     req.microversion = negotiate(req)
+                elif req.service == "block-storage":
+                    from cloudsim.block_storage import negotiate as negotiate_volume
+
+                    req.microversion = negotiate_volume(req)
                 if req.service in SERVICES and handler.__name__ not in ("versions", "version"):
                     req.ctx = self.authenticate(req)
                 return handler(self, req, **params)

@@ -8,6 +8,7 @@ from typing import Any
 
 from cloudsim import quota
 from cloudsim.app import CloudSim, iso, new_id
+from cloudsim.block_storage import release_server_volumes, volumes_attached
 from cloudsim.network import BOUND, UNBOUND, delete_port, make_port, ports_of
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
@@ -180,11 +181,13 @@ def release_ports(sim: CloudSim, server: dict[str, Any]) -> None:
 
 def purge(sim: CloudSim, server: dict[str, Any]) -> None:
     release_ports(sim, server)
+    release_server_volumes(sim, server)
     sim.store.delete("server", server["id"])
 
 
 def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
-    """Finish a build or a delete whose time has come (computed lazily from timestamps).
+    """Finish a build, an action, a resize or a delete whose time has come (computed lazily
+    from timestamps).
 
     Returns None once a deleted server is gone.
     """
@@ -193,6 +196,10 @@ def settle(sim: CloudSim, server: dict[str, Any]) -> dict[str, Any] | None:
             return server
         purge(sim, server)
         return None
+    if server.get("_resize"):
+        from cloudsim.compute_resize import settle_resize
+
+        return settle_resize(sim, server)
     action = server.get("_action")
     if action and time.time() >= action["done_at"]:
         # A stop/start/reboot that took `action_time` has finished.
@@ -292,6 +299,7 @@ def server_view(
         out["flavor"] = {"id": flavor["id"], "links": link(req, "flavors", flavor["id"])[1:]}
     public = {k: v for k, v in server.items() if not k.startswith("_")}
     out.update(public)
+    out["os-extended-volumes:volumes_attached"] = volumes_attached(sim, req, server)
     out["image"] = {
         "id": server["_image_id"],
         "links": link(req, "images", server["_image_id"])[1:],

@@ -1,4 +1,9 @@
-"""Nova servers: create, list with filters and pages, get, delete, actions, tags, quotas."""
+"""Nova servers: create, list with filters and pages, get, delete, actions, tags, quotas.
+
+Every create, stop, start, reboot and delete is recorded as an instance action
+(`cloudsim.compute_actions`); resize, confirmResize and revertResize are in
+`cloudsim.compute_resize`.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +31,19 @@ from cloudsim.compute import (
     set_status,
     settle,
 )
+from cloudsim.compute_actions import cut_short, event, record
 from cloudsim.network import load as load_network_obj
 from cloudsim.network import make_port
 from cloudsim.network import save as save_network_obj
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
+BUILD_TRACE = (
+    '  File "/usr/lib/python3/dist-packages/nova/conductor/manager.py", line 1677, in '
+    "schedule_and_build_instances\n    host_lists = self._schedule_instances(context, "
+    "request_specs[0],\n"
+    '  File "/usr/lib/python3/dist-packages/nova/scheduler/client/query.py", line 42, in '
+    "select_destinations\n    raise exception.NoValidHost(reason=reason)\n"
+)
 SERVER_KEYS = {"name", "imageRef", "flavorRef", "networks", "metadata", "tags", "key_name",
                "security_groups", "min_count", "max_count", "availability_zone", "user_data",
                "description", "config_drive", "adminPass", "OS-DCF:diskConfig",
@@ -195,6 +208,14 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         message = detail.get("message") or str(err.body)
         raise ApiError.nova(500 if err.status >= 500 else 400, message) from None
     save_server(sim, server)
+    if build_error:
+        # The scheduler fails: Nova buries the instance in cell0 with this one failed event.
+        events = [event("conductor_schedule_and_build_instances", now, server["_ready_at"],
+                        build_error, BUILD_TRACE)]  # fmt: skip
+    else:
+        spawn_from = now + (server["_ready_at"] - now) / 4  # after scheduling
+        events = [event("compute__do_build_and_run_instance", spawn_from, server["_ready_at"])]
+    record(sim, req, server, "create", events, start=now)
     body = {
         "id": server_id,
         "links": server_view(sim, req, server, detail=False)["links"],
@@ -255,6 +276,11 @@ def delete_server(sim: CloudSim, req: Request, server_id: str) -> Response:
     server = load_server(sim, req, server_id)
     if server.get("locked") and not req.ctx.is_admin:
         raise ApiError.nova(409, f"Instance {server_id} is locked")
+    if server.get("_delete_at") is None:
+        now = time.time()
+        cut_short(sim, server, now)
+        finish = now + max(sim.knobs.delete_time, 0)
+        record(sim, req, server, "delete", [event("compute_terminate_instance", now, finish)])
     if sim.knobs.delete_time <= 0:
         purge(sim, server)
     elif server.get("_delete_at") is None:
@@ -288,9 +314,31 @@ ACTIONS: dict[str, tuple[set[str], set[str | None], tuple[str | None, str], str]
 }
 
 
+def action_operation(req: Request) -> str:
+    """Resize and its confirm/revert count (and take faults) under their own names; the other
+    actions under `compute.server.action`."""
+    from cloudsim.compute_resize import HANDLERS
+
+    try:
+        body = req.body
+    except ApiError:
+        return "compute.server.action"
+    for key, (_, operation) in HANDLERS.items():
+        if isinstance(body, dict) and key in body:
+            return operation
+    return "compute.server.action"
+
+
 def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
+    from cloudsim.compute_resize import HANDLERS
+
     server = load_server(sim, req, server_id)
     body = req.body or {}
+    if not isinstance(body, dict):
+        raise ApiError.nova(400, "Malformed request body")
+    for key, (handler, _) in HANDLERS.items():
+        if key in body:
+            return handler(sim, req, server, body)
     if "os-start" in body:
         name, verb = "start", "start"
     elif "os-stop" in body:
@@ -310,6 +358,9 @@ def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
         )
     if verb == "reboot":
         server.pop("fault", None)
+    now = time.time()
+    finish = now + max(sim.knobs.action_time, 0)
+    record(sim, req, server, verb, [event(f"compute_{verb}_instance", now, finish)], start=now)
     if sim.knobs.action_time <= 0:
         server.pop("_action", None)
         set_status(server, done)
@@ -364,7 +415,7 @@ def server_metadata(sim: CloudSim, req: Request, server_id: str) -> Response:
 
 
 def register(router: Router) -> None:
-    from cloudsim import compute_extras
+    from cloudsim import compute_actions, compute_extras
 
     add = router.add
     add("GET", "compute", "/v2.1/servers", "compute.server.list", list_servers)
@@ -374,7 +425,7 @@ def register(router: Router) -> None:
     add("GET", "compute", "/v2.1/servers/{server_id}", "compute.server.get", get_server)
     add("DELETE", "compute", "/v2.1/servers/{server_id}", "compute.server.delete", delete_server)
     add("POST", "compute", "/v2.1/servers/{server_id}/action", "compute.server.action",
-        server_action)  # fmt: skip
+        server_action, resolve=action_operation)  # fmt: skip
     for method in ("GET", "PUT", "DELETE"):
         add(method, "compute", "/v2.1/servers/{server_id}/tags", "compute.server.tags",
             server_tags)  # fmt: skip
@@ -384,3 +435,4 @@ def register(router: Router) -> None:
         add(method, "compute", "/v2.1/servers/{server_id}/metadata", "compute.server.metadata",
             server_metadata)  # fmt: skip
     compute_extras.register(router)
+    compute_actions.register(router)

@@ -62,6 +62,11 @@ class CloudSimControl:
         actions with 409, as Nova does. 0 (the default) finishes them at once."""
         return self._call("POST", "/action-time", {"seconds": seconds})
 
+    def set_volume_time(self, seconds: float) -> dict[str, Any]:
+        """How long each Cinder volume transition takes (`creating`, `extending`, `reserved` ->
+        `attaching` -> `in-use`, `detaching`, `deleting`); 0 finishes them by the next read."""
+        return self._call("POST", "/volume-time", {"seconds": seconds})
+
     def fail(
         self, operation: str, status: int = 500, times: int = 1, message: str = ""
     ) -> dict[str, Any]:
@@ -96,6 +101,14 @@ class CloudSimControl:
         """The next `times` servers created end in ERROR with `message` as their fault."""
         return self._call("POST", "/build-errors", {"message": message, "times": times})
 
+    def fail_resizes(self, message: str = "", times: int = 1) -> dict[str, Any]:
+        """The next `times` resizes fail in the scheduler, as a real Nova's do when no other host
+        can take the server (NoValidHost): accepted (202), status RESIZE for the build time, then
+        back to the old flavor and state with no fault and no ERROR; the `resize` instance
+        action ends in "Error" with `message` (default: Nova's "No valid host was found. No
+        valid host found for resize") as its events' `details`."""
+        return self._call("POST", "/resize-errors", {"message": message, "times": times})
+
     def clear_faults(self) -> dict[str, Any]:
         return self._call("DELETE", "/faults")
 
@@ -107,13 +120,15 @@ class CloudSimControl:
         region: str | None = None,
         compute: dict[str, int] | None = None,
         network: dict[str, int] | None = None,
+        volume: dict[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Set quotas of one project (by id or name) in one region, or all regions."""
+        """Set quotas of one project (by id or name) in one region, or all regions; `volume`
+        takes Cinder's keys (`volumes`, `gigabytes`, `volumes_<type>`, ...)."""
         return self._call(
             "POST",
             "/quotas",
             {"project_id": project_id, "project_name": project_name, "region": region,
-             "compute": compute or {}, "network": network or {}},
+             "compute": compute or {}, "network": network or {}, "volume": volume or {}},
         )  # fmt: skip
 
     def projects(self) -> list[dict[str, Any]]:

@@ -59,6 +59,11 @@ def set_action_time(sim: CloudSim, req: Request) -> Response:
     return Response(200, sim.knobs.snapshot())
 
 
+def set_volume_time(sim: CloudSim, req: Request) -> Response:
+    sim.knobs.volume_time = float(body_of(req).get("seconds", 0))
+    return Response(200, sim.knobs.snapshot())
+
+
 def add_fault(sim: CloudSim, req: Request) -> Response:
     data = body_of(req)
     known = {f.name for f in fields(Fault)}
@@ -78,6 +83,7 @@ def clear_faults(sim: CloudSim, req: Request) -> Response:
     with sim.knobs.lock:
         sim.knobs.faults.clear()
         sim.knobs.build_errors.clear()
+        sim.knobs.resize_errors.clear()
     return Response(200, sim.knobs.snapshot())
 
 
@@ -88,6 +94,15 @@ def add_build_errors(sim: CloudSim, req: Request) -> Response:
     )
     with sim.knobs.lock:
         sim.knobs.build_errors.extend([message] * int(data.get("times", 1)))
+    return Response(200, sim.knobs.snapshot())
+
+
+def add_resize_errors(sim: CloudSim, req: Request) -> Response:
+    """Plan resizes that fail as the lab's do when no other host can take the server."""
+    data = body_of(req)
+    message = data.get("message") or "No valid host was found. No valid host found for resize"
+    with sim.knobs.lock:
+        sim.knobs.resize_errors.extend([message] * int(data.get("times", 1)))
     return Response(200, sim.knobs.snapshot())
 
 
@@ -120,6 +135,7 @@ def set_quotas(sim: CloudSim, req: Request) -> Response:
         out[region] = {
             "compute": quota.update(sim, region, project_id, "compute", data.get("compute") or {}),
             "network": quota.update(sim, region, project_id, "network", data.get("network") or {}),
+            "volume": quota.update(sim, region, project_id, "volume", data.get("volume") or {}),
         }
     return Response(200, {"project_id": project_id, "quotas": out})
 
@@ -146,9 +162,11 @@ def register(router: Router) -> None:
     add("POST", "sim", "/build-time", "sim.build_time", set_build_time)
     add("POST", "sim", "/delete-time", "sim.delete_time", set_delete_time)
     add("POST", "sim", "/action-time", "sim.action_time", set_action_time)
+    add("POST", "sim", "/volume-time", "sim.volume_time", set_volume_time)
     add("POST", "sim", "/faults", "sim.faults", add_fault)
     add("DELETE", "sim", "/faults", "sim.faults", clear_faults)
     add("POST", "sim", "/build-errors", "sim.build_errors", add_build_errors)
+    add("POST", "sim", "/resize-errors", "sim.resize_errors", add_resize_errors)
     add("GET", "sim", "/counts", "sim.counts", counts)
     add("DELETE", "sim", "/counts", "sim.counts", clear_counts)
     add("POST", "sim", "/quotas", "sim.quotas", set_quotas)

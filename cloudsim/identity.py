@@ -74,7 +74,11 @@ def public(obj: dict[str, Any], req: Request, collection: str) -> dict[str, Any]
     return out
 
 
-def catalog(sim: CloudSim, req: Request) -> list[dict[str, Any]]:
+def catalog(sim: CloudSim, req: Request, project_id: str = "") -> list[dict[str, Any]]:
+    """The token's catalog. Cinder is listed twice, as the lab's Keystone lists it: `cinder`
+    (type `block-storage`, `.../v3`, what openstacksdk and the CLI use) and `cinderv3` (type
+    `volumev3`, `.../v3/<project id>`, Nova's default `catalog_info`); Keystone substitutes
+    the project id of the token into the second."""
     entries = []
     identity = []
     for region in sim.regions:
@@ -90,10 +94,15 @@ def catalog(sim: CloudSim, req: Request) -> list[dict[str, Any]]:
     entries.append(
         {"id": "identity", "type": "identity", "name": "keystone", "endpoints": identity}
     )
-    for service, name in SERVICE_NAMES.items():
+    services = [(service, service, name, "") for service, name in SERVICE_NAMES.items()]
+    services += [
+        ("block-storage", "block-storage", "cinder", "/v3"),
+        ("block-storage", "volumev3", "cinderv3", f"/v3/{project_id}"),
+    ]
+    for prefix, service, name, suffix in services:
         endpoints = []
         for region in sim.regions:
-            url = f"{req.base_url}/{region}/{service}"
+            url = f"{req.base_url}/{region}/{prefix}{suffix}"
             if service == "compute":
                 url += "/v2.1"
             for interface in ("public", "internal", "admin"):
@@ -135,7 +144,7 @@ def token_body(sim: CloudSim, req: Request, token: dict[str, Any]) -> dict[str, 
         }
         body["is_domain"] = False
         body["roles"] = [{"id": r["id"], "name": r["name"]} for r in token["role_refs"]]
-        body["catalog"] = catalog(sim, req)
+        body["catalog"] = catalog(sim, req, token["project_id"])
     return body
 
 

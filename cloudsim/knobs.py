@@ -36,8 +36,14 @@ class Knobs:
     delete_time: float = 0.0
     #: How long stop/start/reboot take (Nova shows the task_state meanwhile); 0: at once.
     action_time: float = 0.0
+    #: How long each Cinder volume transition takes (creating, extending, attaching, detaching,
+    #: deleting); the lab's take 0.5-1 s.
+    volume_time: float = 0.5
     faults: list[Fault] = field(default_factory=list)
     build_errors: list[str] = field(default_factory=list)
+    #: Messages of the next resizes to fail in the scheduler (Nova's NoValidHost): the server
+    #: goes back to its flavor and state with no fault, the instance action records the error.
+    resize_errors: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -63,6 +69,10 @@ class Knobs:
         with self.lock:
             return self.build_errors.pop(0) if self.build_errors else None
 
+    def take_resize_error(self) -> str | None:
+        with self.lock:
+            return self.resize_errors.pop(0) if self.resize_errors else None
+
     def add_fault(self, fault: Fault, times: int = 1) -> None:
         if fault.mode not in FAULT_MODES:
             raise ValueError(f"mode must be one of {FAULT_MODES}")
@@ -73,6 +83,7 @@ class Knobs:
         with self.lock:
             self.faults.clear()
             self.build_errors.clear()
+            self.resize_errors.clear()
             self.counts.clear()
             if not keep_timing:
                 self.latency.clear()
@@ -84,7 +95,9 @@ class Knobs:
                 "build_time": self.build_time,
                 "delete_time": self.delete_time,
                 "action_time": self.action_time,
+                "volume_time": self.volume_time,
                 "faults": [asdict(f) for f in self.faults],
                 "build_errors": list(self.build_errors),
+                "resize_errors": list(self.resize_errors),
                 "counts": dict(self.counts),
             }

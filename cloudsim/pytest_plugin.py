@@ -28,6 +28,7 @@ from cloudsim.seed import cloud_entry, write_clouds_yaml, write_seed
 
 REGIONS = ["RegionOne", "RegionTwo"]
 TEST_BUILD_TIME = 0.3
+TEST_VOLUME_TIME = 0.2
 MEMBER_PASSWORD = "portal-pw"
 ADMIN_PASSWORD = "admin-pw"
 
@@ -74,7 +75,8 @@ class CloudSimInstance:
         env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         args = [sys.executable, "-m", "cloudsim", "--host", "127.0.0.1", "--port", str(self.port),
                 "--state", str(self.state_path), "--seed", str(self.seed_path),
-                "--build-time", str(self.build_time)]  # fmt: skip
+                "--build-time", str(self.build_time),
+                "--volume-time", str(TEST_VOLUME_TIME)]  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             args,
             cwd=root,
@@ -176,9 +178,11 @@ def cloudsim_clean(cloudsim: CloudSimInstance) -> Iterator[CloudSimInstance]:
     control.clear_counts()
     control.set_build_time(cloudsim.build_time)
     control.set_delete_time(0)
+    control.set_volume_time(TEST_VOLUME_TIME)
     yield cloudsim
     if cloudsim.process is not None:
         control.clear_faults()
         control.clear_latency()
         control.set_build_time(cloudsim.build_time)
         control.set_delete_time(0)
+        control.set_volume_time(TEST_VOLUME_TIME)

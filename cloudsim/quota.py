@@ -1,4 +1,5 @@
-"""Per-region, per-project quotas with the upstream defaults (seed may override them)."""
+"""Per-region, per-project quotas (compute, network, volume) with the upstream defaults (seed may
+override them)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,21 @@ NETWORK_DEFAULTS = {
     "subnetpool": -1,
 }
 
+#: Cinder's global keys (per-type keys, default -1, are added by cloudsim.block_storage_quota).
+VOLUME_DEFAULTS = {
+    "volumes": 10,
+    "per_volume_gigabytes": -1,
+    "snapshots": 10,
+    "gigabytes": 1000,
+    "backups": 10,
+    "backup_gigabytes": 1000,
+    "groups": 10,
+}
+DEFAULTS = {"compute": COMPUTE_DEFAULTS, "network": NETWORK_DEFAULTS, "volume": VOLUME_DEFAULTS}
+
 
 def defaults(sim: Any, service: str) -> dict[str, int]:
-    base = dict(COMPUTE_DEFAULTS if service == "compute" else NETWORK_DEFAULTS)
+    base = dict(DEFAULTS[service])
     base.update((sim.seed.get("quotas") or {}).get(service) or {})
     return base
 

@@ -12,11 +12,13 @@ A seed is a YAML/JSON mapping; everything in it is optional:
     flavors: [{id: "1", name: m1.tiny, vcpus: 1, ram: 512, disk: 1}]
     images: [{name: debian-12, disk_format: qcow2, min_disk: 2}]
     external_network: {name: public, cidr: 172.24.4.0/24}    # in every region
-    quotas: {compute: {instances: 10}, network: {network: 100}}   # defaults per project
+    volume_types: [{name: lvmdriver-1, extra_specs: {volume_backend_name: lvmdriver-1}}]
+    quotas: {compute: {instances: 10}, network: {network: 100}, volume: {gigabytes: 1000}}
 
-Seeded objects get ids derived from their names, so they keep their ids across a reset or a
-restart with the same seed. Applying a seed only adds what is missing (and resets the passwords
-of the users it names); it never deletes.
+Volume types are added to Cinder's own `__DEFAULT__` (always there, the default unless a type
+says `default: true`). Seeded objects get ids derived from their names, so they keep their ids
+across a reset or a restart with the same seed. Applying a seed only adds what is missing (and
+resets the passwords of the users it names); it never deletes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import yaml
 
 from cloudsim.app import iso, stable_id
+from cloudsim.block_storage import seed_volume_types
 
 DEFAULT_SEED: dict[str, Any] = {
     "regions": ["RegionOne"],
@@ -50,6 +53,11 @@ DEFAULT_SEED: dict[str, Any] = {
         {"name": "debian-12", "disk_format": "qcow2", "min_disk": 2, "size": 374669312},
     ],
     "external_network": {"name": "public", "cidr": "172.24.4.0/24"},
+    # The lab's Cinder has only its built-in `__DEFAULT__`; devstack adds `lvmdriver-1`.
+    "volume_types": [
+        {"name": "__DEFAULT__", "description": "Default Volume Type", "default": True},
+        {"name": "lvmdriver-1", "extra_specs": {"volume_backend_name": "lvmdriver-1"}},
+    ],
 }
 
 
@@ -74,6 +82,7 @@ def write_seed(
     images: list[dict[str, Any]] | None = None,
     quotas: dict[str, dict[str, int]] | None = None,
     domains: list[dict[str, Any]] | None = None,
+    volume_types: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write a seed file for `python -m cloudsim --seed PATH` and return what was written.
 
@@ -90,6 +99,7 @@ def write_seed(
         "flavors": flavors or DEFAULT_SEED["flavors"],
         "images": images or DEFAULT_SEED["images"],
         "external_network": DEFAULT_SEED["external_network"],
+        "volume_types": volume_types or DEFAULT_SEED["volume_types"],
     }
     if quotas:
         seed["quotas"] = quotas
@@ -281,6 +291,7 @@ def apply_seed(sim: Any, seed: dict[str, Any]) -> None:
         ext = seed.get("external_network")
         if ext:
             seed_external_network(sim, region, ext, admin_project["id"])
+        seed_volume_types(sim, region, list(seed.get("volume_types") or []))
 
 
 def image_doc(spec: dict[str, Any], owner: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from cloudsim.app import CloudSim, new_id
+from cloudsim.app import CloudSim
 from cloudsim.web import Request, parse_query
 
 log = logging.getLogger("cloudsim")
@@ -52,7 +52,7 @@ class CloudSimHandler(BaseHTTPRequestHandler):
             headers.pop("Content-Type", None)
         for key, value in headers.items():
             self.send_header(key, value)
-        self.send_header("x-openstack-request-id", f"req-{new_id()}")
+        self.send_header("x-openstack-request-id", req.request_id)
         self.send_header("Content-Length", str(0 if response.status == 204 else len(payload)))
         self.end_headers()
         if self.command != "HEAD" and response.status != 204:

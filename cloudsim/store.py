@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_scope ON objects (kind, region, project_id);
 CREATE INDEX IF NOT EXISTS objects_device ON objects (kind, json_extract(data, '$.device_id'));
 CREATE INDEX IF NOT EXISTS objects_network ON objects (kind, json_extract(data, '$.network_id'));
+CREATE INDEX IF NOT EXISTS objects_action ON objects (kind, json_extract(data, '$.instance_uuid'));
+CREATE INDEX IF NOT EXISTS objects_server ON objects (kind, json_extract(data, '$.server_id'));
 """
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -116,8 +118,9 @@ class Store:
     def find(
         self, kind: str, region: str | None = None, project_id: str | None = None, **fields: Any
     ) -> list[dict[str, Any]]:
-        """Objects whose top-level JSON fields equal the given values (indexed for device_id and
-        network_id, so a server's ports are found without reading every port of the region)."""
+        """Objects whose top-level JSON fields equal the given values (indexed for device_id,
+        network_id and server_id, so a server's ports and volume mappings are found without
+        reading every port or mapping of the region: server views look them up per server)."""
         sql = "SELECT data FROM objects WHERE kind = ?"
         args: list[Any] = [kind]
         if region is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ class Request:
     service: str = ""
     ctx: Any = None
     microversion: tuple[int, int] | None = None
+    #: Sent back as `x-openstack-request-id`; Nova records it as the request id of the instance
+    #: action the call starts, so it is known before the handler runs.
+    request_id: str = field(default_factory=lambda: f"req-{uuid.uuid4()}")
 
     @property
     def body(self) -> Any:
@@ -79,6 +83,19 @@ NEUTRON_TYPES = {
     500: "HTTPInternalServerError",
     503: "HTTPServiceUnavailable",
 }
+#: Cinder's wsgi Fault names (its 5xx, like Nova's, is a `computeFault`).
+CINDER_FAULT_KEYS = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -123,9 +140,18 @@ class ApiError(Exception):
         return cls(status, text, {"Content-Type": "text/html; charset=UTF-8"})
 
     @classmethod
+    def cinder(cls, status: int, message: str) -> ApiError:
+        key = CINDER_FAULT_KEYS.get(status, "computeFault")
+        return cls(status, {key: {"code": status, "message": message}},
+                   {"Content-Type": "application/json"})  # fmt: skip
+
+    @classmethod
     def for_service(cls, service: str, status: int, message: str) -> ApiError:
         if service == "compute":
             return cls.nova(status, message)
+        if service == "block-storage":
+            # A 401 comes from keystonemiddleware in front of Cinder, in Keystone's shape.
+            return cls.keystone(status, message) if status == 401 else cls.cinder(status, message)
         if service == "network":
             return cls.neutron(status, message)
         if service == "image":
@@ -143,6 +169,13 @@ class Route:
     pattern: re.Pattern[str]
     operation: str
     handler: Handler
+    #: Names the operation from the request when one path serves several (Nova's server
+    #: actions: `resize` and `os-stop` share POST /servers/{id}/action).
+    resolve: Callable[[Request], str] | None = None
+
+    def operation_for(self, req: Request) -> str:
+        """The operation name this request counts under and that faults and latency match."""
+        return self.resolve(req) if self.resolve else self.operation
 
 
 class Router:
@@ -155,9 +188,18 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, service: str, path: str, operation: str, handler: Handler) -> None:
+    def add(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        operation: str,
+        handler: Handler,
+        resolve: Callable[[Request], str] | None = None,
+    ) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "")
-        self.routes.append(Route(method, service, re.compile(f"^{regex}/?$"), operation, handler))
+        pattern = re.compile(f"^{regex}/?$")
+        self.routes.append(Route(method, service, pattern, operation, handler, resolve))
 
     def match(
         self, method: str, service: str, path: str
