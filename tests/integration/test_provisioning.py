@@ -481,3 +481,42 @@ def test_a_security_group_its_reviewed_rule_and_a_server_in_it_then_drift(live_w
          "opens": "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"},
     ]  # fmt: skip
     assert AuditEvent.objects.filter(action="securitygroup.drift", object_id=str(group.pk)).exists()
+
+
+def test_a_resize_is_confirmed_and_counted_and_one_the_cloud_cannot_place_fails(live_world):
+    world = live_world
+    network = make_network(world)
+    built = submit_server(world, network, name="grow")
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+    assert server.flavor_name == "m1.tiny"
+
+    def resize(flavor):
+        request = services.request_submit(
+            user=world.requester, kind=Kind.SERVER_RESIZE, target=server,
+            spec={"flavor": flavor}, justification=WHY,
+        )  # fmt: skip
+        approve(world, request)
+        return request
+
+    grown = resize("m1.small")
+    wait_state(grown, RequestState.COMPLETED)
+    in_cloud = cloud.server_get(target(world), server.backend_id)
+    assert (in_cloud.status, in_cloud.flavor_name) == ("ACTIVE", "m1.small")
+    server.refresh_from_db()
+    assert (server.flavor_name, server.vcpus, server.ram_mb) == (
+        "m1.small", in_cloud.vcpus, in_cloud.ram_mb,
+    )  # fmt: skip
+    usage = AllocationUsage.objects.get(allocation=world.allocation)
+    assert (usage.vcpus, usage.ram_mb) == (in_cloud.vcpus, in_cloud.ram_mb)
+
+    world.sim.control.fail_resizes(message="No valid host was found. No room for it", times=1)
+    refused = resize("m1.medium")
+    wait_state(refused, RequestState.FAILED)
+    assert refused.failure_reason == (
+        "The cloud did not resize grow: No valid host was found. No room for it. "
+        "It still runs as m1.small."
+    )
+    server.refresh_from_db()
+    assert (server.flavor_name, server.status) == ("m1.small", "ACTIVE")
