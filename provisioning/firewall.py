@@ -55,7 +55,8 @@ def rule_sentence(spec: dict[str, Any]) -> str:
     else:
         peer = cidr
     direction = "inbound from" if inbound else "outbound to"
-    return f"Opens {what} {direction} {peer}"
+    family = " (IPv6)" if spec.get("ethertype") == "IPv6" else ""
+    return f"Opens {what} {direction} {peer}{family}"
 
 
 def is_open_ingress(spec: dict[str, Any]) -> bool:

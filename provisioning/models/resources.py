@@ -244,6 +244,7 @@ class SecurityGroupRule(models.Model):
     def as_spec(self) -> dict:
         return {
             "direction": self.direction,
+            "ethertype": self.ethertype,
             "protocol": self.protocol,
             "port_min": self.port_min,
             "port_max": self.port_max,

@@ -331,6 +331,7 @@ def _cloud_rule_spec(rule: cloud.SecurityRule, names: dict[str, str]) -> dict[st
     group = rule.remote_group_id
     return {
         "direction": rule.direction,
+        "ethertype": rule.ethertype,
         "protocol": rule.protocol or "",
         "port_min": rule.port_min,
         "port_max": rule.port_max,
@@ -356,7 +357,7 @@ def security_group_drift_record(
         if rule in wanted or rule.description.split(" ", 1)[0] in building:
             continue
         text = rule_sentence(_cloud_rule_spec(rule, names))
-        drift.append({"kind": "found", "id": rule.id, "opens": text + f" ({rule.ethertype})"})
+        drift.append({"kind": "found", "id": rule.id, "opens": text})
     present = set(info.rules)
     for cloud_rule, rule in wanted.items():
         if cloud_rule not in present:

@@ -476,7 +476,7 @@ def test_a_security_group_its_reviewed_rule_and_a_server_in_it_then_drift(live_w
     assert counts["drifted"] == 1
     assert group.drift == [
         {"kind": "found", "id": stray.id,
-         "opens": "Opens TCP port 3306 (MySQL) inbound from anywhere (IPv4)"},
+         "opens": "Opens TCP port 3306 (MySQL) inbound from anywhere"},
         {"kind": "missing", "rule": recorded.pk,
          "opens": "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"},
     ]  # fmt: skip

@@ -285,7 +285,7 @@ def test_security_group_pages_show_rules_in_words_drift_and_file_a_rule(client, 
     group = SecurityGroup.objects.create(
         allocation=shop.low, name="web", backend_id="sg-web", tag="t", description="Web tier",
         drift=[{"kind": "found", "id": "r-9", "opens": "Opens TCP port 3306 (MySQL) inbound "
-                "from anywhere (IPv4)"}],
+                "from anywhere"}],
     )  # fmt: skip
     SecurityGroupRule.objects.create(
         group=group, direction="ingress", protocol="tcp", port_min=443, port_max=443,

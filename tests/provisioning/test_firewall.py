@@ -46,6 +46,8 @@ def _rule(user, group, **spec):
          "Opens ICMP (ping) inbound from 10.1.0.0/16"),
         ({"direction": "egress", "protocol": "", "remote_cidr": "0.0.0.0/0"},
          "Opens all traffic outbound to anywhere"),
+        ({"direction": "egress", "protocol": "", "remote_cidr": "", "ethertype": "IPv6"},
+         "Opens all traffic outbound to anywhere (IPv6)"),
     ],
 )  # fmt: skip
 def test_rules_are_said_in_plain_words(spec, words):
