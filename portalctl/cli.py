@@ -221,6 +221,17 @@ def cmd_open_rule(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_close_rule(args: argparse.Namespace) -> int:
+    client = load_client()
+    body = {"justification": args.justification, "rule": args.rule}
+    created = client.post(f"security-groups/{args.id}/close-rule/", body)
+    if args.wait:
+        print(request_line(created), file=sys.stderr)
+        return wait_for(args, client, created["id"])
+    show(args, created, [request_line(created)])
+    return 0
+
+
 def cmd_security_groups(args: argparse.Namespace) -> int:
     rows = load_client().list("security-groups/")
     lines = []
@@ -228,7 +239,7 @@ def cmd_security_groups(args: argparse.Namespace) -> int:
         place = f"{g['allocation']['tenant']}@{g['allocation']['region']}"
         drift = f"  drift: {len(g['drift'])}" if g["drift"] else ""
         lines.append(f"{g['id']:<5} {g['name']:<24} {place}{drift}")
-        lines += [f"      {r['opens']}" for r in g["rules"]]
+        lines += [f"      rule {r['id']:<5} {r['opens']}" for r in g["rules"]]
     show(args, rows, lines or ["No security groups you can see."])
     return 0
 
@@ -455,6 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_open_rule)
+
+    p = sub.add_parser("close-rule", help="Request to close a rule of a security group.")
+    p.add_argument("id", type=int, help="The security group's id.")
+    p.add_argument("rule", type=int, help="The rule's id (see 'portalctl security-groups').")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_close_rule)
 
     keys = sub.add_parser("keys", help="Your public SSH keys.").add_subparsers(
         dest="keys_command", required=True

@@ -29,6 +29,7 @@ from provisioning.models import (
     Offering,
     ResourceRequest,
     SecurityGroup,
+    SecurityGroupRule,
     Server,
 )
 from tenants.models import Allocation
@@ -522,6 +523,37 @@ class RuleSpecForm(forms.Form):
         return ValidSpec(spec, {})
 
 
+class RuleRemoveSpecForm(forms.Form):
+    """Which approved rule of the group to close."""
+
+    rule = forms.IntegerField(min_value=1, help_text="The id of one of the group's rules.")
+
+    def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.group = target
+
+    def clean_rule(self) -> SecurityGroupRule:
+        rule_id = self.cleaned_data["rule"]
+        rule = self.group.rules.live().select_related("remote_group").filter(pk=rule_id).first()
+        if rule is None:
+            raise ValidationError(f"{self.group} has no rule {rule_id}.")
+        closing = ResourceRequest.objects.filter(
+            target_security_group=self.group, kind=Kind.SECURITY_GROUP_RULE_REMOVE,
+            state__in=IN_FLIGHT, spec__rule=rule.pk,
+        ).values_list("pk", flat=True).first()  # fmt: skip
+        if closing:
+            raise ValidationError(f"Request #{closing} is already closing this rule.")
+        return rule
+
+    def valid_spec(self) -> ValidSpec:
+        rule = self.cleaned_data["rule"]
+        sentence = str(rule)
+        closes = "Closes" + sentence.removeprefix("Opens")
+        spec = {"target": self.group.name, "rule": rule.pk, "backend_id": rule.backend_id,
+                "opens": sentence, "sentence": closes}  # fmt: skip
+        return ValidSpec(spec, {})
+
+
 #: How many of the servers a rule affects are named in the request (the count is always kept).
 AFFECTS_SHOWN = 10
 
@@ -572,6 +604,7 @@ class SecurityGroupSpecForm(forms.Form):
 DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.SERVER_RESIZE: ResizeSpecForm,
     Kind.SECURITY_GROUP_RULE: RuleSpecForm,
+    Kind.SECURITY_GROUP_RULE_REMOVE: RuleRemoveSpecForm,
 }
 
 

@@ -366,6 +366,15 @@ def add_rule(item: WorkItem, result: StepResult) -> bool:
     return True
 
 
+def remove_rule(item: WorkItem, result: StepResult) -> bool:
+    """Close the rule in the cloud; one already gone is closed as well."""
+    if item.spec.get("backend_id"):
+        cloud.security_group_rule_delete(item.target, item.spec["backend_id"])
+    result.removed_rule = item.spec["rule"]
+    result.status_note = item.spec.get("sentence", "Rule closed")
+    return True
+
+
 # --- external addresses ---------------------------------------------------------------------
 
 
@@ -441,6 +450,7 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SERVER_ADDRESS_RELEASE: release_address,
     Kind.SECURITY_GROUP: build_security_group,
     Kind.SECURITY_GROUP_RULE: add_rule,
+    Kind.SECURITY_GROUP_RULE_REMOVE: remove_rule,
     Kind.NETWORK_DECOMMISSION: decommission_network,
 }
 CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {

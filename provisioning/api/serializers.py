@@ -405,6 +405,10 @@ class RuleRequestSerializer(ActionSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+class RuleCloseSerializer(ActionSerializer):
+    rule = serializers.IntegerField(help_text="The id of one of the group's rules.")
+
+
 # --- SLA report ---------------------------------------------------------------------------
 
 

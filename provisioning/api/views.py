@@ -447,6 +447,15 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
     def rules(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SECURITY_GROUP_RULE, s.RuleRequestSerializer)
 
+    @extend_schema(
+        summary="Close one of the group's rules (creates a request, approved per policy)",
+        request=s.RuleCloseSerializer,
+        responses={201: s.RequestDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="close-rule")
+    def close_rule(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SECURITY_GROUP_RULE_REMOVE, s.RuleCloseSerializer)
+
 
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""

@@ -54,6 +54,7 @@ class Kind(models.TextChoices):
     SERVER_ADDRESS_RELEASE = "server_address_release", "Release the external address"
     SECURITY_GROUP = "security_group", "New security group"
     SECURITY_GROUP_RULE = "security_group_rule", "Open a firewall rule"
+    SECURITY_GROUP_RULE_REMOVE = "security_group_rule_remove", "Close a firewall rule"
     NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
 
     @property
@@ -62,7 +63,7 @@ class Kind(models.TextChoices):
 
     @property
     def on_security_group(self) -> bool:
-        return self == Kind.SECURITY_GROUP_RULE
+        return self in (Kind.SECURITY_GROUP_RULE, Kind.SECURITY_GROUP_RULE_REMOVE)
 
     @property
     def on_server(self) -> bool:

@@ -315,6 +315,21 @@ def security_group_rule_record(*, request: ResourceRequest, info: cloud.Security
     return rule
 
 
+def security_group_rule_closed(*, request: ResourceRequest, rule_id: int) -> None:
+    """The rule a request closed is no longer one of the group's (kept, marked, audited)."""
+    group = request.target_security_group
+    closed = group.rules.live().filter(pk=rule_id).update(deleted_at=timezone.now())
+    if closed:
+        audit_record(
+            actor=None,
+            action="securitygroup.rule_remove",
+            obj=group,
+            after={"rule": rule_id, "closed": request.spec.get("opens", "")},
+            tenant=group.allocation.tenant,
+            region=group.allocation.region,
+        )
+
+
 def _as_cloud_rule(rule: SecurityGroupRule) -> cloud.SecurityRule:
     return cloud.SecurityRule(
         direction=rule.direction,

@@ -53,6 +53,7 @@ from provisioning.services.resources import (
     network_mirror,
     resource_mark_deleted,
     security_group_mirror,
+    security_group_rule_closed,
     security_group_rule_record,
     server_mirror,
 )
@@ -131,6 +132,8 @@ class StepResult:
     security_group: tuple[str, SecurityGroupInfo] | None = None
     #: A security group rule made (or found already there) for a rule request.
     rule: SecurityRule | None = None
+    #: The portal's id of a rule closed in the cloud.
+    removed_rule: int | None = None
     #: Failure clean-up removed what this attempt built.
     cleaned_up: bool = False
 
@@ -381,6 +384,8 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
         security_group_mirror(allocation=allocation, info=info, tag=tag, origin=request)
     if result.rule is not None:
         security_group_rule_record(request=request, info=result.rule)
+    if result.removed_rule is not None:
+        security_group_rule_closed(request=request, rule_id=result.removed_rule)
     if result.floating_ip is not None:
         tag, info = result.floating_ip
         floating_ip_mirror(

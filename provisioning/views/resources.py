@@ -183,7 +183,8 @@ class ResourceDetailView(RestrictedDetailView):
         return super().get_context_data(**kwargs)
 
     def available_actions(self, obj) -> list[tuple[str, str]]:
-        return [(name, ACTION_LABELS[name]) for name in self.actions]
+        # Actions on a part of the object (closing one rule) are offered next to that part.
+        return [(name, ACTION_LABELS[name]) for name in self.actions if name not in PER_ROW]
 
 
 ACTION_LABELS = {
@@ -194,6 +195,7 @@ ACTION_LABELS = {
     "resize": "Resize",
     "add-address": "Add an external address",
     "open-rule": "Open a firewall rule",
+    "close-rule": "Close a firewall rule",
     "release-address": "Release the external address",
 }
 SERVER_ACTIONS = {
@@ -206,7 +208,12 @@ SERVER_ACTIONS = {
     "decommission": Kind.SERVER_DECOMMISSION,
 }
 NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
-SECURITY_GROUP_ACTIONS = {"open-rule": Kind.SECURITY_GROUP_RULE}
+SECURITY_GROUP_ACTIONS = {
+    "open-rule": Kind.SECURITY_GROUP_RULE,
+    "close-rule": Kind.SECURITY_GROUP_RULE_REMOVE,
+}
+#: Actions offered on a row of the object's page rather than in its action list.
+PER_ROW = {"close-rule"}
 #: What a rule request says, as the page's form names it.
 RULE_FIELDS = ("direction", "protocol", "port_min", "port_max", "remote_cidr", "remote_group",
                "description")  # fmt: skip
@@ -322,6 +329,13 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             kwargs["rule_directions"] = [("ingress", "Inbound"), ("egress", "Outbound")]
             kwargs["rule_protocols"] = PROTOCOLS
             kwargs["spec"] = kwargs["spec"] or {"direction": "ingress", "protocol": "tcp"}
+        if self.actions[action] == Kind.SECURITY_GROUP_RULE_REMOVE:
+            wanted = self.request.POST.get("rule") or self.request.GET.get("rule") or ""
+            kwargs["closing"] = (
+                self.object.rules.live().select_related("remote_group").filter(pk=wanted).first()
+                if wanted.isdigit()
+                else None
+            )
         if self.actions[action] == Kind.SERVER_RESIZE:
             kwargs["flavors"] = Flavor.objects.filter(
                 region=self.object.allocation.region, active=True
@@ -335,6 +349,8 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             return {"flavor": data.get("flavor", "")}
         if kind == Kind.SECURITY_GROUP_RULE:
             return {name: data.get(name, "") for name in RULE_FIELDS}
+        if kind == Kind.SECURITY_GROUP_RULE_REMOVE:
+            return {"rule": data.get("rule", "")}
         return None
 
     def get_page_domains(self, context: dict[str, Any]) -> tuple:

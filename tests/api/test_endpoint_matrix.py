@@ -27,6 +27,7 @@ ACTION_BODY = {
     "protocol": "tcp",
     "port_min": 22,
     "remote_cidr": "10.0.0.0/8",
+    "rule": 1,
     "comment": "A comment that is long enough.",
     "reason": "A reason.",
 }
@@ -60,6 +61,7 @@ DETAIL: dict[str, Callable] = {
     "api:network-decommission": _networks,
     "api:securitygroup-detail": lambda w: [f.security_group for f in w.forbidden],
     "api:securitygroup-rules": lambda w: [f.security_group for f in w.forbidden],
+    "api:securitygroup-close-rule": lambda w: [f.security_group for f in w.forbidden],
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
     "api:token-detail": lambda w: [w.other_token],
     "api:ssh-key-detail": lambda w: [w.other_key],
@@ -126,6 +128,11 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
     "api:server-release-address": ("viewer", lambda w: w.server, "does not allow requests"),
     "api:network-decommission": ("viewer", lambda w: w.shop.low_net, "does not allow requests"),
     "api:securitygroup-rules": ("viewer", lambda w: w.security_group, "does not allow requests"),
+    "api:securitygroup-close-rule": (
+        "viewer",
+        lambda w: w.security_group,
+        "does not allow requests",
+    ),
 }
 
 ENDPOINTS = api_endpoints()

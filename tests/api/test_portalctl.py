@@ -274,3 +274,12 @@ def test_security_groups_and_rules_from_the_command_line(live_server, shop, tmp_
         "--justification", "The app servers listen there.",
     )  # fmt: skip
     assert usage.returncode == 2 and "--ports takes a port" in usage.stderr
+    https = group.rules.get()
+    assert f"rule {https.pk}" in portalctl(rita, "security-groups").stdout
+    closed = portalctl(
+        rita, "--json", "close-rule", str(group.pk), str(https.pk),
+        "--justification", "The site moved behind the gateway.",
+    )  # fmt: skip
+    assert closed.returncode == 0, closed.stderr
+    closing = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP_RULE_REMOVE)
+    assert closing.spec["sentence"] == "Closes TCP port 443 (HTTPS) inbound from anywhere"

@@ -10,6 +10,7 @@ import ipaddress
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from portal import tasks as portal_tasks
 from portal.audit import verify_chain
@@ -481,6 +482,32 @@ def test_a_security_group_its_reviewed_rule_and_a_server_in_it_then_drift(live_w
          "opens": "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"},
     ]  # fmt: skip
     assert AuditEvent.objects.filter(action="securitygroup.drift", object_id=str(group.pk)).exists()
+
+    # The stray opening is requested properly, then closed through the portal.
+    conn.network.delete_security_group_rule(stray.id)
+    https = services.request_submit(
+        user=world.requester, kind=Kind.SECURITY_GROUP_RULE, target=group, justification=WHY,
+        spec={"protocol": "tcp", "port_min": 443, "remote_cidr": "0.0.0.0/0"},
+    )  # fmt: skip
+    approve(world, https)
+    wait_state(https, RequestState.COMPLETED)
+    opened = SecurityGroupRule.objects.get(origin_request=https)
+    close = services.request_submit(
+        user=world.requester, kind=Kind.SECURITY_GROUP_RULE_REMOVE, target=group,
+        spec={"rule": opened.pk}, justification=WHY,
+    )  # fmt: skip
+    assert close.spec["sentence"] == "Closes TCP port 443 (HTTPS) inbound from anywhere"
+    approve(world, close)
+    wait_state(close, RequestState.COMPLETED)
+    opened.refresh_from_db()
+    assert opened.deleted_at is not None
+    ids = {r.id for r in cloud.security_group_get(target(world), group.backend_id).rules}
+    assert opened.backend_id not in ids
+    with pytest.raises(ValidationError, match="has no rule"):
+        services.request_submit(
+            user=world.requester, kind=Kind.SECURITY_GROUP_RULE_REMOVE, target=group,
+            spec={"rule": opened.pk}, justification=WHY,
+        )  # fmt: skip
 
 
 def test_a_resize_is_confirmed_and_counted_and_one_the_cloud_cannot_place_fails(live_world):

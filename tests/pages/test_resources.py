@@ -324,6 +324,18 @@ def test_security_group_pages_show_rules_in_words_drift_and_file_a_rule(client, 
     server_page = client.get(server.get_absolute_url()).content.decode()
     assert f'<a href="{group.get_absolute_url()}">web</a>' in server_page
 
+    client.force_login(shop.requester)
+    rule = group.rules.get()
+    close = reverse("security-group-action", args=[group.pk, "close-rule"])
+    assert f"{close}?rule={rule.pk}" in client.get(group.get_absolute_url()).content.decode()
+    confirm = client.get(close, {"rule": rule.pk}).content.decode()
+    assert "<strong>Opens TCP port 443 (HTTPS) inbound from anywhere</strong>" in confirm
+    filed = client.post(close, {"rule": rule.pk, "justification": WHY})
+    closing = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP_RULE_REMOVE)
+    assert filed.url == closing.get_absolute_url()
+    again = client.post(close, {"rule": rule.pk, "justification": WHY})
+    assert f"Request #{closing.pk} is already closing this rule." in again.content.decode()
+
 
 def test_a_security_group_is_requested_with_a_plan(client, shop):
     client.force_login(shop.requester)
