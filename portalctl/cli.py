@@ -136,9 +136,10 @@ def timeline(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def submit(args: argparse.Namespace, body: dict[str, Any]) -> int:
+def submit(args: argparse.Namespace, body: dict[str, Any], path: str = "requests/") -> int:
+    """File a request (at ``path``: a collection or an object's action), waiting if asked."""
     client = load_client()
-    created = client.post("requests/", body)
+    created = client.post(path, body)
     if args.wait:
         print(request_line(created), file=sys.stderr)
         return wait_for(args, client, created["id"])
@@ -212,24 +213,12 @@ def cmd_open_rule(args: argparse.Namespace) -> int:
         "remote_group": args.group,
         "description": args.description or "",
     }
-    client = load_client()
-    created = client.post(f"security-groups/{args.id}/rules/", body)
-    if args.wait:
-        print(request_line(created), file=sys.stderr)
-        return wait_for(args, client, created["id"])
-    show(args, created, [request_line(created)])
-    return 0
+    return submit(args, body, f"security-groups/{args.id}/rules/")
 
 
 def cmd_close_rule(args: argparse.Namespace) -> int:
-    client = load_client()
     body = {"justification": args.justification, "rule": args.rule}
-    created = client.post(f"security-groups/{args.id}/close-rule/", body)
-    if args.wait:
-        print(request_line(created), file=sys.stderr)
-        return wait_for(args, client, created["id"])
-    show(args, created, [request_line(created)])
-    return 0
+    return submit(args, body, f"security-groups/{args.id}/close-rule/")
 
 
 def cmd_security_groups(args: argparse.Namespace) -> int:
@@ -294,13 +283,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         if not args.flavor:
             raise UsageError("A resize needs --flavor (see the region's flavors).")
         body["flavor"] = args.flavor
-    client = load_client()
-    created = client.post(f"servers/{args.id}/{args.action}/", body)
-    if args.wait:
-        print(request_line(created), file=sys.stderr)
-        return wait_for(args, client, created["id"])
-    show(args, created, [request_line(created)])
-    return 0
+    return submit(args, body, f"servers/{args.id}/{args.action}/")
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
