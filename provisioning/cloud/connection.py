@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -156,3 +156,13 @@ def translate_errors(doing: str = "") -> Iterator[None]:
         raise
     except (sdk_exc.SDKException, ksa_exc.ClientException) as err:
         raise translate(err, doing) from err
+
+
+def removed(doing: str, remove: Callable[[], Any]) -> bool:
+    """Run a delete; False when the object was already gone, so a retried removal is safe."""
+    try:
+        with translate_errors(doing):
+            remove()
+    except CloudNotFound:
+        return False
+    return True

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioning.cloud.base import CloudNotFound, CloudTarget, FloatingIpInfo
-from provisioning.cloud.connection import connect, translate_errors
+from provisioning.cloud.base import CloudTarget, FloatingIpInfo
+from provisioning.cloud.connection import connect, removed, translate_errors
 from provisioning.cloud.networks import all_stamped, find_stamped, stamp
 
 
@@ -68,12 +68,10 @@ def floating_ip_associate(
 def floating_ip_delete(target: CloudTarget, ip_id: str) -> bool:
     """Release the address; False if it was already gone (so retries are safe)."""
     conn = connect(target)
-    try:
-        with translate_errors(f"releasing floating IP {ip_id}"):
-            conn.network.delete_ip(ip_id, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"releasing floating IP {ip_id}",
+        lambda: conn.network.delete_ip(ip_id, ignore_missing=False),
+    )
 
 
 def floating_ip_delete_by_tag(target: CloudTarget, tag: str) -> list[str]:

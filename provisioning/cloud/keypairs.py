@@ -11,7 +11,7 @@ from __future__ import annotations
 import openstack.exceptions as sdk_exc
 
 from provisioning.cloud.base import CloudNotFound, CloudPermanentError, CloudTarget, KeypairInfo
-from provisioning.cloud.connection import connect, translate_errors
+from provisioning.cloud.connection import connect, removed, translate_errors
 
 
 def _same_key(a: str, b: str) -> bool:
@@ -61,9 +61,6 @@ def keypair_ensure(target: CloudTarget, *, name: str, public_key: str) -> Keypai
 def keypair_delete(target: CloudTarget, name: str) -> bool:
     """Remove a key pair; False if it was already gone. Servers built with it keep the key."""
     conn = connect(target)
-    try:
-        with translate_errors(f"deleting key pair {name}"):
-            conn.compute.delete_keypair(name, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"deleting key pair {name}", lambda: conn.compute.delete_keypair(name, ignore_missing=False)
+    )

@@ -26,7 +26,7 @@ from provisioning.cloud.base import (
     SecurityRule,
     SubnetInfo,
 )
-from provisioning.cloud.connection import connect, translate_errors
+from provisioning.cloud.connection import connect, removed, translate_errors
 
 INTERFACE_OWNER = "network:router_interface"
 
@@ -311,12 +311,10 @@ def security_group_rule_ensure(
 def security_group_rule_delete(target: CloudTarget, rule_id: str) -> bool:
     """Remove one rule; False if it was already gone."""
     conn = connect(target)
-    try:
-        with translate_errors(f"deleting security group rule {rule_id}"):
-            conn.network.delete_security_group_rule(rule_id, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"deleting security group rule {rule_id}",
+        lambda: conn.network.delete_security_group_rule(rule_id, ignore_missing=False),
+    )
 
 
 def security_group_delete_by_tag(target: CloudTarget, tag: str) -> bool:

@@ -11,12 +11,11 @@ from typing import Any
 
 from provisioning.cloud.base import (
     AddressInfo,
-    CloudNotFound,
     CloudTarget,
     PortInfo,
     ServerInfo,
 )
-from provisioning.cloud.connection import connect, translate_errors
+from provisioning.cloud.connection import connect, removed, translate_errors
 
 
 def server_info(server: Any) -> ServerInfo:
@@ -161,12 +160,10 @@ def server_find_or_create(
 def server_delete(target: CloudTarget, server_id: str) -> bool:
     """Ask the cloud to delete a server; False if it was already gone (so retries are safe)."""
     conn = connect(target)
-    try:
-        with translate_errors(f"deleting server {server_id}"):
-            conn.compute.delete_server(server_id, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"deleting server {server_id}",
+        lambda: conn.compute.delete_server(server_id, ignore_missing=False),
+    )
 
 
 def server_start(target: CloudTarget, server_id: str) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioning.cloud.base import CloudNotFound, CloudTarget, VolumeInfo, VolumeTypeInfo
-from provisioning.cloud.connection import connect, translate_errors
+from provisioning.cloud.base import CloudTarget, VolumeInfo, VolumeTypeInfo
+from provisioning.cloud.connection import connect, removed, translate_errors
 
 TAG_KEY = "portal_request"
 
@@ -84,12 +84,10 @@ def volume_extend(target: CloudTarget, volume_id: str, size_gb: int) -> None:
 def volume_delete(target: CloudTarget, volume_id: str) -> bool:
     """Ask Cinder to delete the volume; False if it was already gone."""
     conn = connect(target)
-    try:
-        with translate_errors(f"deleting volume {volume_id}"):
-            conn.block_storage.delete_volume(volume_id, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"deleting volume {volume_id}",
+        lambda: conn.block_storage.delete_volume(volume_id, ignore_missing=False),
+    )
 
 
 def volume_attach(target: CloudTarget, *, server_id: str, volume_id: str) -> str:
@@ -103,9 +101,7 @@ def volume_attach(target: CloudTarget, *, server_id: str, volume_id: str) -> str
 def volume_detach(target: CloudTarget, *, server_id: str, volume_id: str) -> bool:
     """Detach through Nova; False if it was not attached there (so retries are safe)."""
     conn = connect(target)
-    try:
-        with translate_errors(f"detaching volume {volume_id} from server {server_id}"):
-            conn.compute.delete_volume_attachment(server_id, volume_id, ignore_missing=False)
-    except CloudNotFound:
-        return False
-    return True
+    return removed(
+        f"detaching volume {volume_id} from server {server_id}",
+        lambda: conn.compute.delete_volume_attachment(server_id, volume_id, ignore_missing=False),
+    )
