@@ -334,6 +334,8 @@ if not PORTAL_AUDIT_CHECKPOINT_KEY:
 
 # --- Provisioning ---------------------------------------------------------------------------
 PORTAL_MAX_SERVERS_PER_REQUEST = env.int("PORTAL_MAX_SERVERS_PER_REQUEST", default=10)
+# The largest volume (GB) a unit may request of a type with no limit of its own (admin).
+PORTAL_VOLUME_MAX_GB = env.int("PORTAL_VOLUME_MAX_GB", default=2000)
 # How long a request may stay in provisioning before it is failed with a readable reason.
 PORTAL_PROVISIONING_DEADLINE = env.int("PORTAL_PROVISIONING_DEADLINE", default=1800)
 # Polling a build: first delay and cap (seconds); far below the broker's visibility timeout.

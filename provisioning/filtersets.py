@@ -1,4 +1,5 @@
-"""Filters shared by the pages and the API for requests, servers, networks and the catalog.
+"""Filters shared by the pages and the API for requests, servers, networks, volumes and the
+catalog.
 
 Plain django-filter FilterSets: a page passes ``request.GET`` and its restricted queryset, the
 API's filter backend does the same. They only narrow what the access layer already allowed.
@@ -19,6 +20,8 @@ from provisioning.models import (
     ResourceRequest,
     SecurityGroup,
     Server,
+    Volume,
+    VolumeType,
 )
 
 
@@ -100,6 +103,14 @@ class SecurityGroupFilterSet(_ResourceFilterSet):
         fields = ["tenant", "site", "domain", "allocation", "status", "q"]
 
 
+class VolumeFilterSet(_ResourceFilterSet):
+    server = django_filters.NumberFilter(field_name="server_id", label="Attached to (server id)")
+
+    class Meta:
+        model = Volume
+        fields = ["tenant", "site", "domain", "allocation", "status", "server", "q"]
+
+
 class _CatalogFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(field_name="region__slug", label="Region (slug)")
     site = django_filters.CharFilter(field_name="region__site__slug", label="Site (slug)")
@@ -116,4 +127,10 @@ class FlavorFilterSet(_CatalogFilterSet):
 class ImageFilterSet(_CatalogFilterSet):
     class Meta:
         model = Image
+        fields = ["region", "site", "domain", "active"]
+
+
+class VolumeTypeFilterSet(_CatalogFilterSet):
+    class Meta:
+        model = VolumeType
         fields = ["region", "site", "domain", "active"]

@@ -130,6 +130,9 @@ def preview_needs(*, allocation: Allocation, kind: Kind | str, data: dict[str, A
 
     if Kind(kind) == Kind.NETWORK:
         return {"networks": 1, "routers": 1 if data.get("router") else 0}
+    if Kind(kind) == Kind.VOLUME:
+        size = _positive(data.get("size_gb"))
+        return {"volumes": 1, "gigabytes": size} if size else {}
     if Kind(kind) != Kind.SERVER:
         return {}
     flavor_name = data.get("flavor") or ""
@@ -143,4 +146,14 @@ def preview_needs(*, allocation: Allocation, kind: Kind | str, data: dict[str, A
         count = max(int(data.get("count") or 1), 1)
     except (TypeError, ValueError):
         count = 1
-    return {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
+    needs = {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
+    if boot := _positive(data.get("boot_volume_gb")):
+        needs.update(volumes=count, gigabytes=count * boot)
+    return needs
+
+
+def _positive(value: Any) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,8 +1,8 @@
 """Keeping the portal's view in step with the cloud, region by region.
 
-One paginated server list and one list each of networks, floating IPs and security groups (with
-their rules) per project per run; security groups are checked for drift against the approved
-rules.
+One paginated server list and one list each of networks, floating IPs, security groups (with
+their rules) and volumes per project per run; security groups are checked for drift against the
+approved rules, volumes' status, size and attachments are mirrored.
 Resources gone from the cloud are marked deleted; objects the portal tagged but does not know
 are recorded as orphans for operators; leases are warned about and ended. (Requests that
 stopped moving are the lease sweeper's, ``provisioning.services.work.work_redrive_lapsed``.)
@@ -26,6 +26,7 @@ from provisioning.models import (
     ResourceRequest,
     SecurityGroup,
     Server,
+    Volume,
 )
 from provisioning.services.resources import (
     floating_ip_mirror,
@@ -35,6 +36,7 @@ from provisioning.services.resources import (
     security_group_drift_record,
     server_lease_warned,
     servers_sync,
+    volume_mirror,
 )
 from tenants.models import Allocation, CloudRegion
 from tenants.rollup import usage_rollup_refresh_stale
@@ -83,6 +85,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
         in_flight = _in_flight_ids(region)
         seen: dict[str, set[str]] = {
             "server": set(), "network": set(), "floatingip": set(), "securitygroup": set(),
+            "volume": set(),
         }  # fmt: skip
         allocations = (
             Allocation.objects.filter(region=region)
@@ -97,6 +100,7 @@ def reconcile_region(region_id: int) -> dict[str, int]:
                 networks = cloud.networks_list(target)
                 addresses = cloud.floating_ips_list(target)
                 groups = cloud.security_groups_list(target)
+                volumes = cloud.volumes_list(target)
             except CloudError as err:
                 log.warning("reconcile %s / %s: %s", region, allocation.tenant, err)
                 complete = False
@@ -124,6 +128,11 @@ def reconcile_region(region_id: int) -> dict[str, int]:
             counts["orphans"] += _orphans(
                 allocation, SecurityGroup, tagged, in_flight, seen["securitygroup"]
             )
+            vanished, updated = _volumes(allocation, volumes, in_flight)
+            counts["vanished"] += vanished
+            counts["updated"] += updated
+            tagged = [(v.id, v.name, v.request_tag) for v in volumes]
+            counts["orphans"] += _orphans(allocation, Volume, tagged, in_flight, seen["volume"])
         if complete:  # an unread project must not count as "the orphan is gone"
             for kind, ids in seen.items():
                 orphans_resolve_missing(region=region, kind=kind, seen_ids=ids)
@@ -156,6 +165,27 @@ def _floating_ips(allocation, infos, in_flight) -> int:
         elif (info.port_id, info.status) != (address.port_id, address.status):
             floating_ip_mirror(allocation=allocation, info=info)
     return vanished
+
+
+def _volumes(allocation, infos, in_flight) -> tuple[int, int]:
+    """Volumes deleted outside the portal are marked deleted; status, size and attachment are
+    mirrored (a volume Nova detached when its server went shows no server again)."""
+    by_id = {v.id: v for v in infos}
+    vanished = updated = 0
+    for volume in Volume.objects.live().filter(allocation=allocation).select_related("server"):
+        info = by_id.get(volume.backend_id)
+        if info is None:
+            if volume.origin_request_id not in in_flight:
+                resource_mark_deleted(volume, reason="Deleted in the cloud outside the portal")
+                vanished += 1
+            continue
+        server, device = info.attachments[0] if info.attachments else (None, "")
+        portal = (volume.status, volume.size_gb, volume.server.backend_id if volume.server
+                  else None, volume.device)  # fmt: skip
+        if portal != (info.status, info.size_gb, server, device):
+            volume_mirror(allocation=allocation, info=info)
+            updated += 1
+    return vanished, updated
 
 
 def _group_tag(group) -> str | None:

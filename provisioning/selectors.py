@@ -16,6 +16,7 @@ from provisioning.models import (
     Server,
     SlaFact,
     Stage,
+    Volume,
 )
 from tenants import access_memory
 from tenants.access import (
@@ -148,6 +149,12 @@ def networks_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Network]
 
 def security_groups_visible_to(user, action: Action = Action.VIEW) -> QuerySet[SecurityGroup]:
     return SecurityGroup.objects.restrict(user, action).select_related(
+        "allocation__tenant", "allocation__region__site", "allocation__region__domain"
+    )
+
+
+def volumes_visible_to(user, action: Action = Action.VIEW) -> QuerySet[Volume]:
+    return Volume.objects.restrict(user, action).select_related(
         "allocation__tenant", "allocation__region__site", "allocation__region__domain"
     )
 

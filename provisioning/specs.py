@@ -31,6 +31,8 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
+    VolumeType,
 )
 from tenants.models import Allocation
 
@@ -78,6 +80,12 @@ class ServerSpecForm(forms.Form):
         required=False, help_text="Ids of the tenant's security groups here; none: default."
     )
     count = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Default 1.")
+    boot_volume_gb = forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Boot from a volume of this size (GB), made from the image and deleted with "
+        "the server; empty: boot from the image on the host's disk.",
+    )
     ssh_key = forms.IntegerField(
         required=False, min_value=1, help_text="The id of one of the requester's SSH keys."
     )
@@ -197,6 +205,16 @@ class ServerSpecForm(forms.Form):
             )
         data["flavor_obj"], data["image_obj"] = flavor, image
         self._check_catalog_policy(offering_slug, flavor, image)
+        boot = data.get("boot_volume_gb")
+        if boot and image is not None and boot < image.min_disk_gb:
+            self.add_error(
+                "boot_volume_gb",
+                f"{image.name} needs a disk of at least {image.min_disk_gb} GB.",
+            )
+        elif boot and boot > settings.PORTAL_VOLUME_MAX_GB:
+            self.add_error(
+                "boot_volume_gb", f"A volume can hold at most {settings.PORTAL_VOLUME_MAX_GB} GB."
+            )
         return data
 
     def _check_catalog_policy(self, offering_slug: str, flavor, image) -> None:
@@ -245,6 +263,9 @@ class ServerSpecForm(forms.Form):
             "lease_end": data["lease_end"].isoformat() if data.get("lease_end") else None,
         }
         needs = {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
+        if data.get("boot_volume_gb"):
+            spec["boot_volume_gb"] = data["boot_volume_gb"]
+            needs.update(volumes=count, gigabytes=count * data["boot_volume_gb"])
         return ValidSpec(spec, needs)
 
 
@@ -600,11 +621,253 @@ class SecurityGroupSpecForm(forms.Form):
         return ValidSpec({"name": data["name"], "description": data.get("description") or ""})
 
 
+# --- volumes --------------------------------------------------------------------------------
+
+
+class VolumeSpecForm(forms.Form):
+    """A new volume: its name, size and (optionally) a type of the region's synced catalog."""
+
+    name = forms.RegexField(
+        regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
+    )
+    size_gb = forms.IntegerField(
+        min_value=1, error_messages={"min_value": "A volume holds at least 1 GB."}
+    )
+    volume_type = forms.CharField(
+        required=False, max_length=100, help_text="A volume type's name; empty: the default."
+    )
+    description = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocation = allocation
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        taken = Volume.objects.live().filter(allocation=self.allocation, name=name).exists()
+        pending = ResourceRequest.objects.filter(
+            allocation=self.allocation, kind=Kind.VOLUME, state__in=IN_FLIGHT, spec__name=name
+        ).exists()
+        if taken or pending:
+            raise ValidationError(
+                f"This tenant already has a volume {name} in {self.allocation.region}."
+            )
+        return name
+
+    def clean_volume_type(self) -> VolumeType | None:
+        name = self.cleaned_data.get("volume_type") or ""
+        region = self.allocation.region
+        offered = VolumeType.objects.filter(region=region, active=True)
+        policy = CatalogPolicy.for_allocation(self.allocation)
+        allowed = policy.allowed("volume_types") if policy else []
+        if not name:
+            if allowed:
+                raise ValidationError(
+                    f"In {region.domain.name}, choose a volume type: {', '.join(allowed)}."
+                )
+            return None
+        volume_type = offered.filter(name=name).first()
+        if volume_type is None:
+            known = ", ".join(offered.values_list("name", flat=True))
+            raise ValidationError(
+                f"No volume type {name!r} in {region}. Available: {known or 'none synced'}."
+            )
+        if allowed and name not in allowed:
+            raise ValidationError(
+                f"{region.domain.name} does not offer volume type {name}; allowed: "
+                f"{', '.join(allowed)}."
+            )
+        return volume_type
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        size, volume_type = data.get("size_gb"), data.get("volume_type")
+        limit = volume_type.size_limit if volume_type else settings.PORTAL_VOLUME_MAX_GB
+        if size and size > limit:
+            what = f"A volume of type {volume_type}" if volume_type else "A volume"
+            self.add_error("size_gb", f"{what} holds at most {limit} GB.")
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        data = self.cleaned_data
+        volume_type = data.get("volume_type")
+        spec = {
+            "name": data["name"],
+            "size_gb": data["size_gb"],
+            "volume_type": volume_type.name if volume_type else "",
+            "description": data.get("description") or "",
+        }
+        return ValidSpec(spec, {"volumes": 1, "gigabytes": data["size_gb"]})
+
+
+def _volume_server(volume: Volume) -> dict[str, Any] | None:
+    server = volume.server
+    if server is None:
+        return None
+    return {"id": server.pk, "backend_id": server.backend_id, "name": server.name}
+
+
+class VolumeAttachSpecForm(forms.Form):
+    """Which server of the volume's allocation to attach it to."""
+
+    server = forms.IntegerField(min_value=1, help_text="The id of a server of the same tenant "
+                                "and region.")  # fmt: skip
+
+    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.volume = target
+
+    def clean_server(self) -> Server:
+        server_id, volume = self.cleaned_data["server"], self.volume
+        server = Server.objects.live().filter(allocation_id=volume.allocation_id, pk=server_id)
+        server = server.first()
+        if server is None:
+            raise ValidationError(
+                f"No server {server_id} of this tenant in {volume.allocation.region}: a volume "
+                "is attached to a server of its own tenant and region."
+            )
+        if server.status not in ("ACTIVE", "SHUTOFF"):
+            raise ValidationError(
+                f"{server} is {server.status}; a volume is attached to a running or stopped server."
+            )
+        return server
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        volume = self.volume
+        if volume.server_id:
+            raise ValidationError(
+                f"{volume} is attached to {volume.server}; detach it first (a volume is on one "
+                "server at a time)."
+            )
+        if volume.status != "available":
+            raise ValidationError(f"{volume} is {volume.status}; only an available volume can "
+                                  "be attached.")  # fmt: skip
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        server = self.cleaned_data["server"]
+        spec = {
+            "target": self.volume.name,
+            "server": {"id": server.pk, "backend_id": server.backend_id, "name": server.name},
+            "sentence": f"Attach {self.volume} ({self.volume.size_gb} GB) to {server}",
+        }
+        return ValidSpec(spec, {})
+
+
+class VolumeDetachSpecForm(forms.Form):
+    """Nothing to say but the volume: it is detached from the server it is on."""
+
+    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.volume = target
+
+    def clean(self) -> dict[str, Any]:
+        if self.volume.server_id is None:
+            raise ValidationError(f"{self.volume} is not attached to a server.")
+        return super().clean()
+
+    def valid_spec(self) -> ValidSpec:
+        server = _volume_server(self.volume)
+        spec = {
+            "target": self.volume.name,
+            "server": server,
+            "sentence": f"Detach {self.volume} from {server['name']}",
+        }
+        return ValidSpec(spec, {})
+
+
+class VolumeExtendSpecForm(forms.Form):
+    """A larger size for a detached volume (volumes do not shrink)."""
+
+    size_gb = forms.IntegerField(min_value=1, help_text="The new size in GB.")
+
+    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.volume = target
+
+    def clean_size_gb(self) -> int:
+        size, volume = self.cleaned_data["size_gb"], self.volume
+        if size <= volume.size_gb:
+            raise ValidationError(
+                f"{volume} holds {volume.size_gb} GB already; give a larger size (a volume "
+                "cannot be shrunk)."
+            )
+        volume_type = VolumeType.objects.filter(
+            region_id=volume.allocation.region_id, name=volume.volume_type
+        ).first()
+        limit = volume_type.size_limit if volume_type else settings.PORTAL_VOLUME_MAX_GB
+        if size > limit:
+            raise ValidationError(f"A volume of this type holds at most {limit} GB.")
+        return size
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        volume = self.volume
+        if volume.server_id:
+            raise ValidationError(
+                f"{volume} is attached to {volume.server}; detach it first: volumes are "
+                "extended while detached, then attached again."
+            )
+        if volume.status != "available":
+            raise ValidationError(f"{volume} is {volume.status}; only an available volume can "
+                                  "be extended.")  # fmt: skip
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        size, volume = self.cleaned_data["size_gb"], self.volume
+        spec = {
+            "target": volume.name,
+            "size_gb": size,
+            "from_size_gb": volume.size_gb,
+            "sentence": f"Extend {volume} from {volume.size_gb} GB to {size} GB",
+        }
+        return ValidSpec(spec, {"gigabytes": size - volume.size_gb})
+
+
+class VolumeDecommissionSpecForm(forms.Form):
+    """Delete the volume: refused while attached, unless detaching first is asked for."""
+
+    detach = forms.BooleanField(
+        required=False, help_text="Detach it from its server first (else refused while attached)."
+    )
+
+    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.volume = target
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        volume = self.volume
+        if volume.server_id and not data.get("detach"):
+            self.add_error(
+                "detach",
+                f"{volume} is attached to {volume.server}: it is not deleted while a server "
+                "uses it. Detach it first, or ask for it to be detached as part of this request.",
+            )
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        server, volume = _volume_server(self.volume), self.volume
+        deletes = f"delete {volume} ({volume.size_gb} GB) and all its data"
+        first = f"Detach {volume} from {server['name']}, then " if server else ""
+        spec = {
+            "target": volume.name,
+            "detach_from": server,
+            "sentence": (first + deletes)[0].upper() + (first + deletes)[1:],
+        }
+        return ValidSpec(spec, {})
+
+
 #: Day-2 kinds that say more than their target, validated against it.
 DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.SERVER_RESIZE: ResizeSpecForm,
     Kind.SECURITY_GROUP_RULE: RuleSpecForm,
     Kind.SECURITY_GROUP_RULE_REMOVE: RuleRemoveSpecForm,
+    Kind.VOLUME_ATTACH: VolumeAttachSpecForm,
+    Kind.VOLUME_DETACH: VolumeDetachSpecForm,
+    Kind.VOLUME_EXTEND: VolumeExtendSpecForm,
+    Kind.VOLUME_DECOMMISSION: VolumeDecommissionSpecForm,
 }
 
 
@@ -624,6 +887,7 @@ SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.SERVER: ServerSpecForm,
     Kind.NETWORK: NetworkSpecForm,
     Kind.SECURITY_GROUP: SecurityGroupSpecForm,
+    Kind.VOLUME: VolumeSpecForm,
 }
 
 

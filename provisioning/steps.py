@@ -147,6 +147,7 @@ def build_servers(item: WorkItem, result: StepResult) -> bool:
                 network_ids=network_ids,
                 security_groups=[g["backend_id"] for g in spec.get("security_groups") or ()],
                 key_name=key_name,
+                boot_volume_gb=spec.get("boot_volume_gb") or 0,
                 metadata={"portal_request_id": str(item.request_id)},
                 # Fresh attempt: no create was ever sent; taken over: looked up just above.
                 known_absent=item.fresh or item.settle_until is not None,
@@ -432,6 +433,153 @@ def _release_addresses(item: WorkItem, result: StepResult) -> None:
         result.released_ips.append(ip_id)
 
 
+# --- volumes --------------------------------------------------------------------------------
+
+
+def volume_tag(request_id: int, attempt: int) -> str:
+    return request_tag(f"{request_id}.{attempt}")
+
+
+def build_volume(item: WorkItem, result: StepResult) -> bool:
+    """Make the volume once (found again by its tag) and wait for Cinder to make it available."""
+    spec, tag = item.spec, volume_tag(item.request_id, item.attempt)
+    known = result.progress.get("volume")
+    if known:
+        info = cloud.volume_get(item.target, known)
+    else:
+        found = cloud.volumes_list(item.target, tag=tag, name=spec["name"])
+        if found:
+            info = found[0]
+        elif not _before_creating(item, result):
+            return False
+        else:
+            info = cloud.volume_find_or_create(
+                item.target, tag=tag, name=spec["name"], size_gb=spec["size_gb"],
+                volume_type=spec.get("volume_type") or None,
+            )  # fmt: skip
+        result.progress["volume"] = info.id
+    result.volume = (tag, info)
+    if info.is_error:
+        raise StepFailed(f"The cloud could not make the volume ({info.status}).")
+    result.status_note = f"{spec['name']} is {info.status}"
+    return info.status == "available"
+
+
+def cleanup_volume(item: WorkItem) -> str:
+    tag = volume_tag(item.request_id, item.attempt)
+    deleted = [v.name for v in cloud.volumes_list(item.target, tag=tag)
+               if cloud.volume_delete(item.target, v.id)]  # fmt: skip
+    return f" The partly made volume was deleted: {', '.join(deleted)}." if deleted else ""
+
+
+def attach_volume(item: WorkItem, result: StepResult) -> bool:
+    """Ask Nova to attach (once), then wait for Cinder to show the volume in use there."""
+    server = item.spec["server"]
+    info = cloud.volume_get(item.target, item.volume_backend_id)
+    on_server = dict(info.attachments).get(server["backend_id"])
+    if not result.progress.get("issued") and on_server is None:
+        if info.status != "available":
+            raise StepFailed(f"{item.volume_name} is {info.status}; it can only be attached "
+                             "when available.")  # fmt: skip
+        cloud.volume_attach(
+            item.target, server_id=server["backend_id"], volume_id=item.volume_backend_id
+        )
+        result.progress["issued"] = True
+        info = cloud.volume_get(item.target, item.volume_backend_id)
+    result.volumes.append(info)
+    if info.is_error:
+        raise StepFailed(f"The cloud could not attach {item.volume_name} ({info.status}).")
+    if info.status == "in-use" and server["backend_id"] in dict(info.attachments):
+        device = dict(info.attachments)[server["backend_id"]]
+        result.status_note = f"{item.volume_name} is on {server['name']} as {device}"
+        return True
+    if info.status == "available" and result.progress.get("issued") and _polled(result) > 5:
+        # Nova gave up on the attachment (the hypervisor refused it): its reason is in the
+        # server's actions, the volume is simply back.
+        raise StepFailed(f"The cloud did not attach {item.volume_name} to {server['name']}.")
+    result.status_note = f"{item.volume_name} is {info.status}"
+    return False
+
+
+def _polled(result: StepResult) -> int:
+    """How many times this step looked since the action was issued (kept in the progress)."""
+    result.progress["polls"] = result.progress.get("polls", 0) + 1
+    return result.progress["polls"]
+
+
+def cleanup_attach(item: WorkItem) -> str:
+    """An attachment asked for by a request that failed is undone, not left half-made."""
+    server = item.spec["server"]
+    if cloud.volume_detach(
+        item.target, server_id=server["backend_id"], volume_id=item.volume_backend_id
+    ):
+        return f" {item.volume_name} was detached from {server['name']} again."
+    return ""
+
+
+def detach_volume(item: WorkItem, result: StepResult) -> bool:
+    """Ask Nova to detach (once; already detached is fine), then wait for ``available``."""
+    server = item.spec.get("server") or item.spec.get("detach_from")
+    if not result.progress.get("issued"):
+        if server:
+            cloud.volume_detach(
+                item.target, server_id=server["backend_id"], volume_id=item.volume_backend_id
+            )
+        result.progress["issued"] = True
+    info = cloud.volume_get(item.target, item.volume_backend_id)
+    result.volumes.append(info)
+    if info.is_error:
+        raise StepFailed(f"The cloud could not detach {item.volume_name} ({info.status}).")
+    result.status_note = f"{item.volume_name} is {info.status}"
+    return info.status == "available"
+
+
+def extend_volume(item: WorkItem, result: StepResult) -> bool:
+    size = item.spec["size_gb"]
+    info = cloud.volume_get(item.target, item.volume_backend_id)
+    if not result.progress.get("issued"):
+        if info.size_gb < size and info.status == "available":
+            cloud.volume_extend(item.target, item.volume_backend_id, size)
+            info = cloud.volume_get(item.target, item.volume_backend_id)
+        result.progress["issued"] = True
+    result.volumes.append(info)
+    if info.status == "error_extending":
+        raise StepFailed(
+            f"The cloud could not extend {item.volume_name}: it reported error_extending. "
+            f"The volume keeps its {item.spec['from_size_gb']} GB and its data; operators can "
+            "reset its state."
+        )
+    if info.is_error:
+        raise StepFailed(f"{item.volume_name} went into {info.status}.")
+    result.status_note = f"{item.volume_name} is {info.status} ({info.size_gb} GB)"
+    return info.status == "available" and info.size_gb >= size
+
+
+def decommission_volume(item: WorkItem, result: StepResult) -> bool:
+    """Detach first where asked, then delete, and wait for the volume to be gone."""
+    progress = result.progress
+    try:
+        if not progress.get("detached"):
+            if item.spec.get("detach_from") and not detach_volume(item, result):
+                return False
+            progress["detached"] = True
+            progress.pop("issued", None)
+            result.volumes.clear()
+        if not progress.get("deleting"):
+            cloud.volume_delete(item.target, item.volume_backend_id)
+            progress["deleting"] = True
+        info = cloud.volume_get(item.target, item.volume_backend_id)
+    except CloudNotFound:
+        result.target_deleted = f"Decommissioned by request #{item.request_id}"
+        return True
+    if info.status == "error_deleting":
+        raise StepFailed(f"The cloud could not delete {item.volume_name} (error_deleting); "
+                         "operators can reset its state and retry.")  # fmt: skip
+    result.volumes.append(info)
+    result.status_note = f"Waiting for {item.volume_name} to go ({info.status})"
+    return False
+
+
 def decommission_network(item: WorkItem, result: StepResult) -> bool:
     cloud.network_delete_by_tag(item.target, item.network_tag)
     result.target_deleted = f"Decommissioned by request #{item.request_id}"
@@ -452,6 +600,11 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SECURITY_GROUP_RULE: add_rule,
     Kind.SECURITY_GROUP_RULE_REMOVE: remove_rule,
     Kind.NETWORK_DECOMMISSION: decommission_network,
+    Kind.VOLUME: build_volume,
+    Kind.VOLUME_ATTACH: attach_volume,
+    Kind.VOLUME_DETACH: detach_volume,
+    Kind.VOLUME_EXTEND: extend_volume,
+    Kind.VOLUME_DECOMMISSION: decommission_volume,
 }
 CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SERVER: cleanup_servers,
@@ -459,4 +612,6 @@ CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SERVER_ADDRESS_ADD: cleanup_address,
     Kind.SERVER_RESIZE: cleanup_resize,
     Kind.SECURITY_GROUP: cleanup_security_group,
+    Kind.VOLUME: cleanup_volume,
+    Kind.VOLUME_ATTACH: cleanup_attach,
 }

@@ -1,6 +1,6 @@
 """The provisioning app's contribution to allocation usage: live resources, requests in flight.
 
-Registered as a usage source of ``tenants.quotas`` when the app starts. Four grouped queries for
+Registered as a usage source of ``tenants.quotas`` when the app starts. Six grouped queries for
 any number of allocations.
 """
 
@@ -17,6 +17,7 @@ from provisioning.models import (
     RequestState,
     ResourceRequest,
     Server,
+    Volume,
 )
 from tenants.quotas import DIMENSION_KEYS
 
@@ -48,12 +49,21 @@ def provisioning_usage(
         Server.objects.live()
         .filter(settled, allocation_id__in=allocation_ids)
         .values("allocation_id")
-        .annotate(n=Count("id"), vcpus=Sum("vcpus"), ram_mb=Sum("ram_mb"))
+        .annotate(
+            n=Count("id"),
+            vcpus=Sum("vcpus"),
+            ram_mb=Sum("ram_mb"),
+            # A server booted from a volume holds that volume too (it goes with the server).
+            boot_volumes=Count("id", filter=Q(boot_volume_gb__gt=0)),
+            boot_gb=Sum("boot_volume_gb"),
+        )
     )
     for row in servers:
         used[row["allocation_id"]]["instances"] += row["n"]
         used[row["allocation_id"]]["vcpus"] += row["vcpus"] or 0
         used[row["allocation_id"]]["ram_mb"] += row["ram_mb"] or 0
+        used[row["allocation_id"]]["volumes"] += row["boot_volumes"]
+        used[row["allocation_id"]]["gigabytes"] += row["boot_gb"] or 0
     networks = (
         Network.objects.live()
         .filter(settled, allocation_id__in=allocation_ids)
@@ -71,6 +81,15 @@ def provisioning_usage(
     )
     for row in addresses:
         used[row["allocation_id"]]["floating_ips"] += row["n"]
+    volumes = (
+        Volume.objects.live()
+        .filter(settled, allocation_id__in=allocation_ids)
+        .values("allocation_id")
+        .annotate(n=Count("id"), gigabytes=Sum("size_gb"))
+    )
+    for row in volumes:
+        used[row["allocation_id"]]["volumes"] += row["n"]
+        used[row["allocation_id"]]["gigabytes"] += row["gigabytes"] or 0
     return used
 
 
@@ -102,9 +121,25 @@ def usage_rollup_backfill(cursor) -> None:
         "networks": "coalesce(r.networks, 0) + coalesce(n.n, 0)",
         "routers": "coalesce(r.routers, 0) + coalesce(n.routers, 0)",
         "floating_ips": "coalesce(r.floating_ips, 0) + coalesce(f.n, 0)",
-        "volumes": "coalesce(r.volumes, 0)",
-        "gigabytes": "coalesce(r.gigabytes, 0)",
+        "volumes": "coalesce(r.volumes, 0) + coalesce(s.boot_volumes, 0) + coalesce(v.n, 0)",
+        "gigabytes": "coalesce(r.gigabytes, 0) + coalesce(s.boot_gb, 0) + coalesce(v.gb, 0)",
     }
+    boot = "count(*) FILTER (WHERE s.boot_volume_gb > 0) AS boot_volumes, " \
+           "sum(s.boot_volume_gb) AS boot_gb"  # fmt: skip
+    volumes_cte = """, v AS (
+            SELECT v.allocation_id, count(*) AS n, sum(v.size_gb) AS gb
+            FROM provisioning_volume v
+            LEFT JOIN provisioning_resourcerequest o ON o.id = v.origin_request_id
+            WHERE v.deleted_at IS NULL AND (o.id IS NULL OR o.state <> ALL(%(in_flight)s))
+            GROUP BY v.allocation_id
+        )"""
+    volumes_join = "LEFT JOIN v ON v.allocation_id = a.id"
+    # Volumes (and servers booted from one) came with migration 0015, after the dimensions.
+    if "boot_volume_gb" not in columns("provisioning_server"):
+        boot = "0 AS boot_volumes, 0 AS boot_gb"
+        volumes_cte = volumes_join = ""
+        used["volumes"] = "coalesce(r.volumes, 0)"
+        used["gigabytes"] = "coalesce(r.gigabytes, 0)"
     addresses_cte = """, f AS (
             SELECT f.allocation_id, count(*) AS n
             FROM provisioning_floatingip f
@@ -127,7 +162,8 @@ def usage_rollup_backfill(cursor) -> None:
             SELECT allocation_id, {from_requests} FROM provisioning_resourcerequest
             WHERE state = ANY(%(in_flight)s) GROUP BY allocation_id
         ), s AS (
-            SELECT s.allocation_id, count(*) AS n, sum(s.vcpus) AS vcpus, sum(s.ram_mb) AS ram_mb
+            SELECT s.allocation_id, count(*) AS n, sum(s.vcpus) AS vcpus, sum(s.ram_mb) AS ram_mb,
+                   {boot}
             FROM provisioning_server s
             LEFT JOIN provisioning_resourcerequest o ON o.id = s.origin_request_id
             WHERE s.deleted_at IS NULL AND (o.id IS NULL OR o.state <> ALL(%(in_flight)s))
@@ -139,7 +175,7 @@ def usage_rollup_backfill(cursor) -> None:
             LEFT JOIN provisioning_resourcerequest o ON o.id = n.origin_request_id
             WHERE n.deleted_at IS NULL AND (o.id IS NULL OR o.state <> ALL(%(in_flight)s))
             GROUP BY n.allocation_id
-        ){addresses_cte}, u AS (
+        ){addresses_cte}{volumes_cte}, u AS (
             SELECT a.id AS allocation_id,
                    {", ".join(f"{expr} AS {key}" for key, expr in used.items())}
             FROM tenants_allocation a
@@ -147,6 +183,7 @@ def usage_rollup_backfill(cursor) -> None:
             LEFT JOIN s ON s.allocation_id = a.id
             LEFT JOIN n ON n.allocation_id = a.id
             {addresses_join}
+            {volumes_join}
         )
         INSERT INTO tenants_allocationusage
             (allocation_id, {", ".join(dims)}, fullest, refreshed_at)

@@ -126,6 +126,7 @@ def server_find_or_create(
     security_groups: Iterable[str] = (),
     metadata: Mapping[str, str] | None = None,
     known_absent: bool = False,
+    boot_volume_gb: int = 0,
 ) -> ServerInfo:
     """Return the server tagged `tag`, creating it (tagged) only if none exists yet.
 
@@ -149,6 +150,19 @@ def server_find_or_create(
     }
     if key_name:
         attrs["key_name"] = key_name
+    if boot_volume_gb:
+        # Boot from a volume Nova has Cinder make from the image, deleted with the server.
+        del attrs["image_id"]
+        attrs["block_device_mapping"] = [
+            {
+                "boot_index": 0,
+                "uuid": image_id,
+                "source_type": "image",
+                "destination_type": "volume",
+                "volume_size": boot_volume_gb,
+                "delete_on_termination": True,
+            }
+        ]
     groups = list(security_groups)
     if groups:
         attrs["security_groups"] = [{"name": g} for g in groups]

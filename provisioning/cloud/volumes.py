@@ -32,8 +32,11 @@ def volume_info(volume: Any) -> VolumeInfo:
 
 
 def volume_types_list(target: CloudTarget) -> list[VolumeTypeInfo]:
+    """The volume types the project may use; none where the cloud has no block storage."""
     conn = connect(target)
     with translate_errors("listing volume types"):
+        if not conn.has_service("block-storage"):
+            return []
         return [
             VolumeTypeInfo(id=t.id, name=t.name, description=t.description or "")
             for t in conn.block_storage.types()
@@ -44,11 +47,14 @@ def volumes_list(
     target: CloudTarget, *, tag: str | None = None, name: str | None = None
 ) -> list[VolumeInfo]:
     """The project's volumes (every page), optionally only those named ``name`` and made for
-    ``tag``. The tag is matched here: Cinder filters on metadata only where its operators
-    enabled it (``resource_filters.json``), the name filter everywhere."""
+    ``tag``; none where the cloud has no block storage. The tag is matched here: Cinder filters
+    on metadata only where its operators enabled it (``resource_filters.json``), the name
+    filter everywhere."""
     conn = connect(target)
     query: dict[str, Any] = {"name": name} if name else {}
     with translate_errors("listing volumes"):
+        if not conn.has_service("block-storage"):
+            return []
         found = [volume_info(v) for v in conn.block_storage.volumes(details=True, **query)]
     return [v for v in found if v.request_tag == tag] if tag else found
 

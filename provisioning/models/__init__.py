@@ -1,7 +1,7 @@
 """Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
 
 from provisioning.models.approvals import Approval, ApprovalPolicy
-from provisioning.models.catalog import CatalogPolicy, Flavor, Image, Offering
+from provisioning.models.catalog import CatalogPolicy, Flavor, Image, Offering, VolumeType
 from provisioning.models.notifications import Notification
 from provisioning.models.requests import (
     IN_FLIGHT,
@@ -20,6 +20,7 @@ from provisioning.models.resources import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
 )
 from provisioning.models.sla import SlaFact
 
@@ -46,4 +47,6 @@ __all__ = [
     "Server",
     "SlaFact",
     "Stage",
+    "Volume",
+    "VolumeType",
 ]

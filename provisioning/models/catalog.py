@@ -1,5 +1,5 @@
-"""What can be requested where: flavors and images synced from each region, offerings, and
-the catalog policies that narrow them per security domain or allocation."""
+"""What can be requested where: flavors, images and volume types synced from each region,
+offerings, and the catalog policies that narrow them per security domain or allocation."""
 
 from __future__ import annotations
 
@@ -57,6 +57,43 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class VolumeType(models.Model):
+    """A Cinder volume type of one region, as last synced, with the portal's size limit."""
+
+    region = models.ForeignKey(CloudRegion, on_delete=models.CASCADE, related_name="volume_types")
+    backend_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    max_size_gb = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The largest volume of this type a unit may request; empty: the portal's "
+        "default (PORTAL_VOLUME_MAX_GB).",
+    )
+    active = models.BooleanField(default=True, help_text="Still offered by the cloud.")
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = CloudRegion.access_paths.via("region")
+
+    class Meta:
+        ordering = ["region_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "backend_id"], name="volumetype_unique_backend"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def size_limit(self) -> int:
+        from django.conf import settings
+
+        return self.max_size_gb or settings.PORTAL_VOLUME_MAX_GB
 
 
 class Offering(models.Model):

@@ -56,10 +56,19 @@ class Kind(models.TextChoices):
     SECURITY_GROUP_RULE = "security_group_rule", "Open a firewall rule"
     SECURITY_GROUP_RULE_REMOVE = "security_group_rule_remove", "Close a firewall rule"
     NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
+    VOLUME = "volume", "New volume"
+    VOLUME_ATTACH = "volume_attach", "Attach a volume"
+    VOLUME_DETACH = "volume_detach", "Detach a volume"
+    VOLUME_EXTEND = "volume_extend", "Extend a volume"
+    VOLUME_DECOMMISSION = "volume_decommission", "Decommission volume"
 
     @property
     def is_day2(self) -> bool:
-        return self not in (Kind.SERVER, Kind.NETWORK, Kind.SECURITY_GROUP)
+        return self not in (Kind.SERVER, Kind.NETWORK, Kind.SECURITY_GROUP, Kind.VOLUME)
+
+    @property
+    def on_volume(self) -> bool:
+        return self.value.startswith("volume_")
 
     @property
     def on_security_group(self) -> bool:
@@ -112,6 +121,9 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    target_volume = models.ForeignKey(
+        "provisioning.Volume", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     state = FSMField(
         max_length=30,
@@ -207,6 +219,12 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
                 name="request_one_in_flight_per_network",
                 violation_error_message="This network already has a request in progress.",
             ),
+            models.UniqueConstraint(
+                fields=["target_volume"],
+                condition=models.Q(state__in=IN_FLIGHT, target_volume__isnull=False),
+                name="request_one_in_flight_per_volume",
+                violation_error_message="This volume already has a request in progress.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -222,7 +240,13 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
             self.spec.get("name")
             or self.spec.get("target")
             or (
-                str(self.target_server or self.target_network or self.target_security_group or "")
+                str(
+                    self.target_server
+                    or self.target_network
+                    or self.target_security_group
+                    or self.target_volume
+                    or ""
+                )
                 if self.pk
                 else ""
             )

@@ -1,5 +1,5 @@
 """What exists in the cloud, as the portal last saw it: servers, networks, floating IPs, security
-groups and their rules, and orphans."""
+groups and their rules, volumes, and orphans."""
 
 from __future__ import annotations
 
@@ -102,6 +102,12 @@ class Server(CloudResource):
         "provisioning.SecurityGroup", blank=True, related_name="servers"
     )
     fault = models.TextField(blank=True)
+    boot_volume_gb = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Size of the volume it boots from (made from its image, deleted with it); "
+        "0: it boots from the image on the hypervisor's disk.",
+    )
     lease_end = models.DateTimeField(null=True, blank=True)
     lease_warned_at = models.DateTimeField(null=True, blank=True)
 
@@ -255,11 +261,44 @@ class SecurityGroupRule(models.Model):
         }
 
 
+class Volume(CloudResource):
+    """A Cinder volume of an allocation: a disk that outlives the servers it is attached to.
+
+    At most one server at a time (the portal does not offer multi-attach); ``device`` is where
+    that server sees it. Its size and type are the cloud's, mirrored by the worker and the
+    reconciler.
+    """
+
+    size_gb = models.PositiveIntegerField()
+    volume_type = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=30, default="creating")
+    server = models.ForeignKey(
+        Server, null=True, blank=True, on_delete=models.SET_NULL, related_name="volumes"
+    )
+    device = models.CharField(max_length=60, blank=True)
+
+    detail_url_name = "volume-detail"
+
+    class Meta(CloudResource.Meta):
+        indexes = [
+            *CloudResource.Meta.indexes,
+            live_index("size_gb", name="volume_live_size"),
+            models.Index(fields=["server"], condition=LIVE, name="volume_live_server"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_attached(self) -> bool:
+        return self.server_id is not None
+
+
 class Orphan(models.Model):
     """A cloud object tagged by the portal that the portal does not know: for operators."""
 
     region = models.ForeignKey(CloudRegion, on_delete=models.CASCADE, related_name="orphans")
-    kind = models.CharField(max_length=20)  # "server", "network" or "floatingip"
+    kind = models.CharField(max_length=20)  # a model name: "server", "volume", "floatingip"...
     backend_id = models.CharField(max_length=64)
     project_id = models.CharField(max_length=64, blank=True)
     name = models.CharField(max_length=200, blank=True)

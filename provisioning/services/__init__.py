@@ -13,6 +13,7 @@ from provisioning.services.requests import (
     request_cancel,
     request_retry,
     request_submit,
+    requests_allowed_check,
 )
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "request_reject",
     "request_retry",
     "request_submit",
+    "requests_allowed_check",
     "requests_bulk_approve",
 ]

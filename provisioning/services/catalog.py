@@ -1,4 +1,4 @@
-"""Flavors and images: synced from each region's cloud into the portal's catalog."""
+"""Flavors, images and volume types: synced from each region's cloud into the portal's catalog."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from provisioning import cloud
-from provisioning.models import Flavor, Image
+from provisioning.models import Flavor, Image, VolumeType
 from tenants.models import CloudRegion
 
 
@@ -16,13 +16,16 @@ class SyncResult:
     flavors: int
     images: int
     retired: int
+    volume_types: int = 0
 
 
 def catalog_sync(*, region: CloudRegion) -> SyncResult:
-    """Upsert the region's public flavors and active images; retire those the cloud dropped."""
+    """Upsert the region's public flavors, active images and volume types; retire those the
+    cloud dropped (kept, so requests that named them still read; no longer offered)."""
     target = cloud.CloudTarget(cloud=region.cloud_name)
     flavors = [f for f in cloud.flavors_list(target) if f.is_public]
     images = [i for i in cloud.images_list(target) if i.status == "active"]
+    volume_types = cloud.volume_types_list(target)
     with transaction.atomic():
         for f in flavors:
             Flavor.objects.update_or_create(
@@ -48,6 +51,12 @@ def catalog_sync(*, region: CloudRegion) -> SyncResult:
                     "active": True,
                 },
             )
+        for t in volume_types:
+            VolumeType.objects.update_or_create(
+                region=region,
+                backend_id=t.id,
+                defaults={"name": t.name, "description": t.description[:255], "active": True},
+            )
         retired = (
             Flavor.objects.filter(region=region, active=True)
             .exclude(backend_id__in=[f.id for f in flavors])
@@ -58,4 +67,9 @@ def catalog_sync(*, region: CloudRegion) -> SyncResult:
             .exclude(backend_id__in=[i.id for i in images])
             .update(active=False)
         )
-    return SyncResult(len(flavors), len(images), retired)
+        retired += (
+            VolumeType.objects.filter(region=region, active=True)
+            .exclude(backend_id__in=[t.id for t in volume_types])
+            .update(active=False)
+        )
+    return SyncResult(len(flavors), len(images), retired, len(volume_types))

@@ -16,6 +16,7 @@ from provisioning.models import (
     ResourceRequest,
     SecurityGroup,
     Server,
+    Volume,
 )
 from provisioning.policy import policy_for, stages_for
 from provisioning.services.approvals import approve_by_policy
@@ -39,7 +40,7 @@ def request_submit(
     justification: str,
     allocation: Allocation | None = None,
     spec: dict[str, Any] | None = None,
-    target: Server | Network | None = None,
+    target: Server | Network | SecurityGroup | Volume | None = None,
 ) -> ResourceRequest:
     """Record a request after checking rights, the spec and the quota; route it to approval.
 
@@ -61,11 +62,7 @@ def request_submit(
         errors["allocation"] = ["Choose the allocation (tenant and region) to build in."]
     if allocation is None or errors.get("target"):
         raise ValidationError(errors)
-    if not can(user, Action.REQUEST, allocation):
-        raise RequestNotAllowed(
-            "Your role in this tenant does not allow requests; ask its manager for the "
-            "requester role."
-        )
+    requests_allowed_check(user, allocation)
     if not allocation.region.enabled:
         errors["allocation"] = [f"Region {allocation.region} is closed to new requests."]
     if kind == Kind.SERVER_ADDRESS_ADD:
@@ -98,6 +95,7 @@ def request_submit(
                 target_server=target if isinstance(target, Server) else None,
                 target_network=target if isinstance(target, Network) else None,
                 target_security_group=target if isinstance(target, SecurityGroup) else None,
+                target_volume=target if isinstance(target, Volume) else None,
                 **needs,
             )
             record_created(request, actor=user)
@@ -111,8 +109,34 @@ def request_submit(
     return request
 
 
+#: The target field of a day-2 request, by the model of its target.
+TARGET_FIELDS = {
+    Server: "target_server",
+    Network: "target_network",
+    SecurityGroup: "target_security_group",
+    Volume: "target_volume",
+}
+
+
+def _target_model(kind: Kind) -> type:
+    if kind.on_server:
+        return Server
+    if kind.on_volume:
+        return Volume
+    return SecurityGroup if kind.on_security_group else Network
+
+
+def requests_allowed_check(user, allocation: Allocation) -> None:
+    """Raise RequestNotAllowed unless ``user`` may file requests in ``allocation``."""
+    if not can(user, Action.REQUEST, allocation):
+        raise RequestNotAllowed(
+            "Your role in this tenant does not allow requests; ask its manager for the "
+            "requester role."
+        )
+
+
 def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
-    expected = Server if kind.on_server else SecurityGroup if kind.on_security_group else Network
+    expected = _target_model(kind)
     if not isinstance(target, expected) or target.pk is None:
         errors["target"] = [f"Name the {expected._meta.verbose_name} this request acts on."]
         return None
@@ -126,7 +150,7 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
         return target.allocation  # rules are added side by side: several may be in flight
     busy = (
         ResourceRequest.objects.filter(state__in=IN_FLIGHT)
-        .filter(**{"target_server" if expected is Server else "target_network": target})
+        .filter(**{TARGET_FIELDS[expected]: target})
         .values_list("pk", flat=True)
         .first()
     )

@@ -1,5 +1,5 @@
-"""Keeping the rows of cloud objects (servers, networks, floating IPs, security groups) in step
-with what the cloud reports."""
+"""Keeping the rows of cloud objects (servers, networks, floating IPs, security groups, volumes)
+in step with what the cloud reports."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
 )
 from tenants.models import Allocation
 from tenants.rollup import usage_rollup_refresh_on_commit
@@ -41,6 +42,7 @@ def server_mirror(
     lease_end: datetime | None = None,
     network_ids: list[int] | None = None,
     security_group_ids: list[int] | None = None,
+    boot_volume_gb: int = 0,
 ) -> Server:
     """Create or update the portal's row for a cloud server (keyed by its backend id)."""
     now = timezone.now()
@@ -61,6 +63,7 @@ def server_mirror(
             origin_request=origin,
             image_name=image_name,
             lease_end=lease_end,
+            boot_volume_gb=boot_volume_gb,
             **{"flavor_name": info.flavor_name, "vcpus": 0, "ram_mb": 0, **values},
         )
         if network_ids:
@@ -105,9 +108,13 @@ def _flavor(info: cloud.ServerInfo) -> dict[str, object]:
 
 
 def resource_mark_deleted(
-    resource: Server | Network | FloatingIp, *, actor=None, reason: str
+    resource: Server | Network | FloatingIp | SecurityGroup | Volume, *, actor=None, reason: str
 ) -> None:
-    """The resource is gone from the cloud (decommissioned, or deleted outside the portal)."""
+    """The resource is gone from the cloud (decommissioned, or deleted outside the portal).
+
+    A server's volumes stay (Nova detaches them when it deletes the server): they are marked
+    detached here, and the reconciler reads their state from Cinder.
+    """
     if resource.deleted_at is not None:
         return
     with transaction.atomic():
@@ -115,6 +122,8 @@ def resource_mark_deleted(
         resource.status = "DELETED"
         resource.save(update_fields=["deleted_at", "status"])
         allocation = resource.allocation
+        if isinstance(resource, Server):
+            Volume.objects.filter(server=resource).update(server=None, device="")
         usage_rollup_refresh_on_commit(allocation.pk)
         audit_record(
             actor=actor,
@@ -232,6 +241,74 @@ def floating_ip_mirror(
                 region=allocation.region,
             )
     return address
+
+
+#: What the portal mirrors of a volume, and audits when it changes.
+VOLUME_FIELDS = ("name", "size_gb", "volume_type", "status", "server_id", "device")
+
+
+def volume_mirror(
+    *,
+    allocation: Allocation,
+    info: cloud.VolumeInfo,
+    tag: str = "",
+    origin: ResourceRequest | None = None,
+) -> Volume:
+    """Create or update the row of a volume (keyed by its cloud id), audited.
+
+    Its server is the one of the same allocation Cinder shows it attached to; a volume
+    attached to a server the portal does not know (or another project's) shows no server.
+    """
+    server_id, device = None, ""
+    if info.attachments:
+        backend, device = info.attachments[0]
+        server_id = (
+            Server.objects.live()
+            .filter(allocation=allocation, backend_id=backend)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    values = {
+        "name": info.name, "size_gb": info.size_gb, "volume_type": info.volume_type,
+        "status": info.status, "server_id": server_id, "device": device if server_id else "",
+    }  # fmt: skip
+    volume = Volume.objects.filter(allocation=allocation, backend_id=info.id).first()
+    now = timezone.now()
+    if volume is None:
+        volume = Volume.objects.create(
+            allocation=allocation, backend_id=info.id, tag=tag, origin_request=origin,
+            last_seen_at=now, **values,
+        )  # fmt: skip
+        usage_rollup_refresh_on_commit(allocation.pk)
+        audit_record(
+            actor=None,
+            action="volume.create",
+            obj=volume,
+            after={"backend_id": info.id, "size_gb": info.size_gb, "request": origin and origin.pk},
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+        return volume
+    before = {k: getattr(volume, k) for k in VOLUME_FIELDS}
+    changed = {k: v for k, v in values.items() if before[k] != v}
+    if not changed and volume.last_seen_at and volume.last_seen_at > now - SEEN_REFRESH:
+        return volume
+    for key, value in {**changed, "last_seen_at": now}.items():
+        setattr(volume, key, value)
+    volume.save(update_fields=[*changed, "last_seen_at"])
+    if "size_gb" in changed:
+        usage_rollup_refresh_on_commit(allocation.pk)  # extended
+    if changed:
+        audit_record(
+            actor=None,
+            action="volume.update",
+            obj=volume,
+            before={k: before[k] for k in changed},
+            after=changed,
+            tenant=allocation.tenant,
+            region=allocation.region,
+        )
+    return volume
 
 
 def _rule_fields(rule: cloud.SecurityRule) -> dict[str, object]:

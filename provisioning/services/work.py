@@ -45,6 +45,7 @@ from provisioning.cloud.base import (
     SecurityGroupInfo,
     SecurityRule,
     ServerInfo,
+    VolumeInfo,
 )
 from provisioning.models import Kind, RequestState, ResourceRequest
 from provisioning.selectors import lease_lapsed
@@ -56,6 +57,7 @@ from provisioning.services.resources import (
     security_group_rule_closed,
     security_group_rule_record,
     server_mirror,
+    volume_mirror,
 )
 from provisioning.services.transitions import requests_locked, transition
 
@@ -92,6 +94,9 @@ class WorkItem:
     routed_network_ids: tuple[str, ...] = ()
     #: The target security group's cloud id (a rule request).
     security_group_backend_id: str = ""
+    #: The target volume's cloud id and name (volume requests).
+    volume_backend_id: str = ""
+    volume_name: str = ""
     #: The deadline passed: the reason to fail with (after cleaning up).
     expired: str = ""
     #: A worker that stopped (or was fenced out) may have had a create in flight until then:
@@ -134,6 +139,10 @@ class StepResult:
     rule: SecurityRule | None = None
     #: The portal's id of a rule closed in the cloud.
     removed_rule: int | None = None
+    #: (tag, info) of a volume made for a volume request.
+    volume: tuple[str, VolumeInfo] | None = None
+    #: Volumes watched by a day-2 step (attached, detached, extended): mirrored as seen.
+    volumes: list[VolumeInfo] = field(default_factory=list)
     #: Failure clean-up removed what this attempt built.
     cleaned_up: bool = False
 
@@ -217,7 +226,11 @@ def _settle_until(request: ResourceRequest) -> datetime:
 
 
 def _lock_for_work(request_id: int) -> ResourceRequest | None:
-    return requests_locked("target_server", "target_network").filter(pk=request_id).first()
+    return (
+        requests_locked("target_server", "target_network", "target_volume")
+        .filter(pk=request_id)
+        .first()
+    )
 
 
 def _release(request: ResourceRequest) -> None:
@@ -277,7 +290,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
                 + (f"Last state: {request.status_note}." if request.status_note else "")
             ).strip()
         server, network = request.target_server, request.target_network
-        group = request.target_security_group
+        group, volume = request.target_security_group, request.target_volume
         settle = (request.progress or {}).get("settle_until")
         floating_ip_ids: tuple[str, ...] = ()
         routed: tuple[str, ...] = ()
@@ -306,6 +319,8 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             floating_ip_ids=floating_ip_ids,
             routed_network_ids=routed,
             security_group_backend_id=group.backend_id if group else "",
+            volume_backend_id=volume.backend_id if volume else "",
+            volume_name=volume.name if volume else "",
             expired=expired,
             settle_until=parse_datetime(settle) if settle else None,
             fresh=fresh,
@@ -369,7 +384,7 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
             server_mirror(
                 allocation=allocation, info=info, tag=tag, origin=request,
                 image_name=spec["image"], lease_end=lease_end, network_ids=network_ids,
-                security_group_ids=group_ids,
+                security_group_ids=group_ids, boot_volume_gb=spec.get("boot_volume_gb") or 0,
             )  # fmt: skip
     else:
         for _, info in result.servers:
@@ -392,6 +407,11 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
             allocation=allocation, info=info, tag=tag, origin=request,
             server=request.target_server,
         )  # fmt: skip
+    if result.volume is not None:
+        tag, info = result.volume
+        volume_mirror(allocation=allocation, info=info, tag=tag, origin=request)
+    for info in result.volumes:
+        volume_mirror(allocation=allocation, info=info)
     if result.released_ips:
         reason = f"Released by request #{request.pk}"
         for address in allocation.built_floatingips.live().filter(
@@ -399,7 +419,7 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
         ):
             resource_mark_deleted(address, reason=reason)
     if result.target_deleted:
-        target = request.target_server or request.target_network
+        target = request.target_server or request.target_network or request.target_volume
         resource_mark_deleted(target, reason=result.target_deleted)
 
 
@@ -426,6 +446,7 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
                     *request.built_networks.live(),
                     *request.built_floatingips.live(),
                     *request.built_securitygroups.live(),
+                    *request.built_volumes.live(),
                 )
                 for built in built_by_it:
                     resource_mark_deleted(built, reason=reason)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from provisioning import cloud
-from provisioning.models import Kind, Network, RequestState
+from provisioning.models import Kind, Network, RequestState, Volume
 from provisioning.reconcile import reconcile_region
 from provisioning.services import request_approve, request_cancel, request_submit
 from provisioning.usage import usage_rollup_backfill
@@ -137,6 +137,12 @@ def test_the_backfill_writes_what_the_refresh_computes(shop):
     make_server(shop.low, "gone", deleted_at="2026-01-01T00:00Z")
     make_server(shop.high, "building", origin_request=approved)  # its request already counts
     Network.objects.filter(pk=shop.low_net.pk).update(router_id="r-1")
+    make_server(shop.low, "from-volume", boot_volume_gb=30)
+    for name, extra in (("kept", {}), ("removed", {"deleted_at": "2026-01-01T00:00Z"}),
+                        ("making", {"origin_request": pending})):  # fmt: skip
+        Volume.objects.create(
+            allocation=shop.low, name=name, backend_id=f"vol-{name}", tag="t", size_gb=7, **extra
+        )
     assert pending.state == approved.state == RequestState.PENDING_APPROVAL
 
     with connection.cursor() as cursor:
@@ -147,6 +153,7 @@ def test_the_backfill_writes_what_the_refresh_computes(shop):
     assert backfilled == {a.pk: _rolled(a) for a in (shop.low, shop.high)}
     assert backfilled == {a.pk: _live(a) for a in (shop.low, shop.high)}
     assert backfilled[shop.low.pk]["routers"] == 1
+    assert (backfilled[shop.low.pk]["volumes"], backfilled[shop.low.pk]["gigabytes"]) == (2, 37)
     assert AllocationUsage.objects.get(allocation=shop.low).fullest == pytest.approx(
         max(v / max(getattr(shop.low, k), 1) for k, v in backfilled[shop.low.pk].items())
     )

@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(
                 f"{region.slug}: {result.flavors} flavors, {result.images} images, "
-                f"{result.retired} retired"
+                f"{result.volume_types} volume types, {result.retired} retired"
             )
         if failures:
             self.stderr.write(self.style.WARNING(f"{failures} region(s) could not be synced."))
