@@ -171,6 +171,8 @@ def cmd_request_vm(args: argparse.Namespace) -> int:
             spec[key] = getattr(args, key)
     if args.ssh_key:
         spec["ssh_key"] = find_key(load_client(), args.ssh_key)["id"]
+    if args.boot_volume_gb:
+        spec["boot_volume_gb"] = args.boot_volume_gb
     body = {
         "kind": "server",
         "allocation": args.allocation,
@@ -188,6 +190,49 @@ def cmd_request_security_group(args: argparse.Namespace) -> int:
         "spec": {"name": args.name, "description": args.description or ""},
     }
     return submit(args, body)
+
+
+def cmd_request_volume(args: argparse.Namespace) -> int:
+    spec = {"name": args.name, "size_gb": args.size, "volume_type": args.type or "",
+            "description": args.description or ""}  # fmt: skip
+    body = {
+        "kind": "volume",
+        "allocation": args.allocation,
+        "justification": args.justification,
+        "spec": spec,
+    }
+    return submit(args, body)
+
+
+#: portalctl volume ACTION -> the API's day-2 action on a volume.
+VOLUME_ACTIONS = ("attach", "detach", "extend", "decommission")
+
+
+def cmd_volume(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"justification": args.justification}
+    if args.action == "attach":
+        if not args.server:
+            raise UsageError("Attaching needs --server (a server id of the same allocation).")
+        body["server"] = args.server
+    elif args.action == "extend":
+        if not args.size:
+            raise UsageError("Extending needs --size (the new size in GB).")
+        body["size_gb"] = args.size
+    elif args.action == "decommission":
+        body["detach"] = args.detach
+    return submit(args, body, f"volumes/{args.id}/{args.action}/")
+
+
+def cmd_volumes(args: argparse.Namespace) -> int:
+    rows = load_client().list("volumes/")
+    lines = []
+    for v in rows:
+        place = f"{v['allocation']['tenant']}@{v['allocation']['region']}"
+        where = f"  on server {v['server']} {v['device']}" if v["server"] else ""
+        lines.append(f"{v['id']:<5} {v['name']:<24} {v['size_gb']:>5} GB  {v['status']:<10} "
+                     f"{place}{where}")  # fmt: skip
+    show(args, rows, lines or ["No volumes you can see."])
+    return 0
 
 
 def parse_ports(text: str | None) -> tuple[int | None, int | None]:
@@ -411,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", type=int, action="append", required=True, help="Repeatable.")
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--ssh-key", help="One of your SSH keys, by id or name.")
+    p.add_argument("--boot-volume-gb", type=int, help="Boot from a volume of this size (GB).")
     p.add_argument("--lease-end", help="ISO date-time.")
     p.add_argument("--justification", required=True)
     _wait_options(p)
@@ -425,6 +471,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("volumes", help="Volumes you can see, with the server each is on.")
+    p.set_defaults(func=cmd_volumes)
+
+    p = sub.add_parser("request-volume", help="Request a new volume.")
+    p.add_argument("--allocation", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--size", type=int, required=True, help="GB.")
+    p.add_argument("--type", help="A volume type's name; default: the cloud's.")
+    p.add_argument("--description")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_request_volume)
+
+    p = sub.add_parser("volume", help="A day-2 request on a volume: attach, detach, extend, "
+                       "decommission.")  # fmt: skip
+    p.add_argument("action", choices=VOLUME_ACTIONS)
+    p.add_argument("id", type=int, help="The volume's id.")
+    p.add_argument("--server", type=int, help="For attach: the server's id.")
+    p.add_argument("--size", type=int, help="For extend: the new size in GB.")
+    p.add_argument("--detach", action="store_true",
+                   help="For decommission: detach it from its server first.")  # fmt: skip
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_volume)
 
     p = sub.add_parser("security-groups", help="Security groups you can see, with their rules.")
     p.set_defaults(func=cmd_security_groups)

@@ -27,6 +27,8 @@ from provisioning.models import (
     ResourceRequest,
     SecurityGroup,
     Server,
+    Volume,
+    VolumeType,
 )
 from provisioning.services.operations import request_redrive
 from tenants.access import Action, is_operator
@@ -143,6 +145,19 @@ class SecurityGroupAdmin(RestrictedAdmin):
                        "created_at", "last_seen_at", "deleted_at"]  # fmt: skip
 
 
+@admin.register(Volume)
+class VolumeAdmin(RestrictedAdmin):
+    list_display = ["name", "size_gb", "volume_type", "server", "allocation", "status",
+                    "deleted_at"]  # fmt: skip
+    list_filter = ["status", "allocation__region__site", "allocation__region__domain"]
+    list_select_related = ["server", "allocation__tenant", "allocation__region__site",
+                           "allocation__region__domain"]  # fmt: skip
+    search_fields = ["name", "backend_id"]
+    readonly_fields = ["name", "size_gb", "volume_type", "status", "server", "device",
+                       "backend_id", "tag", "origin_request", "created_at", "last_seen_at",
+                       "deleted_at"]  # fmt: skip
+
+
 @admin.register(Orphan)
 class OrphanAdmin(RestrictedAdmin):
     list_display = ["kind", "name", "backend_id", "region", "tag", "first_seen_at",
@@ -158,6 +173,16 @@ class CatalogAdmin(RestrictedAdmin):
     list_filter = ["region", "active"]
 
 
+@admin.register(VolumeType)
+class VolumeTypeAdmin(AuditedAdmin, RestrictedAdmin):
+    """Synced from the cloud; operators set the largest volume a unit may ask of each type."""
+
+    list_display = ["name", "region", "max_size_gb", "active", "synced_at"]
+    list_filter = ["region", "active"]
+    fields = ["region", "name", "description", "backend_id", "max_size_gb", "active"]
+    readonly_fields = ["region", "name", "description", "backend_id", "active"]
+
+
 @admin.register(Offering)
 class OfferingAdmin(AuditedAdmin):
     list_display = ["name", "flavor_name", "image_name", "active"]
@@ -167,7 +192,8 @@ class OfferingAdmin(AuditedAdmin):
 
 @admin.register(CatalogPolicy)
 class CatalogPolicyAdmin(AuditedAdmin, RestrictedAdmin):
-    list_display = ["__str__", "domain", "allocation", "offerings_only", "flavors", "images"]
+    list_display = ["__str__", "domain", "allocation", "offerings_only", "flavors", "images",
+                    "volume_types"]  # fmt: skip
     list_select_related = ["domain", "allocation__tenant", "allocation__region"]
 
 

@@ -106,6 +106,10 @@ class SecurityGroupFilterSet(_ResourceFilterSet):
 class VolumeFilterSet(_ResourceFilterSet):
     server = django_filters.NumberFilter(field_name="server_id", label="Attached to (server id)")
 
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Cinder spells its statuses in small letters (available, in-use).
+        return queryset.filter(status=value.lower())
+
     class Meta:
         model = Volume
         fields = ["tenant", "site", "domain", "allocation", "status", "server", "q"]

@@ -9,7 +9,15 @@ from django import forms
 
 from portal.models import SshKey
 from portal.ssh_keys import ssh_keys_of
-from provisioning.models import CatalogPolicy, Flavor, Image, Network, Offering, SecurityGroup
+from provisioning.models import (
+    CatalogPolicy,
+    Flavor,
+    Image,
+    Network,
+    Offering,
+    SecurityGroup,
+    VolumeType,
+)
 from provisioning.specs import NAME_HELP, NAME_PATTERN
 from tenants.access import Action
 from tenants.models import Allocation
@@ -94,6 +102,13 @@ class ServerRequestForm(RequestForm):
         help_text="The tenant's networks in this region; request one first if there is none.",
     )
     count = forms.IntegerField(label="Count", min_value=1, initial=1)
+    boot_volume_gb = forms.IntegerField(
+        label="Boot from a volume of (GB)",
+        min_value=1,
+        required=False,
+        help_text="Optional: the server's disk is a volume made from the image (it survives a "
+        "host failure; deleted with the server). Empty: the image on the host's disk.",
+    )
     lease_end = forms.DateField(
         label="Lease ends",
         required=False,
@@ -117,7 +132,8 @@ class ServerRequestForm(RequestForm):
     )
 
     field_order = ["allocation", "name", "offering", "flavor", "image", "networks",
-                   "security_groups", "count", "ssh_key", "lease_end", "justification"]  # fmt: skip
+                   "security_groups", "count", "boot_volume_gb", "ssh_key", "lease_end",
+                   "justification"]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -159,6 +175,7 @@ class ServerRequestForm(RequestForm):
             "networks": [n.pk for n in data.get("networks") or []],
             "security_groups": [g.pk for g in data.get("security_groups") or []],
             "count": data["count"],
+            "boot_volume_gb": data.get("boot_volume_gb"),
             "ssh_key": data["ssh_key"].pk if data.get("ssh_key") else None,
             "lease_end": datetime.combine(lease, time(23, 59), tzinfo=UTC) if lease else None,
         }
@@ -198,3 +215,42 @@ class SecurityGroupRequestForm(RequestForm):
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {"name": data["name"], "description": data.get("description") or ""}
+
+
+class VolumeRequestForm(RequestForm):
+    size_gb = forms.IntegerField(label="Size (GB)", min_value=1, initial=10)
+    volume_type = forms.ChoiceField(
+        label="Volume type",
+        required=False,
+        choices=[("", "— the cloud's default —")],
+        help_text="The storage class, as the region's cloud offers them.",
+    )
+    description = forms.CharField(
+        label="Description", required=False, max_length=200,
+        help_text="What it holds, e.g. 'database files'.",
+    )  # fmt: skip
+
+    field_order = ["allocation", "name", "size_gb", "volume_type", "description", "justification"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allocation = self.selected_allocation
+        if allocation is None:
+            return
+        types = VolumeType.objects.filter(region=allocation.region, active=True)
+        policy = CatalogPolicy.for_allocation(allocation)
+        if policy is not None and policy.allowed("volume_types"):
+            types = types.filter(name__in=policy.allowed("volume_types"))
+            self.fields["volume_type"].choices = [("", "— choose —")]
+        self.fields["volume_type"].choices += [
+            (t.name, f"{t.name}: {t.description}" if t.description else t.name) for t in types
+        ]
+
+    def spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "size_gb": data["size_gb"],
+            "volume_type": data.get("volume_type") or "",
+            "description": data.get("description") or "",
+        }

@@ -24,6 +24,8 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
+    VolumeType,
 )
 from tenants.models import Allocation
 from tenants.quotas import DIMENSIONS
@@ -106,6 +108,17 @@ class ImageSerializer(serializers.ModelSerializer):
             "min_ram_mb",
             "active",
         ]
+
+
+class VolumeTypeSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.slug", read_only=True)
+    max_size_gb = serializers.IntegerField(
+        source="size_limit", read_only=True, help_text="The largest volume of it a unit may ask."
+    )
+
+    class Meta:
+        model = VolumeType
+        fields = ["id", "region", "backend_id", "name", "description", "max_size_gb", "active"]
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -205,19 +218,20 @@ class RequestCreateSerializer(serializers.Serializer):
     )
     allocation = serializers.IntegerField(
         required=False,
-        help_text="Allocation id; for the kinds server, network and security_group.",
+        help_text="Allocation id; for the kinds server, network, security_group and volume.",
     )
     spec = serializers.JSONField(
         required=False,
         help_text=(
             "network: name, cidr, gateway?, dns?, router?; server: name, offering or "
             "flavor+image, networks (ids), count?, ssh_key? (id of one of your SSH keys), "
-            "lease_end?"
+            "security_groups? (ids), boot_volume_gb?, lease_end?; volume: name, size_gb, "
+            "volume_type?, description?; security_group: name, description?"
         ),
     )
     target = serializers.IntegerField(
         required=False,
-        help_text="Server, network or security group id; for the day-2 kinds.",
+        help_text="Server, network, security group or volume id; for the day-2 kinds.",
     )
 
     def validate_spec(self, value: Any) -> Any:
@@ -281,6 +295,26 @@ class ResizeSerializer(ActionSerializer):
     flavor = serializers.CharField(help_text="The new flavor's name (see flavors/).")
 
 
+class VolumeAttachSerializer(ActionSerializer):
+    server = serializers.IntegerField(help_text="A server of the volume's tenant and region.")
+
+
+class ServerAttachVolumeSerializer(ActionSerializer):
+    volume = serializers.IntegerField(help_text="An available volume of the server's tenant "
+                                      "and region.")  # fmt: skip
+
+
+class VolumeExtendSerializer(ActionSerializer):
+    size_gb = serializers.IntegerField(help_text="The new size in GB: larger than now.")
+
+
+class VolumeDecommissionSerializer(ActionSerializer):
+    detach = serializers.BooleanField(
+        default=False,
+        help_text="Detach it from its server first; without it, an attached volume is refused.",
+    )
+
+
 # --- resources ----------------------------------------------------------------------------
 
 
@@ -309,6 +343,7 @@ class ServerSerializer(ShownModelSerializer):
             "addresses",
             "networks",
             "fault",
+            "boot_volume_gb",
             "lease_end",
             "origin_request",
             "created_at",
@@ -332,6 +367,29 @@ class NetworkSerializer(ShownModelSerializer):
             "backend_id",
             "subnet_id",
             "router_id",
+            "origin_request",
+            "created_at",
+            "last_seen_at",
+            "deleted_at",
+        ]
+        read_only_fields = fields
+
+
+class VolumeSerializer(ShownModelSerializer):
+    allocation = AllocationSummaryField()
+
+    class Meta:
+        model = Volume
+        fields = [
+            "id",
+            "name",
+            "size_gb",
+            "volume_type",
+            "status",
+            "server",
+            "device",
+            "allocation",
+            "backend_id",
             "origin_request",
             "created_at",
             "last_seen_at",

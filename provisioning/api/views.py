@@ -28,6 +28,8 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
+    VolumeType,
 )
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
 from tenants.access import Action
@@ -75,6 +77,16 @@ class ImageViewSet(RestrictedReadOnlyViewSet):
     queryset = Image.objects.select_related("region")
     serializer_class = s.ImageSerializer
     filterset_class = filtersets.ImageFilterSet
+    ordering_fields = ["id", "name"]
+    ordering = ["region_id", "name", "id"]
+
+
+class VolumeTypeViewSet(RestrictedReadOnlyViewSet):
+    """Volume types of the regions you can reach, as last synced from each cloud."""
+
+    queryset = VolumeType.objects.select_related("region")
+    serializer_class = s.VolumeTypeSerializer
+    filterset_class = filtersets.VolumeTypeFilterSet
     ordering_fields = ["id", "name"]
     ordering = ["region_id", "name", "id"]
 
@@ -152,6 +164,8 @@ class RequestViewSet(RestrictedViewSet):
                 visible, noun = selectors.servers_visible_to(user), "server"
             elif kind.on_security_group:
                 visible, noun = selectors.security_groups_visible_to(user), "security group"
+            elif kind.on_volume:
+                visible, noun = selectors.volumes_visible_to(user), "volume"
             else:
                 visible, noun = selectors.networks_visible_to(user), "network"
             target = visible.filter(pk=data["target"]).first()
@@ -307,6 +321,9 @@ class _Day2Mixin:
             target=target,
             spec=spec or None,
         )
+        return self._created(request, created)
+
+    def _created(self, request, created: ResourceRequest) -> Response:
         answer = selectors.requests_visible_to(request.user).filter(pk=created.pk).first()
         return Response(
             s.RequestDetailSerializer(answer or created).data, status=status.HTTP_201_CREATED
@@ -394,6 +411,34 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     def release_address(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SERVER_ADDRESS_RELEASE)
 
+    @extend_schema(
+        summary="Attach one of the tenant's volumes (creates a request on the volume)",
+        request=s.ServerAttachVolumeSerializer,
+        responses={201: s.RequestDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="attach-volume")
+    def attach_volume(self, request, pk=None, **kwargs) -> Response:
+        server = self.get_object()
+        # Said before the volume is looked for: the right decides, not which volumes exist.
+        services.requests_allowed_check(request.user, server.allocation)
+        payload = s.ServerAttachVolumeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        volume = (
+            selectors.volumes_visible_to(request.user)
+            .filter(pk=payload.validated_data["volume"], allocation_id=server.allocation_id)
+            .first()
+        )
+        if volume is None:
+            raise ValidationError({"volume": ["No such volume of this tenant in this region."]})
+        created = services.request_submit(
+            user=request.user,
+            kind=Kind.VOLUME_ATTACH,
+            justification=payload.validated_data["justification"],
+            target=volume,
+            spec={"server": server.pk},
+        )
+        return self._created(request, created)
+
 
 class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
     """Security groups you can see, with their approved rules and the drift found in the cloud.
@@ -480,6 +525,61 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     @action(detail=True, methods=["post"])
     def decommission(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.NETWORK_DECOMMISSION)
+
+
+class VolumeViewSet(_Day2Mixin, RestrictedViewSet):
+    """Volumes you can see; the list shows live volumes, details also decommissioned ones.
+
+    New volumes are requested with ``POST requests/`` (kind ``volume``).
+    """
+
+    check_row_after_fetch = True
+
+    queryset = Volume.objects.select_related(*ALLOCATION_RELATED)
+    serializer_class = s.VolumeSerializer
+    filterset_class = filtersets.VolumeFilterSet
+    ordering_fields = ["id", "name", "created_at", "status", "size_gb"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset.live().select_related(None) if self.action == "list" else queryset
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[Volume] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_allocation_summaries(page, self.request.user) if page is not None else None
+
+    @extend_schema(
+        summary="Attach the volume to a server of its tenant and region (creates a request)",
+        request=s.VolumeAttachSerializer,
+        responses={201: s.RequestDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def attach(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.VOLUME_ATTACH, s.VolumeAttachSerializer)
+
+    @_day2_schema("Detach the volume from its server")
+    @action(detail=True, methods=["post"])
+    def detach(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.VOLUME_DETACH)
+
+    @extend_schema(
+        summary="Extend the volume (creates a request; the growth counts against the quota)",
+        request=s.VolumeExtendSerializer,
+        responses={201: s.RequestDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.VOLUME_EXTEND, s.VolumeExtendSerializer)
+
+    @extend_schema(
+        summary="Decommission the volume and its data (refused while attached unless detach)",
+        request=s.VolumeDecommissionSerializer,
+        responses={201: s.RequestDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def decommission(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.VOLUME_DECOMMISSION, s.VolumeDecommissionSerializer)
 
 
 # --- reports ------------------------------------------------------------------------------

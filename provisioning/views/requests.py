@@ -20,6 +20,7 @@ from provisioning.forms import (
     RequestForm,
     SecurityGroupRequestForm,
     ServerRequestForm,
+    VolumeRequestForm,
 )
 from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
 from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
@@ -56,6 +57,7 @@ def request_context(user, request: ResourceRequest) -> dict[str, Any]:
         "approvals": request.approvals.select_related("decided_by"),
         "servers": request.built_servers.all(),
         "networks": request.built_networks.all(),
+        "volumes": request.built_volumes.all(),
         "live": request.state in IN_FLIGHT,
         "can_retry": request.state == RequestState.FAILED
         and (request.requester_id == user.pk or can(user, Action.APPROVE, request)
@@ -212,6 +214,11 @@ class SecurityGroupRequestCreateView(RequestCreateView):
     form_class = SecurityGroupRequestForm
 
 
+class VolumeRequestCreateView(RequestCreateView):
+    kind = Kind.VOLUME
+    form_class = VolumeRequestForm
+
+
 urlpatterns = [
     path("requests/", RequestListView.as_view(), name="request-list"),
     path("requests/new/server/", ServerRequestCreateView.as_view(), name="request-create-server"),
@@ -222,6 +229,11 @@ urlpatterns = [
     path("requests/new/security-group/preview/",
          QuotaPreviewView.as_view(kind=Kind.SECURITY_GROUP, form_class=SecurityGroupRequestForm),
          name="request-preview-security_group"),
+    path("requests/new/volume/", VolumeRequestCreateView.as_view(),
+         name="request-create-volume"),
+    path("requests/new/volume/preview/",
+         QuotaPreviewView.as_view(kind=Kind.VOLUME, form_class=VolumeRequestForm),
+         name="request-preview-volume"),
     path("requests/new/server/preview/",
          QuotaPreviewView.as_view(kind=Kind.SERVER, form_class=ServerRequestForm),
          name="request-preview-server"),

@@ -1,5 +1,6 @@
-"""Pages for servers and networks: searchable, filterable, sortable lists; detail pages with the
-object's audit trail; day-2 actions behind a confirmation step that files a request.
+"""Pages for servers, networks, security groups and volumes: searchable, filterable, sortable
+lists; detail pages with the object's audit trail; day-2 actions behind a confirmation step that
+files a request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from django.views.generic import TemplateView
 from portal.models import AuditEvent
 from portal.pagination import bounded_count
 from portal.views import RestrictedDetailView, RestrictedListView, RestrictedMixin
-from provisioning.filtersets import NetworkFilterSet, SecurityGroupFilterSet, ServerFilterSet
+from provisioning.filtersets import (
+    NetworkFilterSet,
+    SecurityGroupFilterSet,
+    ServerFilterSet,
+    VolumeFilterSet,
+)
 from provisioning.firewall import PROTOCOLS
 from provisioning.models import (
     IN_FLIGHT,
@@ -26,6 +32,7 @@ from provisioning.models import (
     ResourceRequest,
     SecurityGroup,
     Server,
+    Volume,
 )
 from provisioning.selectors import allocation_choices
 from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
@@ -153,6 +160,20 @@ class SecurityGroupListView(FilteredListView):
     statuses = ("ACTIVE",)
 
 
+#: Cinder's volume statuses, for the status filter.
+VOLUME_STATUSES = ("available", "in-use", "creating", "attaching", "detaching", "extending",
+                   "deleting", "error", "error_extending", "error_deleting")  # fmt: skip
+
+
+class VolumeListView(FilteredListView):
+    model = Volume
+    queryset = Volume.objects.live().select_related(*ALLOCATION_RELATED, "server")
+    template_name = "provisioning/volume_list.html"
+    filterset_class = VolumeFilterSet
+    sort_fields = {**SORT_BY_PLACE, "size": "size_gb"}
+    statuses = VOLUME_STATUSES
+
+
 class ResourceDetailView(RestrictedDetailView):
     """A server or network with its request in progress, its audit trail and its actions."""
 
@@ -165,6 +186,7 @@ class ResourceDetailView(RestrictedDetailView):
             Server: "target_server",
             Network: "target_network",
             SecurityGroup: "target_security_group",
+            Volume: "target_volume",
         }[type(obj)]
         kwargs["in_progress"] = (
             ResourceRequest.objects.restrict(user)
@@ -197,6 +219,10 @@ ACTION_LABELS = {
     "open-rule": "Open a firewall rule",
     "close-rule": "Close a firewall rule",
     "release-address": "Release the external address",
+    "attach-volume": "Attach a volume",
+    "attach": "Attach to a server",
+    "detach": "Detach",
+    "extend": "Extend",
 }
 SERVER_ACTIONS = {
     "start": Kind.SERVER_START,
@@ -205,12 +231,19 @@ SERVER_ACTIONS = {
     "resize": Kind.SERVER_RESIZE,
     "add-address": Kind.SERVER_ADDRESS_ADD,
     "release-address": Kind.SERVER_ADDRESS_RELEASE,
+    "attach-volume": Kind.VOLUME_ATTACH,
     "decommission": Kind.SERVER_DECOMMISSION,
 }
 NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
 SECURITY_GROUP_ACTIONS = {
     "open-rule": Kind.SECURITY_GROUP_RULE,
     "close-rule": Kind.SECURITY_GROUP_RULE_REMOVE,
+}
+VOLUME_ACTIONS = {
+    "attach": Kind.VOLUME_ATTACH,
+    "detach": Kind.VOLUME_DETACH,
+    "extend": Kind.VOLUME_EXTEND,
+    "decommission": Kind.VOLUME_DECOMMISSION,
 }
 #: Actions offered on a row of the object's page rather than in its action list.
 PER_ROW = {"close-rule"}
@@ -236,6 +269,8 @@ class ServerDetailView(ResourceDetailView):
             names.append("release-address")
         elif obj.allocation.region.domain.external_addresses != "forbid":
             names.append("add-address")
+        if obj.status in ("ACTIVE", "SHUTOFF"):
+            names.append("attach-volume")
         names.append("decommission")
         return [(name, ACTION_LABELS[name]) for name in names]
 
@@ -243,6 +278,7 @@ class ServerDetailView(ResourceDetailView):
         kwargs["networks"] = list(self.object.networks.select_related(*ALLOCATION_RELATED))
         self.floating_ips = kwargs["floating_ips"] = list(self.object.floating_ips.live())
         kwargs["security_groups"] = list(self.object.security_groups.live().order_by("name"))
+        kwargs["volumes"] = list(self.object.volumes.live().order_by("device", "name"))
         return super().get_context_data(**kwargs)
 
 
@@ -276,6 +312,19 @@ class SecurityGroupDetailView(ResourceDetailView):
         )
         kwargs["servers"] = list(group.servers.live().restrict(user).order_by("name"))
         return super().get_context_data(**kwargs)
+
+
+class VolumeDetailView(ResourceDetailView):
+    model = Volume
+    queryset = Volume.objects.select_related(*ALLOCATION_RELATED, "origin_request", "server")
+    template_name = "provisioning/volume_detail.html"
+    actions = VOLUME_ACTIONS
+    url_name = "volume-action"
+
+    def available_actions(self, obj) -> list[tuple[str, str]]:
+        names = ["detach"] if obj.server_id else ["attach", "extend"]
+        names.append("decommission")
+        return [(name, ACTION_LABELS[name]) for name in names]
 
 
 class ResourceActionView(RestrictedMixin, TemplateView):
@@ -340,6 +389,17 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             kwargs["flavors"] = Flavor.objects.filter(
                 region=self.object.allocation.region, active=True
             ).exclude(name=self.object.flavor_name)
+        if self.actions[action] == Kind.VOLUME_ATTACH:
+            # From a volume: the servers it can go to; from a server: the volumes it can take.
+            same_place = {"allocation_id": self.object.allocation_id}
+            if isinstance(self.object, Volume):
+                kwargs["attach_servers"] = Server.objects.live().filter(
+                    status__in=("ACTIVE", "SHUTOFF"), **same_place
+                )
+            else:
+                kwargs["attach_volumes"] = Volume.objects.live().filter(
+                    server__isnull=True, status="available", **same_place
+                )
         return super().get_context_data(**kwargs)
 
     def spec_from(self, data) -> dict[str, Any] | None:
@@ -351,7 +411,17 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             return {name: data.get(name, "") for name in RULE_FIELDS}
         if kind == Kind.SECURITY_GROUP_RULE_REMOVE:
             return {"rule": data.get("rule", "")}
+        if kind == Kind.VOLUME_ATTACH:
+            return {"server": data.get("server", "")}
+        if kind == Kind.VOLUME_EXTEND:
+            return {"size_gb": data.get("size_gb", "")}
+        if kind == Kind.VOLUME_DECOMMISSION:
+            return {"detach": data.get("detach") == "on"}
         return None
+
+    def request_target(self, data) -> tuple[Model, dict[str, Any] | None]:
+        """What the request acts on, and its spec: the page's object, as a rule."""
+        return self.object, self.spec_from(data)
 
     def get_page_domains(self, context: dict[str, Any]) -> tuple:
         return (self.object.allocation.region.domain,)
@@ -362,12 +432,13 @@ class ResourceActionView(RestrictedMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()
         try:
+            target, spec = self.request_target(request.POST)
             filed = request_submit(
                 user=request.user,
                 kind=self.actions[kwargs["action"]],
-                target=self.object,
+                target=target,
                 justification=request.POST.get("justification", ""),
-                spec=self.spec_from(request.POST),
+                spec=spec,
             )
         except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
             self.errors = error_messages(err)
@@ -385,6 +456,22 @@ class ServerActionView(ResourceActionView):
     actions = SERVER_ACTIONS
     url_name = "server-action"
 
+    def request_target(self, data) -> tuple[Model, dict[str, Any] | None]:
+        if self.actions[self.kwargs["action"]] != Kind.VOLUME_ATTACH:
+            return super().request_target(data)
+        # Attaching is a request on the volume: the server is what its spec names.
+        wanted = data.get("volume", "")
+        volume = (
+            Volume.objects.restrict(self.request.user, Action.VIEW)
+            .filter(allocation_id=self.object.allocation_id, pk=wanted)
+            .first()
+            if wanted.isdigit()
+            else None
+        )
+        if volume is None:
+            raise ValidationError({"volume": ["Choose a volume of this tenant in this region."]})
+        return volume, {"server": self.object.pk}
+
 
 class NetworkActionView(ResourceActionView):
     model = Network
@@ -396,6 +483,12 @@ class SecurityGroupActionView(ResourceActionView):
     model = SecurityGroup
     actions = SECURITY_GROUP_ACTIONS
     url_name = "security-group-action"
+
+
+class VolumeActionView(ResourceActionView):
+    model = Volume
+    actions = VOLUME_ACTIONS
+    url_name = "volume-action"
 
 
 urlpatterns = [
@@ -412,6 +505,9 @@ urlpatterns = [
         SecurityGroupActionView.as_view(),
         name="security-group-action",
     ),
+    path("volumes/", VolumeListView.as_view(), name="volume-list"),
+    path("volumes/<int:pk>/", VolumeDetailView.as_view(), name="volume-detail"),
+    path("volumes/<int:pk>/<slug:action>/", VolumeActionView.as_view(), name="volume-action"),
     path("networks/<int:pk>/", NetworkDetailView.as_view(), name="network-detail"),
     path("networks/<int:pk>/<slug:action>/", NetworkActionView.as_view(), name="network-action"),
 ]

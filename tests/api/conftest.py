@@ -26,6 +26,8 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Volume,
+    VolumeType,
 )
 from tenants.models import Role
 from tests.factories import (
@@ -60,6 +62,8 @@ class Forbidden:
     image: object
     audit_event: object
     security_group: object = None
+    volume: object = None
+    volume_type: object = None
 
 
 @dataclass
@@ -78,6 +82,7 @@ class ApiWorld:
     other_token: object = None
     other_key: object = None
     security_group: object = None  # Blue's, in the unclassified region
+    volume: object = None  # Blue's, in the unclassified region, not attached
 
     @property
     def roles(self) -> dict[str, object]:
@@ -142,9 +147,19 @@ def _forbidden(label: str, allocation, requester) -> Forbidden:
         group=group, direction="ingress", protocol="tcp", port_min=22, port_max=22,
         remote_cidr="10.0.0.0/8", description=f"{name} rule",
     )  # fmt: skip
-    return Forbidden(
-        label, allocation, region, network, server, request, flavor, image, event, group
+    volume = Volume.objects.create(
+        allocation=allocation, name=f"{name}-vol", backend_id=f"vol-{name}", tag=f"portal-{name}",
+        size_gb=5, status="in-use", server=server, device="/dev/vdb",
+    )  # fmt: skip
+    volume_type = (
+        VolumeType.objects.create(region=region, backend_id=f"type-{name}", name=f"{name}-type")
+        if label != "tenant"
+        else None
     )
+    return Forbidden(
+        label, allocation, region, network, server, request, flavor, image, event, group,
+        volume, volume_type,
+    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -228,6 +243,14 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         other_key=other_key,
         security_group=SecurityGroup.objects.create(
             allocation=shop.low, name="blue-sg", backend_id="sg-blue", tag="portal-blue-sg"
+        ),
+        volume=Volume.objects.create(
+            allocation=shop.low,
+            name="blue-vol",
+            backend_id="vol-blue",
+            tag="portal-blue-vol",
+            size_gb=5,
+            status="available",
         ),
     )
 

@@ -28,6 +28,10 @@ ACTION_BODY = {
     "port_min": 22,
     "remote_cidr": "10.0.0.0/8",
     "rule": 1,
+    "size_gb": 50,
+    "server": 1,
+    "volume": 1,
+    "detach": True,
     "comment": "A comment that is long enough.",
     "reason": "A reason.",
 }
@@ -36,6 +40,7 @@ ACTION_BODY = {
 _requests = lambda w: [f.request for f in w.forbidden]  # noqa: E731
 _servers = lambda w: [f.server for f in w.forbidden]  # noqa: E731
 _networks = lambda w: [f.network for f in w.forbidden]  # noqa: E731
+_volumes = lambda w: [f.volume for f in w.forbidden]  # noqa: E731
 DETAIL: dict[str, Callable] = {
     "api:site-detail": lambda w: [w.other_site],
     "api:securitydomain-detail": lambda w: [w.other_domain],
@@ -62,6 +67,13 @@ DETAIL: dict[str, Callable] = {
     "api:securitygroup-detail": lambda w: [f.security_group for f in w.forbidden],
     "api:securitygroup-rules": lambda w: [f.security_group for f in w.forbidden],
     "api:securitygroup-close-rule": lambda w: [f.security_group for f in w.forbidden],
+    "api:server-attach-volume": _servers,
+    "api:volume-detail": _volumes,
+    "api:volume-attach": _volumes,
+    "api:volume-detach": _volumes,
+    "api:volume-extend": _volumes,
+    "api:volume-decommission": _volumes,
+    "api:volumetype-detail": lambda w: [f.volume_type for f in w.forbidden if f.volume_type],
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
     "api:token-detail": lambda w: [w.other_token],
     "api:ssh-key-detail": lambda w: [w.other_key],
@@ -83,6 +95,8 @@ LISTS = {
     "api:server-list",
     "api:network-list",
     "api:securitygroup-list",
+    "api:volume-list",
+    "api:volumetype-list",
     "api:auditevent-list",
     "api:token-list",
     "api:ssh-key-list",
@@ -101,6 +115,16 @@ COLLECTION_POSTS = {
             {"kind": "network_decommission", "target": f.network.pk, **ACTION_BODY}
             for f in w.forbidden
         ],
+        *[
+            {
+                "kind": "volume",
+                "allocation": f.allocation.pk,
+                **ACTION_BODY,
+                "spec": {"name": "vol", "size_gb": 1},
+            }
+            for f in w.forbidden
+        ],
+        *[{"kind": "volume_detach", "target": f.volume.pk, **ACTION_BODY} for f in w.forbidden],
     ],
     "api:approval-bulk-approve": lambda w: [{"ids": [f.request.pk for f in w.forbidden]}],
     "api:token-list": None,  # names no object: a token is always the caller's own
@@ -133,6 +157,11 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
         lambda w: w.security_group,
         "does not allow requests",
     ),
+    "api:server-attach-volume": ("viewer", lambda w: w.server, "does not allow requests"),
+    "api:volume-attach": ("viewer", lambda w: w.volume, "does not allow requests"),
+    "api:volume-detach": ("viewer", lambda w: w.volume, "does not allow requests"),
+    "api:volume-extend": ("viewer", lambda w: w.volume, "does not allow requests"),
+    "api:volume-decommission": ("viewer", lambda w: w.volume, "does not allow requests"),
 }
 
 ENDPOINTS = api_endpoints()
@@ -270,6 +299,7 @@ def test_auditors_see_everything_and_act_on_nothing(api_world, client_for, name)
             "server": forbidden.server,
             "network": forbidden.network,
             "securitygroup": forbidden.security_group,
+            "volume": forbidden.volume,
         }[model]
         detail = f"api:{model}-detail"
         assert auditor.get(_url(detail, obj.pk)).status_code == 200

@@ -283,3 +283,50 @@ def test_security_groups_and_rules_from_the_command_line(live_server, shop, tmp_
     assert closed.returncode == 0, closed.stderr
     closing = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP_RULE_REMOVE)
     assert closing.spec["sentence"] == "Closes TCP port 443 (HTTPS) inbound from anywhere"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_volumes_from_the_command_line(live_server, shop, tmp_path):
+    from provisioning.models import Kind, Server, Volume
+
+    rita = tmp_path / "rita.json"
+    _token, secret = token_create(user=shop.requester, name="cli")
+    assert portalctl(rita, "login", "--url", live_server.url, "--token", secret).returncode == 0
+    made = portalctl(
+        rita, "--json", "request-volume", "--allocation", str(shop.low.pk), "--name", "pgdata",
+        "--size", "30", "--justification", "Database files of the planning tool.",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    request = ResourceRequest.objects.get(kind=Kind.VOLUME)
+    assert (request.spec["name"], request.gigabytes) == ("pgdata", 30)
+    zero = portalctl(
+        rita, "request-volume", "--allocation", str(shop.low.pk), "--name", "empty",
+        "--size", "0", "--justification", "Database files of the planning tool.",
+    )  # fmt: skip
+    assert zero.returncode == 1 and "at least 1 GB" in zero.stderr
+
+    server = Server.objects.create(
+        allocation=shop.low, name="db", backend_id="srv-db", tag="t", status="ACTIVE"
+    )
+    volume = Volume.objects.create(
+        allocation=shop.low, name="pgdata", backend_id="vol-1", tag="t", size_gb=30,
+        status="available",
+    )  # fmt: skip
+    listed = portalctl(rita, "volumes")
+    assert f"{volume.pk:<5} pgdata" in listed.stdout and "available" in listed.stdout
+    usage = portalctl(rita, "volume", "attach", str(volume.pk), "--justification", "For db.")
+    assert usage.returncode == 2 and "needs --server" in usage.stderr
+    attached = portalctl(
+        rita, "--json", "volume", "attach", str(volume.pk), "--server", str(server.pk),
+        "--justification", "The database server needs its files.",
+    )  # fmt: skip
+    assert attached.returncode == 0, attached.stderr
+    attach = ResourceRequest.objects.get(kind=Kind.VOLUME_ATTACH)
+    assert attach.spec["server"]["name"] == "db" and attach.target_volume == volume
+    ResourceRequest.objects.filter(kind=Kind.VOLUME_ATTACH).delete()
+    extended = portalctl(
+        rita, "--json", "volume", "extend", str(volume.pk), "--size", "50",
+        "--justification", "The database grew.",
+    )  # fmt: skip
+    assert extended.returncode == 0, extended.stderr
+    assert ResourceRequest.objects.get(kind=Kind.VOLUME_EXTEND).gigabytes == 20

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from provisioning.models import ResourceRequest, SecurityGroup, SecurityGroupRule
+from provisioning.models import ResourceRequest, SecurityGroup, SecurityGroupRule, Volume
 from tests.api.conftest import make_server
 from tests.factories import NetworkFactory
 
@@ -27,24 +27,32 @@ LISTS = [
     ("/servers/?sort=-created&status=active", "requester", 10),
     ("/networks/", "requester", 10),
     ("/security-groups/", "requester", 10),
+    ("/volumes/", "requester", 10),
+    ("/volumes/?sort=-size&status=in-use", "requester", 10),
     ("/requests/", "requester", 9),
-    ("/approvals/", "approver", 17),
-    ("/allocations/", "requester", 13),
+    ("/approvals/", "approver", 18),
+    ("/allocations/", "requester", 14),
     ("/tenants/", "requester", 8),
     ("/regions/", "requester", 8),
     ("/api/v1/servers/", "requester", 9),
     ("/api/v1/networks/", "requester", 8),
     ("/api/v1/security-groups/", "requester", 9),
+    ("/api/v1/volumes/", "requester", 8),
     ("/api/v1/requests/", "requester", 7),
     ("/api/v1/approvals/", "approver", 5),
-    ("/api/v1/allocations/", "requester", 11),
+    ("/api/v1/allocations/", "requester", 12),
 ]
 
 
 def _fill(shop, n: int) -> None:
     for i in range(n):
         allocation = shop.low if i % 2 else shop.high
-        make_server(allocation, f"q{i}-{ResourceRequest.objects.count()}")
+        server = make_server(allocation, f"q{i}-{ResourceRequest.objects.count()}")
+        attached = {"server": server, "status": "in-use"} if i % 3 else {"status": "available"}
+        Volume.objects.create(
+            allocation=allocation, name=f"v{i}-{server.pk}", backend_id=f"vol-{server.pk}",
+            tag="t", size_gb=10, **attached,
+        )  # fmt: skip
         NetworkFactory(allocation=allocation)
         group = SecurityGroup.objects.create(
             allocation=allocation, name=f"g{i}-{SecurityGroup.objects.count()}",

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from portal.audit import audit_record
 from provisioning.models import Kind, RequestState, ResourceRequest, Server
-from tests.factories import NetworkFactory
+from tests.factories import NetworkFactory, make_user
 from tests.pages.conftest import make_server
 
 pytestmark = pytest.mark.django_db
@@ -348,3 +348,98 @@ def test_a_security_group_is_requested_with_a_plan(client, shop):
     request = ResourceRequest.objects.get(kind=Kind.SECURITY_GROUP)
     assert done.url == request.get_absolute_url()
     assert request.spec == {"name": "db", "description": "Database tier"}
+
+
+def test_volume_pages_list_attach_extend_and_refuse_deleting_one_in_use(client, shop, servers):
+    from provisioning.models import Volume, VolumeType
+
+    VolumeType.objects.create(region=shop.low.region, backend_id="t-1", name="ssd")
+    data = Volume.objects.create(
+        allocation=shop.low, name="data", backend_id="vol-data", tag="t", size_gb=20,
+        status="in-use", server=servers["alpha"], device="/dev/vdb", volume_type="ssd",
+    )  # fmt: skip
+    spare = Volume.objects.create(
+        allocation=shop.low, name="spare", backend_id="vol-spare", tag="t", size_gb=5,
+        status="available",
+    )  # fmt: skip
+    secret = Volume.objects.create(
+        allocation=shop.high, name="classified", backend_id="vol-s", tag="t", size_gb=1,
+        status="available",
+    )  # fmt: skip
+    _, listing = get(client, shop.requester, "volume-list", status="in-use")
+    assert data.get_absolute_url() in listing and spare.get_absolute_url() not in listing
+    assert "/dev/vdb" in listing and servers["alpha"].get_absolute_url() in listing
+
+    # The server's page shows what is attached and offers the spare one.
+    server_page = client.get(servers["alpha"].get_absolute_url()).content.decode()
+    assert f'<a href="{data.get_absolute_url()}">data</a> 20 GB as <code>/dev/vdb</code>' in (
+        server_page
+    )
+    attach_here = reverse("server-action", args=[servers["alpha"].pk, "attach-volume"])
+    panel = client.get(attach_here).content.decode()
+    assert f'<option value="{spare.pk}">spare (5 GB)</option>' in panel
+    assert "data (20 GB" not in panel  # attached already: not offered
+    wrong = client.post(attach_here, {"volume": secret.pk, "justification": WHY})
+    assert wrong.status_code == 400
+    assert "Choose a volume of this tenant in this region." in wrong.content.decode()
+    filed = client.post(attach_here, {"volume": spare.pk, "justification": WHY})
+    attach = ResourceRequest.objects.get(kind=Kind.VOLUME_ATTACH)
+    assert filed.url == attach.get_absolute_url() and attach.target_volume == spare
+    assert "<strong>Attach spare (5 GB) to alpha</strong>" in client.get(filed.url).content.decode()
+
+    # Deleting an attached volume is refused on the field, unless detaching first is ticked.
+    page = client.get(data.get_absolute_url()).content.decode()
+    assert "Detach" in page and "Extend" not in page
+    gone = reverse("volume-action", args=[data.pk, "decommission"])
+    confirm = client.get(gone).content.decode()
+    assert 'name="detach"' in confirm and "and all the data on it" in confirm
+    refused = client.post(gone, {"justification": WHY})
+    assert refused.status_code == 400
+    assert "it is not deleted while a server uses it" in refused.content.decode()
+    assert client.post(gone, {"justification": WHY, "detach": "on"}).status_code == 302
+    decommission = ResourceRequest.objects.get(kind=Kind.VOLUME_DECOMMISSION)
+    assert decommission.spec["detach_from"]["name"] == "alpha"
+
+    # Extending: larger only, with the reason on the field.
+    services_volume = Volume.objects.create(
+        allocation=shop.low, name="logs", backend_id="vol-logs", tag="t", size_gb=10,
+        status="available",
+    )  # fmt: skip
+    extend = reverse("volume-action", args=[services_volume.pk, "extend"])
+    small = client.post(extend, {"justification": WHY, "size_gb": "8"})
+    assert "holds 10 GB already" in small.content.decode()
+    assert client.post(extend, {"justification": WHY, "size_gb": "15"}).status_code == 302
+    assert ResourceRequest.objects.get(kind=Kind.VOLUME_EXTEND).gigabytes == 5
+
+    # Out of reach is not found, by page and by action.
+    low_only = make_user("una", memberships={shop.tenant: "requester"},
+                         domains=(shop.unclass,), sites=(shop.site,))  # fmt: skip
+    client.force_login(low_only)
+    assert client.get(secret.get_absolute_url()).status_code == 404
+    assert client.get(reverse("volume-action", args=[secret.pk, "extend"])).status_code == 404
+    assert ">classified</a>" not in client.get(reverse("volume-list")).content.decode()
+    client.force_login(shop.requester)
+    assert ">classified</a>" in client.get(reverse("volume-list")).content.decode()
+
+
+def test_a_volume_is_requested_with_a_plan(client, shop):
+    from provisioning.models import VolumeType
+
+    VolumeType.objects.create(region=shop.low.region, backend_id="t-1", name="ssd",
+                              description="Fast", max_size_gb=50)  # fmt: skip
+    client.force_login(shop.requester)
+    url = reverse("request-create-volume")
+    form = {"allocation": shop.low.pk, "name": "pgdata", "size_gb": "60", "volume_type": "ssd",
+            "justification": WHY}  # fmt: skip
+    fields = client.post(url, {"allocation": shop.low.pk, "action": "refresh"}).content.decode()
+    assert '<option value="ssd">ssd: Fast</option>' in fields
+    too_big = client.post(url, {**form, "action": "plan"}).content.decode()
+    assert "A volume of type ssd holds at most 50 GB." in too_big
+    plan = client.post(url, {**form, "size_gb": "40", "action": "plan"}).content.decode()
+    assert "pgdata: 40 GB" in plan and "Volume storage" in plan and "+40" in plan
+    preview = client.post(reverse("request-preview-volume"), {**form, "size_gb": "40"})
+    assert "+40" in preview.content.decode()
+    done = client.post(url, {**form, "size_gb": "40", "action": "submit"})
+    request = ResourceRequest.objects.get(kind=Kind.VOLUME)
+    assert done.url == request.get_absolute_url()
+    assert (request.volumes, request.gigabytes, request.spec["volume_type"]) == (1, 40, "ssd")
