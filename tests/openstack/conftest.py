@@ -105,7 +105,7 @@ def lab_world(lab, worker, settings) -> Iterator[LabWorld]:
 
 
 def project_clean_up(lab: Lab, project_id: str) -> None:
-    """Delete the project's servers (waiting for them), networks, then the project."""
+    """Delete the project's servers (waiting for them), volumes, networks, then the project."""
     target = lab.scoped(project_id)
     servers = cloud.servers_list(target)
     for server in servers:
@@ -114,6 +114,8 @@ def project_clean_up(lab: Lab, project_id: str) -> None:
     while servers and time.monotonic() < deadline:
         servers = [s for s in servers if _exists(target, s.id)]
         time.sleep(0.5)
+    for volume in cloud.volumes_list(target):
+        cloud.volume_delete(target, volume.id)
     for network in cloud.networks_list(target):
         for tag in network.tags:
             cloud.network_delete_by_tag(target, tag)

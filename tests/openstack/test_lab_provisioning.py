@@ -211,3 +211,61 @@ def test_a_resize_real_nova_cannot_place_fails_with_its_reason_and_changes_nothi
     assert (in_nova.status, in_nova.flavor_name, in_nova.task_state) == ("ACTIVE", "m1.tiny", None)
     server.refresh_from_db()
     assert (server.flavor_name, server.status) == ("m1.tiny", "ACTIVE")
+
+
+def volume_request(world, kind, volume=None, **spec) -> ResourceRequest:
+    """File a volume request (new, or on ``volume``), approve it, wait for it to complete."""
+    if volume is None:
+        request = services.request_submit(
+            user=world.requester, kind=kind, allocation=world.allocation, spec=spec,
+            justification=WHY,
+        )  # fmt: skip
+    else:
+        volume.refresh_from_db()
+        request = services.request_submit(
+            user=world.requester, kind=kind, target=volume, spec=spec or None, justification=WHY
+        )
+    services.request_approve(user=world.approver, request=request)
+    return wait_state(request, RequestState.COMPLETED)
+
+
+def test_a_volume_is_made_attached_detached_extended_and_deleted_in_cinder(lab_world):
+    from provisioning.models import Volume
+
+    world = lab_world
+    network = make_network(world, name="vol", cidr="10.43.0.0/24", router=False)
+    built = submit_server(world, network, name="db")
+    services.request_approve(user=world.approver, request=built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+
+    made = volume_request(world, Kind.VOLUME, name="pgdata", size_gb=1)
+    volume = Volume.objects.get(origin_request=made)
+    in_cinder = cloud.volume_get(world.target, volume.backend_id)
+    assert (in_cinder.name, in_cinder.size_gb, in_cinder.status) == ("pgdata", 1, "available")
+    assert in_cinder.request_tag == f"portal-request-{made.pk}.1"
+
+    volume_request(world, Kind.VOLUME_ATTACH, volume, server=server.pk)
+    volume.refresh_from_db()
+    in_cinder = cloud.volume_get(world.target, volume.backend_id)
+    assert in_cinder.status == "in-use" == volume.status
+    assert in_cinder.attachments == ((server.backend_id, volume.device),)
+    assert volume.server == server and volume.device.startswith("/dev/")
+
+    volume_request(world, Kind.VOLUME_DETACH, volume)
+    volume.refresh_from_db()
+    assert (volume.server, volume.status) == (None, "available")
+    assert cloud.volume_get(world.target, volume.backend_id).attachments == ()
+
+    volume_request(world, Kind.VOLUME_EXTEND, volume, size_gb=2)
+    volume.refresh_from_db()
+    assert volume.size_gb == 2 == cloud.volume_get(world.target, volume.backend_id).size_gb
+
+    # Attached again and decommissioned with "detach first": Cinder no longer has it.
+    volume_request(world, Kind.VOLUME_ATTACH, volume, server=server.pk)
+    volume_request(world, Kind.VOLUME_DECOMMISSION, volume, detach=True)
+    volume.refresh_from_db()
+    assert volume.is_deleted
+    with pytest.raises(cloud.CloudNotFound):
+        cloud.volume_get(world.target, volume.backend_id)
+    assert cloud.server_get(world.target, server.backend_id).status == "ACTIVE"
