@@ -266,6 +266,11 @@ def cmd_close_rule(args: argparse.Namespace) -> int:
     return submit(args, body, f"security-groups/{args.id}/close-rule/")
 
 
+def cmd_delete_security_group(args: argparse.Namespace) -> int:
+    body = {"justification": args.justification}
+    return submit(args, body, f"security-groups/{args.id}/decommission/")
+
+
 def cmd_security_groups(args: argparse.Namespace) -> int:
     rows = load_client().list("security-groups/")
     lines = []
@@ -520,6 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_open_rule)
+
+    p = sub.add_parser(
+        "delete-security-group", help="Request to delete a security group no server uses."
+    )
+    p.add_argument("id", type=int, help="The security group's id.")
+    p.add_argument("--justification", required=True)
+    _wait_options(p)
+    p.set_defaults(func=cmd_delete_security_group)
 
     p = sub.add_parser("close-rule", help="Request to close a rule of a security group.")
     p.add_argument("id", type=int, help="The security group's id.")

@@ -367,6 +367,13 @@ def add_rule(item: WorkItem, result: StepResult) -> bool:
     return True
 
 
+def decommission_security_group(item: WorkItem, result: StepResult) -> bool:
+    """Delete the group in the cloud (one already gone is deleted as well)."""
+    cloud.security_group_delete_by_tag(item.target, item.security_group_tag)
+    result.target_deleted = f"Deleted by request #{item.request_id}"
+    return True
+
+
 def remove_rule(item: WorkItem, result: StepResult) -> bool:
     """Close the rule in the cloud; one already gone is closed as well."""
     if item.spec.get("backend_id"):
@@ -599,6 +606,7 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.SECURITY_GROUP: build_security_group,
     Kind.SECURITY_GROUP_RULE: add_rule,
     Kind.SECURITY_GROUP_RULE_REMOVE: remove_rule,
+    Kind.SECURITY_GROUP_DECOMMISSION: decommission_security_group,
     Kind.NETWORK_DECOMMISSION: decommission_network,
     Kind.VOLUME: build_volume,
     Kind.VOLUME_ATTACH: attach_volume,

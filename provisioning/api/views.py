@@ -501,6 +501,11 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
     def close_rule(self, request, pk=None, **kwargs) -> Response:
         return self._submit(request, Kind.SECURITY_GROUP_RULE_REMOVE, s.RuleCloseSerializer)
 
+    @_day2_schema("Delete the security group (refused while servers or other rules use it)")
+    @action(detail=True, methods=["post"])
+    def decommission(self, request, pk=None, **kwargs) -> Response:
+        return self._submit(request, Kind.SECURITY_GROUP_DECOMMISSION)
+
 
 class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""

@@ -55,6 +55,7 @@ class Kind(models.TextChoices):
     SECURITY_GROUP = "security_group", "New security group"
     SECURITY_GROUP_RULE = "security_group_rule", "Open a firewall rule"
     SECURITY_GROUP_RULE_REMOVE = "security_group_rule_remove", "Close a firewall rule"
+    SECURITY_GROUP_DECOMMISSION = "security_group_decommission", "Delete security group"
     NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
     VOLUME = "volume", "New volume"
     VOLUME_ATTACH = "volume_attach", "Attach a volume"
@@ -72,7 +73,11 @@ class Kind(models.TextChoices):
 
     @property
     def on_security_group(self) -> bool:
-        return self in (Kind.SECURITY_GROUP_RULE, Kind.SECURITY_GROUP_RULE_REMOVE)
+        return self in (
+            Kind.SECURITY_GROUP_RULE,
+            Kind.SECURITY_GROUP_RULE_REMOVE,
+            Kind.SECURITY_GROUP_DECOMMISSION,
+        )
 
     @property
     def on_server(self) -> bool:

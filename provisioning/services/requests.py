@@ -146,7 +146,9 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
         return None
     if target.is_deleted:
         errors["target"] = [f"{target} is already decommissioned."]
-    if expected is SecurityGroup:
+    if kind == Kind.SECURITY_GROUP_DECOMMISSION:
+        _check_group_unused(target, errors)
+    elif expected is SecurityGroup:
         return target.allocation  # rules are added side by side: several may be in flight
     busy = (
         ResourceRequest.objects.filter(state__in=IN_FLIGHT)
@@ -163,6 +165,37 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
                 f"Servers still use {target.name}: {', '.join(attached)}. Decommission them first."
             ]
     return target.allocation
+
+
+def _check_group_unused(group: SecurityGroup, errors: dict[str, list[str]]) -> None:
+    """A group is deleted only once nothing uses it: no server, no other group's rule."""
+    servers = list(group.servers.live().order_by("name").values_list("name", flat=True)[:11])
+    if servers:
+        more = ", …" if len(servers) > 10 else ""
+        errors["target"] = [
+            f"Servers are still in {group.name}: {', '.join(servers[:10])}{more}. Take them out "
+            "of it (or decommission them) first."
+        ]
+        return
+    peers = (
+        SecurityGroup.objects.live()
+        .filter(rules__remote_group=group, rules__deleted_at__isnull=True)
+        .exclude(pk=group.pk)
+        .distinct()
+        .values_list("name", flat=True)
+    )
+    if peers:
+        errors["target"] = [
+            f"Rules of {', '.join(peers)} let in the servers of {group.name}; close them first."
+        ]
+        return
+    busy = (
+        ResourceRequest.objects.filter(state__in=IN_FLIGHT, target_security_group=group)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if busy is not None:
+        raise RequestConflict(f"{group} already has a request in progress (#{busy}).")
 
 
 def _check_address_add(server: Server, errors: dict[str, list[str]]) -> None:

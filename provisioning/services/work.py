@@ -92,8 +92,9 @@ class WorkItem:
     floating_ip_ids: tuple[str, ...] = ()
     #: The cloud ids of the target server's networks that have a router to the outside.
     routed_network_ids: tuple[str, ...] = ()
-    #: The target security group's cloud id (a rule request).
+    #: The target security group's cloud id and tag (a rule request, a deletion).
     security_group_backend_id: str = ""
+    security_group_tag: str = ""
     #: The target volume's cloud id and name (volume requests).
     volume_backend_id: str = ""
     volume_name: str = ""
@@ -319,6 +320,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             floating_ip_ids=floating_ip_ids,
             routed_network_ids=routed,
             security_group_backend_id=group.backend_id if group else "",
+            security_group_tag=group.tag if group else "",
             volume_backend_id=volume.backend_id if volume else "",
             volume_name=volume.name if volume else "",
             expired=expired,
@@ -419,7 +421,12 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
         ):
             resource_mark_deleted(address, reason=reason)
     if result.target_deleted:
-        target = request.target_server or request.target_network or request.target_volume
+        target = (
+            request.target_server
+            or request.target_network
+            or request.target_volume
+            or request.target_security_group
+        )
         resource_mark_deleted(target, reason=result.target_deleted)
 
 

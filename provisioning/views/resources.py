@@ -238,6 +238,7 @@ NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
 SECURITY_GROUP_ACTIONS = {
     "open-rule": Kind.SECURITY_GROUP_RULE,
     "close-rule": Kind.SECURITY_GROUP_RULE_REMOVE,
+    "decommission": Kind.SECURITY_GROUP_DECOMMISSION,
 }
 VOLUME_ACTIONS = {
     "attach": Kind.VOLUME_ATTACH,

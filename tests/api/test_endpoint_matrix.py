@@ -67,6 +67,7 @@ DETAIL: dict[str, Callable] = {
     "api:securitygroup-detail": lambda w: [f.security_group for f in w.forbidden],
     "api:securitygroup-rules": lambda w: [f.security_group for f in w.forbidden],
     "api:securitygroup-close-rule": lambda w: [f.security_group for f in w.forbidden],
+    "api:securitygroup-decommission": lambda w: [f.security_group for f in w.forbidden],
     "api:server-attach-volume": _servers,
     "api:volume-detail": _volumes,
     "api:volume-attach": _volumes,
@@ -153,6 +154,11 @@ KNOWN_BUT_NOT_ALLOWED: dict[str, tuple[str, Callable, str]] = {
     "api:network-decommission": ("viewer", lambda w: w.shop.low_net, "does not allow requests"),
     "api:securitygroup-rules": ("viewer", lambda w: w.security_group, "does not allow requests"),
     "api:securitygroup-close-rule": (
+        "viewer",
+        lambda w: w.security_group,
+        "does not allow requests",
+    ),
+    "api:securitygroup-decommission": (
         "viewer",
         lambda w: w.security_group,
         "does not allow requests",

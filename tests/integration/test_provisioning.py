@@ -509,6 +509,27 @@ def test_a_security_group_its_reviewed_rule_and_a_server_in_it_then_drift(live_w
             spec={"rule": opened.pk}, justification=WHY,
         )  # fmt: skip
 
+    # Deleting the group: refused while a server is in it, done once the server has gone.
+    with pytest.raises(ValidationError, match="Servers are still in web: in-web"):
+        services.request_submit(
+            user=world.requester, kind=Kind.SECURITY_GROUP_DECOMMISSION, target=group,
+            justification=WHY,
+        )  # fmt: skip
+    gone = services.request_submit(
+        user=world.requester, kind=Kind.SERVER_DECOMMISSION, target=server, justification=WHY
+    )
+    approve(world, gone)
+    wait_state(gone, RequestState.COMPLETED)
+    delete = services.request_submit(
+        user=world.requester, kind=Kind.SECURITY_GROUP_DECOMMISSION, target=group,
+        justification=WHY,
+    )  # fmt: skip
+    approve(world, delete)
+    wait_state(delete, RequestState.COMPLETED)
+    group.refresh_from_db()
+    assert group.is_deleted
+    assert group.backend_id not in {g.id for g in cloud.security_groups_list(target(world))}
+
 
 def test_a_resize_is_confirmed_and_counted_and_one_the_cloud_cannot_place_fails(live_world):
     world = live_world
