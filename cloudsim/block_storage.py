@@ -338,6 +338,9 @@ def settle(sim: CloudSim, volume: dict[str, Any]) -> dict[str, Any] | None:
             volume["status"] = "in-use"
         if "size" in step:
             volume["size"] = step["size"]
+        if "image" in step:  # the image is copied: Cinder marks the volume bootable
+            volume["bootable"] = True
+            volume["_image"] = step["image"]
         if "status" in step:
             volume["status"] = step["status"]
         volume["_updated"] = step["at"]
@@ -730,6 +733,73 @@ def check_image_fits(image: dict[str, Any], size: int) -> None:
                   f"image minDisk size {min_disk}GB.")  # fmt: skip
 
 
+def image_metadata(image: dict[str, Any]) -> dict[str, Any]:
+    """`volume_image_metadata`: the Glance properties Cinder copies onto a volume it made from
+    an image (all strings, as Cinder stores them)."""
+    return {
+        "image_id": image["id"],
+        "image_name": image["name"],
+        "container_format": image.get("container_format"),
+        "disk_format": image.get("disk_format"),
+        "min_disk": str(image.get("min_disk", 0)),
+        "min_ram": str(image.get("min_ram", 0)),
+        "size": str(image.get("size", 0)),
+        "checksum": image.get("checksum"),
+    }
+
+
+def new_volume(
+    req: Request,
+    *,
+    name: str | None,
+    description: str | None,
+    size: int,
+    vtype: dict[str, Any],
+    metadata: dict[str, str],
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A `creating` volume of the caller's project, unsaved and with nothing scheduled: shared by
+    Cinder's create and by Nova's boot from volume (which asks Cinder as the same user)."""
+    return {
+        "id": new_id(),
+        "name": name,
+        "description": description,
+        "size": size,
+        "status": "creating",
+        "availability_zone": ZONE,
+        "volume_type": vtype["name"],
+        "volume_type_id": vtype["id"],
+        "source_volid": source["id"] if source else None,
+        "metadata": metadata,
+        "user_id": req.ctx.user_id,
+        "project_id": req.ctx.project_id,
+        "bootable": bool(source and source.get("bootable")),
+        "attachments": [],
+        "_region": req.region,
+        "_created": time.time(),
+        "_updated": None,
+        "_image": None,
+        "_steps": [],
+    }
+
+
+def schedule_image_copy(sim: CloudSim, volume: dict[str, Any], image: dict[str, Any]) -> bool:
+    """Copy `image` onto a new volume: `downloading`, then `available`, bootable and with the
+    image's metadata, as a production Cinder does. With the knob `image_volume_errors` the copy
+    fails instead and the volume goes `error`, as every one does on the lab (its fake driver
+    cannot copy an image). False when it fails."""
+    if sim.knobs.take_image_volume_error():
+        schedule(sim, volume, {"after": 1.0, "status": "error"})
+        return False
+    schedule(
+        sim,
+        volume,
+        {"after": 0.5, "status": "downloading"},
+        {"after": 1.0, "status": "available", "image": image_metadata(image)},
+    )
+    return True
+
+
 def create_volume(sim: CloudSim, req: Request) -> Response:
     from cloudsim import block_storage_quota
 
@@ -787,43 +857,12 @@ def create_volume(sim: CloudSim, req: Request) -> Response:
     if image:
         check_image_fits(image, size)
     block_storage_quota.check_create(sim, req, size, vtype["name"])
-    now = time.time()
-    volume: dict[str, Any] = {
-        "id": new_id(),
-        "name": name,
-        "description": description,
-        "size": size,
-        "status": "creating",
-        "availability_zone": ZONE,
-        "volume_type": vtype["name"],
-        "volume_type_id": vtype["id"],
-        "source_volid": source["id"] if source else None,
-        "metadata": metadata,
-        "user_id": req.ctx.user_id,
-        "project_id": req.ctx.project_id,
-        "bootable": bool(image or (source and source.get("bootable"))),
-        "attachments": [],
-        "_region": req.region,
-        "_created": now,
-        "_updated": None,
-        "_image": None,
-        "_steps": [],
-    }
+    volume = new_volume(req, name=name, description=description, size=size, vtype=vtype,
+                        metadata=metadata, source=source)  # fmt: skip
     if image:
-        # Simulated: the lab's fake driver cannot copy an image (its volume goes `error`);
-        # a production Cinder downloads it, then shows Glance's properties on the volume.
-        volume["_image"] = {
-            "image_id": image["id"],
-            "image_name": image["name"],
-            "container_format": image.get("container_format"),
-            "disk_format": image.get("disk_format"),
-            "min_disk": str(image.get("min_disk", 0)),
-            "min_ram": str(image.get("min_ram", 0)),
-            "size": str(image.get("size", 0)),
-            "checksum": image.get("checksum"),
-        }
-        schedule(sim, volume, {"after": 0.5, "status": "downloading"})
-    schedule(sim, volume, {"after": 1.0, "status": "available"})
+        schedule_image_copy(sim, volume, image)
+    else:
+        schedule(sim, volume, {"after": 1.0, "status": "available"})
     save(sim, volume)
     return Response(202, {"volume": volume_view(req, volume, created=True)})
 
@@ -1007,12 +1046,13 @@ def availability_zones(sim: CloudSim, req: Request) -> Response:
 # ---- what Nova's server views and deletes need ---------------------------------------------
 def server_volumes(sim: CloudSim, region: str, server_id: str) -> list[dict[str, Any]]:
     """Nova's block device mappings of a server that still stand (a detach whose time has come
-    is over even if no one has read the volume since)."""
+    is over even if no one has read the volume since). A boot volume's mapping shows from
+    `shown_at`, when its volume is made and Nova records the volume's id on it."""
     now = time.time()
     return [
         b
         for b in sim.store.find("bdm", region=region, server_id=server_id)
-        if not b.get("detach_at") or b["detach_at"] > now
+        if (not b.get("detach_at") or b["detach_at"] > now) and b.get("shown_at", 0) <= now
     ]
 
 
@@ -1038,6 +1078,8 @@ def release_server_volumes(sim: CloudSim, server: dict[str, Any]) -> None:
         volume = settle(sim, volume) if volume else None
         if volume is None:
             continue
+        # A boot volume still being made and attached: the build is over, so is that work.
+        volume["_steps"] = [s for s in volume["_steps"] if s.get("build") != bdm["attachment_id"]]
         step: dict[str, Any] = {"after": 1.0, "detach": bdm["attachment_id"]}
         if bdm["delete_on_termination"]:
             step["status"] = "deleting"

@@ -1,5 +1,9 @@
 """Nova servers: create, list with filters and pages, get, delete, actions, tags, quotas.
 
+A create may boot from a new volume made from an image (`block_device_mapping_v2`, the one
+shape the portal sends), checked here as Nova's API checks it; the volume is made in
+`cloudsim.volume_attachments.build_boot_volume`.
+
 Every create, stop, start, reboot and delete is recorded as an instance action
 (`cloudsim.compute_actions`); resize, confirmResize and revertResize are in
 `cloudsim.compute_resize`.
@@ -32,9 +36,11 @@ from cloudsim.compute import (
     settle,
 )
 from cloudsim.compute_actions import cut_short, event, record
+from cloudsim.image import visible as image_visible
 from cloudsim.network import load as load_network_obj
 from cloudsim.network import make_port
 from cloudsim.network import save as save_network_obj
+from cloudsim.volume_attachments import build_boot_volume
 from cloudsim.web import ApiError, Request, Response, Router, paginate
 
 BUILD_TRACE = (
@@ -48,6 +54,18 @@ SERVER_KEYS = {"name", "imageRef", "flavorRef", "networks", "metadata", "tags", 
                "security_groups", "min_count", "max_count", "availability_zone", "user_data",
                "description", "config_drive", "adminPass", "OS-DCF:diskConfig",
                "block_device_mapping_v2", "accessIPv4", "accessIPv6", "hostname"}  # fmt: skip
+#: Keys of a `block_device_mapping_v2` item in Nova's schema (`tag` from 2.42, `volume_type`
+#: from 2.67 are added per request).
+BDM_KEYS = {"virtual_name", "volume_id", "snapshot_id", "volume_size", "device_name",
+            "delete_on_termination", "no_device", "connection_info", "source_type", "uuid",
+            "image_id", "destination_type", "guest_format", "device_type", "disk_bus",
+            "boot_index"}  # fmt: skip
+BDM_ENUMS = {"source_type": ["volume", "image", "snapshot", "blank"],
+             "destination_type": ["local", "volume"]}  # fmt: skip
+BOOLEANS = [True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", False,
+            "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]  # fmt: skip
+DB_MAX_INT = 0x7FFFFFFF
+GIB = 1024**3
 
 
 def quota_used(sim: CloudSim, region: str, project_id: str) -> dict[str, int]:
@@ -109,6 +127,123 @@ def resolve_networks(sim: CloudSim, req: Request, networks: Any) -> list[dict[st
     return out
 
 
+def bdm_invalid(message: str) -> ApiError:
+    return ApiError.nova(400, f"Block Device Mapping is Invalid: {message}")
+
+
+def schema_error(field: Any, value: Any, why: str) -> ApiError:
+    """Nova's jsonschema refusal: the innermost field (an item's index), its value, the reason."""
+    return ApiError.nova(400, f"Invalid input for field/attribute {field}. Value: {value}. {why}")
+
+
+def check_volume_size(value: Any) -> None:
+    """Nova's `volume_size` schema: an integer, or a string of digits, from 1 to 2**31-1."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise schema_error("volume_size", value, f"{value!r} is not of type 'integer', 'string'")
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+", value):
+        raise schema_error("volume_size", value, f"{value!r} does not match '^[0-9]+$'")
+    if int(value) < 1:
+        raise schema_error("volume_size", value, f"{value} is less than the minimum of 1")
+    if int(value) > DB_MAX_INT:
+        raise schema_error("volume_size", value,
+                           f"{value} is greater than the maximum of {DB_MAX_INT}")  # fmt: skip
+
+
+def check_bdm_item(req: Request, index: int, item: Any) -> None:
+    """One `block_device_mapping_v2` item against Nova's schema (the keys the portal uses and
+    the ones whose misuse is likely; the rest pass unchecked)."""
+    if not isinstance(item, dict):
+        raise schema_error(index, item, f"{item!r} is not of type 'object'")
+    allowed = set(BDM_KEYS)
+    if mv(req, (2, 42)) or req.microversion == (2, 32):
+        allowed.add("tag")
+    if mv(req, (2, 67)):
+        allowed.add("volume_type")
+    unexpected = sorted(set(item) - allowed)
+    if unexpected:
+        names = ", ".join(repr(k) for k in unexpected)
+        verb = "was" if len(unexpected) == 1 else "were"
+        why = f"Additional properties are not allowed ({names} {verb} unexpected)"
+        raise schema_error(index, item, why)
+    for key, choices in BDM_ENUMS.items():
+        if key in item and item[key] not in choices:
+            raise schema_error(key, item[key], f"{item[key]!r} is not one of {choices}")
+    uuid_ref = item.get("uuid")
+    if uuid_ref is not None and (
+        not isinstance(uuid_ref, str) or not re.fullmatch(r"[a-zA-Z0-9._-]{1,255}", uuid_ref)
+    ):
+        raise schema_error("uuid", uuid_ref, f"{uuid_ref!r} does not match '^[a-zA-Z0-9._-]*$'")
+    if "volume_size" in item:
+        check_volume_size(item["volume_size"])
+    flag = item.get("delete_on_termination", False)
+    if flag not in BOOLEANS or (isinstance(flag, int) and not isinstance(flag, bool)):
+        raise schema_error("delete_on_termination", flag, f"{flag!r} is not one of {BOOLEANS}")
+    index_value = item.get("boot_index")
+    if index_value is not None and not re.fullmatch(r"-?[0-9]+", str(index_value)):
+        raise schema_error("boot_index", index_value,
+                           f"{index_value!r} does not match '^-?[0-9]+$'")  # fmt: skip
+
+
+def boot_mapping(sim: CloudSim, req: Request, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The request's root mapping when it boots from a new volume made from an image, checked
+    as Nova's API checks it; None when the request has no mappings. The other shapes (a
+    volume, a snapshot, a blank volume, extra disks) are not simulated: 400 in Nova's words
+    where Nova itself refuses them, else a 400 saying cloudsim does not model them."""
+    items = data.get("block_device_mapping_v2")
+    if items is None or items == []:
+        return None
+    if not isinstance(items, list):
+        raise schema_error("block_device_mapping_v2", items, f"{items!r} is not of type 'array'")
+    for index, item in enumerate(items):
+        check_bdm_item(req, index, item)
+    boot = [i for i in items if str(i.get("boot_index")) == "0"]
+    if not boot:
+        raise bdm_invalid("Boot sequence for the instance and image/block device mapping "
+                          "combination is not valid.")  # fmt: skip
+    root = boot[0]
+    source = root.get("source_type")
+    destination = root.get("destination_type") or ("local" if source == "image" else "volume")
+    if source == "volume" and not sim.store.get("volume", str(root.get("uuid"))):
+        raise bdm_invalid(f"failed to get volume {root.get('uuid')}.")
+    if source == "image" and destination == "local" and not data.get("imageRef"):
+        raise bdm_invalid("Mapping image to local is not supported.")
+    if len(items) > 1 or source != "image" or destination != "volume":
+        raise bdm_invalid("cloudsim only simulates booting from a new volume made from an image "
+                          "(one mapping: boot_index 0, source_type image, destination_type "
+                          "volume).")  # fmt: skip
+    return root
+
+
+def boot_image(sim: CloudSim, req: Request, root: dict[str, Any]) -> dict[str, Any]:
+    """The image a boot volume is made from, and its size checks, in Nova's API's words."""
+    image_id = str(root.get("uuid") or root.get("image_id") or "")
+    image = sim.store.get("image", f"{req.region}/{image_id}")
+    if not image or not image_visible(image, req):
+        raise bdm_invalid(f"failed to get image {image_id}.")
+    if image.get("status") != "active":
+        raise ApiError.nova(400, f"Image {image_id} is not active.")
+    size = int(root.get("volume_size") or 0)
+    if not size:
+        raise ApiError.nova(400, "Images with destination_type 'volume' need to have a non-zero "
+                            "size specified")  # fmt: skip
+    min_disk = int(image.get("min_disk") or 0)
+    if min_disk > size:
+        raise ApiError.nova(
+            400,
+            "Volume is smaller than the minimum size specified in image metadata. Volume size "
+            f"is {size * GIB} bytes, minimum size is {min_disk * GIB} bytes.",
+        )
+    return image
+
+
+def requested_image(data: dict[str, Any], booting: bool) -> str:
+    """The `imageRef` id; optional ('') only when a boot volume stands in for it, as in Nova."""
+    image_id = str(data.get("imageRef") or "").rstrip("/").rsplit("/", 1)[-1]
+    if not image_id and not booting:
+        raise ApiError.nova(400, "Missing imageRef attribute")
+    return image_id
+
+
 def create_server(sim: CloudSim, req: Request) -> Response:
     data = (req.body or {}).get("server")
     if not isinstance(data, dict):
@@ -132,14 +267,15 @@ def create_server(sim: CloudSim, req: Request) -> Response:
     tags = list(data.get("tags") or [])
     if len(tags) > 50 or any(not TAG_RE.match(t) for t in tags):
         raise ApiError.nova(400, "Invalid input for field/attribute tags.")
+    root = boot_mapping(sim, req, data)
+    image_id = requested_image(data, booting=root is not None)
     flavor_ref = str(data.get("flavorRef", "")).rstrip("/").rsplit("/", 1)[-1]
     flavor = find_flavor(sim, req, flavor_ref)
     if not flavor:
         raise ApiError.nova(400, f"Flavor {flavor_ref} could not be found.")
-    image_id = str(data.get("imageRef", "")).rstrip("/").rsplit("/", 1)[-1]
-    image = sim.store.get("image", f"{req.region}/{image_id}")
-    if not image:
+    if image_id and not sim.store.get("image", f"{req.region}/{image_id}"):
         raise ApiError.nova(400, "Can not find requested image")
+    boot = boot_image(sim, req, root) if root else None
     key_name = data.get("key_name")
     if key_name and not sim.store.get("keypair", f"{req.region}/{req.ctx.user_id}/{key_name}"):
         raise ApiError.nova(400, "Invalid key_name provided.")
@@ -207,6 +343,9 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         detail = err.body.get("NeutronError", {}) if isinstance(err.body, dict) else {}
         message = detail.get("message") or str(err.body)
         raise ApiError.nova(500 if err.status >= 500 else 400, message) from None
+    if boot and root and not build_error:  # a scheduler failure never reaches the host
+        build_boot_volume(sim, req, server, boot, int(root["volume_size"]),
+                          bool_value(root.get("delete_on_termination", False)))  # fmt: skip
     save_server(sim, server)
     if build_error:
         # The scheduler fails: Nova buries the instance in cell0 with this one failed event.
@@ -224,6 +363,11 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         "adminPass": data.get("adminPass") or new_id(hex_=True)[:12],
     }
     return Response(202, {"server": body}, {"Location": body["links"][0]["href"]})
+
+
+def bool_value(value: Any) -> bool:
+    """A schema-checked boolean (True, or a string such as "true", "1", "yes", "on")."""
+    return value is True or str(value).lower() in ("true", "1", "on", "yes")
 
 
 def server_matches(server: dict[str, Any], req: Request) -> bool:
@@ -248,6 +392,20 @@ def server_matches(server: dict[str, Any], req: Request) -> bool:
     return not (req.arg("image") and server["_image_id"] != req.arg("image"))
 
 
+def shown(
+    sim: CloudSim,
+    req: Request,
+    server: dict[str, Any],
+    detail: bool = True,
+    book: AddressBook | None = None,
+) -> dict[str, Any]:
+    """Nova's view of a server; one booted from a volume with no `imageRef` has `image: ""`."""
+    out = server_view(sim, req, server, detail, book)
+    if detail and not server["_image_id"]:
+        out["image"] = ""
+    return out
+
+
 def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
     all_projects = req.arg("all_tenants") or req.arg("all_projects")
     everyone = req.ctx.is_admin and all_projects not in (None, "0", "false", "False")
@@ -262,14 +420,14 @@ def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
     url = f"{req.base_url}/{req.region}/compute/v2.1/servers" + ("/detail" if detail else "")
     page, links = paginate(servers, req, "servers", url)
     book = AddressBook(sim, req.region) if detail and len(page) > 20 else None
-    body: dict[str, Any] = {"servers": [server_view(sim, req, s, detail, book) for s in page]}
+    body: dict[str, Any] = {"servers": [shown(sim, req, s, detail, book) for s in page]}
     if links:
         body["servers_links"] = links
     return Response(200, body)
 
 
 def get_server(sim: CloudSim, req: Request, server_id: str) -> Response:
-    return Response(200, {"server": server_view(sim, req, load_server(sim, req, server_id))})
+    return Response(200, {"server": shown(sim, req, load_server(sim, req, server_id))})
 
 
 def delete_server(sim: CloudSim, req: Request, server_id: str) -> Response:

@@ -109,6 +109,14 @@ class CloudSimControl:
         valid host found for resize") as its events' `details`."""
         return self._call("POST", "/resize-errors", {"message": message, "times": times})
 
+    def fail_image_volumes(self, times: int = 1) -> dict[str, Any]:
+        """The next `times` volumes made from an image (Cinder's `imageRef`, or Nova's boot from
+        volume) go `creating` -> `error`, as every one does on the lab, whose fake Cinder driver
+        cannot copy an image. A server booting from such a volume then ends in ERROR with Nova's
+        fault `Build of instance S aborted: Volume V did not finish being created even after we
+        waited 3 seconds or 2 attempts. And its status is error.`, its volume deleted."""
+        return self._call("POST", "/image-volume-errors", {"times": times})
+
     def clear_faults(self) -> dict[str, Any]:
         return self._call("DELETE", "/faults")
 

@@ -84,6 +84,7 @@ def clear_faults(sim: CloudSim, req: Request) -> Response:
         sim.knobs.faults.clear()
         sim.knobs.build_errors.clear()
         sim.knobs.resize_errors.clear()
+        sim.knobs.image_volume_errors = 0
     return Response(200, sim.knobs.snapshot())
 
 
@@ -103,6 +104,14 @@ def add_resize_errors(sim: CloudSim, req: Request) -> Response:
     message = data.get("message") or "No valid host was found. No valid host found for resize"
     with sim.knobs.lock:
         sim.knobs.resize_errors.extend([message] * int(data.get("times", 1)))
+    return Response(200, sim.knobs.snapshot())
+
+
+def add_image_volume_errors(sim: CloudSim, req: Request) -> Response:
+    """Plan volumes from an image that fail to copy it, as every one does on the lab."""
+    times = int(body_of(req).get("times", 1))
+    with sim.knobs.lock:
+        sim.knobs.image_volume_errors += max(times, 0)
     return Response(200, sim.knobs.snapshot())
 
 
@@ -167,6 +176,7 @@ def register(router: Router) -> None:
     add("DELETE", "sim", "/faults", "sim.faults", clear_faults)
     add("POST", "sim", "/build-errors", "sim.build_errors", add_build_errors)
     add("POST", "sim", "/resize-errors", "sim.resize_errors", add_resize_errors)
+    add("POST", "sim", "/image-volume-errors", "sim.image_volume_errors", add_image_volume_errors)
     add("GET", "sim", "/counts", "sim.counts", counts)
     add("DELETE", "sim", "/counts", "sim.counts", clear_counts)
     add("POST", "sim", "/quotas", "sim.quotas", set_quotas)

@@ -44,6 +44,10 @@ class Knobs:
     #: Messages of the next resizes to fail in the scheduler (Nova's NoValidHost): the server
     #: goes back to its flavor and state with no fault, the instance action records the error.
     resize_errors: list[str] = field(default_factory=list)
+    #: How many of the next volumes made from an image fail to copy it (status `error`), as
+    #: every one does on the lab, whose fake Cinder driver cannot: Nova's boot-from-volume
+    #: then aborts the build.
+    image_volume_errors: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -73,6 +77,14 @@ class Knobs:
         with self.lock:
             return self.resize_errors.pop(0) if self.resize_errors else None
 
+    def take_image_volume_error(self) -> bool:
+        """Use up one planned image-copy failure; False when none is planned."""
+        with self.lock:
+            if self.image_volume_errors <= 0:
+                return False
+            self.image_volume_errors -= 1
+            return True
+
     def add_fault(self, fault: Fault, times: int = 1) -> None:
         if fault.mode not in FAULT_MODES:
             raise ValueError(f"mode must be one of {FAULT_MODES}")
@@ -84,6 +96,7 @@ class Knobs:
             self.faults.clear()
             self.build_errors.clear()
             self.resize_errors.clear()
+            self.image_volume_errors = 0
             self.counts.clear()
             if not keep_timing:
                 self.latency.clear()
@@ -99,5 +112,6 @@ class Knobs:
                 "faults": [asdict(f) for f in self.faults],
                 "build_errors": list(self.build_errors),
                 "resize_errors": list(self.resize_errors),
+                "image_volume_errors": self.image_volume_errors,
                 "counts": dict(self.counts),
             }

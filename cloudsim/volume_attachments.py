@@ -6,22 +6,34 @@ compute host connects it; a detach answers 202 and the volume goes `detaching` -
 the mapping disappearing when the detach completes. Devices are named as libvirt/KVM names
 virtio disks (`/dev/vdb`, `/dev/vdc`, ...; the lab's fake hypervisor says `/dev/sdb`).
 Cinder's half of the state lives on the volume (block_storage.settle applies it).
+
+A server booted from a volume (`block_device_mapping_v2`, image -> volume, validated in
+`compute_servers`) has its volume made here, as Nova's compute host makes it: Cinder copies the
+image into a new volume of the server's project, Nova waits for it and attaches it as `/dev/vda`
+before the build finishes; a refusal or a failed copy aborts the build (server `ERROR`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import time
 from typing import Any
 
+from cloudsim import block_storage_quota
 from cloudsim.app import CloudSim, new_id
 from cloudsim.block_storage import (
+    check_image_fits,
+    default_type,
     is_uuid,
     load_volume,
+    new_volume,
     save,
     schedule,
+    schedule_image_copy,
     server_volumes,
+    volume_time,
 )
 from cloudsim.compute import load_server, mv
 from cloudsim.web import ApiError, Request, Response, Router
@@ -29,6 +41,9 @@ from cloudsim.web import ApiError, Request, Response, Router
 DEVICE_RE = re.compile(r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$")
 DEVICE_PREFIX = "/dev/vd"
 ROOT_LETTER = "a"
+ROOT_DEVICE = DEVICE_PREFIX + ROOT_LETTER
+#: Nova checks a volume it waits for at once, then every `block_device_allocate_retries_interval`.
+NOVA_POLL_SECONDS = 3
 #: Nova's check_instance_state for attach_volume and detach_volume.
 VOLUME_VM_STATES = {"active", "paused", "stopped", "resized", "soft-delete", "shelved",
                     "shelved_offloaded"}  # fmt: skip
@@ -241,6 +256,8 @@ def detach(sim: CloudSim, req: Request, server_id: str, volume_id: str) -> Respo
     )
     if bdm is None:
         raise not_attached(server_id, volume_id)
+    if bdm.get("boot_index") == 0:
+        raise ApiError.nova(400, "Cannot detach a root device volume")
     if volume["status"] != "in-use":
         # Cinder's begin_detaching refuses; Nova wraps cinderclient's error in its own.
         raise ApiError.nova(
@@ -258,6 +275,113 @@ def detach(sim: CloudSim, req: Request, server_id: str, volume_id: str) -> Respo
     sim.store.put("bdm", bdm, region=req.region, project_id=server["tenant_id"])
     save(sim, volume)
     return Response(202)
+
+
+# ---- boot from volume: what Nova's compute host does -----------------------------------------
+def build_aborted(server: dict[str, Any], reason: str) -> str:
+    """The fault of a build Nova's compute host gives up (BuildAbortException)."""
+    return f"Build of instance {server['id']} aborted: {reason}"
+
+
+def cinder_reason(err: ApiError) -> str:
+    """How Nova quotes Cinder refusing the volume: an over-quota 413 by its message alone, any
+    other (cinderclient's BadRequest, wrapped in Nova's InvalidInput) with code and request id."""
+    detail = next(iter(err.body.values()), {}) if isinstance(err.body, dict) else {}
+    message = str(detail.get("message", "")) if isinstance(detail, dict) else str(detail)
+    if err.status == 413:
+        return message
+    return f"Invalid input received: {message} (HTTP {err.status}) (Request-ID: req-{new_id()})"
+
+
+def not_created(volume_id: str, seconds_to_fail: float) -> str:
+    """Nova's VolumeNotCreated, counting the seconds and attempts its polling (at once, then
+    every 3 s) takes to see a volume that fails `seconds_to_fail` in: the lab's `3 seconds or 2
+    attempts` for any failure within 3 s."""
+    attempts = 1 + math.ceil(seconds_to_fail / NOVA_POLL_SECONDS) if seconds_to_fail > 0 else 1
+    return (
+        f"Volume {volume_id} did not finish being created even after we waited "
+        f"{NOVA_POLL_SECONDS * (attempts - 1)} seconds or {attempts} attempts. And its status "
+        "is error."
+    )
+
+
+def build_boot_volume(
+    sim: CloudSim,
+    req: Request,
+    server: dict[str, Any],
+    image: dict[str, Any],
+    size: int,
+    delete_on_termination: bool,
+) -> None:
+    """Make a new server's boot volume as Nova's compute host does: Cinder creates it from the
+    image in the server's project, as the same user (its checks and quota apply), Nova waits for
+    it, then attaches it. The build only finishes once that is done (`_ready_at` moves past
+    it); a refusal or a failed copy aborts it, as Nova's `_build_resources` does."""
+    vtype = default_type(sim, req.region)
+    try:
+        check_image_fits(image, size)
+        block_storage_quota.check_create(sim, req, size, vtype["name"])
+    except ApiError as err:  # Nova learns this on the host: the API has already said 202
+        server["_build_error"] = build_aborted(server, cinder_reason(err))
+        return
+    volume = new_volume(req, name="", description="", size=size, vtype=vtype, metadata={})
+    if schedule_image_copy(sim, volume, image):
+        attach_boot_volume(sim, server, volume, delete_on_termination)
+    else:
+        abandon_boot_volume(sim, server, volume, delete_on_termination)
+    save(sim, volume)
+    server["_ready_at"] = max([server["_ready_at"], *(s["at"] for s in volume["_steps"])])
+
+
+def attach_boot_volume(
+    sim: CloudSim, server: dict[str, Any], volume: dict[str, Any], delete_on_termination: bool
+) -> None:
+    """Once the volume is `available`, Nova records it on the server's root mapping (from then
+    it is in `volumes_attached`) and attaches it as /dev/vda: `attaching`, then `in-use`. The
+    steps are marked `build`: a server deleted before they are done cancels them."""
+    attachment_id = new_id()
+    volume["attachments"].append(
+        {
+            "attachment_id": attachment_id,
+            "server_id": server["id"],
+            "device": ROOT_DEVICE,
+            "attach_status": "reserved",
+            "attached_at": None,
+            "host_name": HOST_NAME,
+        }
+    )
+    available_at = next(s["at"] for s in volume["_steps"] if s.get("status") == "available")
+    schedule(
+        sim,
+        volume,
+        {"after": 1.25, "status": "attaching", "build": attachment_id},
+        {"after": 1.5, "attach": attachment_id, "build": attachment_id},
+    )
+    bdm = {
+        "id": new_id(),
+        "server_id": server["id"],
+        "volume_id": volume["id"],
+        "device": ROOT_DEVICE,
+        "tag": None,
+        "delete_on_termination": delete_on_termination,
+        "attachment_id": attachment_id,
+        "detach_at": None,
+        "shown_at": available_at,
+        "boot_index": 0,
+        "_region": server["_region"],
+    }
+    sim.store.put("bdm", bdm, region=server["_region"], project_id=server["tenant_id"])
+
+
+def abandon_boot_volume(
+    sim: CloudSim, server: dict[str, Any], volume: dict[str, Any], delete_on_termination: bool
+) -> None:
+    """The copy failed (`error`): Nova's wait sees it, deletes the volume when it was to go with
+    the server, and aborts the build with VolumeNotCreated; the lab's servers end so."""
+    if delete_on_termination:
+        schedule(sim, volume, {"after": 1.5, "status": "deleting"}, {"after": 2.0, "gone": True})
+    message = not_created(volume["id"], volume_time(sim))
+    server["_build_error"] = build_aborted(server, message)
 
 
 def register(router: Router) -> None:
