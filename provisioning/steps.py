@@ -454,16 +454,14 @@ def build_volume(item: WorkItem, result: StepResult) -> bool:
     if known:
         info = cloud.volume_get(item.target, known)
     else:
-        found = cloud.volumes_list(item.target, tag=tag, name=spec["name"])
-        if found:
-            info = found[0]
-        elif not _before_creating(item, result):
+        if item.settling() and not cloud.volumes_list(item.target, tag=tag, name=spec["name"]):
+            _before_creating(item, result)
             return False
-        else:
-            info = cloud.volume_find_or_create(
-                item.target, tag=tag, name=spec["name"], size_gb=spec["size_gb"],
-                volume_type=spec.get("volume_type") or None,
-            )  # fmt: skip
+        info = cloud.volume_find_or_create(
+            item.target, tag=tag, name=spec["name"], size_gb=spec["size_gb"],
+            volume_type=spec.get("volume_type") or None,
+            known_absent=item.fresh,  # the attempt's first step: no create was ever sent
+        )  # fmt: skip
         result.progress["volume"] = info.id
     result.volume = (tag, info)
     if info.is_error:
@@ -485,14 +483,15 @@ def attach_volume(item: WorkItem, result: StepResult) -> bool:
     info = cloud.volume_get(item.target, item.volume_backend_id)
     on_server = dict(info.attachments).get(server["backend_id"])
     if not result.progress.get("issued") and on_server is None:
-        if info.status != "available":
+        if info.status == "available":
+            cloud.volume_attach(
+                item.target, server_id=server["backend_id"], volume_id=item.volume_backend_id
+            )
+            info = cloud.volume_get(item.target, item.volume_backend_id)
+        elif info.status not in ("reserved", "attaching"):  # else: sent by a worker that stopped
             raise StepFailed(f"{item.volume_name} is {info.status}; it can only be attached "
                              "when available.")  # fmt: skip
-        cloud.volume_attach(
-            item.target, server_id=server["backend_id"], volume_id=item.volume_backend_id
-        )
         result.progress["issued"] = True
-        info = cloud.volume_get(item.target, item.volume_backend_id)
     result.volumes.append(info)
     if info.is_error:
         raise StepFailed(f"The cloud could not attach {item.volume_name} ({info.status}).")

@@ -60,10 +60,21 @@ def volumes_list(
 
 
 def volume_find_or_create(
-    target: CloudTarget, *, tag: str, name: str, size_gb: int, volume_type: str | None = None
+    target: CloudTarget,
+    *,
+    tag: str,
+    name: str,
+    size_gb: int,
+    volume_type: str | None = None,
+    known_absent: bool = False,
 ) -> VolumeInfo:
-    """The volume made for ``tag``, created (tagged in its metadata) only if there is none."""
-    found = [v for v in volumes_list(target, tag=tag, name=name) if v.status != "deleting"]
+    """The volume made for ``tag``, created (tagged in its metadata) only if there is none.
+
+    ``known_absent``: the caller knows no create for this tag was ever sent, so the lookup is
+    skipped.
+    """
+    found = [] if known_absent else volumes_list(target, tag=tag, name=name)
+    found = [v for v in found if v.status != "deleting"]
     if found:
         return found[0]
     conn = connect(target)
