@@ -338,6 +338,8 @@ class ResourceActionView(RestrictedMixin, TemplateView):
     model: type[Model]
     actions: dict[str, Kind]
     url_name: str
+    #: The list the breadcrumb leads back to.
+    list_url_name: str
     template_name = "provisioning/resource_action.html"
     panel_template = "provisioning/_resource_action_panel.html"
 
@@ -370,6 +372,7 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             justification=self.request.POST.get("justification", ""),
             model_name=self.model._meta.verbose_name,
             url_name=self.url_name,
+            list_url_name=self.list_url_name,
             spec=self.spec_from(self.request.POST) if self.request.method == "POST" else None,
         )
         if self.actions[action] == Kind.SECURITY_GROUP_RULE:
@@ -456,6 +459,7 @@ class ServerActionView(ResourceActionView):
     model = Server
     actions = SERVER_ACTIONS
     url_name = "server-action"
+    list_url_name = "server-list"
 
     def request_target(self, data) -> tuple[Model, dict[str, Any] | None]:
         if self.actions[self.kwargs["action"]] != Kind.VOLUME_ATTACH:
@@ -478,18 +482,21 @@ class NetworkActionView(ResourceActionView):
     model = Network
     actions = NETWORK_ACTIONS
     url_name = "network-action"
+    list_url_name = "network-list"
 
 
 class SecurityGroupActionView(ResourceActionView):
     model = SecurityGroup
     actions = SECURITY_GROUP_ACTIONS
     url_name = "security-group-action"
+    list_url_name = "security-group-list"
 
 
 class VolumeActionView(ResourceActionView):
     model = Volume
     actions = VOLUME_ACTIONS
     url_name = "volume-action"
+    list_url_name = "volume-list"
 
 
 urlpatterns = [

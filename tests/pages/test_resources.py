@@ -443,3 +443,23 @@ def test_a_volume_is_requested_with_a_plan(client, shop):
     request = ResourceRequest.objects.get(kind=Kind.VOLUME)
     assert done.url == request.get_absolute_url()
     assert (request.volumes, request.gigabytes, request.spec["volume_type"]) == (1, 40, "ssd")
+
+
+def test_an_action_page_leads_back_to_the_list_of_its_kind(client, shop, servers):
+    from provisioning.models import SecurityGroup, Volume
+
+    group = SecurityGroup.objects.create(allocation=shop.low, name="web", backend_id="g", tag="t")
+    volume = Volume.objects.create(allocation=shop.low, name="data", backend_id="v", tag="t",
+                                   size_gb=1, status="available")  # fmt: skip
+    client.force_login(shop.requester)
+    for name, obj, action, listing in (
+        ("server-action", servers["alpha"], "stop", "server-list"),
+        ("network-action", shop.low_net, "decommission", "network-list"),
+        ("security-group-action", group, "decommission", "security-group-list"),
+        ("volume-action", volume, "extend", "volume-list"),
+    ):
+        page = client.get(reverse(name, args=[obj.pk, action])).content.decode()
+        assert (
+            f'<nav class="breadcrumbs" aria-label="Breadcrumb"><a href="{reverse(listing)}">'
+            in (page)
+        ), name
