@@ -280,3 +280,118 @@ def test_a_firewall_opening_is_asked_in_words_approved_in_the_inbox_and_opened(o
     expect(page.get_by_role("region", name="Rules")).to_contain_text(
         "Opens TCP port 22 (SSH) inbound from 10.0.0.0/8"
     )
+
+
+def test_a_volume_is_sized_within_its_type_attached_to_a_server_and_not_deleted_in_use(
+    open_as, storefront
+):
+    from provisioning.models import Volume, VolumeType
+
+    world = storefront
+    # The catalog sync found cloudsim's lvmdriver-1; the portal's admin gives it a size limit.
+    # (A made-up type would fail the build: the cloud makes volumes only of the types it has.)
+    VolumeType.objects.filter(region=world.region, name="lvmdriver-1").update(
+        description="LVM on the storage hosts", max_size_gb=50
+    )
+    # A server to attach the volume to, built while the volume is asked for.
+    builds = open_as(world.requester, "/")
+    fill_vm_form(builds, world, name="db")
+    builds.get_by_role("button", name="Plan").click()
+    builds.get_by_role("button", name="Submit request").click()
+    expect(builds.locator("#request-state")).to_have_text("Pending approval")
+    server_request = ResourceRequest.objects.get(pk=request_id(builds))
+    services.request_approve(user=world.approver, request=server_request)
+
+    page = open_as(world.requester, "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Volumes").click()
+    expect(page.get_by_role("heading", name="Volumes")).to_be_visible()
+    # The empty list offers the same link again; the page's own button comes first.
+    page.get_by_role("link", name="Request a volume").first.click()
+    expect(page.get_by_role("heading", name="Request a volume")).to_be_visible()
+    page.get_by_label("Allocation").select_option(str(world.allocation.pk))
+    # Choosing the allocation reloads the fields with the region's volume types.
+    volume_type = page.get_by_label("Volume type")
+    expect(volume_type.locator("option", has_text="lvmdriver-1: LVM")).to_have_count(1)
+    page.get_by_label("Name", exact=True).fill("pgdata")
+    page.get_by_label("Size (GB)").fill("80")
+    volume_type.select_option(label="lvmdriver-1: LVM on the storage hosts")
+    page.get_by_label("Description").fill("database files")
+    page.get_by_label("Justification").fill(WHY)
+    page.get_by_role("button", name="Plan").click()
+    size = page.get_by_label("Size (GB)")
+    expect(size).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field", has=size)).to_contain_text(
+        "A volume of type lvmdriver-1 holds at most 50 GB."
+    )
+    # Nothing typed is lost.
+    expect(size).to_have_value("80")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("pgdata")
+    expect(volume_type).to_have_value("lvmdriver-1")
+    expect(page.get_by_label("Description")).to_have_value("database files")
+    expect(page.get_by_label("Justification")).to_have_value(WHY)
+    size.fill("40")
+    page.get_by_role("button", name="Plan").click()
+    expect(page.get_by_role("heading", name=re.compile("^Plan"))).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text="pgdata: 40 GB")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^Volume storage"))).to_contain_text("+40")
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-state")).to_have_text("Pending approval")
+    pk = request_id(page)
+
+    approver = open_as(world.approver, reverse("approval-inbox"))
+    row = approver.locator(f"#request-{pk}")
+    expect(row).to_contain_text("pgdata: 40 GB")
+    row.get_by_role("button", name=f"Approve #{pk}").click()
+    expect(approver.locator(f"#request-{pk}")).to_contain_text("approved; it is being built")
+    expect(page.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+    page.locator("#request-live").get_by_role("link", name="pgdata", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("^pgdata"))).to_be_visible()
+    expect(page.locator(".facts .status")).to_have_text("available")
+
+    # Attach it to the server, once that is built.
+    expect(builds.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+    server = Server.objects.get(origin_request=server_request)
+    page.reload()
+    page.get_by_role("link", name="Attach to a server").click()
+    page.get_by_label("Server", exact=True).select_option(label=f"{server.name} ({server.status})")
+    page.get_by_label("Justification").fill("The database keeps its files on the volume.")
+    page.get_by_role("button", name="File request: attach to a server pgdata").click()
+    filed_heading = re.compile(r"^Request #\d+: Attach a volume")
+    expect(page.get_by_role("heading", name=filed_heading)).to_be_visible()
+    expect(page.locator("#request-state")).to_have_text("Pending approval")
+    attach = request_id(page)
+    approver.goto(reverse("approval-inbox"))
+    row = approver.locator(f"#request-{attach}")
+    expect(row).to_contain_text(f"Attach pgdata (40 GB) to {server.name}")
+    row.get_by_role("button", name=f"Approve #{attach}").click()
+    expect(approver.locator(f"#request-{attach}")).to_contain_text("approved; it is being built")
+    expect(page.locator("#request-state")).to_have_text("Completed", timeout=BUILD_TIMEOUT)
+
+    page.goto(server.get_absolute_url())
+    volumes = page.get_by_role("definition").filter(has=page.get_by_role("link", name="pgdata"))
+    expect(volumes).to_contain_text("pgdata 40 GB as /dev/vdb")
+
+    # Deleting it while the server uses it is refused on the field, unless detaching first.
+    volumes.get_by_role("link", name="pgdata").click()
+    expect(page.locator(".facts .status")).to_have_text("in-use")
+    page.get_by_role("link", name="Decommission").click()
+    reason = "The database moved to the new cluster."
+    page.get_by_label("Justification").fill(reason)
+    decommission = re.compile("File request: decommission pgdata")
+    page.get_by_role("button", name=decommission).click()
+    expect(page.locator("#detach-error")).to_contain_text("not deleted while a server uses it")
+    detach = page.get_by_label(f"Detach it from {server.name} first")
+    expect(detach).not_to_be_checked()
+    expect(page.get_by_label("Justification")).to_have_value(reason)
+    detach.check()
+    page.get_by_role("button", name=decommission).click()
+    filed_heading = re.compile(r"^Request #\d+: Decommission volume")
+    expect(page.get_by_role("heading", name=filed_heading)).to_be_visible()
+    expect(page.locator("#request-state")).to_have_text("Pending approval")
+    expect(page.get_by_role("main")).to_contain_text(
+        f"Detach pgdata from {server.name}, then delete pgdata (40 GB) and all its data"
+    )
+    filed = ResourceRequest.objects.get(pk=request_id(page))
+    assert filed.kind == Kind.VOLUME_DECOMMISSION
+    assert filed.target_volume == Volume.objects.get(origin_request_id=pk)
+    assert filed.spec["detach_from"]["name"] == server.name

@@ -151,3 +151,42 @@ def test_the_reconciler_follows_volumes_changed_outside_the_portal(live_world):
     orphan = Orphan.objects.get(backend_id=stray.id)
     assert (orphan.kind, orphan.name) == ("volume", "stray")
     assert AllocationUsage.objects.get(allocation=world.allocation).volumes == 0
+
+
+def test_a_server_boots_from_a_volume_counted_and_gone_with_it(live_world):
+    world = live_world
+    network = make_network(world)
+    built = submit_server(world, network, name="bfv", boot_volume_gb=3)
+    assert (built.volumes, built.gigabytes) == (1, 3)
+    approve(world, built)
+    wait_state(built, RequestState.COMPLETED)
+    server = Server.objects.get(origin_request=built)
+    assert server.boot_volume_gb == 3
+    (root,) = cloud.volumes_list(target(world))
+    assert (root.size_gb, root.status, root.attachments) == (
+        3, "in-use", ((server.backend_id, "/dev/vda"),),
+    )  # fmt: skip
+    usage = AllocationUsage.objects.get(allocation=world.allocation)
+    assert (usage.volumes, usage.gigabytes) == (1, 3)
+    # Nova's volume, not the portal's: the reconciler neither adopts nor reports it.
+    reconcile_region(world.region.pk)
+    assert not Volume.objects.filter(allocation=world.allocation).exists()
+    assert not Orphan.objects.filter(kind="volume").exists()
+
+    done(world, Kind.SERVER_DECOMMISSION, target_obj=server)
+    wait_for(lambda: not cloud.volumes_list(target(world)), timeout=15, what="the root volume")
+    usage.refresh_from_db()
+    assert (usage.volumes, usage.gigabytes) == (0, 0)
+
+
+def test_a_boot_volume_the_cloud_cannot_make_fails_the_request_readably(live_world):
+    world = live_world
+    network = make_network(world)
+    world.sim.control.fail_image_volumes(times=1)
+    built = submit_server(world, network, name="bfv", boot_volume_gb=2)
+    approve(world, built)
+    wait_state(built, RequestState.FAILED)
+    assert "did not finish being created" in built.failure_reason
+    assert "partly built servers were deleted: bfv" in built.failure_reason
+    wait_for(lambda: not cloud.servers_list(target(world)), timeout=15, what="the server")
+    assert cloud.volumes_list(target(world)) == []
