@@ -269,3 +269,18 @@ def test_a_volume_is_made_attached_detached_extended_and_deleted_in_cinder(lab_w
     with pytest.raises(cloud.CloudNotFound):
         cloud.volume_get(world.target, volume.backend_id)
     assert cloud.server_get(world.target, server.backend_id).status == "ACTIVE"
+
+
+def test_a_boot_volume_the_labs_storage_cannot_make_fails_with_novas_reason(lab_world):
+    """The lab's Cinder stores nothing, so no volume can be made from an image there: Nova
+    aborts the build. The request fails with Nova's own words and leaves nothing behind."""
+    world = lab_world
+    network = make_network(world, name="bfv", cidr="10.44.0.0/24", router=False)
+    built = submit_server(world, network, name="bfv", boot_volume_gb=1)
+    assert (built.volumes, built.gigabytes) == (1, 1)
+    services.request_approve(user=world.approver, request=built)
+    wait_state(built, RequestState.FAILED, timeout=120)
+    assert "did not finish being created" in built.failure_reason
+    assert "partly built servers were deleted: bfv" in built.failure_reason
+    wait_for(lambda: not cloud.servers_list(world.target), timeout=60, what="the server to go")
+    assert cloud.volumes_list(world.target) == []
