@@ -29,7 +29,9 @@ from provisioning.models import (
     Server,
     Volume,
     VolumeType,
+    VolumeTypeQuota,
 )
+from provisioning.services.allocations import volume_type_quota_remove, volume_type_quota_set
 from provisioning.services.operations import request_redrive
 from tenants.access import Action, is_operator
 
@@ -181,6 +183,31 @@ class VolumeTypeAdmin(AuditedAdmin, RestrictedAdmin):
     list_filter = ["region", "active"]
     fields = ["region", "name", "description", "backend_id", "max_size_gb", "active"]
     readonly_fields = ["region", "name", "description", "backend_id", "active"]
+
+
+@admin.register(VolumeTypeQuota)
+class VolumeTypeQuotaAdmin(RestrictedAdmin):
+    """Per-type limits of an allocation's volumes; each change is audited and pushed."""
+
+    list_display = ["allocation", "volume_type", "volumes", "gigabytes"]
+    list_select_related = ["allocation__tenant", "allocation__region"]
+    list_filter = ["volume_type", "allocation__region"]
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # A limit is of one type: another type is another limit.
+        return ["allocation", "volume_type"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        volume_type_quota_set(
+            allocation=obj.allocation, volume_type=obj.volume_type, volumes=obj.volumes,
+            gigabytes=obj.gigabytes, actor=request.user,
+        )  # fmt: skip
+
+    def delete_model(self, request, obj) -> None:
+        volume_type_quota_remove(quota=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for quota in queryset:
+            volume_type_quota_remove(quota=quota, actor=request.user)
 
 
 @admin.register(Offering)

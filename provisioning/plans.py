@@ -88,6 +88,30 @@ def quota_impact(allocation: Allocation, needs: dict[str, int]) -> list[QuotaImp
     ]
 
 
+def volume_type_impact(
+    allocation: Allocation, volume_type: str, needs: dict[str, int], *, approving: bool = False
+) -> list[QuotaImpact]:
+    """What ``needs`` does to the allocation's own limits of ``volume_type``: none without any.
+
+    ``approving``: as the approval check counts, without the requests still pending.
+    """
+    from provisioning.models import VolumeTypeQuota
+    from provisioning.usage import volume_type_usage
+
+    limits = VolumeTypeQuota.objects.filter(allocation=allocation, volume_type=volume_type).first()
+    if limits is None:
+        return []
+    volumes, gigabytes = volume_type_usage(
+        allocation.pk, volume_type, include_pending=not approving
+    )
+    return [
+        QuotaImpact(QuotaDimension(f"volumes_{volume_type}", f"Volumes of type {volume_type}"),
+                    volumes, needs.get("volumes", 0), limits.volumes),
+        QuotaImpact(QuotaDimension(f"gigabytes_{volume_type}", f"Storage of type {volume_type}",
+                                   "GB"), gigabytes, needs.get("gigabytes", 0), limits.gigabytes),
+    ]  # fmt: skip
+
+
 def attach_quota_impact(requests: Iterable[ResourceRequest]) -> list[ResourceRequest]:
     """Set ``quota_impact`` on each request, reading usage once for all their allocations.
 
@@ -117,6 +141,8 @@ def plan_request(
         plan.errors = err.message_dict
         return plan
     plan.impact = quota_impact(allocation, plan.valid.needs)
+    if volume_type := plan.valid.spec.get("volume_type"):
+        plan.impact += volume_type_impact(allocation, volume_type, plan.valid.needs)
     return plan
 
 

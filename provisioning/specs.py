@@ -820,6 +820,7 @@ class VolumeExtendSpecForm(forms.Form):
             "target": volume.name,
             "size_gb": size,
             "from_size_gb": volume.size_gb,
+            "volume_type": volume.volume_type,
             "sentence": f"Extend {volume} from {volume.size_gb} GB to {size} GB",
         }
         return ValidSpec(spec, {"gigabytes": size - volume.size_gb})

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, Sum
 from provisioning.models import (
     IN_FLIGHT,
     FloatingIp,
+    Kind,
     Network,
     RequestState,
     ResourceRequest,
@@ -91,6 +92,28 @@ def provisioning_usage(
         used[row["allocation_id"]]["volumes"] += row["n"]
         used[row["allocation_id"]]["gigabytes"] += row["gigabytes"] or 0
     return used
+
+
+def volume_type_usage(
+    allocation_id: int, volume_type: str, *, include_pending: bool = True
+) -> tuple[int, int]:
+    """(volumes, gigabytes) of one volume type in an allocation: its live volumes of the type,
+    and the volume requests in flight (new volumes, extensions) that name it."""
+    states = IN_FLIGHT if include_pending else COMMITTED
+    in_flight_ids = ResourceRequest.objects.filter(
+        allocation_id=allocation_id, state__in=IN_FLIGHT
+    ).values("id")
+    settled = Q(origin_request__isnull=True) | ~Q(origin_request_id__in=in_flight_ids)
+    live = (
+        Volume.objects.live()
+        .filter(settled, allocation_id=allocation_id, volume_type=volume_type)
+        .aggregate(n=Count("id"), gb=Sum("size_gb"))
+    )
+    asked = ResourceRequest.objects.filter(
+        allocation_id=allocation_id, state__in=states, kind__in=(Kind.VOLUME, Kind.VOLUME_EXTEND),
+        spec__volume_type=volume_type,
+    ).aggregate(n=Sum("volumes"), gb=Sum("gigabytes"))  # fmt: skip
+    return (live["n"] or 0) + (asked["n"] or 0), (live["gb"] or 0) + (asked["gb"] or 0)
 
 
 def usage_rollup_backfill(cursor) -> None:

@@ -115,14 +115,16 @@ def quota_get(target: CloudTarget, project_id: str | None = None) -> QuotaInfo:
 def quota_set(admin: CloudTarget, project_id: str, **limits: int) -> QuotaInfo:
     """Set a project's quotas (admin account), e.g. quota_set(t, pid, instances=20, cores=40).
 
-    Keyword names are the portal's (see QUOTA_NAMES); -1 means unlimited.
+    Keyword names are the portal's (see QUOTA_NAMES), and ``volumes_<type>`` /
+    ``gigabytes_<type>`` for one volume type of block storage; -1 means unlimited.
     """
-    unknown = set(limits) - set(QUOTA_NAMES)
+    names = {k: _quota_name(k) for k in limits}
+    unknown = [k for k, name in names.items() if name is None]
     if unknown:
         raise CloudPermanentError(f"Unknown quota names: {', '.join(sorted(unknown))}")
 
     def of(service: str) -> dict[str, int]:
-        return {QUOTA_NAMES[k][1]: v for k, v in limits.items() if QUOTA_NAMES[k][0] == service}
+        return {names[k][1]: v for k, v in limits.items() if names[k][0] == service}
 
     compute, network, storage = of("compute"), of("network"), of("block-storage")
     conn = connect(admin)
@@ -135,6 +137,16 @@ def quota_set(admin: CloudTarget, project_id: str, **limits: int) -> QuotaInfo:
         if storage and conn.has_service("block-storage"):
             conn.block_storage.update_quota_set(project_id, **storage)
     return quota_get(admin, project_id)
+
+
+def _quota_name(key: str) -> tuple[str, str] | None:
+    """(service, the cloud's name) of a portal quota name; None if there is no such quota."""
+    if key in QUOTA_NAMES:
+        return QUOTA_NAMES[key]
+    dimension, _, volume_type = key.partition("_")
+    if dimension in ("volumes", "gigabytes") and volume_type:
+        return ("block-storage", key)  # Cinder's own per-type quota, e.g. volumes_ssd
+    return None
 
 
 def project_info(project: Any) -> ProjectInfo:

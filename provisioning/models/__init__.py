@@ -1,7 +1,14 @@
 """Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
 
 from provisioning.models.approvals import Approval, ApprovalPolicy
-from provisioning.models.catalog import CatalogPolicy, Flavor, Image, Offering, VolumeType
+from provisioning.models.catalog import (
+    CatalogPolicy,
+    Flavor,
+    Image,
+    Offering,
+    VolumeType,
+    VolumeTypeQuota,
+)
 from provisioning.models.notifications import Notification
 from provisioning.models.requests import (
     IN_FLIGHT,
@@ -49,4 +56,5 @@ __all__ = [
     "Stage",
     "Volume",
     "VolumeType",
+    "VolumeTypeQuota",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from tenants.access import AccessPaths, RestrictedQuerySet
-from tenants.models import CloudRegion
+from tenants.models import Allocation, CloudRegion
 
 
 class Flavor(models.Model):
@@ -94,6 +94,50 @@ class VolumeType(models.Model):
         from django.conf import settings
 
         return self.max_size_gb or settings.PORTAL_VOLUME_MAX_GB
+
+
+class VolumeTypeQuota(models.Model):
+    """A limit on the volumes of one type in an allocation, beside its totals.
+
+    Pushed to the cloud's block storage as ``volumes_<type>`` and ``gigabytes_<type>`` with the
+    allocation's other quotas, and checked by the portal in flight like them.
+    """
+
+    allocation = models.ForeignKey(
+        Allocation, on_delete=models.CASCADE, related_name="volume_type_quotas"
+    )
+    volume_type = models.CharField(max_length=100, help_text="The volume type's name.")
+    volumes = models.PositiveIntegerField(help_text="Volumes of this type at most.")
+    gigabytes = models.PositiveIntegerField(help_text="GB of volumes of this type at most.")
+
+    objects = RestrictedQuerySet.as_manager()
+    access_paths = Allocation.access_paths.via("allocation")
+
+    class Meta:
+        ordering = ["allocation_id", "volume_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "volume_type"],
+                name="volumetypequota_unique",
+                violation_error_message="This allocation already limits this volume type.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volume_type} in {self.allocation}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.allocation_id:
+            return
+        region = self.allocation.region
+        known = VolumeType.objects.filter(region=region, active=True)
+        if not known.filter(name=self.volume_type).exists():
+            names = ", ".join(known.values_list("name", flat=True)) or "none synced"
+            raise ValidationError(
+                {"volume_type": f"{region} has no volume type {self.volume_type!r}: {names}."}
+            )
 
 
 class Offering(models.Model):

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from portal.audit import audit_record
 from portal.outbox import enqueue
+from portal.services import audited_delete, audited_save
 from provisioning import cloud
 from provisioning.cloud.base import CloudTarget, ProjectInfo
 from tenants.models import Allocation
@@ -52,12 +53,49 @@ def allocation_ensure_project(allocation: Allocation) -> ProjectInfo | None:
 
 
 def cloud_limits(allocation: Allocation) -> dict[str, int]:
-    """The allocation's quotas in the cloud's names (see QuotaDimension.cloud_quotas)."""
-    return {
+    """The allocation's quotas in the cloud's names (see QuotaDimension.cloud_quotas).
+
+    Each volume type of the region gets its own pair, ``volumes_<type>`` and
+    ``gigabytes_<type>``: the allocation's limits for it, or -1 (none beyond the totals), so
+    that a limit removed in the portal is removed in the cloud too.
+    """
+    from provisioning.models import VolumeType, VolumeTypeQuota
+
+    limits = {
         name: getattr(allocation, dimension.key)
         for dimension in DIMENSIONS
         for name in dimension.cloud_quotas
     }
+    own = {q.volume_type: q for q in VolumeTypeQuota.objects.filter(allocation=allocation)}
+    types = VolumeType.objects.filter(region_id=allocation.region_id, active=True)
+    for name in sorted({*types.values_list("name", flat=True), *own}):
+        quota = own.get(name)
+        limits[f"volumes_{name}"] = quota.volumes if quota else -1
+        limits[f"gigabytes_{name}"] = quota.gigabytes if quota else -1
+    return limits
+
+
+def volume_type_quota_set(*, allocation: Allocation, volume_type: str, volumes: int,
+                          gigabytes: int, actor) -> None:  # fmt: skip
+    """Limit the allocation's volumes of one type (audited), and push it to the cloud."""
+    from provisioning.models import VolumeTypeQuota
+
+    with transaction.atomic():
+        quota = VolumeTypeQuota.objects.filter(
+            allocation=allocation, volume_type=volume_type
+        ).first() or VolumeTypeQuota(allocation=allocation, volume_type=volume_type)
+        quota.volumes, quota.gigabytes = volumes, gigabytes
+        quota.full_clean()
+        audited_save(obj=quota, actor=actor)
+        on_allocation_changed(None, allocation=allocation)
+
+
+def volume_type_quota_remove(*, quota, actor) -> None:
+    """Lift a per-type limit (audited): the allocation's totals alone apply again."""
+    with transaction.atomic():
+        allocation = quota.allocation
+        audited_delete(obj=quota, actor=actor)
+        on_allocation_changed(None, allocation=allocation)
 
 
 def allocation_sync_cloud(*, allocation: Allocation) -> dict[str, int]:

@@ -93,7 +93,10 @@ def approve_by_policy(request: ResourceRequest) -> None:
 def _approve(request: ResourceRequest, *, actor, note: str) -> None:
     # Quota again, under the allocation lock: limits may have shrunk since the submit.
     allocation_lock(request.allocation_id)
-    quota_check(allocation=request.allocation, needs=needs_of(request), approving=True)
+    quota_check(
+        allocation=request.allocation, needs=needs_of(request), approving=True,
+        volume_type=request.spec.get("volume_type", ""),
+    )  # fmt: skip
     transition(request, "approve", actor=actor, note=note, pending_stage="")
     work_start(request)
     notifications.requester_decided(request)

@@ -7,6 +7,7 @@ request holds its share from submission on; see ``provisioning.usage`` and ``quo
 from __future__ import annotations
 
 from provisioning.models import ResourceRequest
+from provisioning.plans import volume_type_impact
 from provisioning.services.errors import QuotaExceeded
 from tenants.models import Allocation
 from tenants.quotas import DIMENSIONS, usage_by_allocation
@@ -26,13 +27,20 @@ def allocation_lock(allocation_id: int) -> Allocation:
     )
 
 
-def quota_check(*, allocation: Allocation, needs: dict[str, int], approving: bool = False) -> None:
+def quota_check(
+    *,
+    allocation: Allocation,
+    needs: dict[str, int],
+    approving: bool = False,
+    volume_type: str = "",
+) -> None:
     """Raise QuotaExceeded naming the first dimension ``needs`` does not fit in.
 
     At submit (``approving=False``) everything in flight counts, pending requests included, so
     nobody can queue more than the allocation holds. At approval only what is approved, being
     built or live counts beside the request: requests still waiting compete for what is left,
-    and the first approved wins.
+    and the first approved wins. Volumes of a ``volume_type`` the allocation limits are also
+    checked against that type's own limits.
     """
     usage = usage_by_allocation([allocation], include_pending=not approving)[allocation.pk]
     for item, dimension in zip(usage, DIMENSIONS, strict=True):
@@ -48,6 +56,13 @@ def quota_check(*, allocation: Allocation, needs: dict[str, int], approving: boo
                 limit=item.limit,
                 needed=needed,
             )
+    if volume_type and (needs.get("volumes") or needs.get("gigabytes")):
+        for impact in volume_type_impact(allocation, volume_type, needs, approving=approving):
+            if not impact.fits:
+                raise QuotaExceeded(
+                    allocation=allocation, dimension=impact.dimension, used=impact.used,
+                    limit=impact.limit, needed=impact.needed,
+                )  # fmt: skip
 
 
 def needs_of(request: ResourceRequest) -> dict[str, int]:

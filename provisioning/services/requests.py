@@ -85,7 +85,8 @@ def request_submit(
         with transaction.atomic():
             allocation = allocation_lock(allocation.pk)
             needs = valid.needs if valid else DAY2_NEEDS.get(kind, {})
-            quota_check(allocation=allocation, needs=needs)
+            volume_type = valid.spec.get("volume_type", "") if valid else ""
+            quota_check(allocation=allocation, needs=needs, volume_type=volume_type)
             request = ResourceRequest.objects.create(
                 kind=kind,
                 allocation=allocation,
@@ -261,7 +262,8 @@ def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
         if request.state != RequestState.FAILED:
             raise ValidationError(f"Request #{request.pk} has not failed; nothing to retry.")
         allocation_lock(request.allocation_id)
-        quota_check(allocation=request.allocation, needs=needs_of(request))
+        quota_check(allocation=request.allocation, needs=needs_of(request),
+                    volume_type=request.spec.get("volume_type", ""))  # fmt: skip
         transition(request, "retry", actor=user, note="Retry", failure_reason="")
         work_start(request)
     return request

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from provisioning import cloud
-from provisioning.cloud import CloudPermanentError, CloudTarget
+from provisioning.cloud import CloudPermanentError, CloudQuotaExceeded, CloudTarget
 
 pytestmark = pytest.mark.contract
 
@@ -87,3 +87,30 @@ def test_quota_set_reaches_cinder_where_the_cloud_has_block_storage(contract):
             contract.admin, before.project_id, volumes=before.volumes.limit,
             gigabytes=before.gigabytes.limit,
         )  # fmt: skip
+
+
+def test_a_volume_types_own_quota_reaches_cinder_and_holds(contract):
+    if not cloud.connect(contract.target).has_service("block-storage"):
+        pytest.skip("this cloud has no block storage")
+    volume_type = cloud.volume_types_list(contract.target)[0].name
+    project_id = cloud.quota_get(contract.target).project_id
+    keys = (f"volumes_{volume_type}", f"gigabytes_{volume_type}")
+
+    def per_type() -> tuple[int, int]:
+        quota = cloud.connect(contract.admin).block_storage.get_quota_set(project_id)
+        body = quota.to_dict(computed=False)  # per-type keys are kept as they came
+        return tuple(body[k] for k in keys)
+
+    try:
+        cloud.quota_set(contract.admin, project_id, **{keys[0]: 1, keys[1]: 2})
+        assert per_type() == (1, 2)
+        with pytest.raises(CloudQuotaExceeded):
+            cloud.volume_find_or_create(
+                contract.target, tag=contract.tag(), name="too-big-for-type", size_gb=3,
+                volume_type=volume_type,
+            )  # fmt: skip
+    finally:
+        cloud.quota_set(contract.admin, project_id, **{keys[0]: -1, keys[1]: -1})
+    assert per_type() == (-1, -1)
+    with pytest.raises(CloudPermanentError, match="Unknown quota names: bananas_x"):
+        cloud.quota_set(contract.admin, project_id, **{"gigabytes": 1, "bananas_x": 2})

@@ -202,3 +202,43 @@ def test_volumes_of_another_tenant_are_not_found(shop, volume):
         user=outsider, kind=Kind.VOLUME_DETACH, target=volume, justification=WHY))  # fmt: skip
     assert errors["target"] == ["No such volume."]
     assert stray.pk  # theirs exists and stays theirs
+
+
+def test_a_volume_types_own_limit_holds_beside_the_totals(shop, volume):
+    from provisioning.models import VolumeTypeQuota
+    from provisioning.plans import plan_request
+    from provisioning.services.allocations import cloud_limits, volume_type_quota_set
+
+    region = shop.low.region
+    for name in ("standard", "ssd"):
+        VolumeType.objects.create(region=region, backend_id=f"t-{name}", name=name)
+    with pytest.raises(ValidationError, match="has no volume type 'gold'"):
+        volume_type_quota_set(allocation=shop.low, volume_type="gold", volumes=1, gigabytes=1,
+                              actor=shop.approver)  # fmt: skip
+    volume_type_quota_set(allocation=shop.low, volume_type="standard", volumes=2, gigabytes=30,
+                          actor=shop.approver)  # fmt: skip
+    # Pushed with the others; a type without a limit of its own is lifted in the cloud.
+    limits = cloud_limits(shop.low)
+    assert (limits["volumes_standard"], limits["gigabytes_standard"]) == (2, 30)
+    assert (limits["volumes_ssd"], limits["gigabytes_ssd"]) == (-1, -1)
+
+    # The live 20 GB volume of the type counts: 15 more do not fit in 30.
+    with pytest.raises(QuotaExceeded) as err:
+        _new(shop, name="more", size_gb=15, volume_type="standard")
+    assert err.value.messages == [
+        f"Quota exceeded in {region}: Storage of type standard 20 GB of 30 GB used, this "
+        "request needs 15 GB."
+    ]
+    assert _new(shop, name="other", size_gb=15, volume_type="ssd").spec["volume_type"] == "ssd"
+    spec = {"name": "more", "size_gb": 10, "volume_type": "standard"}
+    plan = plan_request(allocation=shop.low, kind=Kind.VOLUME, requester=shop.requester, spec=spec)
+    rows = {i.dimension.label: (i.used, i.needed, i.limit) for i in plan.impact}
+    assert rows["Volumes of type standard"] == (1, 1, 2)
+    assert rows["Storage of type standard"] == (20, 10, 30)
+    small = _new(shop, name="more", size_gb=10, volume_type="standard")
+    # An extension of a volume of the type counts against it too.
+    with pytest.raises(QuotaExceeded, match="Storage of type standard 30 GB of 30 GB"):
+        _day2(shop, Kind.VOLUME_EXTEND, volume, size_gb=21)
+    services.request_cancel(user=shop.requester, request=small)
+    assert _day2(shop, Kind.VOLUME_EXTEND, volume, size_gb=21).spec["volume_type"] == "standard"
+    assert VolumeTypeQuota.objects.get().volumes == 2
