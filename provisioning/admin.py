@@ -192,6 +192,7 @@ class VolumeTypeQuotaAdmin(RestrictedAdmin):
     list_display = ["allocation", "volume_type", "volumes", "gigabytes"]
     list_select_related = ["allocation__tenant", "allocation__region"]
     list_filter = ["volume_type", "allocation__region"]
+
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # A limit is of one type: another type is another limit.
         return ["allocation", "volume_type"] if obj is not None else []
