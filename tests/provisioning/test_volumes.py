@@ -242,3 +242,26 @@ def test_a_volume_types_own_limit_holds_beside_the_totals(shop, volume):
     services.request_cancel(user=shop.requester, request=small)
     assert _day2(shop, Kind.VOLUME_EXTEND, volume, size_gb=21).spec["volume_type"] == "standard"
     assert VolumeTypeQuota.objects.get().volumes == 2
+
+
+def test_operators_set_a_volume_types_limit_in_the_admin_audited_and_pushed(client, shop):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from portal.models import AuditEvent, OutboxMessage
+    from provisioning.models import VolumeTypeQuota
+
+    VolumeType.objects.create(region=shop.low.region, backend_id="t-ssd", name="ssd")
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(admin)
+    url = reverse("admin:provisioning_volumetypequota_add")
+    body = {"allocation": shop.low.pk, "volume_type": "gold", "volumes": 3, "gigabytes": 50}
+    refused = client.post(url, body)
+    assert refused.status_code == 200 and "has no volume type" in refused.content.decode()
+    assert client.post(url, {**body, "volume_type": "ssd"}).status_code == 302
+    quota = VolumeTypeQuota.objects.get()
+    assert (quota.volume_type, quota.volumes, quota.gigabytes) == ("ssd", 3, 50)
+    assert AuditEvent.objects.filter(object_type="provisioning.volumetypequota").exists()
+    # The allocation's quotas go to the cloud again, per-type limits with them.
+    pushes = OutboxMessage.objects.filter(task="provisioning.tasks.sync_allocation")
+    assert [m.args for m in pushes] == [[shop.low.pk]]
