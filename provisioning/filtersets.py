@@ -10,6 +10,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from portal.inputs import IdFilter
 from portal.pagination import bounded_count, paged_by_sorting
 from provisioning.models import (
     Flavor,
@@ -35,7 +36,7 @@ class RequestFilterSet(django_filters.FilterSet):
     domain = django_filters.CharFilter(
         field_name="allocation__region__domain__slug", label="Security domain (slug)"
     )
-    allocation = django_filters.NumberFilter(field_name="allocation_id", label="Allocation id")
+    allocation = IdFilter(field_name="allocation_id", label="Allocation id")
     requester = django_filters.CharFilter(
         field_name="requester__username", label="Requester (username)"
     )
@@ -63,7 +64,7 @@ class _ResourceFilterSet(django_filters.FilterSet):
     domain = django_filters.CharFilter(
         field_name="allocation__region__domain__slug", label="Security domain (slug)"
     )
-    allocation = django_filters.NumberFilter(field_name="allocation_id", label="Allocation id")
+    allocation = IdFilter(field_name="allocation_id", label="Allocation id")
     status = django_filters.CharFilter(method="filter_status", label="Status, e.g. ACTIVE")
     q = django_filters.CharFilter(method="filter_q", label="Name contains")
 
@@ -104,7 +105,7 @@ class SecurityGroupFilterSet(_ResourceFilterSet):
 
 
 class VolumeFilterSet(_ResourceFilterSet):
-    server = django_filters.NumberFilter(field_name="server_id", label="Attached to (server id)")
+    server = IdFilter(field_name="server_id", label="Attached to (server id)")
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Cinder spells its statuses in small letters (available, in-use).

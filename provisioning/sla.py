@@ -50,7 +50,7 @@ from tenants.models import SecurityDomain, Site, Tenant
 BUILDING = (RequestState.APPROVED, RequestState.PROVISIONING)
 #: The periods offered by the page besides calendar months.
 PERIOD_DAYS = (7, 30, 90)
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"(\d{4})-(\d{2})")  # matched whole (fullmatch): no trailing newline
 
 
 class Grouping(TextChoices):
@@ -84,7 +84,7 @@ class Period:
     @classmethod
     def calendar_month(cls, month: str) -> Period:
         """``"2026-10"``: the whole month, for the contract's monthly review."""
-        found = MONTH.match(month or "")
+        found = MONTH.fullmatch(month or "")
         if not found or not 1 <= int(found[2]) <= 12 or not 1970 <= int(found[1]) <= 9998:
             raise ValidationError({"month": [f"Give a month as YYYY-MM, not {month!r}."]})
         year, number = int(found[1]), int(found[2])

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from portal.inputs import MAX_ID, id_form_field
 from portal.models import SshKey
 from portal.ssh_keys import keypair_name, parse_public_key, ssh_keys_of
 from provisioning.firewall import PROTOCOLS, policy_refusals, rule_sentence
@@ -63,9 +64,12 @@ class IdListField(forms.Field):
         if not isinstance(value, list | tuple):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         try:
-            return [int(v) for v in value]
+            ids = [int(v) for v in value]
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(not 1 <= i <= MAX_ID for i in ids):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return ids
 
 
 class ServerSpecForm(forms.Form):
@@ -86,9 +90,7 @@ class ServerSpecForm(forms.Form):
         help_text="Boot from a volume of this size (GB), made from the image and deleted with "
         "the server; empty: boot from the image on the host's disk.",
     )
-    ssh_key = forms.IntegerField(
-        required=False, min_value=1, help_text="The id of one of the requester's SSH keys."
-    )
+    ssh_key = id_form_field(required=False, help_text="The id of one of the requester's SSH keys.")
     key_name = forms.CharField(required=False, max_length=100)  # refused: see clean_key_name
     lease_end = forms.DateTimeField(required=False)
 
@@ -445,7 +447,7 @@ class RuleSpecForm(forms.Form):
     port_min = forms.IntegerField(required=False, min_value=1, max_value=65535)
     port_max = forms.IntegerField(required=False, min_value=1, max_value=65535)
     remote_cidr = forms.CharField(required=False, max_length=43)
-    remote_group = forms.IntegerField(required=False, min_value=1)
+    remote_group = id_form_field(required=False)
     description = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
@@ -547,7 +549,7 @@ class RuleSpecForm(forms.Form):
 class RuleRemoveSpecForm(forms.Form):
     """Which approved rule of the group to close."""
 
-    rule = forms.IntegerField(min_value=1, help_text="The id of one of the group's rules.")
+    rule = id_form_field(help_text="The id of one of the group's rules.")
 
     def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -710,8 +712,7 @@ def _volume_server(volume: Volume) -> dict[str, Any] | None:
 class VolumeAttachSpecForm(forms.Form):
     """Which server of the volume's allocation to attach it to."""
 
-    server = forms.IntegerField(min_value=1, help_text="The id of a server of the same tenant "
-                                "and region.")  # fmt: skip
+    server = id_form_field(help_text="The id of a server of the same tenant and region.")
 
     def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from portal.inputs import IdFilter
 from tenants.models import Allocation, CloudRegion, Tenant
 
 
@@ -16,6 +17,8 @@ class CloudRegionFilterSet(django_filters.FilterSet):
 
 class TenantFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    # An id, not a choice among visible tenants: another unit's id answers like an unknown one.
+    parent = IdFilter(field_name="parent_id", label="Parent tenant id")
 
     class Meta:
         model = Tenant

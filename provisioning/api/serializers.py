@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.representation import ShownModelSerializer
+from portal.inputs import id_serializer_field
 from provisioning.models import (
     Approval,
     Flavor,
@@ -216,7 +217,7 @@ class RequestCreateSerializer(serializers.Serializer):
     justification = serializers.CharField(
         help_text="Why this is needed (at least a sentence): approvers decide on it."
     )
-    allocation = serializers.IntegerField(
+    allocation = id_serializer_field(
         required=False,
         help_text="Allocation id; for the kinds server, network, security_group and volume.",
     )
@@ -229,7 +230,7 @@ class RequestCreateSerializer(serializers.Serializer):
             "volume_type?, description?; security_group: name, description?"
         ),
     )
-    target = serializers.IntegerField(
+    target = id_serializer_field(
         required=False,
         help_text="Server, network, security group or volume id; for the day-2 kinds.",
     )
@@ -265,9 +266,7 @@ class RejectSerializer(serializers.Serializer):
 
 
 class BulkApproveSerializer(serializers.Serializer):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
-    )
+    ids = serializers.ListField(child=id_serializer_field(), min_length=1, max_length=100)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -296,11 +295,11 @@ class ResizeSerializer(ActionSerializer):
 
 
 class VolumeAttachSerializer(ActionSerializer):
-    server = serializers.IntegerField(help_text="A server of the volume's tenant and region.")
+    server = id_serializer_field(help_text="A server of the volume's tenant and region.")
 
 
 class ServerAttachVolumeSerializer(ActionSerializer):
-    volume = serializers.IntegerField(help_text="An available volume of the server's tenant "
+    volume = id_serializer_field(help_text="An available volume of the server's tenant "
                                       "and region.")  # fmt: skip
 
 
@@ -457,14 +456,14 @@ class RuleRequestSerializer(ActionSerializer):
     port_min = serializers.IntegerField(required=False, allow_null=True)
     port_max = serializers.IntegerField(required=False, allow_null=True)
     remote_cidr = serializers.CharField(required=False, allow_blank=True)
-    remote_group = serializers.IntegerField(
+    remote_group = id_serializer_field(
         required=False, allow_null=True, help_text="A security group id of the same allocation."
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class RuleCloseSerializer(ActionSerializer):
-    rule = serializers.IntegerField(help_text="The id of one of the group's rules.")
+    rule = id_serializer_field(help_text="The id of one of the group's rules.")
 
 
 # --- SLA report ---------------------------------------------------------------------------
@@ -475,7 +474,7 @@ class SlaQuerySerializer(serializers.Serializer):
         choices=[7, 30, 90], required=False, help_text="The last 7, 30 or 90 days (default 30)."
     )
     month = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])$", required=False,
+        r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False,
         help_text="A calendar month (UTC), YYYY-MM; overrides days.",
         error_messages={"invalid": "Give a month as YYYY-MM."},
     )  # fmt: skip

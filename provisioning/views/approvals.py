@@ -49,7 +49,10 @@ class InboxFilterSet(RequestFilterSet):
     """The shared request filters plus the inbox's own: how long a request has been waiting."""
 
     older_than = django_filters.NumberFilter(
-        method="filter_older_than", min_value=0, label="Waiting longer than (hours)"
+        method="filter_older_than",
+        min_value=0,
+        max_value=24 * 366 * 10,
+        label="Waiting longer than (hours)",
     )
 
     class Meta(RequestFilterSet.Meta):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.views.generic import TemplateView
 
@@ -57,7 +57,11 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
-            return sla_csv(report_for(request)[0], request)
+            report, errors = report_for(request)
+            if errors:  # a file cannot show what was wrong beside the figures: say it instead
+                text = " ".join(m for messages in errors.values() for m in messages)
+                return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+            return sla_csv(report, request)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
