@@ -147,6 +147,19 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30, what: str 
     raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
 
 
+def rolled_up(world, **expected: int) -> None:
+    """The kept usage shows ``expected``: the worker refreshes it just after its commit, so
+    a request seen completed may be a moment ahead of it."""
+
+    def current() -> dict[str, int]:
+        from tenants.models import AllocationUsage
+
+        row = AllocationUsage.objects.filter(allocation=world.allocation).values(*expected).first()
+        return row or {}
+
+    wait_for(lambda: current() == expected, timeout=10, what=f"usage {expected}, is {current()}")
+
+
 def point_celery_at(url: str) -> None:
     """Send this process's tasks to ``url`` (the pools cache the broker they were made for)."""
     celery_app.conf.broker_url = url

@@ -30,6 +30,7 @@ from provisioning.models import (
 from tenants.models import AllocationUsage
 from tests.integration.conftest import wait_for
 from tests.keys import ed25519_key
+from tests.live import rolled_up
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 WHY = "Integration test of the provisioning path."
@@ -398,7 +399,7 @@ def test_reconciler_follows_addresses_changed_outside_the_portal_and_records_orp
     approve(world, add)
     wait_state(add, RequestState.COMPLETED)
     (address,) = server.floating_ips.live()
-    assert AllocationUsage.objects.get(allocation=world.allocation).floating_ips == 1
+    rolled_up(world, floating_ips=1)
     external = cloud.external_network_find(target(world))
     stray = cloud.floating_ip_find_or_create(
         target(world), tag=cloud.request_tag("999999.1"), network_id=external.id
@@ -556,8 +557,7 @@ def test_a_resize_is_confirmed_and_counted_and_one_the_cloud_cannot_place_fails(
     assert (server.flavor_name, server.vcpus, server.ram_mb) == (
         "m1.small", in_cloud.vcpus, in_cloud.ram_mb,
     )  # fmt: skip
-    usage = AllocationUsage.objects.get(allocation=world.allocation)
-    assert (usage.vcpus, usage.ram_mb) == (in_cloud.vcpus, in_cloud.ram_mb)
+    rolled_up(world, vcpus=in_cloud.vcpus, ram_mb=in_cloud.ram_mb)
 
     world.sim.control.fail_resizes(message="No valid host was found. No room for it", times=1)
     refused = resize("m1.medium")

@@ -11,7 +11,6 @@ from portal.models import AuditEvent
 from provisioning import cloud, services
 from provisioning.models import Kind, Orphan, RequestState, Server, Volume
 from provisioning.reconcile import reconcile_region
-from tenants.models import AllocationUsage
 from tests.integration.test_provisioning import (
     WHY,
     approve,
@@ -20,7 +19,7 @@ from tests.integration.test_provisioning import (
     target,
     wait_state,
 )
-from tests.live import wait_for
+from tests.live import rolled_up, wait_for
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +54,7 @@ def test_a_volume_is_made_attached_detached_extended_and_deleted(live_world):
     in_cloud = cloud.volume_get(target(world), volume.backend_id)
     assert (in_cloud.name, in_cloud.size_gb, in_cloud.status) == ("data", 2, "available")
     assert in_cloud.request_tag == f"portal-request-{made.pk}.1"
-    assert AllocationUsage.objects.get(allocation=world.allocation).gigabytes == 2
+    rolled_up(world, gigabytes=2)
 
     attached = done(world, Kind.VOLUME_ATTACH, target_obj=volume, server=server.pk)
     assert attached.state == RequestState.COMPLETED, attached.failure_reason
@@ -76,7 +75,7 @@ def test_a_volume_is_made_attached_detached_extended_and_deleted(live_world):
     assert extended.state == RequestState.COMPLETED, extended.failure_reason
     volume.refresh_from_db()
     assert volume.size_gb == 5 == cloud.volume_get(target(world), volume.backend_id).size_gb
-    assert AllocationUsage.objects.get(allocation=world.allocation).gigabytes == 5
+    rolled_up(world, gigabytes=5)
 
     # Attached again, then decommissioned with "detach first": gone from the cloud.
     done(world, Kind.VOLUME_ATTACH, target_obj=volume, server=server.pk)
@@ -86,7 +85,7 @@ def test_a_volume_is_made_attached_detached_extended_and_deleted(live_world):
     volume.refresh_from_db()
     assert volume.is_deleted
     assert cloud.volumes_list(target(world)) == []
-    assert AllocationUsage.objects.get(allocation=world.allocation).volumes == 0
+    rolled_up(world, volumes=0)
     actions = list(
         AuditEvent.objects.filter(object_type="provisioning.volume", object_id=str(volume.pk))
         .order_by("id")
@@ -150,7 +149,7 @@ def test_the_reconciler_follows_volumes_changed_outside_the_portal(live_world):
     assert volume.is_deleted and counts["vanished"] == 1
     orphan = Orphan.objects.get(backend_id=stray.id)
     assert (orphan.kind, orphan.name) == ("volume", "stray")
-    assert AllocationUsage.objects.get(allocation=world.allocation).volumes == 0
+    rolled_up(world, volumes=0)
 
 
 def test_a_server_boots_from_a_volume_counted_and_gone_with_it(live_world):
@@ -166,8 +165,7 @@ def test_a_server_boots_from_a_volume_counted_and_gone_with_it(live_world):
     assert (root.size_gb, root.status, root.attachments) == (
         3, "in-use", ((server.backend_id, "/dev/vda"),),
     )  # fmt: skip
-    usage = AllocationUsage.objects.get(allocation=world.allocation)
-    assert (usage.volumes, usage.gigabytes) == (1, 3)
+    rolled_up(world, volumes=1, gigabytes=3)
     # Nova's volume, not the portal's: the reconciler neither adopts nor reports it.
     reconcile_region(world.region.pk)
     assert not Volume.objects.filter(allocation=world.allocation).exists()
@@ -175,8 +173,7 @@ def test_a_server_boots_from_a_volume_counted_and_gone_with_it(live_world):
 
     done(world, Kind.SERVER_DECOMMISSION, target_obj=server)
     wait_for(lambda: not cloud.volumes_list(target(world)), timeout=15, what="the root volume")
-    usage.refresh_from_db()
-    assert (usage.volumes, usage.gigabytes) == (0, 0)
+    rolled_up(world, volumes=0, gigabytes=0)
 
 
 def test_a_boot_volume_the_cloud_cannot_make_fails_the_request_readably(live_world):
