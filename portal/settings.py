@@ -33,6 +33,9 @@ if not SECRET_KEY:
         # Failing loudly beats signing sessions with a key everyone can read in the repo.
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set outside development and demo")
     SECRET_KEY = "insecure-development-key-never-use-in-production-" + "x" * 20
+if IS_PRODUCTION and SECRET_KEY.startswith("insecure-"):
+    # The repository's own keys (development's, the demo's) sign nothing in production.
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is a key from the repository; set a real one")
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
@@ -161,6 +164,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "portal.production.NotTheDemoPasswordValidator"},
 ]
 
 # --- REST API -------------------------------------------------------------------------------

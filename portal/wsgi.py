@@ -14,3 +14,10 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402  (after the setup above)
+
+if settings.IS_PRODUCTION:
+    from portal.production import refuse_to_start_if_unsafe
+
+    refuse_to_start_if_unsafe()

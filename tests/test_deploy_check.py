@@ -54,3 +54,28 @@ def test_production_refuses_to_start_without_an_audit_checkpoint_key():
     )
     assert result.returncode != 0
     assert "PORTAL_AUDIT_CHECKPOINT_KEY" in result.stderr
+
+
+PRODUCTION = {
+    "PORTAL_PROFILE": "production",
+    "DJANGO_ALLOWED_HOSTS": "portal.example.org",
+    "PORTAL_AUDIT_CHECKPOINT_KEY": "c" * 20 + "-checkpoint-key-held-outside-the-database",
+}
+
+
+def test_production_refuses_the_repositorys_own_secret_key():
+    result = _manage(
+        "check", DJANGO_SECRET_KEY="insecure-development-key-never-use-in-production-" + "x" * 20,
+        **PRODUCTION,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is a key from the repository" in result.stderr
+
+
+def test_seed_demo_refuses_to_run_in_production():
+    result = _manage(
+        "seed_demo", DJANGO_SECRET_KEY="k" * 20 + "-production-secret-0123456789-abcdefghij",
+        **PRODUCTION,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "seed_demo does not run in the production profile" in result.stderr

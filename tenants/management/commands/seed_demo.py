@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tenants import demo, services
@@ -19,6 +20,11 @@ class Command(BaseCommand):
     help = "Seed sites, security domains, regions, tenants, allocations and demo users."
 
     def handle(self, *args, **options) -> None:
+        if settings.IS_PRODUCTION:
+            raise CommandError(
+                "seed_demo does not run in the production profile: its accounts share a "
+                "published password."
+            )
         with transaction.atomic():
             self._seed()
         self._print_logins()
