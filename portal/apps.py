@@ -16,3 +16,10 @@ class PortalConfig(AppConfig):
 
         post_save.connect(changed, sender=ApiToken, dispatch_uid="access-apitoken")
         post_delete.connect(changed, sender=ApiToken, dispatch_uid="access-del-apitoken")
+
+        # A sign-in starts the session's clocks afresh (portal.sessions).
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.sessions import session_started
+
+        user_logged_in.connect(session_started, dispatch_uid="portal-session-started")
