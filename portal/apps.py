@@ -23,3 +23,11 @@ class PortalConfig(AppConfig):
         from portal.sessions import session_started
 
         user_logged_in.connect(session_started, dispatch_uid="portal-session-started")
+
+        # Failed sign-ins are counted wherever a password is given (portal.lockout).
+        from django.contrib.auth.signals import user_login_failed
+
+        from portal.lockout import on_logged_in, on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="portal-lockout-failed")
+        user_logged_in.connect(on_logged_in, dispatch_uid="portal-lockout-cleared")

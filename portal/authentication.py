@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.formats import date_format
 from rest_framework import authentication, exceptions
@@ -73,7 +75,18 @@ def _token(key_hash: str) -> ApiToken | None:
 class RememberingModelBackend(ModelBackend):
     """Django's model backend, whose signed-in user (and their model permissions) is remembered
     between requests until access changes anywhere (``tenants.access_memory``): a page no
-    longer spends three queries on who is asking. Sessions still hold only the user's id."""
+    longer spends three queries on who is asking. Sessions still hold only the user's id.
+
+    A user name or client address locked after failed sign-ins (``portal.lockout``) is refused
+    before the password is checked, whichever form or endpoint gave it.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        from portal.lockout import locked_until
+
+        if request is not None and username and locked_until(username, request) is not None:
+            raise PermissionDenied("locked")  # stops every other backend too
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
     def get_user(self, user_id: Any) -> Any:
         generation = access_memory.generation()
@@ -94,6 +107,14 @@ def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i e")
 
 
+def _basic_username(parts: list[bytes]) -> str:
+    """The user name of a ``Basic`` header ("" if it is malformed: DRF refuses it anyway)."""
+    try:
+        return base64.b64decode(parts[1]).decode().partition(":")[0] if len(parts) == 2 else ""
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
 class ThrottledBasicAuthentication(authentication.BasicAuthentication):
     """Username and password, only where a token is exchanged for them, rate-limited per address.
 
@@ -110,4 +131,16 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         throttle = CredentialsRateThrottle()
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(throttle.wait())
+        from portal.lockout import lock_message, locked_until
+
+        try:
+            username = (
+                base64.b64decode(parts[1]).decode().partition(":")[0] if len(parts) == 2 else ""
+            )
+        except (ValueError, UnicodeDecodeError):
+            username = ""
+        until = locked_until(username, request)
+        if until is not None:
+            wait = (until - timezone.now()).total_seconds()
+            raise exceptions.Throttled(wait, detail=lock_message(until))
         return super().authenticate(request)

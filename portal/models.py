@@ -310,3 +310,22 @@ class SshKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.fingerprint})"
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins counted per user name and per client address, for the lockout.
+
+    In the database, not in a process's cache: every web process (and the admin, and the token
+    endpoint) must see the same count, or a guesser spread over processes gets each one's limit.
+    """
+
+    key = models.CharField(max_length=200, unique=True, help_text="user:<name> or addr:<ip>")
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "sign-in failures"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

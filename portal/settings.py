@@ -153,6 +153,14 @@ AUTHENTICATION_BACKENDS = [
     "portal.authentication.RememberingModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Lockout (portal.lockout): failed sign-ins within the window lock the user name, or the client
+# address, for PORTAL_LOCKOUT_SECONDS. The address is X-Forwarded-For's only when the direct
+# peer is one of PORTAL_TRUSTED_PROXIES (addresses or CIDRs of the load balancers).
+PORTAL_LOCKOUT_USER_FAILURES = env.int("PORTAL_LOCKOUT_USER_FAILURES", default=5)
+PORTAL_LOCKOUT_ADDRESS_FAILURES = env.int("PORTAL_LOCKOUT_ADDRESS_FAILURES", default=20)
+PORTAL_LOCKOUT_WINDOW_SECONDS = env.int("PORTAL_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
+PORTAL_LOCKOUT_SECONDS = env.int("PORTAL_LOCKOUT_SECONDS", default=15 * 60)
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

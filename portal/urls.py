@@ -6,11 +6,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from portal.account_views import SshKeyListView, TokenListView
+from portal.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
 from portal.views import DashboardView
+
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LockoutAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/keys/", SshKeyListView.as_view(), name="account-ssh-keys"),
     path("account/tokens/", TokenListView.as_view(), name="account-tokens"),

@@ -14,6 +14,12 @@ class _LiveRates:
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def get_ident(self, request) -> str:
+        # The real client (portal.lockout): X-Forwarded-For counts only from a trusted proxy.
+        from portal.lockout import client_address
+
+        return client_address(request)
+
 
 class PortalUserRateThrottle(_LiveRates, throttling.UserRateThrottle):
     """Per user (token or session), shared by every endpoint.
