@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal.models import ApiToken, AuditEvent
+from portal.models import ApiToken, AuditEvent, SignInFailures
 from portal.services import audited_delete, audited_save
 
 
@@ -73,3 +73,15 @@ class ApiTokenAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked, never deleted: the audit log names them
+
+
+@admin.register(SignInFailures)
+class SignInFailuresAdmin(admin.ModelAdmin):
+    """Counts of failed sign-ins; deleting a row lifts its lock early."""
+
+    list_display = ["key", "failures", "window_started_at", "locked_until"]
+    search_fields = ["key"]
+    readonly_fields = ["key", "failures", "window_started_at", "locked_until"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

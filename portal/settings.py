@@ -37,6 +37,9 @@ if IS_PRODUCTION and SECRET_KEY.startswith("insecure-"):
     # The repository's own keys (development's, the demo's) sign nothing in production.
     raise ImproperlyConfigured("DJANGO_SECRET_KEY is a key from the repository; set a real one")
 
+# Keys that still verify what they signed (sessions) while a new SECRET_KEY takes over.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 )
