@@ -25,6 +25,7 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    Stage,
     Volume,
     VolumeType,
 )
@@ -159,6 +160,11 @@ class ApprovalSerializer(ShownModelSerializer):
 
 class RequestSerializer(ShownModelSerializer):
     allocation = AllocationSummarySerializer(read_only=True)
+    # Empty once no stage waits (decided, or approved by policy): said so in the schema too.
+    pending_stage = serializers.ChoiceField(
+        choices=Stage.choices, allow_blank=True, read_only=True,
+        help_text="The approval stage waiting for a decision; empty when none is.",
+    )  # fmt: skip
     requester = serializers.CharField(source="requester.username", read_only=True)
     title = serializers.CharField(read_only=True)
     needs = serializers.SerializerMethodField(help_text="What the request takes of the quota.")
