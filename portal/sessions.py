@@ -39,7 +39,8 @@ class SessionLimitsMiddleware:
             logout(request)
             return self._signed_out(request, ended)
         response = self.get_response(request)
-        if request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META:
+        signed_in = request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META
+        if signed_in and not response.has_header("Cache-Control"):  # unless it said otherwise
             patch_cache_control(response, no_store=True, private=True)
         return response
 

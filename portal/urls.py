@@ -3,16 +3,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
 
 from portal.account_views import SshKeyListView, TokenListView
 from portal.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
-from portal.views import DashboardView
+from portal.views import DashboardView, markings_stylesheet
 
 admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="dashboard"),
+    path("markings.css", markings_stylesheet, name="markings-css"),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -27,8 +31,7 @@ urlpatterns = [
     path("", include("provisioning.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -6,11 +6,13 @@ declares ``access_paths``, and a path to each row's security domain for the bann
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.views.generic import DetailView, ListView, TemplateView
 
 from portal.pagination import ordered_to_the_row, page_for_people
@@ -122,3 +124,28 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             domains.update(r.allocation.region.domain for r in context.get(key, ()))
         domains.update(s.allocation.region.domain for s in context.get("leases_ending", ()))
         return domains
+
+
+def markings_stylesheet(request: HttpRequest) -> HttpResponse:
+    """Each security domain's banner colours as a class, ``.marking-<id>``.
+
+    The banner and the badges take their colours from here rather than from ``style``
+    attributes, which the Content-Security-Policy forbids. Ids and colours only: nothing here
+    names a domain, so anyone may load it (the sign-in page is marked too).
+    """
+    from portal.templatetags.portal_tags import UNMARKED
+
+    lines = [
+        f".marking-unmarked {{ background: {UNMARKED['colour']}; "
+        f"color: {UNMARKED['text_colour']}; }}"
+    ]
+    for domain in SecurityDomain.objects.all().order_by("pk"):
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", domain.banner_colour):
+            continue  # only a colour may reach the stylesheet, whatever was stored
+        lines.append(
+            f".marking-{domain.pk} {{ background: {domain.banner_colour}; "
+            f"color: {domain.banner_text_colour}; }}"
+        )
+    response = HttpResponse("\n".join(lines) + "\n", content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "max-age=60"
+    return response

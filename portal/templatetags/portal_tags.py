@@ -1,4 +1,8 @@
-"""Template tags: the classification banner and quota bars."""
+"""Template tags: the classification banner and quota bars.
+
+Colours come from classes, never ``style`` attributes: the Content-Security-Policy allows no
+inline style. A domain's colours are in the markings stylesheet (``portal.views``).
+"""
 
 from collections.abc import Iterable
 
@@ -8,7 +12,8 @@ from tenants.models import SecurityDomain
 
 register = template.Library()
 
-#: Shown when a page holds no data of any security domain (login, help, empty lists).
+#: Shown when a page holds no data of any security domain (login, help, empty lists). Its
+#: colours are those of the ``marking-unmarked`` class of the markings stylesheet.
 UNMARKED = {"marking": "UNCLASSIFIED PORTAL", "colour": "#3b4a5a", "text_colour": "#ffffff"}
 
 
@@ -17,13 +22,8 @@ def classification_banner(domains: Iterable[SecurityDomain] | None, position: st
     """The marking of the most sensitive domain whose data the page shows."""
     top = max(domains or (), key=lambda d: d.level, default=None)
     if top is None:
-        return {**UNMARKED, "position": position}
-    return {
-        "marking": top.marking,
-        "colour": top.banner_colour,
-        "text_colour": top.banner_text_colour,
-        "position": position,
-    }
+        return {"marking": UNMARKED["marking"], "css": "marking-unmarked", "position": position}
+    return {"marking": top.marking, "css": f"marking-{top.pk}", "position": position}
 
 
 @register.inclusion_tag("portal/_domain_badge.html")

@@ -37,7 +37,7 @@ def test_inbox_shows_what_will_be_built_where_and_its_quota_impact(client, shop)
     assert "0 / 10</td><td>3 / 10" in page
     assert "over by" not in page
     # The row's domain badge, and the banner marks the most sensitive domain shown.
-    assert 'class="domain-badge"' in page
+    assert 'class="domain-badge marking-' in page
     assert 'aria-label="Classification: UNCLASSIFIED"' in page
 
 

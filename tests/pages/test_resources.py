@@ -40,7 +40,7 @@ def names_in_order(page, names):
 def test_server_list_search_filters_and_badges(client, shop, servers):
     _, page = get(client, shop.requester, "server-list")
     assert all(f">{n}</a>" in page for n in servers)
-    assert page.count('class="domain-badge"') >= 3
+    assert page.count('class="domain-badge marking-') >= 3
     assert 'aria-label="Classification: SECRET"' in page
 
     _, page = get(client, shop.requester, "server-list", q="rav")

@@ -60,3 +60,15 @@ def test_a_session_ends_after_its_lifetime_however_busy(signed_in, settings):
     # Signing in again starts the clocks afresh.
     signed_in.post("/login/", {"username": "ines", "password": "a-long-and-private-passphrase"})
     assert signed_in.get("/").status_code == 200
+
+
+def test_the_markings_stylesheet_gives_each_domain_its_colours(client):
+    from tests.factories import SecurityDomainFactory
+
+    domain = SecurityDomainFactory(banner_colour="#c8102e")
+    response = client.get("/markings.css")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/css")
+    css = response.content.decode()
+    assert f".marking-{domain.pk} {{ background: #c8102e; color: #ffffff; }}" in css
+    assert ".marking-unmarked {" in css
+    assert response["Cache-Control"] == "max-age=60"  # its own, kept for signed-in people too
