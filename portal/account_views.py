@@ -128,3 +128,98 @@ class SshKeyListView(LoginRequiredMixin, View):
     def _render(self, request: HttpRequest, form, status: int = 200) -> HttpResponse:
         context = {"form": form, "keys": ssh_keys_of(request.user)}
         return render(request, self.template_name, context, status=status)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code", max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text="The six digits your authenticator app shows now, or one of your recovery "
+        "codes.",
+    )  # fmt: skip
+
+
+def _next(request: HttpRequest) -> str:
+    """Where to go once the second factor is given: back where the person was headed."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure())
+    return wanted if safe and wanted else "/"
+
+
+@method_decorator(never_cache, name="dispatch")
+class TwoFactorView(LoginRequiredMixin, View):
+    """Set up the authenticator app (a secret to scan or type, a code to confirm it), then
+    show the recovery codes once; later, renew the recovery codes."""
+
+    template_name = "portal/two_factor.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, CodeForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from portal.two_factor import (
+            has_second_factor,
+            recovery_codes_renew,
+            totp_enrol_confirm,
+            totp_enrol_start,
+        )
+
+        if "renew" in request.POST and has_second_factor(request.user):
+            if not request.user.is_verified():
+                return redirect("two-factor-verify")
+            codes = recovery_codes_renew(request.user)
+            return self._render(request, CodeForm(), codes=codes)
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            device = totp_enrol_start(request.user)
+            codes = totp_enrol_confirm(request, device, form.cleaned_data["code"])
+            if codes is not None:
+                return self._render(request, CodeForm(), codes=codes, done=True)
+            form.add_error("code", "That is not the code your app shows now; try the next one.")
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form, status: int = 200, **extra) -> HttpResponse:
+        from portal.two_factor import has_second_factor, second_factor_required, totp_enrol_start
+
+        enrolled = has_second_factor(request.user)
+        device = None if enrolled else totp_enrol_start(request.user)
+        context = {
+            "form": form,
+            "enrolled": enrolled,
+            "required": second_factor_required(request.user),
+            "device": device,
+            "secret": _base32(device.bin_key) if device else "",
+            "next": _next(request),
+            **extra,
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+def _base32(key: bytes) -> str:
+    from base64 import b32encode
+
+    text = b32encode(key).decode()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+@method_decorator(never_cache, name="dispatch")
+class TwoFactorVerifyView(LoginRequiredMixin, View):
+    """The second step of a sign-in: a code from the app (or a recovery code)."""
+
+    template_name = "registration/two_factor_verify.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": CodeForm(), "next": _next(request)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from portal.two_factor import second_factor_verify
+
+        form = CodeForm(request.POST)
+        if form.is_valid() and second_factor_verify(request, form.cleaned_data["code"]):
+            return redirect(_next(request))
+        if form.is_valid():
+            form.add_error("code", "That code is not right (or was used already).")
+        context = {"form": form, "next": _next(request)}
+        return render(request, self.template_name, context, status=400)

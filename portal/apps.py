@@ -31,3 +31,19 @@ class PortalConfig(AppConfig):
 
         user_login_failed.connect(on_login_failed, dispatch_uid="portal-lockout-failed")
         user_logged_in.connect(on_logged_in, dispatch_uid="portal-lockout-cleared")
+
+        # Who has a second factor is remembered with access (portal.two_factor): a device
+        # added or removed is seen by every process at its next request.
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        def device_changed(sender, created: bool = False, update_fields=None, **kwargs) -> None:
+            # Not every save: verifying a code saves the device's counters.
+            if created or "confirmed" in (update_fields or ()):
+                changed(sender)
+
+        post_save.connect(device_changed, sender=TOTPDevice, dispatch_uid="access-totp",
+                          weak=False)  # fmt: skip
+        post_delete.connect(changed, sender=TOTPDevice, dispatch_uid="access-del-totp")
+        from portal.two_factor import standing_at_sign_in
+
+        user_logged_in.connect(standing_at_sign_in, dispatch_uid="portal-second-factor")

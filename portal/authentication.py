@@ -143,4 +143,13 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         if until is not None:
             wait = (until - timezone.now()).total_seconds()
             raise exceptions.Throttled(wait, detail=lock_message(until))
-        return super().authenticate(request)
+        found = super().authenticate(request)
+        from portal.two_factor import has_second_factor, second_factor_required
+
+        if found is not None and (has_second_factor(found[0]) or second_factor_required(found[0])):
+            # A password alone must not mint what a second factor protects.
+            raise exceptions.AuthenticationFailed(
+                "Your account signs in with a second factor: create tokens in the browser, "
+                "under Keys & tokens."
+            )
+        return found

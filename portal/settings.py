@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "tenants",
     "provisioning",
@@ -75,8 +78,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.sessions.SessionLimitsMiddleware",
+    "portal.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -165,6 +170,12 @@ PORTAL_LOCKOUT_ADDRESS_FAILURES = env.int("PORTAL_LOCKOUT_ADDRESS_FAILURES", def
 PORTAL_LOCKOUT_WINDOW_SECONDS = env.int("PORTAL_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
 PORTAL_LOCKOUT_SECONDS = env.int("PORTAL_LOCKOUT_SECONDS", default=15 * 60)
 PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
+# Roles that must sign in with a second factor (portal.two_factor): any of operator, auditor,
+# officer, or everyone. Others may set one up.
+PORTAL_2FA_REQUIRED_FOR = env.list(
+    "PORTAL_2FA_REQUIRED_FOR", default=["operator", "auditor", "officer"]
+)
+OTP_TOTP_ISSUER = env.str("PORTAL_2FA_ISSUER", default="IaaS self-service portal")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

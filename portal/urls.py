@@ -8,7 +8,12 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from portal.account_views import SshKeyListView, TokenListView
+from portal.account_views import (
+    SshKeyListView,
+    TokenListView,
+    TwoFactorVerifyView,
+    TwoFactorView,
+)
 from portal.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
 from portal.views import DashboardView, markings_stylesheet
 
@@ -25,6 +30,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/verify/", TwoFactorVerifyView.as_view(), name="two-factor-verify"),
+    path("account/two-factor/", TwoFactorView.as_view(), name="account-two-factor"),
     path("account/keys/", SshKeyListView.as_view(), name="account-ssh-keys"),
     path("account/tokens/", TokenListView.as_view(), name="account-tokens"),
     path("", include("tenants.urls")),

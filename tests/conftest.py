@@ -23,6 +23,34 @@ def world(db) -> factories.World:
 
 
 @pytest.fixture(autouse=True)
+def _force_login_gives_both_factors(monkeypatch):
+    """``client.force_login`` stands for a whole sign-in: for someone with (or needing) a second
+    factor, that includes the code. Tests of the second factor sign in through the forms."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        from portal.two_factor import has_second_factor, second_factor_required
+
+        if has_second_factor(user) or second_factor_required(user):
+            session = self.session
+            session["otp_device_id"] = two_factor_device(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def two_factor_device(user):
+    """The user's confirmed authenticator (made if missing), for tests that sign in with it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+@pytest.fixture(autouse=True)
 def _caches_start_empty():
     """Each test starts with nothing remembered: counts kept for long lists and what the access
     layer remembers live in process memory, and another test's rows are gone."""

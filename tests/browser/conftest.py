@@ -73,6 +73,11 @@ def session_for(user) -> str:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = django_settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    from portal.two_factor import has_second_factor, second_factor_required
+    from tests.conftest import two_factor_device
+
+    if has_second_factor(user) or second_factor_required(user):  # signed in with both factors
+        session["otp_device_id"] = two_factor_device(user).persistent_id
     session.create()
     return session.session_key
 

@@ -89,7 +89,11 @@ def _expected_allocations(spec: demo.DemoUser) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("spec", demo.USERS, ids=lambda s: s.username)
 def test_each_seeded_user_sees_exactly_their_tenants_and_allocations(client, spec):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert client.login(username=spec.username, password=demo.DEMO_PASSWORD)
+    from django.contrib.auth import authenticate
+
+    user = authenticate(username=spec.username, password=demo.DEMO_PASSWORD)
+    assert user is not None
+    client.force_login(user)  # with the second factor, for the roles that need one
 
     tenants = {t["slug"] for t in client.get("/api/v1/tenants/?page_size=100").json()["results"]}
     allocations = {
