@@ -4,16 +4,17 @@ and give a code at each; recovery codes work once; the admin and the API are beh
 from __future__ import annotations
 
 import base64
+import io
 import re
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from portal.models import AuditEvent
-from portal.two_factor import second_factor_reset
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_a_password_alone_mints_no_token_for_an_account_with_a_second_factor():
 def test_an_operator_resets_a_lost_second_factor(client):
     olga, admin = _person("olga", operator=True), _person("root", operator=True)
     TOTPDevice.objects.create(user=olga, name="phone", confirmed=True)
-    second_factor_reset(user=olga, actor=admin)
+    call_command("second_factor_reset", "olga", "--by", "root", stdout=io.StringIO())
     assert not TOTPDevice.objects.filter(user=olga).exists()
     assert AuditEvent.objects.filter(action="auth.second_factor_reset", actor=admin).exists()
     _sign_in(client, olga)
