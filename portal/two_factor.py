@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -116,7 +117,9 @@ STANDING = "portal_second_factor"
 def _real(user):
     """The user behind the middlewares' lazy wrappers (which remembers the access generation
     its request already read)."""
-    while hasattr(user, "_wrapped") and not isinstance(user._wrapped, type(None)):
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
         user = user._wrapped
     return user
 
