@@ -709,14 +709,27 @@ def _volume_server(volume: Volume) -> dict[str, Any] | None:
     return {"id": server.pk, "backend_id": server.backend_id, "name": server.name}
 
 
-class VolumeAttachSpecForm(forms.Form):
-    """Which server of the volume's allocation to attach it to."""
-
-    server = id_form_field(help_text="The id of a server of the same tenant and region.")
+class _OnVolumeForm(forms.Form):
+    """What a day-2 request on a volume says, checked against the volume as it is now."""
 
     def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.volume = target
+
+    def _detached_and_available(self, doing: str, attached: str) -> None:
+        volume = self.volume
+        if volume.server_id:
+            raise ValidationError(f"{volume} is attached to {volume.server}; {attached}")
+        if volume.status != "available":
+            raise ValidationError(
+                f"{volume} is {volume.status}; only an available volume can be {doing}."
+            )
+
+
+class VolumeAttachSpecForm(_OnVolumeForm):
+    """Which server of the volume's allocation to attach it to."""
+
+    server = id_form_field(help_text="The id of a server of the same tenant and region.")
 
     def clean_server(self) -> Server:
         server_id, volume = self.cleaned_data["server"], self.volume
@@ -735,15 +748,9 @@ class VolumeAttachSpecForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        volume = self.volume
-        if volume.server_id:
-            raise ValidationError(
-                f"{volume} is attached to {volume.server}; detach it first (a volume is on one "
-                "server at a time)."
-            )
-        if volume.status != "available":
-            raise ValidationError(f"{volume} is {volume.status}; only an available volume can "
-                                  "be attached.")  # fmt: skip
+        self._detached_and_available(
+            "attached", "detach it first (a volume is on one server at a time)."
+        )
         return data
 
     def valid_spec(self) -> ValidSpec:
@@ -756,12 +763,8 @@ class VolumeAttachSpecForm(forms.Form):
         return ValidSpec(spec, {})
 
 
-class VolumeDetachSpecForm(forms.Form):
+class VolumeDetachSpecForm(_OnVolumeForm):
     """Nothing to say but the volume: it is detached from the server it is on."""
-
-    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.volume = target
 
     def clean(self) -> dict[str, Any]:
         if self.volume.server_id is None:
@@ -778,14 +781,10 @@ class VolumeDetachSpecForm(forms.Form):
         return ValidSpec(spec, {})
 
 
-class VolumeExtendSpecForm(forms.Form):
+class VolumeExtendSpecForm(_OnVolumeForm):
     """A larger size for a detached volume (volumes do not shrink)."""
 
     size_gb = forms.IntegerField(min_value=1, help_text="The new size in GB.")
-
-    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.volume = target
 
     def clean_size_gb(self) -> int:
         size, volume = self.cleaned_data["size_gb"], self.volume
@@ -804,15 +803,9 @@ class VolumeExtendSpecForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        volume = self.volume
-        if volume.server_id:
-            raise ValidationError(
-                f"{volume} is attached to {volume.server}; detach it first: volumes are "
-                "extended while detached, then attached again."
-            )
-        if volume.status != "available":
-            raise ValidationError(f"{volume} is {volume.status}; only an available volume can "
-                                  "be extended.")  # fmt: skip
+        self._detached_and_available(
+            "extended", "detach it first: volumes are extended while detached, then attached again."
+        )
         return data
 
     def valid_spec(self) -> ValidSpec:
@@ -827,16 +820,12 @@ class VolumeExtendSpecForm(forms.Form):
         return ValidSpec(spec, {"gigabytes": size - volume.size_gb})
 
 
-class VolumeDecommissionSpecForm(forms.Form):
+class VolumeDecommissionSpecForm(_OnVolumeForm):
     """Delete the volume: refused while attached, unless detaching first is asked for."""
 
     detach = forms.BooleanField(
         required=False, help_text="Detach it from its server first (else refused while attached)."
     )
-
-    def __init__(self, *args: Any, target: Volume, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.volume = target
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

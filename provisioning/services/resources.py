@@ -230,17 +230,24 @@ def floating_ip_mirror(
             "server_id": address.server_id,
         }
         changed = {k: v for k, v in after.items() if before[k] != v}
-        if changed:
-            audit_record(
-                actor=None,
-                action="floatingip.update",
-                obj=address,
-                before={k: before[k] for k in changed},
-                after=changed,
-                tenant=allocation.tenant,
-                region=allocation.region,
-            )
+        _audit_update(address, before, changed)
     return address
+
+
+def _audit_update(resource, before: dict, changed: dict) -> None:
+    """An audit event of what the cloud changed on a mirrored resource (nothing: none)."""
+    if not changed:
+        return
+    allocation = resource.allocation
+    audit_record(
+        actor=None,
+        action=f"{resource._meta.model_name}.update",
+        obj=resource,
+        before={k: before[k] for k in changed},
+        after=changed,
+        tenant=allocation.tenant,
+        region=allocation.region,
+    )
 
 
 #: What the portal mirrors of a volume, and audits when it changes.
@@ -298,16 +305,7 @@ def volume_mirror(
     volume.save(update_fields=[*changed, "last_seen_at"])
     if "size_gb" in changed:
         usage_rollup_refresh_on_commit(allocation.pk)  # extended
-    if changed:
-        audit_record(
-            actor=None,
-            action="volume.update",
-            obj=volume,
-            before={k: before[k] for k in changed},
-            after=changed,
-            tenant=allocation.tenant,
-            region=allocation.region,
-        )
+    _audit_update(volume, before, changed)
     return volume
 
 
