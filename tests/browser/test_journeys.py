@@ -261,11 +261,14 @@ def test_a_firewall_opening_is_asked_in_words_approved_in_the_inbox_and_opened(o
 
     page.goto(group.get_absolute_url())
     page.get_by_role("link", name="Open a firewall rule").click()
+    page.wait_for_load_state("networkidle")  # the panel is in place before anything is typed
     page.get_by_label("First port").fill("22")
     page.get_by_label("From (or to) the addresses").fill("10.0.0.1/8")
     page.get_by_label("Justification").fill("Administrators reach the servers by SSH.")
+    expect(page.get_by_label("First port")).to_have_value("22")
     page.get_by_role("button", name=re.compile("File request: open a firewall rule")).click()
     expect(page.locator("#remote_cidr-error")).to_contain_text("did you mean 10.0.0.0/8?")
+    expect(page.get_by_label("First port")).to_have_value("22")  # kept with the error
     page.get_by_label("From (or to) the addresses").fill("10.0.0.0/8")
     page.get_by_role("button", name=re.compile("File request: open a firewall rule")).click()
     expect(page.get_by_role("heading", name=re.compile("Open a firewall rule"))).to_be_visible()
