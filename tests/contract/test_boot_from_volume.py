@@ -187,7 +187,9 @@ def test_a_boot_volume_the_cloud_cannot_make_aborts_the_build(contract, network)
         match = NOT_CREATED.fullmatch(failed.fault_message)
         assert match, failed.fault_message
         assert match["server"] == server.id
-        assert (failed.image_id, failed.addresses) == ("", ())
+        # (Its addresses depend on whether Nova's networking finished before the volume failed:
+        # either may come first on the lab, so they are not part of the contract.)
+        assert failed.image_id == ""
         assert volumes_attached(contract, server.id) == []
         wait_volume_gone(contract, match["volume"], timeout=30)
     finally:
