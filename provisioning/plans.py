@@ -168,10 +168,9 @@ def preview_needs(*, allocation: Allocation, kind: Kind | str, data: dict[str, A
     flavor = Flavor.objects.filter(region=allocation.region, name=flavor_name, active=True).first()
     if flavor is None:
         return {}
-    try:
-        count = max(int(data.get("count") or 1), 1)
-    except (TypeError, ValueError):
-        count = 1
+    count = _positive(data.get("count") or 1)
+    if not count:
+        return {}  # nothing sensible asked yet: the form will say why
     needs = {"instances": count, "vcpus": count * flavor.vcpus, "ram_mb": count * flavor.ram_mb}
     if boot := _positive(data.get("boot_volume_gb")):
         needs.update(volumes=count, gigabytes=count * boot)

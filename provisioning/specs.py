@@ -107,6 +107,14 @@ class ServerSpecForm(forms.Form):
         limit = settings.PORTAL_MAX_SERVERS_PER_REQUEST
         if count > limit:
             raise ValidationError(f"At most {limit} servers per request.")
+        name = self.cleaned_data.get("name") or ""
+        longest = f"{name}-{count}" if count > 1 else name
+        if len(longest) > 63:
+            # Several servers are named name-1, name-2...: the suffix must fit too.
+            raise ValidationError(
+                f"With {count} servers the names end in -1 … -{count}: {longest} has "
+                f"{len(longest)} characters, at most 63. Shorten the name."
+            )
         return count
 
     def clean_key_name(self) -> str:

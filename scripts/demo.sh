@@ -64,4 +64,13 @@ cat <<MSG
   Stop:      Ctrl-C
 
 MSG
-$BIN/honcho -f "$procfile" start
+# Ctrl-C stops every process; that is how the demo ends, not a failure (no "Error 130" from
+# make). The handler (rather than ignoring INT) keeps honcho and its children interruptible.
+trap ':' INT
+status=0
+$BIN/honcho -f "$procfile" start || status=$?
+if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
+  echo "Stopped."
+  exit 0
+fi
+exit "$status"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from provisioning import services
@@ -150,3 +151,30 @@ def test_change_from_the_plan_returns_the_filled_form(client, shop):
     assert 'value="app"' in text and 'value="10.9.0.0/24"' in text and WHY in text
     assert 'name="router" id="id_router" checked' not in text
     assert "errorlist" not in text
+
+
+def test_a_count_of_zero_or_less_previews_nothing_and_long_names_leave_room_for_the_suffix(
+    client, shop
+):
+    client.force_login(shop.requester)
+    for count in ("0", "-1"):
+        form = {"allocation": shop.low.pk, "flavor": "m1.large", "count": count}
+        page = client.post(reverse("request-preview-server"), form)
+        assert "+" not in page.content.decode(), count
+    name = "a" * 62
+    with pytest.raises(ValidationError) as err:
+        services.request_submit(
+            user=shop.requester, kind=Kind.SERVER, allocation=shop.low, justification=WHY,
+            spec={"name": name, "flavor": "m1.small", "image": "debian-12",
+                  "networks": [shop.low_net.pk], "count": 2},
+        )  # fmt: skip
+    assert err.value.message_dict["count"] == [
+        f"With 2 servers the names end in -1 … -2: {name}-2 has 64 characters, at most 63. "
+        "Shorten the name."
+    ]
+    one = services.request_submit(
+        user=shop.requester, kind=Kind.SERVER, allocation=shop.low, justification=WHY,
+        spec={"name": name, "flavor": "m1.small", "image": "debian-12",
+              "networks": [shop.low_net.pk], "count": 1},
+    )  # fmt: skip
+    assert one.spec["name"] == name
