@@ -35,6 +35,7 @@ from provisioning.models import (
     Volume,
     VolumeType,
 )
+from provisioning.models.catalog import volume_size_limit
 from tenants.models import Allocation
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -221,9 +222,9 @@ class ServerSpecForm(forms.Form):
                 "boot_volume_gb",
                 f"{image.name} needs a disk of at least {image.min_disk_gb} GB.",
             )
-        elif boot and boot > settings.PORTAL_VOLUME_MAX_GB:
+        elif boot and boot > volume_size_limit(None):
             self.add_error(
-                "boot_volume_gb", f"A volume can hold at most {settings.PORTAL_VOLUME_MAX_GB} GB."
+                "boot_volume_gb", f"A volume can hold at most {volume_size_limit(None)} GB."
             )
         return data
 
@@ -692,7 +693,7 @@ class VolumeSpecForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         size, volume_type = data.get("size_gb"), data.get("volume_type")
-        limit = volume_type.size_limit if volume_type else settings.PORTAL_VOLUME_MAX_GB
+        limit = volume_size_limit(volume_type)
         if size and size > limit:
             what = f"A volume of type {volume_type}" if volume_type else "A volume"
             self.add_error("size_gb", f"{what} holds at most {limit} GB.")
@@ -804,7 +805,7 @@ class VolumeExtendSpecForm(_OnVolumeForm):
         volume_type = VolumeType.objects.filter(
             region_id=volume.allocation.region_id, name=volume.volume_type
         ).first()
-        limit = volume_type.size_limit if volume_type else settings.PORTAL_VOLUME_MAX_GB
+        limit = volume_size_limit(volume_type)
         if size > limit:
             raise ValidationError(f"A volume of this type holds at most {limit} GB.")
         return size

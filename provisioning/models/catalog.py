@@ -91,9 +91,16 @@ class VolumeType(models.Model):
 
     @property
     def size_limit(self) -> int:
-        from django.conf import settings
+        return volume_size_limit(self)
 
-        return self.max_size_gb or settings.PORTAL_VOLUME_MAX_GB
+
+def volume_size_limit(volume_type: VolumeType | None) -> int:
+    """The largest volume a unit may ask for of ``volume_type`` (None: the cloud's default)."""
+    from django.conf import settings
+
+    if volume_type is not None and volume_type.max_size_gb:
+        return volume_type.max_size_gb
+    return settings.PORTAL_VOLUME_MAX_GB
 
 
 class VolumeTypeQuota(models.Model):
