@@ -34,7 +34,7 @@ OPEN_PATHS = ("/login/verify/", "/account/two-factor/", "/logout/", "/static/", 
 
 def second_factor_required(user) -> bool:
     """Whether ``user``'s roles call for a second factor (``PORTAL_2FA_REQUIRED_FOR``)."""
-    from tenants.access import OFFICER_PERMISSION, is_auditor, is_operator
+    from tenants.access import is_auditor, is_operator, officer_domains_filter
 
     roles = set(settings.PORTAL_2FA_REQUIRED_FOR)
     if not user.is_authenticated:
@@ -46,12 +46,9 @@ def second_factor_required(user) -> bool:
     if "auditor" in roles and is_auditor(user):
         return True
     if "officer" in roles:
-        from guardian.shortcuts import get_objects_for_user
+        from tenants.models import SecurityDomain
 
-        officer_of = get_objects_for_user(
-            user, f"tenants.{OFFICER_PERMISSION}", accept_global_perms=False
-        )
-        return officer_of.exists()
+        return SecurityDomain.objects.filter(officer_domains_filter(user)).exists()
     return False
 
 
