@@ -108,14 +108,14 @@ def failure_record(username: str, request: Any) -> None:
 
 
 def _locked_row(key: str, now: datetime) -> SignInFailures:
-    row = SignInFailures.objects.select_for_update().filter(key=key).first()
+    row = SignInFailures.objects.select_for_update(of=("self",)).filter(key=key).first()
     if row is not None:
         return row
     try:
         with transaction.atomic():
             return SignInFailures.objects.create(key=key, window_started_at=now)
     except IntegrityError:  # created by a concurrent failure meanwhile
-        return SignInFailures.objects.select_for_update().get(key=key)
+        return SignInFailures.objects.select_for_update(of=("self",)).get(key=key)
 
 
 def success_record(username: str) -> None:
