@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -78,7 +79,9 @@ class RememberingModelBackend(ModelBackend):
     longer spends three queries on who is asking. Sessions still hold only the user's id.
 
     A user name or client address locked after failed sign-ins (``portal.lockout``) is refused
-    before the password is checked, whichever form or endpoint gave it.
+    before the password is checked, whichever form or endpoint gave it, and whichever backend
+    would have checked it (this one comes first). With ``PORTAL_LOCAL_SIGN_IN`` off it checks
+    no password itself.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -86,21 +89,14 @@ class RememberingModelBackend(ModelBackend):
 
         if request is not None and username and locked_until(username, request) is not None:
             raise PermissionDenied("locked")  # stops every other backend too
+        if not settings.PORTAL_LOCAL_SIGN_IN:
+            return None  # local accounts are off: only the directory's passwords count
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     def get_user(self, user_id: Any) -> Any:
-        generation = access_memory.generation()
+        from portal.sso.users import remembered_user
 
-        def read() -> Any:
-            user = super(RememberingModelBackend, self).get_user(user_id)
-            if user is not None:
-                user.get_all_permissions()
-            return user
-
-        user = access_memory.recall(("user", str(user_id)), generation, read)
-        if user is not None:
-            access_memory.remember_generation(user, generation)
-        return user
+        return remembered_user(user_id)
 
 
 def _when(moment) -> str:

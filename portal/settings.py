@@ -158,10 +158,59 @@ CACHES = {
 }
 
 # --- Authentication and object permissions --------------------------------------------------
+# The model backend comes first: it refuses locked names and addresses for every backend.
 AUTHENTICATION_BACKENDS = [
     "portal.authentication.RememberingModelBackend",
+    "portal.sso.ldap.DirectoryLDAPBackend",
+    "portal.sso.oidc.DirectoryOIDCBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+
+# --- Single sign-on (portal.sso, docs/security.md) -------------------------------------------
+# Local accounts (user names and passwords kept by the portal) can be switched off once the
+# directory or the provider signs everyone in.
+PORTAL_LOCAL_SIGN_IN = env.bool("PORTAL_LOCAL_SIGN_IN", default=True)
+# LDAP / Active Directory: on when PORTAL_LDAP_URL is set.
+PORTAL_LDAP_URL = env.str("PORTAL_LDAP_URL", default="")
+if PORTAL_LDAP_URL:
+    from portal.sso.config import ldap_settings
+
+    globals().update(
+        ldap_settings(
+            url=PORTAL_LDAP_URL,
+            bind_dn=env.str("PORTAL_LDAP_BIND_DN", default=""),
+            bind_password=env.str("PORTAL_LDAP_BIND_PASSWORD", default=""),
+            user_base=env.str("PORTAL_LDAP_USER_BASE"),
+            user_filter=env.str("PORTAL_LDAP_USER_FILTER", default="(uid=%(user)s)"),
+            group_base=env.str("PORTAL_LDAP_GROUP_BASE"),
+            group_type=env.str("PORTAL_LDAP_GROUP_TYPE", default="groupOfNames"),
+            start_tls=env.bool("PORTAL_LDAP_START_TLS", default=False),
+        )
+    )
+# OpenID Connect: on when PORTAL_OIDC_CLIENT_ID is set.
+PORTAL_OIDC_NAME = env.str("PORTAL_OIDC_NAME", default="the agency's sign-in")
+PORTAL_OIDC_GROUPS_CLAIM = env.str("PORTAL_OIDC_GROUPS_CLAIM", default="groups")
+PORTAL_OIDC_USERNAME_CLAIM = env.str("PORTAL_OIDC_USERNAME_CLAIM", default="preferred_username")
+# The provider's own second factor counts: the portal asks for none after an OIDC sign-in.
+PORTAL_2FA_TRUST_OIDC = env.bool("PORTAL_2FA_TRUST_OIDC", default=True)
+if env.str("PORTAL_OIDC_CLIENT_ID", default=""):
+    from portal.sso.config import oidc_settings
+
+    globals().update(
+        oidc_settings(
+            issuer=env.str("PORTAL_OIDC_ISSUER"),
+            client_id=env.str("PORTAL_OIDC_CLIENT_ID"),
+            client_secret=env.str("PORTAL_OIDC_CLIENT_SECRET"),
+            authorization_endpoint=env.str("PORTAL_OIDC_AUTHORIZATION_ENDPOINT", default=""),
+            token_endpoint=env.str("PORTAL_OIDC_TOKEN_ENDPOINT", default=""),
+            userinfo_endpoint=env.str("PORTAL_OIDC_USERINFO_ENDPOINT", default=""),
+            jwks_endpoint=env.str("PORTAL_OIDC_JWKS_ENDPOINT", default=""),
+            scopes=env.str("PORTAL_OIDC_SCOPES", default="openid profile email"),
+        )
+    )
+# How often every directory account is looked up again (seconds).
+PORTAL_DIRECTORY_SYNC_EVERY = env.float("PORTAL_DIRECTORY_SYNC_EVERY", default=900.0)
+
 # Lockout (portal.lockout): failed sign-ins within the window lock the user name, or the client
 # address, for PORTAL_LOCKOUT_SECONDS. The address is X-Forwarded-For's only when the direct
 # peer is one of PORTAL_TRUSTED_PROXIES (addresses or CIDRs of the load balancers).
@@ -444,6 +493,10 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",
         "schedule": 3600.0,
+    },
+    "directory-sync": {
+        "task": "portal.tasks.periodic_directory_sync",
+        "schedule": PORTAL_DIRECTORY_SYNC_EVERY,
     },
     "audit-seal": {"task": "portal.tasks.periodic_audit_seal", "schedule": PORTAL_AUDIT_SEAL_EVERY},
     "audit-checkpoint": {

@@ -36,6 +36,17 @@ def periodic_relay_outbox() -> int:
     return relay_due()
 
 
+@shared_task(ignore_result=True)
+def periodic_directory_sync() -> dict[str, str] | None:
+    """Re-map every directory account's groups and remove those the directory lost; once at a
+    time across the workers. A source that cannot answer is skipped until the next run."""
+    from portal.singleflight import single_flight
+    from portal.sso.sync import directory_sync
+
+    with single_flight("directory-sync") as mine:
+        return directory_sync() if mine else None
+
+
 @worker_ready.connect
 def _relay_left_over_work(**kwargs: object) -> None:
     """A worker starting (after an outage, a deploy) publishes whatever waited in the outbox."""

@@ -82,6 +82,24 @@ def token_revoke(*, user, token: ApiToken) -> ApiToken:
     return token
 
 
+def tokens_revoke_all(*, user, actor) -> list[str]:
+    """Revoke every live token of ``user`` (leaving, disabled by the directory); returns their
+    prefixes. Each is audited like a revocation by its owner, with who did it."""
+    with transaction.atomic():
+        tokens = list(
+            ApiToken.objects.select_for_update(of=("self",), no_key=True)
+            .filter(owner=user, revoked_at__isnull=True)
+            .order_by("id")
+        )
+        now = timezone.now()
+        for token in tokens:
+            token.revoked_at = now
+            token.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="token.revoke", obj=token,
+                         after={"name": token.name, "owner": user.get_username()})  # fmt: skip
+    return [token.prefix for token in tokens]
+
+
 def tokens_of(user) -> QuerySet[ApiToken]:
     """The user's own tokens, newest first: tokens are personal, even operators see only theirs."""
     return ApiToken.objects.filter(owner=user).order_by("-created_at", "-id")

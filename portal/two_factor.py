@@ -1,10 +1,11 @@
-"""A second factor for local accounts: a TOTP authenticator app, and recovery codes.
+"""A second factor for passwords the portal checks: a TOTP authenticator app, and recovery codes.
 
 Who must use one is a setting (``PORTAL_2FA_REQUIRED_FOR``: operators, auditors and security
 officers by default; ``everyone`` for all): they are sent to enrol at their first sign-in, and
 nothing else answers until they have. Anyone may enrol; once enrolled, every sign-in asks for
 a code. Built on django-otp (its TOTP and static devices); the session remembers the device
-that was verified, as django-otp does.
+that was verified, as django-otp does. A sign-in through the OpenID Connect provider is not
+asked again (the provider enforces its own factors) unless ``PORTAL_2FA_TRUST_OIDC`` is off.
 """
 
 from __future__ import annotations
@@ -150,6 +151,22 @@ def standing_at_sign_in(sender, request: HttpRequest, user, **kwargs) -> None:
         ]
 
 
+#: The backend of sessions opened by the OpenID Connect provider.
+OIDC_BACKEND = "portal.sso.oidc.DirectoryOIDCBackend"
+
+
+def _provider_vouched(request: HttpRequest) -> bool:
+    """A session the provider opened: its own second factor counts (``PORTAL_2FA_TRUST_OIDC``).
+    The directory's password alone does not: LDAP sign-ins are asked like local ones."""
+    from django.contrib.auth import BACKEND_SESSION_KEY
+
+    return (
+        settings.PORTAL_2FA_TRUST_OIDC
+        and hasattr(request, "session")
+        and request.session.get(BACKEND_SESSION_KEY) == OIDC_BACKEND
+    )
+
+
 class SecondFactorMiddleware:
     """Holds a signed-in session at the second factor until it is given (or set up)."""
 
@@ -162,6 +179,7 @@ class SecondFactorMiddleware:
             user.is_authenticated
             and not user.is_verified()
             and not request.path.startswith(OPEN_PATHS)
+            and not _provider_vouched(request)
         ):
             enrolled, required = _standing(request)
             if enrolled:

@@ -14,7 +14,8 @@ from portal.account_views import (
     TwoFactorVerifyView,
     TwoFactorView,
 )
-from portal.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
+from portal.lockout import LockoutAdminAuthenticationForm
+from portal.sso.views import ProviderCallbackView, ProviderSignInView, SignInView
 from portal.views import DashboardView, markings_stylesheet
 
 admin.site.login_form = LockoutAdminAuthenticationForm
@@ -22,13 +23,9 @@ admin.site.login_form = LockoutAdminAuthenticationForm
 urlpatterns = [
     path("", DashboardView.as_view(), name="dashboard"),
     path("markings.css", markings_stylesheet, name="markings-css"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            redirect_authenticated_user=True, authentication_form=LockoutAuthenticationForm
-        ),
-        name="login",
-    ),
+    path("login/", SignInView.as_view(), name="login"),
+    path("oidc/authenticate/", ProviderSignInView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", ProviderCallbackView.as_view(), name="oidc_authentication_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("login/verify/", TwoFactorVerifyView.as_view(), name="two-factor-verify"),
     path("account/two-factor/", TwoFactorView.as_view(), name="account-two-factor"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db import models, transaction
 from guardian.shortcuts import assign_perm, get_group_perms, get_user_perms, remove_perm
 
@@ -203,6 +203,59 @@ def site_access_grant(*, grantee: Grantee, site: Site, actor: Actor = None) -> N
 
 def site_access_revoke(*, grantee: Grantee, site: Site, actor: Actor = None) -> None:
     object_permissions_change(grantee=grantee, obj=site, revoke={SITE_PERMISSION}, actor=actor)
+
+
+# --- Portal-wide roles: operator and auditor ------------------------------------------------
+
+#: The group that carries each portal-wide role.
+PORTAL_ROLE_GROUPS = {"operator": "Operators", "auditor": "Auditors"}
+#: Operators also get the admin pages of these apps.
+ADMIN_APPS = ["tenants", "provisioning", "django_celery_beat"]
+
+
+def portal_role_group(role: str) -> Group:
+    """The group holding ``role`` (``operator`` or ``auditor``), created on first use."""
+    group, created = Group.objects.get_or_create(name=PORTAL_ROLE_GROUPS[role])
+    if created:
+        codename = {"operator": "operate_portal", "auditor": "audit_portal"}[role]
+        perms = Permission.objects.filter(content_type__app_label="tenants", codename=codename)
+        if role == "operator":
+            perms |= Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
+        group.permissions.add(*perms)
+    return group
+
+
+def portal_role_holds(user: AbstractBaseUser, role: str) -> bool:
+    return user.groups.filter(name=PORTAL_ROLE_GROUPS[role]).exists()
+
+
+@transaction.atomic
+def portal_role_grant(*, user: AbstractBaseUser, role: str, actor: Actor = None) -> None:
+    """Make ``user`` an operator (with the admin) or an auditor."""
+    if portal_role_holds(user, role):
+        return
+    user.groups.add(portal_role_group(role))
+    if role == "operator" and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        actor=actor, action="role.grant", obj=user,
+        after={"user": user.get_username(), "role": role},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def portal_role_revoke(*, user: AbstractBaseUser, role: str, actor: Actor = None) -> None:
+    if not portal_role_holds(user, role):
+        return
+    user.groups.remove(portal_role_group(role))
+    if role == "operator" and user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        actor=actor, action="role.revoke", obj=user,
+        before={"user": user.get_username(), "role": role},
+    )  # fmt: skip
 
 
 # --- Allocations ------------------------------------------------------------------------------

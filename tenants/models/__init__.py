@@ -1,5 +1,11 @@
 """Tenancy data: where clouds are (sites, security domains, regions) and who holds what."""
 
+from tenants.models.directory import (
+    DirectoryAccount,
+    DirectoryGrant,
+    DirectoryRule,
+    DirectorySource,
+)
 from tenants.models.generation import AccessGeneration
 from tenants.models.permissions import (
     SecurityDomainGroupObjectPermission,
@@ -18,6 +24,10 @@ __all__ = [
     "Allocation",
     "AllocationUsage",
     "CloudRegion",
+    "DirectoryAccount",
+    "DirectoryGrant",
+    "DirectoryRule",
+    "DirectorySource",
     "Membership",
     "Role",
     "SecurityDomain",

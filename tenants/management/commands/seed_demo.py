@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tenants import demo, services
 from tenants.models import Allocation, CloudRegion, SecurityDomain, Site, Tenant
-
-OPERATORS = "Operators"
-AUDITORS = "Auditors"
-ADMIN_APPS = ["tenants", "provisioning", "django_celery_beat"]
 
 
 class Command(BaseCommand):
@@ -109,19 +104,9 @@ class Command(BaseCommand):
         for slug in spec.officer_of:
             services.security_officer_grant(grantee=user, domain=domains[slug])
         if spec.operator:
-            user.groups.add(self._role_group(OPERATORS, "operate_portal", admin_perms=True))
+            services.portal_role_grant(user=user, role="operator")
         if spec.auditor:
-            user.groups.add(self._role_group(AUDITORS, "audit_portal", admin_perms=False))
-
-    @staticmethod
-    def _role_group(name: str, codename: str, *, admin_perms: bool) -> Group:
-        """The portal-wide role group; operators also get the admin pages of the portal's apps."""
-        group, _ = Group.objects.get_or_create(name=name)
-        perms = Permission.objects.filter(content_type__app_label="tenants", codename=codename)
-        if admin_perms:
-            perms |= Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
-        group.permissions.add(*perms)
-        return group
+            services.portal_role_grant(user=user, role="auditor")
 
     def _print_logins(self) -> None:
         self.stdout.write(
