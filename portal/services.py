@@ -14,8 +14,14 @@ if TYPE_CHECKING:
 
 
 def _field_values(obj: models.Model) -> dict[str, Any]:
-    """The object's own columns (foreign keys as ids), as the audit log stores them."""
-    return audit_value({f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
+    """The object's own columns (foreign keys as ids), as the audit log stores them; never the
+    secrets a model names in ``AUDIT_EXCLUDE``."""
+    excluded = getattr(obj, "AUDIT_EXCLUDE", ())
+    return audit_value({
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.attname not in excluded
+    })  # fmt: skip
 
 
 def audited_save(*, obj: models.Model, actor: AbstractBaseUser | None) -> models.Model:

@@ -13,7 +13,17 @@ from guardian.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
 from portal.admin import AuditedAdmin
 from tenants import services
 from tenants.access import DOMAIN_PERMISSION, OFFICER_PERMISSION, SITE_PERMISSION
-from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
+from tenants.models import (
+    Allocation,
+    CloudRegion,
+    DirectoryAccount,
+    DirectoryGrant,
+    DirectoryRule,
+    Membership,
+    SecurityDomain,
+    Site,
+    Tenant,
+)
 
 
 class _GrantsThroughServices:
@@ -163,3 +173,38 @@ class AllocationAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for allocation in queryset.select_related("tenant", "region"):
             services.allocation_delete(allocation=allocation, actor=request.user)
+
+
+@admin.register(DirectoryRule)
+class DirectoryRuleAdmin(AuditedAdmin):
+    """The rules that turn directory groups into rights; applied at each sign-in and by the
+    periodic sync (``manage.py directory_sync`` applies them at once)."""
+
+    list_display = ["group", "source", "right", "role", "tenant", "domain", "site", "description"]
+    list_filter = ["right", "source", "role"]
+    search_fields = ["group", "description"]
+    autocomplete_fields = ["tenant"]
+    fields = ["group", "source", "right", "tenant", "role", "domain", "site", "description"]
+
+
+class DirectoryGrantInline(admin.TabularInline):
+    model = DirectoryGrant
+    extra = 0
+    can_delete = False
+    readonly_fields = ["right", "role"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DirectoryAccount)
+class DirectoryAccountAdmin(AuditedAdmin):
+    """Who signs in through the directory or the provider, their groups as last seen, and the
+    rights the rules gave them. Adding one hands an existing account over to the directory."""
+
+    list_display = ["user", "source", "subject", "synced_at", "removed_at"]
+    list_filter = ["source", ("removed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "subject"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["groups", "synced_at", "removed_at"]
+    inlines = [DirectoryGrantInline]

@@ -66,7 +66,7 @@ class DirectoryLDAPBackend(LDAPBackend):
             return None
         directory_rights_apply(account=user.directory_account, groups=_groups(ldap_user))
         user.refresh_from_db(fields=["is_active"])
-        return user if self.user_can_authenticate(user) else None
+        return user if user.is_active else None
 
     def get_user(self, user_id: Any) -> Any:
         return remembered_user(user_id)
@@ -79,33 +79,50 @@ class DirectoryLDAPBackend(LDAPBackend):
         return set()
 
 
+def _service_connection(backend: DirectoryLDAPBackend):
+    """A connection bound as the service account; raises ``ldap.LDAPError`` if it cannot be."""
+    config = backend.settings
+    connection = backend.ldap.initialize(config.SERVER_URI, bytes_mode=False)
+    for option, value in config.CONNECTION_OPTIONS.items():
+        connection.set_option(option, value)
+    if config.START_TLS:
+        connection.start_tls_s()
+    connection.simple_bind_s(config.BIND_DN, config.BIND_PASSWORD)
+    return connection
+
+
 def ldap_sync() -> SyncResult:
     """Look every directory account up again: groups re-mapped, the departed removed.
 
-    A directory that cannot answer (down, the service account refused) stops the sync with
-    ``ldap.LDAPError`` before anyone is removed: "not found" is only believed from a directory
-    that answered.
+    Whether someone is still in the directory is asked on a connection of our own, whose
+    errors are raised (django-auth-ldap's lookups log and swallow them, which would make a
+    directory that is down look empty): a directory that cannot answer stops the sync with
+    ``ldap.LDAPError`` before anyone is removed.
     """
     result = SyncResult()
     if not ldap_enabled():
         return result
     backend = DirectoryLDAPBackend()
-    accounts = DirectoryAccount.objects.filter(source=DirectorySource.LDAP).select_related("user")
-    for account in accounts.order_by("id").iterator(chunk_size=200):
-        username = account.user.get_username()
-        result.checked += 1
-        ldap_user = _LDAPUser(backend, username=username)
-        if ldap_user.attrs is None:  # raises LDAPError if the directory did not answer
-            if account.removed_at is None:
-                directory_account_remove(account=account, why="no longer in the directory")
-                result.removed.append(username)
-            continue
-        user = ldap_user.populate_user()
-        if user is None:
-            result.failed.append(username)
-            continue
-        before = (account.groups, account.removed_at)
-        account = directory_rights_apply(account=account, groups=_groups(ldap_user))
-        if (account.groups, account.removed_at) != before:
-            result.updated += 1
+    connection = _service_connection(backend)
+    try:
+        accounts = DirectoryAccount.objects.filter(source=DirectorySource.LDAP)
+        for account in accounts.select_related("user").order_by("id").iterator(chunk_size=200):
+            username = account.user.get_username()
+            result.checked += 1
+            found = backend.settings.USER_SEARCH.execute(connection, {"user": username})
+            if len(found) != 1:
+                if account.removed_at is None:
+                    directory_account_remove(account=account, why="no longer in the directory")
+                    result.removed.append(username)
+                continue
+            ldap_user = _LDAPUser(backend, username=username)
+            if ldap_user.populate_user() is None:
+                result.failed.append(username)
+                continue
+            before = (account.groups, account.removed_at)
+            account = directory_rights_apply(account=account, groups=_groups(ldap_user))
+            if (account.groups, account.removed_at) != before:
+                result.updated += 1
+    finally:
+        connection.unbind_s()
     return result

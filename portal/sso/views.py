@@ -3,10 +3,12 @@ configured (rather than failing on the missing settings)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import View
 from mozilla_django_oidc.views import (
@@ -17,6 +19,8 @@ from mozilla_django_oidc.views import (
 from portal.lockout import LockoutAuthenticationForm
 from portal.sso.ldap import ldap_enabled
 from portal.sso.oidc import oidc_enabled
+
+log = logging.getLogger(__name__)
 
 
 class SignInView(LoginView):
@@ -53,9 +57,15 @@ class ProviderSignInView(OIDCAuthenticationRequestView):
 
 
 class ProviderCallbackView(OIDCAuthenticationCallbackView):
-    """Where the provider sends the browser back with a code."""
+    """Where the provider sends the browser back with a code. A state this browser was never
+    given (a forged or replayed link, an expired session) is a failed sign-in, said on the
+    sign-in page, not a bare 400."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("No OpenID Connect provider is configured.")
-        return super().get(request)
+        try:
+            return super().get(request)
+        except SuspiciousOperation as refused:
+            log.warning("OpenID Connect callback refused: %s", refused)
+            return self.login_failure()

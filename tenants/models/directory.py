@@ -141,6 +141,8 @@ class DirectoryAccount(models.Model):
     #: OpenID Connect only: lets the periodic sync ask the provider again (encrypted).
     refresh_token = models.TextField(blank=True, editable=False)
 
+    AUDIT_EXCLUDE = ("refresh_token",)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
