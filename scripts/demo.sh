@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${PORT:-8000}"
 CLOUDSIM_PORT="${CLOUDSIM_PORT:-8800}"
+LDAP_PORT="${LDAP_PORT:-3890}"
+IDP_PORT="${IDP_PORT:-8890}"
 DEMO=var/demo
 mkdir -p "$DEMO"
 
@@ -17,6 +19,10 @@ export CLOUDS_YAML="${CLOUDS_YAML:-$PWD/$DEMO/clouds.yaml}"
 export DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export PORTAL_URL="http://127.0.0.1:${PORT}"
 export PORT
+# Single sign-on against the demo's own directory and provider (started below).
+export PORTAL_OIDC_ISSUER="http://127.0.0.1:${IDP_PORT}/o"
+export PORTAL_OIDC_CLIENT_ID=portal-demo PORTAL_OIDC_CLIENT_SECRET=portal-demo-client-secret
+export PORTAL_OIDC_NAME="${PORTAL_OIDC_NAME:-Agency sign-in (demo)}"
 
 procfile="$DEMO/Procfile"
 cp Procfile "$procfile"
@@ -40,8 +46,9 @@ $BIN/python manage.py write_demo_cloud --base-url "http://127.0.0.1:${CLOUDSIM_P
   --seed "$DEMO/cloudsim-seed.yaml" --clouds-yaml "$CLOUDS_YAML" >/dev/null
 $BIN/python -m cloudsim --port "$CLOUDSIM_PORT" --state "$DEMO/cloudsim.sqlite3" \
   --seed "$DEMO/cloudsim-seed.yaml" --build-time 5 > "$DEMO/cloudsim.log" 2>&1 &
-cloudsim_pid=$!
-trap 'kill "$cloudsim_pid" 2>/dev/null || true' EXIT
+pids="$!"
+trap 'kill $pids 2>/dev/null || true' EXIT
+cloudsim_pid=$pids
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:${CLOUDSIM_PORT}/_sim/health" >/dev/null && break
   sleep 0.2
@@ -54,6 +61,34 @@ fi
 $BIN/python manage.py sync_catalog >/dev/null
 $BIN/python manage.py sync_allocations >/dev/null
 
+# The agency's identity services: an OpenID Connect provider, and a directory when slapd is
+# installed (apt-get install slapd); their people are printed with the logins.
+$BIN/python manage.py write_demo_directory --directory-seed "$DEMO/directory-seed.json" \
+  --provider-seed "$DEMO/provider-seed.json" --callback "$PORTAL_URL/oidc/callback/"
+$BIN/python -m idp.oidc --port "$IDP_PORT" --state "$DEMO/idp" --seed "$DEMO/provider-seed.json" \
+  > "$DEMO/idp.log" 2>&1 &
+pids="$pids $!"
+sso="  Sign-in:   OpenID Connect provider on http://127.0.0.1:${IDP_PORT}/o (log: $DEMO/idp.log)"
+if [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null; then
+  $BIN/python -m idp.directory --port "$LDAP_PORT" --dir "$DEMO/ldap" \
+    --seed "$DEMO/directory-seed.json" > "$DEMO/ldap.log" 2>&1 &
+  pids="$pids $!"
+  export PORTAL_LDAP_URL="ldap://127.0.0.1:${LDAP_PORT}"
+  export PORTAL_LDAP_BIND_DN="cn=portal,ou=services,dc=agency,dc=example"
+  export PORTAL_LDAP_BIND_PASSWORD=directory-service
+  export PORTAL_LDAP_USER_BASE="ou=people,dc=agency,dc=example"
+  export PORTAL_LDAP_GROUP_BASE="ou=groups,dc=agency,dc=example"
+  sso="$sso
+             directory (LDAP) on ldap://127.0.0.1:${LDAP_PORT} (log: $DEMO/ldap.log)"
+else
+  sso="$sso
+             no directory: slapd is not installed (apt-get install slapd ldap-utils)"
+fi
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:${IDP_PORT}/o/.well-known/openid-configuration" >/dev/null && break
+  sleep 0.2
+done
+
 cat "$DEMO/logins.txt"
 cat <<MSG
 
@@ -61,6 +96,7 @@ cat <<MSG
   API docs:  http://127.0.0.1:${PORT}/api/docs/
   Admin:     http://127.0.0.1:${PORT}/admin/   (oscar)
   Cloud:     cloudsim on http://127.0.0.1:${CLOUDSIM_PORT}/ (log: $DEMO/cloudsim.log)
+$sso
   Stop:      Ctrl-C
 
 MSG

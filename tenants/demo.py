@@ -168,3 +168,66 @@ USERS = [
     ),
     DemoUser("aude", "Aude Auditor", "auditor: sees everything, changes nothing", auditor=True),
 ]
+
+
+# --- Single sign-on: the demo directory (LDAP) and provider (OpenID Connect) -----------------
+# Directory groups and what the portal's rules give their members: (group, right, target, role).
+DIRECTORY_RULES = [
+    ("portal-csc-requesters", "membership", "csc", "requester"),
+    ("portal-csc-approvers", "membership", "csc", "approver"),
+    ("portal-training-requesters", "membership", "training", "requester"),
+    ("portal-training-managers", "membership", "training", "manager"),
+    ("portal-cleared-unclassified", "clearance", "nato-unclassified", ""),
+    ("portal-cleared-restricted", "clearance", "nato-restricted", ""),
+    *((f"portal-site-{slug}", "site", slug, "") for slug in ALL_SITES),
+    ("portal-operators", "operator", "", ""),
+    ("portal-auditors", "auditor", "", ""),
+]
+
+
+@dataclass(frozen=True)
+class DirectoryPerson:
+    username: str
+    given_name: str
+    family_name: str
+    story: str
+    groups: tuple[str, ...]
+
+    def seed(self) -> dict:
+        return {
+            "username": self.username, "password": DEMO_PASSWORD,
+            "given_name": self.given_name, "family_name": self.family_name,
+            "email": f"{self.username}@agency.example", "groups": list(self.groups),
+        }  # fmt: skip
+
+
+#: People in the demo directory: they sign in with user name and password on the portal's page.
+LDAP_PEOPLE = [
+    DirectoryPerson(
+        "lena", "Lena", "Directory",
+        "requester in CSC; UNCLASSIFIED + RESTRICTED; Brussels, Mons",
+        ("portal-csc-requesters", "portal-cleared-unclassified", "portal-cleared-restricted",
+         "portal-site-brussels", "portal-site-mons"),
+    ),
+    DirectoryPerson(
+        "leon", "Leon", "Directory",
+        "approver in CSC; UNCLASSIFIED + RESTRICTED; Brussels, Mons",
+        ("portal-csc-approvers", "portal-cleared-unclassified", "portal-cleared-restricted",
+         "portal-site-brussels", "portal-site-mons"),
+    ),
+]  # fmt: skip
+#: People at the demo provider: they use the "Sign in with" button.
+OIDC_PEOPLE = [
+    DirectoryPerson(
+        "olga", "Olga", "Provider",
+        "requester in Training; UNCLASSIFIED; Brussels, Oeiras",
+        ("portal-training-requesters", "portal-cleared-unclassified", "portal-site-brussels",
+         "portal-site-oeiras"),
+    ),
+    DirectoryPerson(
+        "omar", "Omar", "Provider", "operator (the provider's sign-in needs no second code)",
+        ("portal-operators",),
+    ),
+]  # fmt: skip
+OIDC_CLIENT_ID = "portal-demo"
+OIDC_CLIENT_SECRET = "portal-demo-client-secret"

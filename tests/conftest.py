@@ -7,8 +7,9 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
-# cloudsim, started once per session on a free port (see cloudsim/pytest_plugin.py).
-pytest_plugins = ["cloudsim.pytest_plugin", "tests.live"]
+# cloudsim, started once per session on a free port (see cloudsim/pytest_plugin.py); the
+# directory and the OpenID Connect provider, started when a test first asks (tests/identity.py).
+pytest_plugins = ["cloudsim.pytest_plugin", "tests.live", "tests.identity"]
 
 
 @pytest.fixture

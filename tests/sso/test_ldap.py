@@ -15,7 +15,7 @@ from portal.tokens import token_create
 from tenants.access import is_operator
 from tenants.models import DirectoryAccount, DirectoryRule, Membership
 from tests.factories import UserFactory
-from tests.sso.conftest import PASSWORD, directory_admin
+from tests.identity import PASSWORD, directory_admin
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from portal.tokens import token_create
 from tenants.access import is_operator
 from tenants.models import DirectoryAccount, DirectoryRule, Membership
 from tests.factories import UserFactory
-from tests.sso.conftest import provider_sign_in
+from tests.identity import provider_sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tenants import demo, services
-from tenants.models import Allocation, CloudRegion, SecurityDomain, Site, Tenant
+from tenants.models import Allocation, CloudRegion, DirectoryRule, SecurityDomain, Site, Tenant
 
 
 class Command(BaseCommand):
@@ -80,6 +80,18 @@ class Command(BaseCommand):
                 )
         for spec in demo.USERS:
             self._seed_user(spec, tenants, domains, sites)
+        self._seed_directory_rules(tenants, domains, sites)
+
+    @staticmethod
+    def _seed_directory_rules(tenants, domains, sites) -> None:
+        """What the demo directory's and provider's groups give (``tenants.directory``)."""
+        targets = {"membership": tenants, "clearance": domains, "site": sites}
+        field_of = {"membership": "tenant", "clearance": "domain", "site": "site"}
+        for group, right, target, role in demo.DIRECTORY_RULES:
+            lookup = {"group": group, "right": right, "role": role}
+            if target:
+                lookup[field_of[right]] = targets[right][target]
+            DirectoryRule.objects.get_or_create(**lookup)
 
     def _seed_user(self, spec: demo.DemoUser, tenants, domains, sites) -> None:
         first, _, last = spec.full_name.partition(" ")
@@ -116,3 +128,9 @@ class Command(BaseCommand):
         )
         for spec in demo.USERS:
             self.stdout.write(f"  {spec.username:<7} {spec.story}")
+        self.stdout.write("Directory (LDAP) sign-in, same password, on the sign-in form:")
+        for person in demo.LDAP_PEOPLE:
+            self.stdout.write(f"  {person.username:<7} {person.story}")
+        self.stdout.write("Provider (OpenID Connect) sign-in, same password, with the button:")
+        for person in demo.OIDC_PEOPLE:
+            self.stdout.write(f"  {person.username:<7} {person.story}")

@@ -128,6 +128,13 @@ class Provider:
     def put_user(self, **user) -> None:
         requests.post(f"{self.url}/_idp/users/", json=user, timeout=5).raise_for_status()
 
+    def register(self, redirect_uri: str) -> None:
+        """Let the portal at another address (a live server) be the provider's client too."""
+        requests.post(f"{self.url}/_idp/clients/", json={
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "redirect_uris": [CALLBACK, redirect_uri],
+        }, timeout=5).raise_for_status()  # fmt: skip
+
     def remove(self, username: str) -> None:
         requests.delete(f"{self.url}/_idp/users/{username}/", timeout=5).raise_for_status()
 
