@@ -7,6 +7,7 @@ test asks for them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -113,6 +114,29 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def settle(self, timeout: float = 15) -> None:
+        """Drop what is still queued and wait until no other connection to the test database is
+        busy: a task still running when the database is flushed deadlocks the flush (TRUNCATE
+        against its reads). Best effort: a broker a test restarted may refuse the purge."""
+        if not self.alive:
+            return
+        with contextlib.suppress(Exception):
+            celery_app.control.purge()
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                )
+                if cursor.fetchone()[0] == 0:
+                    return
+            time.sleep(0.1)
 
 
 class Beat:
@@ -225,6 +249,7 @@ def worker(session_worker, redis_server) -> Iterator[Worker]:
     before = celery_app.conf.broker_url
     point_celery_at(redis_server.url)
     yield session_worker
+    session_worker.settle()
     point_celery_at(before)
 
 
