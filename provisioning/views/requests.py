@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views import View
 
-from portal.views import ClassifiedPageMixin, RestrictedDetailView, RestrictedListView
+from portal.views import ClassifiedPageMixin, RestrictedDetailView
 from provisioning import services
+from provisioning.filtersets import RequestFilterSet
 from provisioning.forms import (
     NetworkRequestForm,
     RequestForm,
@@ -26,13 +27,37 @@ from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
 from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
 from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
 from provisioning.services import QuotaExceeded
+from provisioning.views.lists import FilteredListView
 from tenants.access import Action, can, is_operator
 
 
-class RequestListView(RestrictedListView):
+class RequestListView(FilteredListView):
+    """Every request the user may see: searched, filtered and sorted with the API's filters
+    (``RequestFilterSet``), newest first, in keyset pages."""
+
     model = ResourceRequest
     queryset = ResourceRequest.objects.select_related(*REQUEST_RELATED)
     template_name = "provisioning/request_list.html"
+    filterset_class = RequestFilterSet
+    sort_fields = {
+        "created": "created_at",
+        "changed": "state_changed_at",
+        "state": "state",
+        "kind": "kind",
+        "tenant": "allocation__tenant__name",
+        "site": "allocation__region__site__name",
+        "domain": "allocation__region__domain__level",
+    }
+    narrow_sorts = frozenset({"tenant", "site", "domain", "kind"})
+    default_sort = "-created"
+    filter_names = ("q", "state", "kind", "tenant", "site", "domain", "requester",
+                    "created_from", "created_to")  # fmt: skip
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["choices"].update(states=RequestState.choices, kinds=Kind.choices)
+        context["invalid"] = self.filterset.is_bound and not self.filterset.is_valid()
+        return context
 
 
 class RequestDetailView(RestrictedDetailView):

@@ -29,7 +29,8 @@ LISTS = [
     ("/security-groups/", "requester", 10),
     ("/volumes/", "requester", 10),
     ("/volumes/?sort=-size&status=in-use", "requester", 10),
-    ("/requests/", "requester", 9),
+    ("/requests/", "requester", 10),  # + the bounded count its filters' pager shows
+    ("/requests/?state=approved&kind=server&sort=state&q=web", "requester", 9),
     ("/approvals/", "approver", 18),
     ("/allocations/", "requester", 14),
     ("/tenants/", "requester", 8),
