@@ -11,6 +11,7 @@ from provisioning.services.approvals import (
 from provisioning.services.errors import QuotaExceeded, RequestNotAllowed
 from provisioning.services.requests import (
     request_cancel,
+    request_refusal,
     request_retry,
     request_submit,
     requests_allowed_check,
@@ -21,6 +22,7 @@ __all__ = [
     "RequestNotAllowed",
     "request_approve",
     "request_cancel",
+    "request_refusal",
     "request_reject",
     "request_retry",
     "request_submit",

@@ -25,8 +25,8 @@ from provisioning.services.quotas import allocation_lock, needs_of, quota_check
 from provisioning.services.transitions import record_created, request_lock, transition
 from provisioning.services.work import work_start
 from provisioning.specs import DAY2_SPEC_FORMS, validate_day2_spec, validate_spec
-from tenants.access import Action, can, is_operator
-from tenants.models import Allocation
+from tenants.access import Action, can, is_auditor, is_operator
+from tenants.models import Allocation, Membership, Role
 
 MIN_JUSTIFICATION = 10
 #: What a day-2 request holds of the quota while it is in flight.
@@ -127,13 +127,37 @@ def _target_model(kind: Kind) -> type:
     return SecurityGroup if kind.on_security_group else Network
 
 
-def requests_allowed_check(user, allocation: Allocation) -> None:
-    """Raise RequestNotAllowed unless ``user`` may file requests in ``allocation``."""
-    if not can(user, Action.REQUEST, allocation):
-        raise RequestNotAllowed(
-            "Your role in this tenant does not allow requests; ask its manager for the "
+def request_refusal(user, allocation: Allocation) -> str | None:
+    """Why ``user`` may not file requests in ``allocation``, in words that say what to do next
+    (None if they may). The pages say it before showing a form; the service says it on submit.
+    """
+    if can(user, Action.REQUEST, allocation):
+        return None
+    if is_auditor(user):
+        return "Auditors see everything and change nothing: they file no requests."
+    tenant, region = allocation.tenant, allocation.region
+    membership = Membership.objects.filter(tenant_id=allocation.tenant_id, user=user).first()
+    if membership is None:
+        return (
+            f"Requests in {tenant.name} are filed by its members; you are not one. Ask its "
+            "manager to add you with the requester role."
+        )
+    if not Role(membership.role).includes(Role.REQUESTER):
+        return (
+            f"Your role in {tenant.name} does not allow requests; ask its manager for the "
             "requester role."
         )
+    return (
+        f"Requests here need clearance for {region.domain.name} and an entitlement to "
+        f"{region.site.name}; ask your security officer."
+    )
+
+
+def requests_allowed_check(user, allocation: Allocation) -> None:
+    """Raise RequestNotAllowed unless ``user`` may file requests in ``allocation``."""
+    refusal = request_refusal(user, allocation)
+    if refusal is not None:
+        raise RequestNotAllowed(refusal)
 
 
 def _check_target(user, kind: Kind, target, errors) -> Allocation | None:

@@ -33,7 +33,12 @@ from provisioning.models import (
     Server,
     Volume,
 )
-from provisioning.services import QuotaExceeded, RequestNotAllowed, request_submit
+from provisioning.services import (
+    QuotaExceeded,
+    RequestNotAllowed,
+    request_refusal,
+    request_submit,
+)
 from provisioning.views.approvals import error_messages
 from provisioning.views.lists import FilteredListView
 from tenants.access import Action, can
@@ -128,6 +133,8 @@ class ResourceDetailView(RestrictedDetailView):
             .order_by("-id")[:AUDIT_ROWS]
         )
         kwargs["may_request"] = not obj.is_deleted and can(user, Action.REQUEST, obj)
+        if not obj.is_deleted and not kwargs["may_request"]:
+            kwargs["refusal"] = request_refusal(user, obj.allocation)
         kwargs["actions"] = self.available_actions(obj)
         kwargs["url_name"] = self.url_name
         return super().get_context_data(**kwargs)
@@ -283,6 +290,19 @@ class ResourceActionView(RestrictedMixin, TemplateView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if kwargs["action"] not in self.actions:
             raise Http404
+        if request.user.is_authenticated:
+            # Refused up front, with what to do instead: not a form that fails on submit.
+            self.object = self.get_object()
+            refusal = request_refusal(request.user, self.object.allocation)
+            if refusal is not None:
+                context = {
+                    "object": self.object, "refusal": refusal,
+                    "action_label": ACTION_LABELS[kwargs["action"]],
+                    "list_url_name": self.list_url_name,
+                    "model_name": self.model._meta.verbose_name,
+                    "page_domains": (self.object.allocation.region.domain,),
+                }  # fmt: skip
+                return render(request, "provisioning/resource_refused.html", context, status=403)
         return super().dispatch(request, *args, **kwargs)
 
     def get_object(self) -> Model:

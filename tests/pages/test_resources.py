@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from portal.audit import audit_record
 from provisioning.models import Kind, RequestState, ResourceRequest, Server
+from tenants import services
 from tests.factories import NetworkFactory, make_user
 from tests.pages.conftest import make_server
 
@@ -221,6 +222,37 @@ def test_viewers_get_no_action_buttons(client, shop, servers):
     _, page = get(client, viewer, "server-detail", servers["alpha"].pk)
     assert "does not allow requests" in page
     assert reverse("server-action", args=[servers["alpha"].pk, "stop"]) not in page
+
+
+def test_action_pages_are_refused_up_front_with_the_right_advice(client, shop, servers):
+    """Who may not file the request is told so, and what to do, before any form."""
+    from tests.factories import make_portal_role
+
+    auditor = make_portal_role("aude", "audit_portal")
+    viewer = make_user("vera", memberships={shop.tenant: "viewer"}, domains=(shop.unclass,),
+                       sites=(shop.site,))  # fmt: skip
+    member_not_cleared = make_user("nico", memberships={shop.tenant: "requester"},
+                                   domains=(shop.secret,), sites=(shop.site,))  # fmt: skip
+    services.security_officer_grant(grantee=shop.officer, domain=shop.unclass)
+    alpha = servers["alpha"]
+    cases = [
+        (auditor, "Auditors see everything and change nothing"),
+        (viewer, "does not allow requests; ask its manager for the requester role"),
+        (member_not_cleared, None),  # cannot even see the unclassified server: 404
+        (shop.officer, "filed by its members; you are not one"),
+    ]
+    for user, advice in cases:
+        response, page = get(client, user, "server-action", alpha.pk, "stop")
+        if advice is None:
+            assert response.status_code == 404
+            continue
+        assert response.status_code == 403, (user, page[:300])
+        assert advice in page and 'name="justification"' not in page
+        assert client.post(reverse("server-action", args=[alpha.pk, "stop"]),
+                           {"justification": "x" * 30}).status_code == 403  # fmt: skip
+        _, detail = get(client, user, "server-detail", alpha.pk)
+        assert advice in detail
+    assert not ResourceRequest.objects.filter(kind=Kind.SERVER_STOP).exists()
 
 
 @pytest.mark.parametrize("name", ["server-list", "network-list"])
