@@ -46,3 +46,14 @@ def mib(value: int | None) -> str:
         return f"{value} MiB"
     gib = value / 1024
     return f"{gib:.0f} GiB" if gib == int(gib) else f"{gib:.1f} GiB"
+
+
+@register.filter
+def quantity(value: int | None, dimension) -> str:
+    """An amount of a quota dimension with its unit, memory in GiB as people read it:
+    "18 GiB", "500 GB", "6"."""
+    if value is None:
+        return "—"
+    if dimension.unit == "MiB":
+        return mib(value)
+    return f"{value} {dimension.unit}" if dimension.unit else str(value)

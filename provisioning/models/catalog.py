@@ -31,7 +31,9 @@ class Flavor(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.vcpus} vCPU, {self.ram_mb // 1024} GiB)"
+        from portal.templatetags.portal_tags import mib
+
+        return f"{self.name} ({self.vcpus} vCPU, {mib(self.ram_mb)})"
 
 
 class Image(models.Model):

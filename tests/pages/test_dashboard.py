@@ -203,3 +203,21 @@ def test_a_security_officer_sees_the_requests_of_their_domain_waiting_for_them(c
     assert "Waiting for your decision (1)" in page
     assert f'aria-label="Classification: {shop.secret.marking}"' in page
     assert ResourceRequest.objects.get(pk=request.pk).pending_stage == "security"
+
+
+def test_memory_is_shown_in_gib_with_its_unit(client, shop):
+    """RAM quotas and flavors read as people say them, never raw MiB or "0 GiB"."""
+    from portal.templatetags.portal_tags import quantity
+    from provisioning.models import Flavor
+    from tenants.quotas import DIMENSIONS
+
+    ram = next(d for d in DIMENSIONS if d.key == "ram_mb")
+    instances = next(d for d in DIMENSIONS if d.key == "instances")
+    assert quantity(51200, ram) == "50 GiB" and quantity(18432, ram) == "18 GiB"
+    assert quantity(1536, ram) == "1.5 GiB" and quantity(512, ram) == "512 MiB"
+    assert quantity(6, instances) == "6"
+    nano = Flavor(name="m1.nano", vcpus=1, ram_mb=128, disk_gb=1)
+    assert str(nano) == "m1.nano (1 vCPU, 128 MiB)"
+    client.force_login(shop.requester)
+    page = client.get(f"/allocations/{shop.low.pk}/").content.decode()
+    assert " GiB</span>" in page and " MiB</span>" not in page
