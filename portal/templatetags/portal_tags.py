@@ -57,3 +57,33 @@ def quantity(value: int | None, dimension) -> str:
     if dimension.unit == "MiB":
         return mib(value)
     return f"{value} {dimension.unit}" if dimension.unit else str(value)
+
+
+def _readable(value) -> str:
+    """A stored audit value in words: lists joined, mappings as "key: value", nothing as —."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_readable(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_readable(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@register.filter
+def audit_changes(event) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field an audit event records, in words."""
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    if not isinstance(event.before, dict) and event.before is not None:
+        before = {"value": event.before}
+    if not isinstance(event.after, dict) and event.after is not None:
+        after = {"value": event.after}
+    fields = list(dict.fromkeys([*before, *after]))
+    return [
+        (f.replace("_", " "), _readable(before.get(f)) if f in before else "",
+         _readable(after.get(f)) if f in after else "")
+        for f in fields
+    ]  # fmt: skip

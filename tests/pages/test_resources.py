@@ -130,10 +130,25 @@ def test_server_detail_shows_facts_origin_and_audit_trail(client, shop, servers)
     server.networks.add(shop.low_net)
     audit_record(actor=None, action="server.create", obj=server, after={"status": "ACTIVE"},
                  tenant=shop.tenant, region=shop.low.region)  # fmt: skip
+    audit_record(actor=None, action="server.change", obj=server, tenant=shop.tenant,
+                 region=shop.low.region, before={"status": "ACTIVE", "addresses": []},
+                 after={"status": "SHUTOFF", "addresses": [{"address": "10.1.0.7",
+                                                            "type": "fixed"}]})  # fmt: skip
     _, page = get(client, shop.requester, "server-detail", server.pk)
     assert "10.1.0.7" in page and "m1.small" in page
     assert origin.get_absolute_url() in page
-    assert "server.create" in page and "status: ACTIVE" in page
+    assert "server.create" in page
+    # Each change reads as a row of field, before, after: never a raw dict or list.
+    assert re.search(r'<th scope="row">status</th><td class="wrap">—</td>'
+                     r'<td class="wrap">ACTIVE</td>', page)  # fmt: skip
+    assert re.search(r'<th scope="row">status</th><td class="wrap">ACTIVE</td>'
+                     r'<td class="wrap">SHUTOFF</td>', page)  # fmt: skip
+    assert re.search(
+        r"<td class=\"wrap\">(address: 10\.1\.0\.7; type: fixed|"
+        r"type: fixed; address: 10\.1\.0\.7)</td>",
+        page,
+    )  # any key order
+    assert "{&#x27;" not in page and "[{" not in page
     assert shop.low_net.get_absolute_url() in page
     # Actions that make sense for an ACTIVE server.
     for action in ("stop", "reboot", "decommission"):
