@@ -75,11 +75,31 @@ class RequestDetailView(RestrictedDetailView):
         return super().get_context_data(**kwargs, **request_context(self.request.user, self.object))
 
 
+def request_timeline(transitions, approvals) -> list[dict[str, Any]]:
+    """State changes and every stage's decision, in the order they happened: a first stage's
+    approval changes no state, yet is what the next approver and the auditor look for."""
+    entries = [
+        {"label": t.to_state_label, "at": t.at, "by": t.actor or "the portal", "note": t.note,
+         "decision": False}
+        for t in transitions
+    ] + [
+        {"label": f"{a.get_stage_display()}: {a.get_decision_display().lower()}",
+         "at": a.decided_at, "by": a.decided_by or "policy", "note": a.comment, "decision": True}
+        for a in approvals
+        if a.decided_at is not None
+    ]  # fmt: skip
+    # A decision comes before the state change it caused (same instant).
+    return sorted(entries, key=lambda e: (e["at"], not e["decision"]))
+
+
 def request_context(user, request: ResourceRequest) -> dict[str, Any]:
     """What the request page shows, and which buttons the user gets."""
+    transitions = list(request.transitions.select_related("actor"))
+    approvals = list(request.approvals.select_related("decided_by"))
     return {
-        "transitions": request.transitions.select_related("actor"),
-        "approvals": request.approvals.select_related("decided_by"),
+        "transitions": transitions,
+        "approvals": approvals,
+        "timeline": request_timeline(transitions, approvals),
         "servers": request.built_servers.all(),
         "networks": request.built_networks.all(),
         "volumes": request.built_volumes.all(),

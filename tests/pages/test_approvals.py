@@ -104,6 +104,26 @@ def test_secret_approval_moves_on_to_the_security_officer(client, shop):
     assert f'id="request-{request.pk}"' in page and "waiting for the security officer" in page
 
 
+def test_the_timeline_shows_every_stages_decision_in_order(client, shop):
+    from provisioning.services import request_approve
+
+    request = submit_server(shop, secret=True)
+    request_approve(user=shop.approver, request=request, comment="Sized right.")
+    client.force_login(shop.requester)
+    page = client.get(request.get_absolute_url()).content.decode()
+    timeline = page[page.index('<ol class="timeline">') :]
+    timeline = timeline[: timeline.index("</ol>")]
+    first = timeline.index("Pending approval")
+    decided = timeline.index("Tenant approver: approved")
+    assert first < decided, timeline
+    assert "Sized right." in timeline and shop.approver.username in timeline
+    request_approve(user=shop.officer, request=request)
+    page = client.get(request.get_absolute_url()).content.decode()
+    timeline = page[page.index('<ol class="timeline">') :]
+    officer = timeline.index("Security officer: approved")
+    assert timeline.index("Tenant approver: approved") < officer < timeline.index("Approved<")
+
+
 def test_reject_needs_a_comment_shown_at_the_field(client, shop):
     request = submit_server(shop)
     client.force_login(shop.approver)
