@@ -313,6 +313,10 @@ class NetworkSpecForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.allocation = allocation
 
+    def clean_router(self) -> bool:
+        # Not said is "yes", as the page's box starts ticked: the API and the page agree.
+        return self.cleaned_data["router"] if "router" in self.data else True
+
     def clean_cidr(self) -> ipaddress.IPv4Network:
         raw = self.cleaned_data["cidr"].strip()
         try:

@@ -89,7 +89,7 @@ def test_reject_needs_a_comment_and_bulk_approve_reports_each(shop, client_for):
     ids = [
         requester.post(
             "/api/v1/requests/",
-            _network(shop, spec={"name": f"n{i}", "cidr": f"10.3{i}.0.0/24"}),
+            _network(shop, spec={"name": f"n{i}", "cidr": f"10.3{i}.0.0/24", "router": False}),
             format="json",
         ).json()["id"]
         for i in range(3)
@@ -156,3 +156,16 @@ def test_day2_actions_create_requests(api_world, client_for):
     assert again.status_code == 409  # a conflict with the server's state, not bad input
     assert again.json()["code"] == "conflict"
     assert "already has a request in progress" in again.json()["fields"]["target"][0]
+
+
+def test_a_network_gets_a_router_unless_told_not_to_as_on_the_page(shop, client_for):
+    client = client_for(shop.requester)
+    said_nothing = client.post("/api/v1/requests/", _network(shop), format="json")
+    assert said_nothing.status_code == 201, said_nothing.json()
+    assert said_nothing.json()["spec"]["router"] is True
+    no = _network(shop, spec={"name": "closed-net", "cidr": "10.31.0.0/24", "router": False})
+    said_no = client.post("/api/v1/requests/", no, format="json")
+    assert said_no.status_code == 201 and said_no.json()["spec"]["router"] is False
+    from provisioning.forms import NetworkRequestForm
+
+    assert NetworkRequestForm.base_fields["router"].initial is True
