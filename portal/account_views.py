@@ -20,7 +20,9 @@ from portal.tokens import MAX_TOKEN_DAYS, token_create, token_revoke, tokens_of
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'ci-pipeline'.")
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="What will use it, e.g. 'ci-pipeline'."
+    )
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
@@ -29,7 +31,9 @@ class TokenCreateForm(forms.Form):
         label="Expires in (days)",
         help_text="Leave empty for a token that does not expire.",
     )
-    read_only = forms.BooleanField(required=False, help_text="It may only read, never change.")
+    read_only = forms.BooleanField(
+        required=False, label="Read-only", help_text="It may only read, never change."
+    )
 
 
 @method_decorator(never_cache, name="dispatch")
