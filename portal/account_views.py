@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from portal.preferences import time_zone_choices, time_zone_of, time_zone_set
 from portal.ssh_keys import ssh_key_add, ssh_key_remove, ssh_keys_of
 from portal.tokens import MAX_TOKEN_DAYS, token_create, token_revoke, tokens_of
 
@@ -227,3 +229,33 @@ class TwoFactorVerifyView(LoginRequiredMixin, View):
             form.add_error("code", "That code is not right (or was used already).")
         context = {"form": form, "next": _next(request)}
         return render(request, self.template_name, context, status=400)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Every date and time on the pages is shown in this zone, with its name.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()
+
+
+class PreferencesView(LoginRequiredMixin, View):
+    """The person's time zone."""
+
+    template_name = "portal/preferences.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = TimeZoneForm(initial={"time_zone": time_zone_of(request.user)})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = TimeZoneForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        time_zone_set(request=request, time_zone=form.cleaned_data["time_zone"])
+        zone = form.cleaned_data["time_zone"]
+        messages.success(request, f"Dates and times are now shown in {zone}.")
+        return redirect("account-preferences")

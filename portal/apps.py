@@ -47,3 +47,8 @@ class PortalConfig(AppConfig):
         from portal.two_factor import standing_at_sign_in
 
         user_logged_in.connect(standing_at_sign_in, dispatch_uid="portal-second-factor")
+
+        # The person's time zone, read once per sign-in (portal.preferences).
+        from portal.preferences import zone_at_sign_in
+
+        user_logged_in.connect(zone_at_sign_in, dispatch_uid="portal-time-zone")

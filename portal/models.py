@@ -329,3 +329,31 @@ class SignInFailures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+def validate_time_zone(value: str) -> None:
+    from portal.preferences import time_zone_names
+
+    if value not in time_zone_names():
+        raise ValidationError(f"{value!r} is not a time zone; pick one from the list.")
+
+
+class Preferences(models.Model):
+    """How a person wants the portal shown to them: the time zone of every date and time."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="Europe/Brussels",
+        validators=[validate_time_zone],
+        help_text="Dates and times on the pages are shown in this zone (the API answers in UTC).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone}"

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "portal.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.preferences.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -346,7 +347,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # what is stored and what the API and reports speak
+# The zone pages are shown in for someone who has not chosen one (portal.preferences).
+PORTAL_DEFAULT_TIME_ZONE = env.str("PORTAL_DEFAULT_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
 

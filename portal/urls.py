@@ -9,6 +9,7 @@ from drf_spectacular.views import (
 )
 
 from portal.account_views import (
+    PreferencesView,
     SshKeyListView,
     TokenListView,
     TwoFactorVerifyView,
@@ -30,6 +31,7 @@ urlpatterns = [
     path("login/verify/", TwoFactorVerifyView.as_view(), name="two-factor-verify"),
     path("account/two-factor/", TwoFactorView.as_view(), name="account-two-factor"),
     path("account/keys/", SshKeyListView.as_view(), name="account-ssh-keys"),
+    path("account/preferences/", PreferencesView.as_view(), name="account-preferences"),
     path("account/tokens/", TokenListView.as_view(), name="account-tokens"),
     path("", include("tenants.urls")),
     path("", include("provisioning.urls")),
