@@ -221,3 +221,21 @@ def test_memory_is_shown_in_gib_with_its_unit(client, shop):
     client.force_login(shop.requester)
     page = client.get(f"/allocations/{shop.low.pk}/").content.decode()
     assert " GiB</span>" in page and " MiB</span>" not in page
+
+
+def test_the_dashboard_offers_what_each_role_can_do(client, shop):
+    """Requesters are not shown an empty decision queue, auditors no request buttons."""
+    from tests.factories import make_portal_role
+
+    client.force_login(shop.requester)
+    page = client.get("/").content.decode()
+    assert "Request servers" in page and "Waiting for your decision" not in page
+    client.force_login(shop.approver)
+    page = client.get("/").content.decode()
+    assert "Waiting for your decision" in page and "Nothing waits for you." in page
+    client.force_login(make_portal_role("aude", "audit_portal"))
+    page = client.get("/").content.decode()
+    assert "Request servers" not in page and "Waiting for your decision" not in page
+    client.force_login(make_portal_role("oscar", "operate_portal"))
+    page = client.get("/").content.decode()
+    assert "Request servers" in page and "Waiting for your decision" in page
