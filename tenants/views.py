@@ -7,7 +7,7 @@ from typing import Any
 from portal.views import RestrictedDetailView, RestrictedListView
 from tenants import selectors
 from tenants.models import Allocation, CloudRegion, Tenant
-from tenants.quotas import usage_by_allocation
+from tenants.quotas import usage_by_allocation, usage_with_pending
 
 
 class TenantListView(RestrictedListView):
@@ -24,7 +24,7 @@ class TenantDetailView(RestrictedDetailView):
         allocations = list(
             selectors.allocations_visible_to(self.request.user).filter(tenant=self.object)
         )
-        usage = usage_by_allocation(allocations)
+        usage = usage_with_pending(allocations)
         kwargs["allocation_rows"] = [(a, usage[a.pk]) for a in allocations]
         kwargs["members"] = self.object.memberships.select_related("user").order_by(
             "user__username"
@@ -53,7 +53,7 @@ class AllocationDetailView(RestrictedDetailView):
     template_name = "tenants/allocation_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs["usage"] = usage_by_allocation([self.object])[self.object.pk]
+        kwargs["usage"] = usage_with_pending([self.object])[self.object.pk]
         return super().get_context_data(**kwargs)
 
 

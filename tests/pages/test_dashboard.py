@@ -239,3 +239,14 @@ def test_the_dashboard_offers_what_each_role_can_do(client, shop):
     client.force_login(make_portal_role("oscar", "operate_portal"))
     page = client.get("/").content.decode()
     assert "Request servers" in page and "Waiting for your decision" in page
+
+
+def test_quota_says_how_much_of_it_is_only_requested(client, shop):
+    from tests.pages.conftest import submit_server
+
+    submit_server(shop, name="waiting-one")  # pending: counts, and is said to be requested
+    client.force_login(shop.requester)
+    page = client.get(f"/allocations/{shop.low.pk}/").content.decode()
+    assert "1 / " in page and "(1 of it requested, waiting for a decision)" in page
+    tenant_page = client.get(f"/tenants/{shop.tenant.pk}/").content.decode()
+    assert "of it requested, waiting for a decision" in tenant_page
