@@ -42,7 +42,7 @@ def mib(value: int | None) -> str:
     if value is None:
         return "—"
     value = int(value)
-    if value < 1024:
+    if 0 < value < 1024:
         return f"{value} MiB"
     gib = value / 1024
     return f"{gib:.0f} GiB" if gib == int(gib) else f"{gib:.1f} GiB"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from portal.pagination import bounded_count
 from portal.views import RestrictedListView
@@ -34,13 +35,26 @@ class FilteredListView(RestrictedListView):
 
     def get_queryset(self) -> QuerySet:
         self.unfiltered = super().get_queryset()
-        self.filterset = self.filterset_class(self.request.GET or None, queryset=self.unfiltered)
+        given = self.given_filters()
+        self.filterset = self.filterset_class(given or None, queryset=self.unfiltered)
         queryset = self.filterset.qs if self.filterset.is_bound else self.unfiltered
         self.count = bounded_count(queryset)
         column = self.sort.removeprefix("-")
         order = self.sort_fields[column]
         prefix = "-" if self.sort.startswith("-") else ""
         return queryset.order_by(f"{prefix}{order}", f"{prefix}id")
+
+    def given_filters(self) -> QueryDict:
+        """The query string without its empty fields: a filter form sends every field, and
+        "any state" (``state=``) is no choice to refuse."""
+        data = self.request.GET.copy()
+        for key in list(data):
+            values = [value for value in data.getlist(key) if value != ""]
+            if values:
+                data.setlist(key, values)
+            else:
+                del data[key]
+        return data
 
     @property
     def sort(self) -> str:

@@ -86,6 +86,15 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     requester.get_by_role("button", name=re.compile("File request: stop")).click()
     expect(requester.get_by_role("heading", name=re.compile("Stop server"))).to_be_visible()
 
+    # The Requests page finds both, filtered and sorted like the API.
+    requester.goto(reverse("request-list"))
+    requester.get_by_label("Kind").select_option("server_stop")
+    requester.get_by_role("button", name="Search").click()
+    expect(requester.get_by_role("table")).to_contain_text("Stop server")
+    expect(requester.get_by_role("table")).not_to_contain_text(f"#{pk}")
+    requester.goto(reverse("request-list"))
+    screenshot(requester, "requests")
+
     something_for_operators(world, server)
     operator = open_as(make_portal_role("olga", "operate_portal"), reverse("operator-overview"))
     expect(operator.get_by_role("heading", name="Operations", exact=True)).to_be_visible()

@@ -215,7 +215,7 @@ def test_memory_is_shown_in_gib_with_its_unit(client, shop):
     instances = next(d for d in DIMENSIONS if d.key == "instances")
     assert quantity(51200, ram) == "50 GiB" and quantity(18432, ram) == "18 GiB"
     assert quantity(1536, ram) == "1.5 GiB" and quantity(512, ram) == "512 MiB"
-    assert quantity(6, instances) == "6"
+    assert quantity(6, instances) == "6" and quantity(0, ram) == "0 GiB"
     nano = Flavor(name="m1.nano", vcpus=1, ram_mb=128, disk_gb=1)
     assert str(nano) == "m1.nano (1 vCPU, 128 MiB)"
     client.force_login(shop.requester)

@@ -55,6 +55,16 @@ def test_newest_first_and_each_filter_narrows(client, shop, requests_):
     assert _numbers(client, f"?created_to={since}") == [r["old"].pk]
 
 
+def test_the_forms_empty_fields_mean_any(client, shop, requests_):
+    client.force_login(shop.requester)
+    everything = _numbers(client)
+    sent = "?q=&state=&kind=&tenant=&site=&domain=&requester=&created_from=&created_to="
+    assert _numbers(client, sent) == everything
+    page = client.get(f"/requests/{sent}&kind=network").content.decode()
+    assert "could not be read" not in page
+    assert _numbers(client, f"{sent}&kind=network") == [requests_["network"].pk]
+
+
 def test_sort_by_state_and_back(client, shop, requests_):
     client.force_login(shop.requester)
     states = [ResourceRequest.objects.get(pk=n).state for n in _numbers(client, "?sort=state")]
