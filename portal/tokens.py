@@ -76,10 +76,15 @@ def token_revoke(*, user, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         token = ApiToken.objects.select_for_update(of=("self",), no_key=True).get(pk=token.pk)
         if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            audit_record(actor=user, action="token.revoke", obj=token, after={"name": token.name})
+            _revoke(token, actor=user, after={"name": token.name})
     return token
+
+
+def _revoke(token: ApiToken, *, actor, after: dict) -> None:
+    """Revoke a live token the caller holds locked, and audit who did it."""
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action="token.revoke", obj=token, after=after)
 
 
 def tokens_revoke_all(*, user, actor) -> list[str]:
@@ -91,12 +96,8 @@ def tokens_revoke_all(*, user, actor) -> list[str]:
             .filter(owner=user, revoked_at__isnull=True)
             .order_by("id")
         )
-        now = timezone.now()
         for token in tokens:
-            token.revoked_at = now
-            token.save(update_fields=["revoked_at"])
-            audit_record(actor=actor, action="token.revoke", obj=token,
-                         after={"name": token.name, "owner": user.get_username()})  # fmt: skip
+            _revoke(token, actor=actor, after={"name": token.name, "owner": user.get_username()})
     return [token.prefix for token in tokens]
 
 

@@ -30,13 +30,11 @@ class FilteredListView(RestrictedListView):
     statuses: tuple[str, ...] = ()
     default_sort = "name"
     paginate_by = 25
-    #: The filters whose presence makes the list "filtered" (the empty state says so).
-    filter_names: tuple[str, ...] = ("q", "tenant", "site", "domain", "status")
 
     def get_queryset(self) -> QuerySet:
         self.unfiltered = super().get_queryset()
-        given = self.given_filters()
-        self.filterset = self.filterset_class(given or None, queryset=self.unfiltered)
+        self.given = self.given_filters()
+        self.filterset = self.filterset_class(self.given or None, queryset=self.unfiltered)
         queryset = self.filterset.qs if self.filterset.is_bound else self.unfiltered
         self.count = bounded_count(queryset)
         column = self.sort.removeprefix("-")
@@ -75,7 +73,8 @@ class FilteredListView(RestrictedListView):
         kwargs.update(
             filterset=self.filterset,
             choices=choices,
-            filtered=any(self.request.GET.get(f) for f in self.filter_names),
+            # Narrowed by any of the filterset's filters (the empty state says so).
+            filtered=any(name in self.filterset.filters for name in self.given),
             sort=self.sort,
             columns=self.sort_columns(),
         )

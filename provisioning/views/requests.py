@@ -50,8 +50,6 @@ class RequestListView(FilteredListView):
     }
     narrow_sorts = frozenset({"tenant", "site", "domain", "kind"})
     default_sort = "-created"
-    filter_names = ("q", "state", "kind", "tenant", "site", "domain", "requester",
-                    "created_from", "created_to")  # fmt: skip
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

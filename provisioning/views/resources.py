@@ -41,7 +41,7 @@ from provisioning.services import (
 )
 from provisioning.views.approvals import error_messages
 from provisioning.views.lists import FilteredListView
-from tenants.access import Action, can
+from tenants.access import Action
 
 ALLOCATION_RELATED = (
     "allocation__tenant",
@@ -132,9 +132,8 @@ class ResourceDetailView(RestrictedDetailView):
             .filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
             .order_by("-id")[:AUDIT_ROWS]
         )
-        kwargs["may_request"] = not obj.is_deleted and can(user, Action.REQUEST, obj)
-        if not obj.is_deleted and not kwargs["may_request"]:
-            kwargs["refusal"] = request_refusal(user, obj.allocation)
+        kwargs["refusal"] = None if obj.is_deleted else request_refusal(user, obj.allocation)
+        kwargs["may_request"] = not obj.is_deleted and kwargs["refusal"] is None
         kwargs["actions"] = self.available_actions(obj)
         kwargs["url_name"] = self.url_name
         return super().get_context_data(**kwargs)
@@ -309,7 +308,6 @@ class ResourceActionView(RestrictedMixin, TemplateView):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        self.object = getattr(self, "object", None) or self.get_object()
         action = self.kwargs["action"]
         kwargs.update(
             object=self.object,
@@ -382,7 +380,7 @@ class ResourceActionView(RestrictedMixin, TemplateView):
         return [self.panel_template if self.request.htmx else self.template_name]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.object = self.get_object()
+        # ``dispatch`` has read the object (and refused those who may not act on it).
         try:
             target, spec = self.request_target(request.POST)
             filed = request_submit(
