@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django import template
 
+from portal.units import memory
 from tenants.models import SecurityDomain
 
 register = template.Library()
@@ -38,14 +39,8 @@ def quota_bar(usage) -> dict:
 
 @register.filter
 def mib(value: int | None) -> str:
-    """An amount of memory given in MiB, as people read it: "512 MiB", "2 GiB", "1.5 GiB"."""
-    if value is None:
-        return "—"
-    value = int(value)
-    if 0 < value < 1024:
-        return f"{value} MiB"
-    gib = value / 1024
-    return f"{gib:.0f} GiB" if gib == int(gib) else f"{gib:.1f} GiB"
+    """An amount of memory given in MiB, as people read it (``portal.units.memory``)."""
+    return memory(value)
 
 
 @register.filter

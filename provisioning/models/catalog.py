@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from portal.units import memory
 from tenants.access import AccessPaths, RestrictedQuerySet
 from tenants.models import Allocation, CloudRegion
 
@@ -31,9 +32,7 @@ class Flavor(models.Model):
         ]
 
     def __str__(self) -> str:
-        from portal.templatetags.portal_tags import mib
-
-        return f"{self.name} ({self.vcpus} vCPU, {mib(self.ram_mb)})"
+        return f"{self.name} ({self.vcpus} vCPU, {memory(self.ram_mb)})"
 
 
 class Image(models.Model):
