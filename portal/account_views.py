@@ -6,35 +6,51 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from portal.preferences import time_zone_choices, time_zone_of, time_zone_set
+from portal.preferences import (
+    LANGUAGE_SESSION_KEY,
+    language_codes,
+    language_cookie_set,
+    language_set,
+    time_zone_choices,
+    time_zone_of,
+    time_zone_set,
+)
 from portal.ssh_keys import ssh_key_add, ssh_key_remove, ssh_keys_of
 from portal.tokens import MAX_TOKEN_DAYS, token_create, token_revoke, tokens_of
 
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Token name", help_text="What will use it, e.g. 'ci-pipeline'."
+        max_length=100,
+        label=gettext_lazy("Token name"),
+        help_text=gettext_lazy("What will use it, e.g. 'ci-pipeline'."),
     )
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_TOKEN_DAYS,
         initial=90,
-        label="Expires in (days)",
-        help_text="Leave empty for a token that does not expire.",
+        label=gettext_lazy("Expires in (days)"),
+        help_text=gettext_lazy("Leave empty for a token that does not expire."),
     )
     read_only = forms.BooleanField(
-        required=False, label="Read-only", help_text="It may only read, never change."
+        required=False,
+        label=gettext_lazy("Read-only"),
+        help_text=gettext_lazy("It may only read, never change."),
     )
 
 
@@ -51,7 +67,11 @@ class TokenListView(LoginRequiredMixin, View):
         if "revoke" in request.POST:
             token = get_object_or_404(tokens_of(request.user), pk=request.POST.get("revoke"))
             token_revoke(user=request.user, token=token)
-            messages.success(request, f"Token {token.name} ({token.prefix}…) is revoked.")
+            messages.success(
+                request,
+                _("Token %(name)s (%(prefix)s…) is revoked.")
+                % {"name": token.name, "prefix": token.prefix},
+            )
             return redirect("account-tokens")
         form = TokenCreateForm(request.POST)
         if not form.is_valid():
@@ -78,17 +98,19 @@ class TokenListView(LoginRequiredMixin, View):
 
 class SshKeyAddForm(forms.Form):
     public_key = forms.CharField(
-        label="Public key",
+        label=gettext_lazy("Public key"),
         max_length=8192,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="The contents of your .pub file, e.g. ~/.ssh/id_ed25519.pub: ed25519, ECDSA, "
-        "or RSA of at least 3072 bits.",
+        help_text=gettext_lazy(
+            "The contents of your .pub file, e.g. ~/.ssh/id_ed25519.pub: ed25519, ECDSA, "
+            "or RSA of at least 3072 bits."
+        ),
     )
     name = forms.CharField(
-        label="Name",
+        label=gettext_lazy("Name"),
         max_length=100,
         required=False,
-        help_text="Empty: the key's comment (often user@host).",
+        help_text=gettext_lazy("Empty: the key's comment (often user@host)."),
     )
 
 
@@ -111,8 +133,11 @@ class SshKeyListView(LoginRequiredMixin, View):
             ssh_key_remove(user=request.user, key=key)
             messages.success(
                 request,
-                f"Key {key.name} is removed. Servers built with it keep it until they are "
-                "decommissioned.",
+                _(
+                    "Key %(name)s is removed. Servers built with it keep it until they are "
+                    "decommissioned."
+                )
+                % {"name": key.name},
             )
             return redirect("account-ssh-keys")
         form = SshKeyAddForm(request.POST)
@@ -128,7 +153,11 @@ class SshKeyListView(LoginRequiredMixin, View):
             for field, errors in err.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
             return self._render(request, form, status=400)
-        messages.success(request, f"Key {key.name} ({key.fingerprint}) is added.")
+        messages.success(
+            request,
+            _("Key %(name)s (%(fingerprint)s) is added.")
+            % {"name": key.name, "fingerprint": key.fingerprint},
+        )
         return redirect("account-ssh-keys")
 
     def _render(self, request: HttpRequest, form, status: int = 200) -> HttpResponse:
@@ -138,11 +167,13 @@ class SshKeyListView(LoginRequiredMixin, View):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code", max_length=12,
+        label=gettext_lazy("Code"),
+        max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text="The six digits your authenticator app shows now, or one of your recovery "
-        "codes.",
-    )  # fmt: skip
+        help_text=gettext_lazy(
+            "The six digits your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
 
 
 def _next(request: HttpRequest) -> str:
@@ -183,7 +214,7 @@ class TwoFactorView(LoginRequiredMixin, View):
             codes = totp_enrol_confirm(request, device, form.cleaned_data["code"])
             if codes is not None:
                 return self._render(request, CodeForm(), codes=codes, done=True)
-            form.add_error("code", "That is not the code your app shows now; try the next one.")
+            form.add_error("code", _("That is not the code your app shows now; try the next one."))
         return self._render(request, form, status=400)
 
     def _render(self, request: HttpRequest, form, status: int = 200, **extra) -> HttpResponse:
@@ -226,36 +257,72 @@ class TwoFactorVerifyView(LoginRequiredMixin, View):
         if form.is_valid() and second_factor_verify(request, form.cleaned_data["code"]):
             return redirect(_next(request))
         if form.is_valid():
-            form.add_error("code", "That code is not right (or was used already).")
+            form.add_error("code", _("That code is not right (or was used already)."))
         context = {"form": form, "next": _next(request)}
         return render(request, self.template_name, context, status=400)
 
 
-class TimeZoneForm(forms.Form):
+class PreferencesForm(forms.Form):
     time_zone = forms.ChoiceField(
-        label="Time zone",
-        help_text="Every date and time on the pages is shown in this zone, with its name.",
+        label=gettext_lazy("Time zone"),
+        help_text=gettext_lazy(
+            "Every date and time on the pages is shown in this zone, with its name."
+        ),
+    )
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        required=False,
+        help_text=gettext_lazy("The language of the pages and of the e-mails you receive."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_choices()
+        self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
 
 
 class PreferencesView(LoginRequiredMixin, View):
-    """The person's time zone."""
+    """The person's time zone and language."""
 
     template_name = "portal/preferences.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = TimeZoneForm(initial={"time_zone": time_zone_of(request.user)})
-        return render(request, self.template_name, {"form": form})
+        initial = {"time_zone": time_zone_of(request.user), "language": language_of_choice(request)}
+        return render(request, self.template_name, {"form": PreferencesForm(initial=initial)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = TimeZoneForm(request.POST)
+        form = PreferencesForm(request.POST)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
-        time_zone_set(request=request, time_zone=form.cleaned_data["time_zone"])
-        zone = form.cleaned_data["time_zone"]
-        messages.success(request, f"Dates and times are now shown in {zone}.")
-        return redirect("account-preferences")
+        zone, language = form.cleaned_data["time_zone"], form.cleaned_data["language"]
+        time_zone_set(request=request, time_zone=zone)
+        language_set(request=request, language=language)
+        # The confirmation already speaks the language just chosen.
+        translation.activate(language or translation.get_language_from_request(request))
+        messages.success(request, _("Dates and times are now shown in %(zone)s.") % {"zone": zone})
+        response = redirect("account-preferences")
+        language_cookie_set(response, language)
+        return response
+
+
+def language_of_choice(request: HttpRequest) -> str:
+    return request.session.get(LANGUAGE_SESSION_KEY, "")
+
+
+class LanguageSwitchView(View):
+    """The header's switch: signed in, the choice is kept with the person; signed out (the
+    sign-in page), in the language cookie only."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        language = request.POST.get("language", "")
+        if language not in language_codes():
+            return HttpResponseBadRequest(_("Unknown language."))
+        language_set(request=request, language=language)
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = "/"
+        response = redirect(target)
+        language_cookie_set(response, language)
+        return response

@@ -10,6 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from portal.models import ApiToken
@@ -33,29 +34,32 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: send 'Authorization: Bearer <token>'."
+                _("Malformed Authorization header: send 'Authorization: Bearer <token>'.")
             )
         try:
             secret = parts[1].decode()
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         key_hash = hash_secret(secret)
         generation = access_memory.generation()
         token = access_memory.recall(("token", key_hash), generation, lambda: _token(key_hash))
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
-                f"Token {token.prefix}… was revoked on {_when(token.revoked_at)}; "
-                "create a new one at /account/tokens/."
+                _(
+                    "Token %(prefix)s… was revoked on %(when)s; "
+                    "create a new one at /account/tokens/."
+                )
+                % {"prefix": token.prefix, "when": _when(token.revoked_at)}
             )
         if token.expires_at is not None and token.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed(
-                f"Token {token.prefix}… expired on {_when(token.expires_at)}; "
-                "create a new one at /account/tokens/."
+                _("Token %(prefix)s… expired on %(when)s; create a new one at /account/tokens/.")
+                % {"prefix": token.prefix, "when": _when(token.expires_at)}
             )
         if not token.owner.is_active:
-            raise exceptions.AuthenticationFailed("The owner of this token is disabled.")
+            raise exceptions.AuthenticationFailed(_("The owner of this token is disabled."))
         token_touch(token)
         access_memory.remember_generation(token.owner, generation)
         return token.owner, token
@@ -145,7 +149,9 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         if found is not None and (has_second_factor(found[0]) or second_factor_required(found[0])):
             # A password alone must not mint what a second factor protects.
             raise exceptions.AuthenticationFailed(
-                "Your account signs in with a second factor: create tokens in the browser, "
-                "under Keys & tokens."
+                _(
+                    "Your account signs in with a second factor: create tokens in the browser, "
+                    "under Keys & tokens."
+                )
             )
         return found

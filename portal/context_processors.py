@@ -1,16 +1,24 @@
 """Values every page template needs."""
 
+from functools import partial
+
 from django.conf import settings
 from django.http import HttpRequest
 
+from portal.navigation import decides_somewhere, section_of
 from tenants.access import is_auditor, is_operator
 
 
 def portal(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
+    match = getattr(request, "resolver_match", None)
     return {
         "portal_profile": settings.PORTAL_PROFILE,
         "user_is_operator": signed_in and is_operator(user),
         "user_is_auditor": signed_in and is_auditor(user),
+        # Called by the header only when it is drawn (templates call callables).
+        "user_decides": partial(decides_somewhere, user) if signed_in else False,
+        "nav_section": section_of(match.url_name if match else None),
+        "languages": settings.LANGUAGES,
     }

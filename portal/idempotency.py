@@ -21,6 +21,8 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -38,7 +40,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_key_reused"
-    default_detail = (
+    default_detail = gettext_lazy(
         "This Idempotency-Key was already used for a different request (another method, path "
         "or body). Use a new key for a new request."
     )
@@ -50,7 +52,7 @@ class IdempotencyKeyInProgress(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     wait = 1  # DRF's handler turns it into Retry-After
     default_code = "idempotency_key_in_progress"
-    default_detail = (
+    default_detail = gettext_lazy(
         "A request with this Idempotency-Key is still being processed; retry in a moment."
     )
 
@@ -85,7 +87,12 @@ def run_idempotent(
         return handler()
     if len(key) > MAX_KEY_LENGTH:
         raise IdempotencyKeyInvalid(
-            {HEADER: [f"Use at most {MAX_KEY_LENGTH} characters (a UUID is a good key)."]}
+            {
+                HEADER: [
+                    _("Use at most %(count)d characters (a UUID is a good key).")
+                    % {"count": MAX_KEY_LENGTH}
+                ]
+            }
         )
     digest = fingerprint(request.method, request.path, _raw_body(request))
     user = request.user
@@ -153,5 +160,5 @@ def _reserve(user, key: str, digest: str) -> IdempotencyKey:
 def purge_expired() -> int:
     """Remove keys older than their lifetime; returns how many."""
     cutoff = timezone.now() - KEY_LIFETIME
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _count = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

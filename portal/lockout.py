@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from portal.audit import audit_record
 from portal.models import SignInFailures
@@ -79,10 +80,13 @@ def locked_until(username: str, request: Any) -> datetime | None:
 
 def lock_message(until: datetime) -> str:
     minutes = max(math.ceil((until - timezone.now()).total_seconds() / 60), 1)
-    return (
+    return ngettext(
         "Too many failed sign-ins for this account or from this address. Try again in "
-        f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an operator."
-    )
+        "%(minutes)d minute, or ask an operator.",
+        "Too many failed sign-ins for this account or from this address. Try again in "
+        "%(minutes)d minutes, or ask an operator.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def failure_record(username: str, request: Any) -> None:

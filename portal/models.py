@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.access import AccessPaths, RestrictedQuerySet
 
@@ -190,7 +192,7 @@ def validate_rate(value: str) -> None:
     """A rate as the API's throttles read it: a number of requests per second, minute, hour or
     day, e.g. ``30000/min``."""
     if value and not RATE.match(value):
-        raise ValidationError("Give a rate as requests per period, e.g. 30000/min or 500/s.")
+        raise ValidationError(_("Give a rate as requests per period, e.g. 30000/min or 500/s."))
 
 
 class ApiToken(models.Model):
@@ -203,19 +205,29 @@ class ApiToken(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'ci-pipeline'.")
-    prefix = models.CharField(
-        max_length=16, db_index=True, help_text="The start of the secret, to tell tokens apart."
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("What the token is for, e.g. 'ci-pipeline'.")
     )
-    key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret.")
-    read_only = models.BooleanField(default=False, help_text="Only GET, HEAD and OPTIONS.")
+    prefix = models.CharField(
+        max_length=16,
+        db_index=True,
+        help_text=gettext_lazy("The start of the secret, to tell tokens apart."),
+    )
+    key_hash = models.CharField(
+        max_length=64, unique=True, help_text=gettext_lazy("sha256 of the secret.")
+    )
+    read_only = models.BooleanField(
+        default=False, help_text=gettext_lazy("Only GET, HEAD and OPTIONS.")
+    )
     rate_limit = models.CharField(
         max_length=20,
         blank=True,
         validators=[validate_rate],
-        help_text="Requests this token may make, e.g. 30000/min, counted apart from its owner's "
-        "other calls; empty: the owner's (PORTAL_API_RATE_USER). Set by operators, for "
-        "automation accounts.",
+        help_text=gettext_lazy(
+            "Requests this token may make, e.g. 30000/min, counted apart from its owner's "
+            "other calls; empty: the owner's (PORTAL_API_RATE_USER). Set by operators, for "
+            "automation accounts."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -238,7 +250,9 @@ class IdempotencyKey(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body.")
+    fingerprint = models.CharField(
+        max_length=64, help_text=gettext_lazy("sha256 of method, path and body.")
+    )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_index=True)
@@ -261,11 +275,15 @@ class OutboxMessage(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    task = models.CharField(max_length=200, help_text="The Celery task's registered name.")
+    task = models.CharField(
+        max_length=200, help_text=gettext_lazy("The Celery task's registered name.")
+    )
     args = models.JSONField(default=list, encoder=DjangoJSONEncoder)
     kwargs = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_index=True)
-    not_before = models.DateTimeField(help_text="Run no earlier than this (a countdown).")
+    not_before = models.DateTimeField(
+        help_text=gettext_lazy("Run no earlier than this (a countdown).")
+    )
 
     class Meta:
         ordering = ["id"]
@@ -285,26 +303,30 @@ class SshKey(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys"
     )
-    name = models.CharField(max_length=100, help_text="How the key is shown, e.g. 'laptop'.")
-    key_type = models.CharField(max_length=40, help_text="e.g. ssh-ed25519, ssh-rsa.")
-    bits = models.PositiveIntegerField(help_text="The key's size in bits.")
-    fingerprint = models.CharField(max_length=60, help_text="SHA256:… as ssh-keygen -l shows.")
-    public_key = models.TextField(help_text="One line: type, key, optional comment.")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("How the key is shown, e.g. 'laptop'.")
+    )
+    key_type = models.CharField(max_length=40, help_text=gettext_lazy("e.g. ssh-ed25519, ssh-rsa."))
+    bits = models.PositiveIntegerField(help_text=gettext_lazy("The key's size in bits."))
+    fingerprint = models.CharField(
+        max_length=60, help_text=gettext_lazy("SHA256:… as ssh-keygen -l shows.")
+    )
+    public_key = models.TextField(help_text=gettext_lazy("One line: type, key, optional comment."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name = "SSH key"
+        verbose_name = gettext_lazy("SSH key")
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "name"],
                 name="sshkey_name_unique_per_owner",
-                violation_error_message="You already have a key with this name.",
+                violation_error_message=gettext_lazy("You already have a key with this name."),
             ),
             models.UniqueConstraint(
                 fields=["owner", "fingerprint"],
                 name="sshkey_once_per_owner",
-                violation_error_message="You already have this key.",
+                violation_error_message=gettext_lazy("You already have this key."),
             ),
         ]
 
@@ -319,13 +341,15 @@ class SignInFailures(models.Model):
     endpoint) must see the same count, or a guesser spread over processes gets each one's limit.
     """
 
-    key = models.CharField(max_length=200, unique=True, help_text="user:<name> or addr:<ip>")
+    key = models.CharField(
+        max_length=200, unique=True, help_text=gettext_lazy("user:<name> or addr:<ip>")
+    )
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "sign-in failures"
+        verbose_name_plural = gettext_lazy("sign-in failures")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
@@ -339,7 +363,8 @@ def validate_time_zone(value: str) -> None:
 
 
 class Preferences(models.Model):
-    """How a person wants the portal shown to them: the time zone of every date and time."""
+    """How a person wants the portal shown to them: the time zone of every date and time, and
+    the language of the pages and of the e-mails written to them."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
@@ -349,6 +374,12 @@ class Preferences(models.Model):
         default="Europe/Brussels",
         validators=[validate_time_zone],
         help_text="Dates and times on the pages are shown in this zone (the API answers in UTC).",
+    )
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="The language of the pages and e-mails; empty follows the browser.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

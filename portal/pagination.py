@@ -31,6 +31,7 @@ from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, Validation
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import OrderBy
+from django.utils.translation import gettext as _
 
 
 class InvalidCursor(ValueError):
@@ -59,9 +60,9 @@ def decode_cursor(cursor: str) -> tuple[list[Any], bool]:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         values, reverse = data["k"], bool(data.get("r"))
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise InvalidCursor("This cursor is not one the portal made; start from the first page.")
+        raise InvalidCursor(_("This cursor is not one the portal made; start from the first page."))
     if not isinstance(values, list):
-        raise InvalidCursor("This cursor is not one the portal made; start from the first page.")
+        raise InvalidCursor(_("This cursor is not one the portal made; start from the first page."))
     return values, reverse
 
 
@@ -167,7 +168,7 @@ def value_at(obj: Any, path: str) -> Any:
 
 def _typed(model: type[Model], keys: list[Key], values: list[Any]) -> list[Any]:
     if len(values) != len(keys):
-        raise InvalidCursor("This cursor belongs to another order of the list; start again.")
+        raise InvalidCursor(_("This cursor belongs to another order of the list; start again."))
     typed = []
     for key, value in zip(keys, values, strict=True):
         try:
@@ -176,7 +177,7 @@ def _typed(model: type[Model], keys: list[Key], values: list[Any]) -> list[Any]:
                 field = field.target_field
             typed.append(field.to_python(value))
         except (FieldDoesNotExist, ValidationError, ValueError, TypeError) as err:
-            raise InvalidCursor("This cursor does not fit this list; start again.") from err
+            raise InvalidCursor(_("This cursor does not fit this list; start again.")) from err
     return typed
 
 

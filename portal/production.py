@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.utils.translation import gettext as _
 
 #: Secret keys the repository holds (development's default, the demo's): never production's.
 KNOWN_KEYS_PREFIX = "insecure-"
@@ -68,8 +69,9 @@ class NotTheDemoPasswordValidator:
         from tenants import demo
 
         if settings.IS_PRODUCTION and password == demo.DEMO_PASSWORD:
-            raise ValidationError("This is the demo's published password; choose another.",
-                                  code="password_demo")  # fmt: skip
+            raise ValidationError(
+                _("This is the demo's published password; choose another."), code="password_demo"
+            )
 
     def get_help_text(self) -> str:
-        return "Your password cannot be the demo's published password."
+        return _("Your password cannot be the demo's published password.")

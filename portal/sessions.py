@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import ngettext
 
 STARTED = "portal_started_at"
 SEEN = "portal_seen_at"
@@ -50,10 +51,18 @@ class SessionLimitsMiddleware:
         seen = session.get(SEEN, now)
         if now - seen > settings.PORTAL_SESSION_IDLE_SECONDS:
             minutes = settings.PORTAL_SESSION_IDLE_SECONDS // 60
-            return f"You were signed out after {minutes} minutes without activity."
+            return ngettext(
+                "You were signed out after %(count)d minute without activity.",
+                "You were signed out after %(count)d minutes without activity.",
+                minutes,
+            ) % {"count": minutes}
         if now - started > settings.PORTAL_SESSION_MAX_SECONDS:
             hours = settings.PORTAL_SESSION_MAX_SECONDS // 3600
-            return f"You were signed out: a session lasts at most {hours} hours."
+            return ngettext(
+                "You were signed out: a session lasts at most %(count)d hour.",
+                "You were signed out: a session lasts at most %(count)d hours.",
+                hours,
+            ) % {"count": hours}
         if now - seen >= SEEN_GRAIN or SEEN not in session:
             session[SEEN] = now
         return ""

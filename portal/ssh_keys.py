@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.audit import audit_record
 from portal.models import SshKey
@@ -28,7 +30,7 @@ MIN_RSA_BITS = 3072
 MAX_KEY_CHARS = 8192
 MAX_KEYS_PER_USER = 50
 NAME_MAX = 100
-KEYGEN_ADVICE = "Make one with: ssh-keygen -t ed25519"
+KEYGEN_ADVICE = gettext_lazy("Make one with: ssh-keygen -t ed25519")
 _SECURITY_KEY_TYPES = ("sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 _KEY_TYPE = re.compile(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521))$")
 
@@ -63,44 +65,56 @@ def parse_public_key(text: str) -> ParsedKey:
     """Read one OpenSSH public key; raises ValidationError with advice when it is not one."""
     text = (text or "").strip()
     if not text:
-        raise ValidationError("Paste a public key, e.g. the contents of ~/.ssh/id_ed25519.pub.")
+        raise ValidationError(_("Paste a public key, e.g. the contents of ~/.ssh/id_ed25519.pub."))
     if "PRIVATE KEY" in text:
         raise ValidationError(
-            "This is a private key. Never share it: paste the public key (the .pub file) instead."
+            _(
+                "This is a private key. Never share it: paste the public key (the .pub file) "
+                "instead."
+            )
         )
     if len(text) > MAX_KEY_CHARS:
-        raise ValidationError(f"A public key is at most {MAX_KEY_CHARS} characters.")
+        raise ValidationError(
+            _("A public key is at most %(count)d characters.") % {"count": MAX_KEY_CHARS}
+        )
     if "BEGIN SSH2 PUBLIC KEY" in text or "BEGIN PUBLIC KEY" in text:
         raise ValidationError(
-            "Paste the key in OpenSSH's one-line form. Convert it with: ssh-keygen -i -f key.pub"
+            _("Paste the key in OpenSSH's one-line form. Convert it with: ssh-keygen -i -f key.pub")
         )
     if "\n" in text or "\r" in text:
-        raise ValidationError("Paste one key, on one line.")
+        raise ValidationError(_("Paste one key, on one line."))
     parts = text.split(None, 2)
     key_type = parts[0]
     if key_type in _SECURITY_KEY_TYPES:
         raise ValidationError(
-            "Keys held on a security token (sk-…) cannot be put on a server by the cloud. "
-            + KEYGEN_ADVICE
+            _(
+                "Keys held on a security token (sk-…) cannot be put on a server by the cloud. "
+                "%(advice)s"
+            )
+            % {"advice": KEYGEN_ADVICE}
         )
     if key_type == "ssh-dss":
-        raise ValidationError(f"DSA keys are no longer accepted. {KEYGEN_ADVICE}")
+        raise ValidationError(
+            _("DSA keys are no longer accepted. %(advice)s") % {"advice": KEYGEN_ADVICE}
+        )
     if not _KEY_TYPE.match(key_type):
         raise ValidationError(
-            "This is not an OpenSSH public key: it should start with ssh-ed25519, "
-            "ecdsa-sha2-nistp256 or ssh-rsa (authorized_keys options are not accepted)."
+            _(
+                "This is not an OpenSSH public key: it should start with ssh-ed25519, "
+                "ecdsa-sha2-nistp256 or ssh-rsa (authorized_keys options are not accepted)."
+            )
         )
     if len(parts) < 2:
-        raise ValidationError("The key itself is missing after its type.")
+        raise ValidationError(_("The key itself is missing after its type."))
     try:
         blob = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationError("The key is damaged: its base64 part does not decode.") from None
+        raise ValidationError(_("The key is damaged: its base64 part does not decode.")) from None
     try:
         key = load_ssh_public_key(f"{key_type} {parts[1]}".encode())
     except (ValueError, UnsupportedAlgorithm):
         raise ValidationError(
-            "The key is damaged or does not match its type; copy the whole line again."
+            _("The key is damaged or does not match its type; copy the whole line again.")
         ) from None
     if isinstance(key, ed25519.Ed25519PublicKey):
         bits = 256
@@ -110,11 +124,13 @@ def parse_public_key(text: str) -> ParsedKey:
         bits = key.key_size
         if bits < MIN_RSA_BITS:
             raise ValidationError(
-                f"This RSA key has {bits} bits; at least {MIN_RSA_BITS} are required. "
-                f"{KEYGEN_ADVICE}"
+                _("This RSA key has %(bits)d bits; at least %(minimum)d are required. %(advice)s")
+                % {"bits": bits, "minimum": MIN_RSA_BITS, "advice": KEYGEN_ADVICE}
             )
     else:  # pragma: no cover - the type pattern admits nothing else
-        raise ValidationError(f"This kind of key is not accepted. {KEYGEN_ADVICE}")
+        raise ValidationError(
+            _("This kind of key is not accepted. %(advice)s") % {"advice": KEYGEN_ADVICE}
+        )
     comment = parts[2].strip() if len(parts) > 2 else ""
     return ParsedKey(
         key_type=key_type,
@@ -142,18 +158,23 @@ def ssh_key_add(*, user, public_key: str, name: str = "") -> SshKey:
     if parsed and not name:
         name = f"{parsed.key_type.removeprefix('ssh-')}-{parsed.fingerprint[7:15]}"
     if len(name) > NAME_MAX:
-        errors["name"] = [f"At most {NAME_MAX} characters."]
+        errors["name"] = [_("At most %(count)d characters.") % {"count": NAME_MAX}]
     if errors:
         raise ValidationError(errors)
     assert parsed is not None
     mine = ssh_keys_of(user)
     if mine.filter(fingerprint=parsed.fingerprint).exists():
-        raise ValidationError({"public_key": ["You already have this key."]})
+        raise ValidationError({"public_key": [_("You already have this key.")]})
     if mine.filter(name=name).exists():
-        raise ValidationError({"name": ["You already have a key with this name."]})
+        raise ValidationError({"name": [_("You already have a key with this name.")]})
     if mine.count() >= MAX_KEYS_PER_USER:
         raise ValidationError(
-            {"public_key": [f"At most {MAX_KEYS_PER_USER} keys; remove one you no longer use."]}
+            {
+                "public_key": [
+                    _("At most %(count)d keys; remove one you no longer use.")
+                    % {"count": MAX_KEYS_PER_USER}
+                ]
+            }
         )
     try:
         with transaction.atomic():
@@ -173,14 +194,14 @@ def ssh_key_add(*, user, public_key: str, name: str = "") -> SshKey:
             )
     except IntegrityError:
         # A second tab or client added the same key or name at the same moment.
-        raise ValidationError({"public_key": ["You already have this key or name."]}) from None
+        raise ValidationError({"public_key": [_("You already have this key or name.")]}) from None
     return key
 
 
 def ssh_key_remove(*, user, key: SshKey) -> None:
     """Remove one of ``user``'s keys. Servers built with it keep it; new requests cannot pick it."""
     if key.owner_id != user.pk:
-        raise ValidationError("Only the owner of a key can remove it.")
+        raise ValidationError(_("Only the owner of a key can remove it."))
     with transaction.atomic():
         audit_record(
             actor=user,

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit import audit_record
 from portal.models import ApiToken
@@ -38,15 +39,17 @@ def token_create(
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
     if not name:
-        errors["name"] = ["Name the token after what will use it, e.g. 'ci-pipeline'."]
+        errors["name"] = [_("Name the token after what will use it, e.g. 'ci-pipeline'.")]
     elif len(name) > 100:
-        errors["name"] = ["At most 100 characters."]
+        errors["name"] = [_("At most 100 characters.")]
     if expires_at is not None:
         now = timezone.now()
         if expires_at <= now:
-            errors["expires_at"] = ["The expiry must be in the future."]
+            errors["expires_at"] = [_("The expiry must be in the future.")]
         elif expires_at > now + timedelta(days=MAX_TOKEN_DAYS):
-            errors["expires_at"] = [f"A token can last at most {MAX_TOKEN_DAYS} days."]
+            errors["expires_at"] = [
+                _("A token can last at most %(days)d days.") % {"days": MAX_TOKEN_DAYS}
+            ]
     if errors:
         raise ValidationError(errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(30)
@@ -72,7 +75,7 @@ def token_revoke(*, user, token: ApiToken) -> ApiToken:
     """Revoke one of ``user``'s own tokens; revoking twice is harmless."""
     if token.owner_id != user.pk:
         # Callers look tokens up among the user's own; this guards a caller that did not.
-        raise ValidationError("Only the owner of a token can revoke it.")
+        raise ValidationError(_("Only the owner of a token can revoke it."))
     with transaction.atomic():
         token = ApiToken.objects.select_for_update(of=("self",), no_key=True).get(pk=token.pk)
         if token.revoked_at is None:

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import LazyObject, empty
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -29,8 +30,15 @@ from portal.audit import audit_record
 
 RECOVERY_CODES = 10
 #: Paths a signed-in person reaches before the second factor: enrolling, giving a code,
-#: leaving, and what those pages load.
-OPEN_PATHS = ("/login/verify/", "/account/two-factor/", "/logout/", "/static/", "/markings.css")
+#: leaving, switching language, and what those pages load.
+OPEN_PATHS = (
+    "/login/verify/",
+    "/account/two-factor/",
+    "/logout/",
+    "/language/",
+    "/static/",
+    "/markings.css",
+)
 
 
 def second_factor_required(user) -> bool:
@@ -81,9 +89,9 @@ def totp_enrol_confirm(request: HttpRequest, device: TOTPDevice, token: str) -> 
 
 def recovery_codes_renew(user) -> list[str]:
     """Ten new single-use codes (the old ones stop working), for a lost phone."""
-    static, _ = StaticDevice.objects.get_or_create(user=user, name="recovery")
+    static, _created = StaticDevice.objects.get_or_create(user=user, name="recovery")
     static.token_set.all().delete()
-    codes = [f"{secrets.randbelow(10**10):010d}" for _ in range(RECOVERY_CODES)]
+    codes = [f"{secrets.randbelow(10**10):010d}" for _i in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
     return codes
 
@@ -183,10 +191,12 @@ class SecondFactorMiddleware:
         ):
             enrolled, required = _standing(request)
             if enrolled:
-                return self._send(request, "two-factor-verify", "Give the code of your app.")
+                return self._send(request, "two-factor-verify", _("Give the code of your app."))
             if required:
                 return self._send(
-                    request, "account-two-factor", "Your role needs a second factor: set it up."
+                    request,
+                    "account-two-factor",
+                    _("Your role needs a second factor: set it up."),
                 )
         return self.get_response(request)
 

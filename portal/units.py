@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 def memory(mib: int | None) -> str:
     """An amount of memory given in MiB: "512 MiB", "2 GiB", "1.5 GiB", "0 GiB"."""
@@ -9,6 +11,7 @@ def memory(mib: int | None) -> str:
         return "—"
     mib = int(mib)
     if 0 < mib < 1024:
-        return f"{mib} MiB"
+        return _("%(amount)s MiB") % {"amount": mib}
     gib = mib / 1024
-    return f"{gib:.0f} GiB" if gib == int(gib) else f"{gib:.1f} GiB"
+    amount = f"{gib:.0f}" if gib == int(gib) else f"{gib:.1f}"
+    return _("%(amount)s GiB") % {"amount": amount}

@@ -9,6 +9,7 @@ from drf_spectacular.views import (
 )
 
 from portal.account_views import (
+    LanguageSwitchView,
     PreferencesView,
     SshKeyListView,
     TokenListView,
@@ -32,6 +33,7 @@ urlpatterns = [
     path("account/two-factor/", TwoFactorView.as_view(), name="account-two-factor"),
     path("account/keys/", SshKeyListView.as_view(), name="account-ssh-keys"),
     path("account/preferences/", PreferencesView.as_view(), name="account-preferences"),
+    path("language/", LanguageSwitchView.as_view(), name="set-language"),
     path("account/tokens/", TokenListView.as_view(), name="account-tokens"),
     path("", include("tenants.urls")),
     path("", include("provisioning.urls")),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from portalctl.client import ApiError, Client
+from portalctl.i18n import _, ngettext
 
 TERMINAL_OK = {"completed"}
 TERMINAL_BAD = {"failed", "rejected", "cancelled"}
@@ -48,7 +49,10 @@ def load_client() -> Client:
     try:
         config = json.loads(path.read_text())
     except FileNotFoundError:
-        raise UsageError(f"Not signed in: run 'portalctl login --url URL --token TOKEN' ({path}).")
+        raise UsageError(
+            _("Not signed in: run 'portalctl login --url URL --token TOKEN' (%(path)s).")
+            % {"path": path}
+        ) from None
     return Client(url=config["url"], token=config["token"])
 
 
@@ -64,10 +68,11 @@ def show(args: argparse.Namespace, data: Any, rows: list[str] | None = None) -> 
 
 def request_line(r: dict[str, Any]) -> str:
     where = r["allocation"]
-    return (
-        f"#{r['id']:<6} {r['state']:<17} {r['kind']:<21} {r['title'] or '-':<24} "
-        f"{where['tenant']}@{where['region']} by {r['requester']}"
-    )
+    by = _("%(place)s by %(requester)s") % {
+        "place": f"{where['tenant']}@{where['region']}",
+        "requester": r["requester"],
+    }
+    return f"#{r['id']:<6} {r['state']:<17} {r['kind']:<21} {r['title'] or '-':<24} {by}"
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -77,7 +82,15 @@ def cmd_login(args: argparse.Namespace) -> int:
     client = Client(url=args.url, token=args.token)
     memberships = client.list("memberships/")
     path = save_config(args.url, args.token)
-    print(f"Signed in to {args.url}; {len(memberships)} membership(s). Saved to {path}.")
+    count = len(memberships)
+    print(
+        ngettext(
+            "Signed in to %(url)s; %(count)d membership. Saved to %(path)s.",
+            "Signed in to %(url)s; %(count)d memberships. Saved to %(path)s.",
+            count,
+        )
+        % {"url": args.url, "count": count, "path": path}
+    )
     return 0
 
 
@@ -92,7 +105,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     token = client.post("tokens/", body)
     if args.save:
         path = save_config(args.url, token["secret"])
-        print(f"Token {token['name']} ({token['prefix']}…) saved to {path}.", file=sys.stderr)
+        print(
+            _("Token %(name)s (%(prefix)s…) saved to %(path)s.")
+            % {"name": token["name"], "prefix": token["prefix"], "path": path},
+            file=sys.stderr,
+        )
     show(args, token, [token["secret"]])
     return 0
 
@@ -115,7 +132,7 @@ def cmd_requests(args: argparse.Namespace) -> int:
 
 def cmd_inbox(args: argparse.Namespace) -> int:
     rows = load_client().list("approvals/")
-    show(args, rows, [request_line(r) for r in rows] or ["Nothing awaits your decision."])
+    show(args, rows, [request_line(r) for r in rows] or [_("Nothing awaits your decision.")])
     return 0
 
 
@@ -130,7 +147,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def timeline(r: dict[str, Any]) -> list[str]:
     return [
-        f"  {t['at']}  {t['from_state'] or '-'} -> {t['to_state']}  {t['actor'] or 'system'}"
+        f"  {t['at']}  {t['from_state'] or '-'} -> {t['to_state']}  {t['actor'] or _('system')}"
         f"{'  ' + t['note'] if t['note'] else ''}"
         for t in r.get("transitions", [])
     ]
@@ -164,7 +181,7 @@ def cmd_request_network(args: argparse.Namespace) -> int:
 
 def cmd_request_vm(args: argparse.Namespace) -> int:
     if not args.offering and not (args.flavor and args.image):
-        raise UsageError("Give --offering, or --flavor and --image.")
+        raise UsageError(_("Give --offering, or --flavor and --image."))
     spec: dict[str, Any] = {"name": args.name, "networks": args.network, "count": args.count}
     for key in ("offering", "flavor", "image", "lease_end"):
         if getattr(args, key):
@@ -212,11 +229,11 @@ def cmd_volume(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"justification": args.justification}
     if args.action == "attach":
         if not args.server:
-            raise UsageError("Attaching needs --server (a server id of the same allocation).")
+            raise UsageError(_("Attaching needs --server (a server id of the same allocation)."))
         body["server"] = args.server
     elif args.action == "extend":
         if not args.size:
-            raise UsageError("Extending needs --size (the new size in GB).")
+            raise UsageError(_("Extending needs --size (the new size in GB)."))
         body["size_gb"] = args.size
     elif args.action == "decommission":
         body["detach"] = args.detach
@@ -228,10 +245,15 @@ def cmd_volumes(args: argparse.Namespace) -> int:
     lines = []
     for v in rows:
         place = f"{v['allocation']['tenant']}@{v['allocation']['region']}"
-        where = f"  on server {v['server']} {v['device']}" if v["server"] else ""
-        lines.append(f"{v['id']:<5} {v['name']:<24} {v['size_gb']:>5} GB  {v['status']:<10} "
-                     f"{place}{where}")  # fmt: skip
-    show(args, rows, lines or ["No volumes you can see."])
+        where = ""
+        if v["server"]:
+            where = "  " + _("on server %(server)s %(device)s") % {
+                "server": v["server"],
+                "device": v["device"],
+            }
+        size = _("%(size)s GB") % {"size": f"{v['size_gb']:>5}"}
+        lines.append(f"{v['id']:<5} {v['name']:<24} {size}  {v['status']:<10} {place}{where}")
+    show(args, rows, lines or [_("No volumes you can see.")])
     return 0
 
 
@@ -239,11 +261,13 @@ def parse_ports(text: str | None) -> tuple[int | None, int | None]:
     """``"22"`` -> (22, 22), ``"8000-8080"`` -> (8000, 8080), nothing -> (None, None)."""
     if not text:
         return None, None
-    low, _, high = text.partition("-")
+    low, _sep, high = text.partition("-")
     try:
         return int(low), int(high or low)
     except ValueError:
-        raise UsageError(f"--ports takes a port or a range such as 8000-8080, not {text!r}.")
+        raise UsageError(
+            _("--ports takes a port or a range such as 8000-8080, not %(ports)r.") % {"ports": text}
+        ) from None
 
 
 def cmd_open_rule(args: argparse.Namespace) -> int:
@@ -276,10 +300,13 @@ def cmd_security_groups(args: argparse.Namespace) -> int:
     lines = []
     for g in rows:
         place = f"{g['allocation']['tenant']}@{g['allocation']['region']}"
-        drift = f"  drift: {len(g['drift'])}" if g["drift"] else ""
+        drift = "  " + _("drift: %(count)s") % {"count": len(g["drift"])} if g["drift"] else ""
         lines.append(f"{g['id']:<5} {g['name']:<24} {place}{drift}")
-        lines += [f"      rule {r['id']:<5} {r['opens']}" for r in g["rules"]]
-    show(args, rows, lines or ["No security groups you can see."])
+        lines += [
+            "      " + _("rule %(id)s %(opens)s") % {"id": f"{r['id']:<5}", "opens": r["opens"]}
+            for r in g["rules"]
+        ]
+    show(args, rows, lines or [_("No security groups you can see.")])
     return 0
 
 
@@ -292,14 +319,16 @@ def find_key(client: Client, wanted: str) -> dict[str, Any]:
     keys = client.list("ssh-keys/")
     found = [k for k in keys if str(k["id"]) == wanted or k["name"] == wanted]
     if not found:
-        names = ", ".join(k["name"] for k in keys) or "none; add one with 'portalctl keys add'"
-        raise UsageError(f"No SSH key {wanted!r} among yours ({names}).")
+        names = ", ".join(k["name"] for k in keys) or _("none; add one with 'portalctl keys add'")
+        raise UsageError(
+            _("No SSH key %(key)r among yours (%(names)s).") % {"key": wanted, "names": names}
+        )
     return found[0]
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     rows = load_client().list("ssh-keys/")
-    show(args, rows, [key_line(k) for k in rows] or ["You have no SSH keys."])
+    show(args, rows, [key_line(k) for k in rows] or [_("You have no SSH keys.")])
     return 0
 
 
@@ -307,7 +336,9 @@ def cmd_keys_add(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
     except OSError as exc:
-        raise UsageError(f"Cannot read {args.file}: {exc.strerror}.") from None
+        raise UsageError(
+            _("Cannot read %(file)s: %(error)s.") % {"file": args.file, "error": exc.strerror}
+        ) from None
     key = load_client().post("ssh-keys/", {"public_key": text.strip(), "name": args.name or ""})
     show(args, key, [key_line(key)])
     return 0
@@ -317,7 +348,10 @@ def cmd_keys_remove(args: argparse.Namespace) -> int:
     client = load_client()
     key = find_key(client, args.key)
     client.delete(f"ssh-keys/{key['id']}/")
-    print(f"Removed {key['name']} ({key['fingerprint']}).")
+    print(
+        _("Removed %(name)s (%(fingerprint)s).")
+        % {"name": key["name"], "fingerprint": key["fingerprint"]}
+    )
     return 0
 
 
@@ -331,7 +365,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     body = {"justification": args.justification}
     if args.action == "resize":
         if not args.flavor:
-            raise UsageError("A resize needs --flavor (see the region's flavors).")
+            raise UsageError(_("A resize needs --flavor (see the region's flavors)."))
         body["flavor"] = args.flavor
     return submit(args, body, f"servers/{args.id}/{args.action}/")
 
@@ -367,11 +401,18 @@ def wait_for(args: argparse.Namespace, client: Client, request_id: int) -> int:
                     r["approvals"][-1]["comment"] if r.get("approvals") else ""
                 )
                 if reason:
-                    print(f"ended {r['state']}: {reason}", file=sys.stderr)
+                    print(
+                        _("ended %(state)s: %(reason)s") % {"state": r["state"], "reason": reason},
+                        file=sys.stderr,
+                    )
                 return EXIT_ENDED_BADLY
             return 0
         if time.monotonic() >= deadline:
-            print(f"#{request_id} still {r['state']} after {args.timeout:g}s", file=sys.stderr)
+            print(
+                _("#%(id)s still %(state)s after %(seconds)ss")
+                % {"id": request_id, "state": r["state"], "seconds": f"{args.timeout:g}"},
+                file=sys.stderr,
+            )
             return EXIT_TIMEOUT
         time.sleep(args.interval)
 
@@ -380,26 +421,47 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    if minutes >= 60:
+        hours, minutes = divmod(minutes, 60)
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d min") % {"minutes": minutes}
 
 
 def cmd_sla(args: argparse.Namespace) -> int:
     query = {"group_by": args.group_by, "days": args.days, "month": args.month}
     report = load_client().get("reports/sla/", **query)
-    lines = [f"{report['period']['label']}: decision target "
-             f"{_duration(report['decision_target_seconds'])}, build target "
-             f"{_duration(report['build_target_seconds'])}"]  # fmt: skip
+    lines = [
+        _("%(period)s: decision target %(decision)s, build target %(build)s")
+        % {
+            "period": report["period"]["label"],
+            "decision": _duration(report["decision_target_seconds"]),
+            "build": _duration(report["build_target_seconds"]),
+        }
+    ]
     for row in report["rows"]:
-        lines.append(
-            f"{row['group'][:24]:<24} {row['kind']:<21} {row['requests']:>5}  decision p90 "
-            f"{_duration(row['decision']['p90']):>12} late {row['decision_late']:>3}  build p90 "
-            f"{_duration(row['build']['p90']):>12} late {row['build_late']:>3}  "
-            f"failed {row['failed']}"
-        )
+        figures = _(
+            "decision p90 %(decision)s late %(decision_late)s  "
+            "build p90 %(build)s late %(build_late)s  failed %(failed)s"
+        ) % {
+            "decision": f"{_duration(row['decision']['p90']):>12}",
+            "decision_late": f"{row['decision_late']:>3}",
+            "build": f"{_duration(row['build']['p90']):>12}",
+            "build_late": f"{row['build_late']:>3}",
+            "failed": row["failed"],
+        }
+        lines.append(f"{row['group'][:24]:<24} {row['kind']:<21} {row['requests']:>5}  {figures}")
     for late in report["late_requests"]:
-        waiting = " (still waiting)" if late["still_waiting"] else ""
-        lines.append(f"late #{late['request']:<6} {late['target']:<8} by "
-                     f"{_duration(late['late_by_seconds'])}{waiting}  {late['title']}")  # fmt: skip
+        waiting = " " + _("(still waiting)") if late["still_waiting"] else ""
+        lines.append(
+            _("late #%(request)s %(target)s by %(late_by)s%(waiting)s  %(title)s")
+            % {
+                "request": f"{late['request']:<6}",
+                "target": f"{late['target']:<8}",
+                "late_by": _duration(late["late_by_seconds"]),
+                "waiting": waiting,
+                "title": late["title"],
+            }
+        )
     show(args, report, lines)
     return 0
 
@@ -408,104 +470,109 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def _wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wait", action="store_true", help="Poll until the request ends.")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="Seconds to wait at most.")
-    parser.add_argument("--interval", type=float, default=5.0, help="Seconds between polls.")
+    parser.add_argument("--wait", action="store_true", help=_("Poll until the request ends."))
+    parser.add_argument("--timeout", type=float, default=1800.0, help=_("Seconds to wait at most."))
+    parser.add_argument("--interval", type=float, default=5.0, help=_("Seconds between polls."))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="portalctl", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="Print the API's JSON.")
+    parser = argparse.ArgumentParser(
+        prog="portalctl",
+        description=_("portalctl's commands: sign in with a token, list, request, decide, wait."),
+    )
+    parser.add_argument("--json", action="store_true", help=_("Print the API's JSON."))
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("login", help="Store the portal URL and a token.")
+    p = sub.add_parser("login", help=_("Store the portal URL and a token."))
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.set_defaults(func=cmd_login)
 
-    token = sub.add_parser("token", help="Personal tokens.").add_subparsers(
+    token = sub.add_parser("token", help=_("Personal tokens.")).add_subparsers(
         dest="token_command", required=True
     )
-    p = token.add_parser("create", help="Create a token with your password (shown once).")
+    p = token.add_parser("create", help=_("Create a token with your password (shown once)."))
     p.add_argument("--url", required=True)
     p.add_argument("--username", required=True)
-    p.add_argument("--password-stdin", action="store_true", help="Read the password from stdin.")
+    p.add_argument("--password-stdin", action="store_true", help=_("Read the password from stdin."))
     p.add_argument("--name", default="portalctl")
     p.add_argument("--read-only", action="store_true")
-    p.add_argument("--expires-days", type=int, default=90, help="0 for no expiry.")
-    p.add_argument("--save", action="store_true", help="Also sign portalctl in with it.")
+    p.add_argument("--expires-days", type=int, default=90, help=_("0 for no expiry."))
+    p.add_argument("--save", action="store_true", help=_("Also sign portalctl in with it."))
     p.set_defaults(func=cmd_token_create)
 
-    p = sub.add_parser("allocations", help="Your allocations and their quota usage.")
+    p = sub.add_parser("allocations", help=_("Your allocations and their quota usage."))
     p.add_argument("--tenant")
     p.add_argument("--site")
     p.set_defaults(func=cmd_allocations)
 
-    p = sub.add_parser("request-network", help="Request a new network.")
+    p = sub.add_parser("request-network", help=_("Request a new network."))
     p.add_argument("--allocation", type=int, required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--cidr", required=True)
     p.add_argument("--gateway")
-    p.add_argument("--dns", help="Comma-separated DNS servers.")
+    p.add_argument("--dns", help=_("Comma-separated DNS servers."))
     p.add_argument("--no-router", action="store_true")
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_request_network)
 
-    p = sub.add_parser("request-vm", help="Request new server(s).")
+    p = sub.add_parser("request-vm", help=_("Request new server(s)."))
     p.add_argument("--allocation", type=int, required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--offering")
     p.add_argument("--flavor")
     p.add_argument("--image")
-    p.add_argument("--network", type=int, action="append", required=True, help="Repeatable.")
+    p.add_argument("--network", type=int, action="append", required=True, help=_("Repeatable."))
     p.add_argument("--count", type=int, default=1)
-    p.add_argument("--ssh-key", help="One of your SSH keys, by id or name.")
-    p.add_argument("--boot-volume-gb", type=int, help="Boot from a volume of this size (GB).")
-    p.add_argument("--lease-end", help="ISO date-time.")
+    p.add_argument("--ssh-key", help=_("One of your SSH keys, by id or name."))
+    p.add_argument("--boot-volume-gb", type=int, help=_("Boot from a volume of this size (GB)."))
+    p.add_argument("--lease-end", help=_("ISO date-time."))
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_request_vm)
 
     p = sub.add_parser(
-        "server", help="A day-2 request on a server: power, resize, external address, decommission."
+        "server",
+        help=_("A day-2 request on a server: power, resize, external address, decommission."),
     )
     p.add_argument("action", choices=SERVER_ACTIONS)
-    p.add_argument("id", type=int, help="The server's id.")
-    p.add_argument("--flavor", help="For resize: the new flavor's name.")
+    p.add_argument("id", type=int, help=_("The server's id."))
+    p.add_argument("--flavor", help=_("For resize: the new flavor's name."))
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_server)
 
-    p = sub.add_parser("volumes", help="Volumes you can see, with the server each is on.")
+    p = sub.add_parser("volumes", help=_("Volumes you can see, with the server each is on."))
     p.set_defaults(func=cmd_volumes)
 
-    p = sub.add_parser("request-volume", help="Request a new volume.")
+    p = sub.add_parser("request-volume", help=_("Request a new volume."))
     p.add_argument("--allocation", type=int, required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--size", type=int, required=True, help="GB.")
-    p.add_argument("--type", help="A volume type's name; default: the cloud's.")
+    p.add_argument("--size", type=int, required=True, help=_("GB."))
+    p.add_argument("--type", help=_("A volume type's name; default: the cloud's."))
     p.add_argument("--description")
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_request_volume)
 
-    p = sub.add_parser("volume", help="A day-2 request on a volume: attach, detach, extend, "
-                       "decommission.")  # fmt: skip
+    p = sub.add_parser(
+        "volume", help=_("A day-2 request on a volume: attach, detach, extend, decommission.")
+    )
     p.add_argument("action", choices=VOLUME_ACTIONS)
-    p.add_argument("id", type=int, help="The volume's id.")
-    p.add_argument("--server", type=int, help="For attach: the server's id.")
-    p.add_argument("--size", type=int, help="For extend: the new size in GB.")
+    p.add_argument("id", type=int, help=_("The volume's id."))
+    p.add_argument("--server", type=int, help=_("For attach: the server's id."))
+    p.add_argument("--size", type=int, help=_("For extend: the new size in GB."))
     p.add_argument("--detach", action="store_true",
-                   help="For decommission: detach it from its server first.")  # fmt: skip
+                   help=_("For decommission: detach it from its server first."))  # fmt: skip
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_volume)
 
-    p = sub.add_parser("security-groups", help="Security groups you can see, with their rules.")
+    p = sub.add_parser("security-groups", help=_("Security groups you can see, with their rules."))
     p.set_defaults(func=cmd_security_groups)
 
-    p = sub.add_parser("request-security-group", help="Request a new security group.")
+    p = sub.add_parser("request-security-group", help=_("Request a new security group."))
     p.add_argument("--allocation", type=int, required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--description")
@@ -513,74 +580,74 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_options(p)
     p.set_defaults(func=cmd_request_security_group)
 
-    p = sub.add_parser("open-rule", help="Request a rule in a security group (reviewed).")
-    p.add_argument("id", type=int, help="The security group's id.")
+    p = sub.add_parser("open-rule", help=_("Request a rule in a security group (reviewed)."))
+    p.add_argument("id", type=int, help=_("The security group's id."))
     p.add_argument("--protocol", choices=["tcp", "udp", "icmp", "any"], default="tcp")
-    p.add_argument("--ports", help="A port or a range, e.g. 22 or 8000-8080; none: all.")
+    p.add_argument("--ports", help=_("A port or a range, e.g. 22 or 8000-8080; none: all."))
     peer = p.add_mutually_exclusive_group(required=True)
-    peer.add_argument("--cidr", help="From (or to) these addresses, e.g. 10.10.0.0/16.")
-    peer.add_argument("--group", type=int, help="From (or to) the servers of this group id.")
-    p.add_argument("--outbound", action="store_true", help="An egress rule (default inbound).")
+    peer.add_argument("--cidr", help=_("From (or to) these addresses, e.g. 10.10.0.0/16."))
+    peer.add_argument("--group", type=int, help=_("From (or to) the servers of this group id."))
+    p.add_argument("--outbound", action="store_true", help=_("An egress rule (default inbound)."))
     p.add_argument("--description")
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_open_rule)
 
     p = sub.add_parser(
-        "delete-security-group", help="Request to delete a security group no server uses."
+        "delete-security-group", help=_("Request to delete a security group no server uses.")
     )
-    p.add_argument("id", type=int, help="The security group's id.")
+    p.add_argument("id", type=int, help=_("The security group's id."))
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_delete_security_group)
 
-    p = sub.add_parser("close-rule", help="Request to close a rule of a security group.")
-    p.add_argument("id", type=int, help="The security group's id.")
-    p.add_argument("rule", type=int, help="The rule's id (see 'portalctl security-groups').")
+    p = sub.add_parser("close-rule", help=_("Request to close a rule of a security group."))
+    p.add_argument("id", type=int, help=_("The security group's id."))
+    p.add_argument("rule", type=int, help=_("The rule's id (see 'portalctl security-groups')."))
     p.add_argument("--justification", required=True)
     _wait_options(p)
     p.set_defaults(func=cmd_close_rule)
 
-    keys = sub.add_parser("keys", help="Your public SSH keys.").add_subparsers(
+    keys = sub.add_parser("keys", help=_("Your public SSH keys.")).add_subparsers(
         dest="keys_command", required=True
     )
-    p = keys.add_parser("list", help="Your keys.")
+    p = keys.add_parser("list", help=_("Your keys."))
     p.set_defaults(func=cmd_keys_list)
-    p = keys.add_parser("add", help="Add a public key (a .pub file, or - for stdin).")
+    p = keys.add_parser("add", help=_("Add a public key (a .pub file, or - for stdin)."))
     p.add_argument("file")
-    p.add_argument("--name", help="Default: the key's comment.")
+    p.add_argument("--name", help=_("Default: the key's comment."))
     p.set_defaults(func=cmd_keys_add)
-    p = keys.add_parser("remove", help="Remove a key (servers built with it keep it).")
-    p.add_argument("key", help="Its id or name.")
+    p = keys.add_parser("remove", help=_("Remove a key (servers built with it keep it)."))
+    p.add_argument("key", help=_("Its id or name."))
     p.set_defaults(func=cmd_keys_remove)
 
-    p = sub.add_parser("requests", help="Requests you can see.")
+    p = sub.add_parser("requests", help=_("Requests you can see."))
     p.add_argument("--state")
     p.add_argument("--kind")
     p.add_argument("--tenant")
     p.set_defaults(func=cmd_requests)
 
-    p = sub.add_parser("show", help="One request and its timeline.")
+    p = sub.add_parser("show", help=_("One request and its timeline."))
     p.add_argument("id", type=int)
     _wait_options(p)
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("inbox", help="Requests waiting for your decision.")
+    p = sub.add_parser("inbox", help=_("Requests waiting for your decision."))
     p.set_defaults(func=cmd_inbox)
 
-    p = sub.add_parser("sla", help="SLA figures and the late requests.")
+    p = sub.add_parser("sla", help=_("SLA figures and the late requests."))
     period = p.add_mutually_exclusive_group()
     period.add_argument("--days", type=int, choices=[7, 30, 90])
-    period.add_argument("--month", help="YYYY-MM (UTC).")
+    period.add_argument("--month", help=_("YYYY-MM (UTC)."))
     p.add_argument("--group-by", choices=["domain", "site", "tenant"], default="domain")
     p.set_defaults(func=cmd_sla)
 
-    p = sub.add_parser("approve", help="Approve a request.")
+    p = sub.add_parser("approve", help=_("Approve a request."))
     p.add_argument("id", type=int)
     p.add_argument("--comment")
     p.set_defaults(func=cmd_approve)
 
-    p = sub.add_parser("reject", help="Reject a request, saying why.")
+    p = sub.add_parser("reject", help=_("Reject a request, saying why."))
     p.add_argument("id", type=int)
     p.add_argument("--comment", required=True)
     p.set_defaults(func=cmd_reject)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib import error, parse, request
 
+from portalctl.i18n import _, accept_language
+
 RETRIES = 3
 RETRYABLE = {429, 502, 503, 504}
 USER_AGENT = "portalctl/1.0"
@@ -32,7 +34,10 @@ class ApiError(Exception):
         super().__init__(body.get("message") or fallback or f"HTTP {status}")
 
     def describe(self) -> str:
-        lines = [f"error ({self.status} {self.code}): {self}"]
+        lines = [
+            _("error (%(status)s %(code)s): %(message)s")
+            % {"status": self.status, "code": self.code, "message": self}
+        ]
         lines += [f"  {field}: {' '.join(msgs)}" for field, msgs in self.fields.items()]
         return "\n".join(lines)
 
@@ -47,10 +52,17 @@ class Client:
     def __post_init__(self) -> None:
         # Only the web: urllib would also open file: and other schemes.
         if parse.urlsplit(self.url).scheme not in ("http", "https"):
-            raise ApiError(0, None, f"The portal URL must start with https:// ({self.url!r}).")
+            raise ApiError(
+                0, None, _("The portal URL must start with https:// (%(url)r).") % {"url": self.url}
+            )
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        # The portal answers (its error messages) in the language portalctl speaks.
+        headers = {
+            "Accept": "application/json",
+            "Accept-Language": accept_language(),
+            "User-Agent": USER_AGENT,
+        }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         elif self.basic:
@@ -90,7 +102,8 @@ class Client:
                 if attempt < RETRIES:
                     time.sleep(_retry_after(None, attempt))
                     continue
-                raise ApiError(0, None, f"cannot reach {self.url}: {exc}") from None
+                message = _("cannot reach %(url)s: %(error)s") % {"url": self.url, "error": exc}
+                raise ApiError(0, None, message) from None
         raise AssertionError("unreachable")
 
     def get(self, path: str, **params: Any) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.admin import AuditedAdmin
 from provisioning import services
@@ -81,7 +83,7 @@ class ResourceRequestAdmin(RestrictedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Retry the selected failed requests")
+    @admin.action(description=gettext_lazy("Retry the selected failed requests"))
     def retry_failed(self, request, queryset):
         done = 0
         for item in queryset.filter(state=RequestState.FAILED):
@@ -89,10 +91,22 @@ class ResourceRequestAdmin(RestrictedAdmin):
                 services.request_retry(user=request.user, request=item)
                 done += 1
             except (ValidationError, PermissionDenied) as err:
-                self.message_user(request, f"#{item.pk}: {err}", messages.WARNING)
-        self.message_user(request, f"{done} request(s) sent back to provisioning.")
+                self.message_user(
+                    request,
+                    _("#%(request)s: %(error)s") % {"request": item.pk, "error": err},
+                    messages.WARNING,
+                )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s request(s) sent back to provisioning.",
+                "%(count)s request(s) sent back to provisioning.",
+                done,
+            )
+            % {"count": done},
+        )
 
-    @admin.action(description="Re-drive stuck requests (approved or provisioning)")
+    @admin.action(description=gettext_lazy("Re-drive stuck requests (approved or provisioning)"))
     def redrive(self, request, queryset):
         if not is_operator(request.user):
             raise PermissionDenied
@@ -100,7 +114,11 @@ class ResourceRequestAdmin(RestrictedAdmin):
         for item in queryset.filter(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]):
             request_redrive(user=request.user, request=item)
             done += 1
-        self.message_user(request, f"{done} request(s) re-driven.")
+        self.message_user(
+            request,
+            ngettext("%(count)s request(s) re-driven.", "%(count)s request(s) re-driven.", done)
+            % {"count": done},
+        )
 
 
 @admin.register(Server)

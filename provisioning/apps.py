@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProvisioningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "provisioning"
-    verbose_name = "Provisioning"
+    verbose_name = _("Provisioning")
 
     def ready(self) -> None:
         from provisioning.usage import provisioning_usage

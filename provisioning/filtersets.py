@@ -13,6 +13,7 @@ import django_filters
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.inputs import IdFilter
 from portal.pagination import bounded_count, paged_by_sorting
@@ -40,30 +41,32 @@ def _midnight(day: date) -> datetime:
 
 class RequestFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(
-        choices=RequestState.choices, help_text="One or more states (repeat the parameter)."
+        choices=RequestState.choices, help_text=_("One or more states (repeat the parameter).")
     )
     kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
-    tenant = django_filters.CharFilter(field_name="allocation__tenant__slug", label="Tenant (slug)")
-    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label="Site")
-    domain = django_filters.CharFilter(
-        field_name="allocation__region__domain__slug", label="Security domain (slug)"
+    tenant = django_filters.CharFilter(
+        field_name="allocation__tenant__slug", label=_("Tenant (slug)")
     )
-    allocation = IdFilter(field_name="allocation_id", label="Allocation id")
+    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label=_("Site"))
+    domain = django_filters.CharFilter(
+        field_name="allocation__region__domain__slug", label=_("Security domain (slug)")
+    )
+    allocation = IdFilter(field_name="allocation_id", label=_("Allocation id"))
     requester = django_filters.CharFilter(
-        field_name="requester__username", label="Requester (username)"
+        field_name="requester__username", label=_("Requester (username)")
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     created_from = django_filters.DateFilter(
-        method="filter_created_from", label="Requested on or after (date, YYYY-MM-DD)",
+        method="filter_created_from", label=_("Requested on or after (date, YYYY-MM-DD)"),
         validators=DATE_BOUNDS,
     )  # fmt: skip
     created_to = django_filters.DateFilter(
-        method="filter_created_to", label="Requested on or before (date, YYYY-MM-DD)",
+        method="filter_created_to", label=_("Requested on or before (date, YYYY-MM-DD)"),
         validators=DATE_BOUNDS,
     )  # fmt: skip
     q = django_filters.CharFilter(
-        method="filter_q", label="The request's number (#123), or its name contains"
+        method="filter_q", label=_("The request's number (#123), or its name contains")
     )
 
     class Meta:
@@ -100,14 +103,16 @@ class RequestFilterSet(django_filters.FilterSet):
 
 
 class _ResourceFilterSet(django_filters.FilterSet):
-    tenant = django_filters.CharFilter(field_name="allocation__tenant__slug", label="Tenant (slug)")
-    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label="Site")
-    domain = django_filters.CharFilter(
-        field_name="allocation__region__domain__slug", label="Security domain (slug)"
+    tenant = django_filters.CharFilter(
+        field_name="allocation__tenant__slug", label=_("Tenant (slug)")
     )
-    allocation = IdFilter(field_name="allocation_id", label="Allocation id")
-    status = django_filters.CharFilter(method="filter_status", label="Status, e.g. ACTIVE")
-    q = django_filters.CharFilter(method="filter_q", label="Name contains")
+    site = django_filters.CharFilter(field_name="allocation__region__site__slug", label=_("Site"))
+    domain = django_filters.CharFilter(
+        field_name="allocation__region__domain__slug", label=_("Security domain (slug)")
+    )
+    allocation = IdFilter(field_name="allocation_id", label=_("Allocation id"))
+    status = django_filters.CharFilter(method="filter_status", label=_("Status, e.g. ACTIVE"))
+    q = django_filters.CharFilter(method="filter_q", label=_("Name contains"))
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The clouds spell statuses in capitals; comparing as stored lets the indexes that
@@ -146,7 +151,7 @@ class SecurityGroupFilterSet(_ResourceFilterSet):
 
 
 class VolumeFilterSet(_ResourceFilterSet):
-    server = IdFilter(field_name="server_id", label="Attached to (server id)")
+    server = IdFilter(field_name="server_id", label=_("Attached to (server id)"))
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Cinder spells its statuses in small letters (available, in-use).
@@ -158,9 +163,9 @@ class VolumeFilterSet(_ResourceFilterSet):
 
 
 class _CatalogFilterSet(django_filters.FilterSet):
-    region = django_filters.CharFilter(field_name="region__slug", label="Region (slug)")
-    site = django_filters.CharFilter(field_name="region__site__slug", label="Site (slug)")
-    domain = django_filters.CharFilter(field_name="region__domain__slug", label="Domain (slug)")
+    region = django_filters.CharFilter(field_name="region__slug", label=_("Region (slug)"))
+    site = django_filters.CharFilter(field_name="region__site__slug", label=_("Site (slug)"))
+    domain = django_filters.CharFilter(field_name="region__domain__slug", label=_("Domain (slug)"))
     active = django_filters.BooleanFilter()
 
 

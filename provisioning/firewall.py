@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from tenants.models import SecurityDomain
 from tenants.models.places import parse_port_list
 
@@ -72,8 +74,11 @@ def policy_refusals(spec: dict[str, Any], domain: SecurityDomain) -> dict[str, l
     refusals: dict[str, list[str]] = {}
     if is_open_ingress(spec) and domain.open_ingress == "forbid":
         refusals["remote_cidr"] = [
-            f"{domain.name} does not allow inbound traffic from anywhere: name the networks "
-            "(CIDR) or the security group that need it."
+            _(
+                "%(domain)s does not allow inbound traffic from anywhere: name the networks "
+                "(CIDR) or the security group that need it."
+            )
+            % {"domain": domain.name}
         ]
     ported = (spec.get("protocol") or "any") != "icmp"  # ICMP has no ports to deny
     if spec.get("direction", "ingress") == "ingress" and ported:
@@ -83,11 +88,16 @@ def policy_refusals(spec: dict[str, Any], domain: SecurityDomain) -> dict[str, l
             if low <= last and first <= high:
                 where = str(first) if first == last else f"{first}-{last}"
                 name = PORT_NAMES.get(first) if first == last else None
-                refusals.setdefault("port_min", []).append(
-                    f"{domain.name} never opens port {where}"
-                    + (f" ({name})" if name else "")
-                    + " inbound; choose a range without it."
-                )
+                if name:
+                    message = _(
+                        "%(domain)s never opens port %(port)s (%(name)s) inbound; choose a range "
+                        "without it."
+                    ) % {"domain": domain.name, "port": where, "name": name}
+                else:
+                    message = _(
+                        "%(domain)s never opens port %(port)s inbound; choose a range without it."
+                    ) % {"domain": domain.name, "port": where}
+                refusals.setdefault("port_min", []).append(message)
     return refusals
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import SshKey
 from portal.ssh_keys import ssh_keys_of
@@ -23,7 +25,17 @@ from tenants.access import Action
 from tenants.models import Allocation
 from tenants.selectors import allocations_visible_to
 
-NAME_ERROR = "Not a valid name. " + NAME_HELP
+NAME_ERROR = format_lazy("{} {}", _("Not a valid name."), NAME_HELP)
+
+
+#: A date typed the same way in every language and browser.
+ISO_DATE_ATTRS = {
+    "placeholder": "YYYY-MM-DD",
+    "pattern": r"\d{4}-\d{2}-\d{2}",
+    "inputmode": "numeric",
+    "autocomplete": "off",
+    "maxlength": "10",
+}
 
 
 class AllocationField(forms.ModelChoiceField):
@@ -42,21 +54,21 @@ class RequestForm(forms.Form):
 
     allocation = AllocationField(
         queryset=Allocation.objects.none(),
-        label="Allocation",
-        help_text="The tenant and the site / security domain to build in.",
-        empty_label="— choose —",
+        label=_("Allocation"),
+        help_text=_("The tenant and the site / security domain to build in."),
+        empty_label=_("— choose —"),
     )
     name = forms.RegexField(
-        label="Name",
+        label=_("Name"),
         regex=NAME_PATTERN,
         max_length=63,
         help_text=NAME_HELP,
         error_messages={"invalid": NAME_ERROR},
     )
     justification = forms.CharField(
-        label="Justification",
+        label=_("Justification"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why this is needed: approvers decide on it.",
+        help_text=_("Why this is needed: approvers decide on it."),
     )
 
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
@@ -89,46 +101,55 @@ class ServerRequestForm(RequestForm):
         queryset=Offering.objects.none(),
         to_field_name="slug",
         required=False,
-        label="Offering",
-        empty_label="— none: choose a flavor and an image —",
+        label=_("Offering"),
+        empty_label=_("— none: choose a flavor and an image —"),
     )
-    flavor = forms.ChoiceField(label="Flavor", required=False, choices=[("", "—")])
-    image = forms.ChoiceField(label="Image", required=False, choices=[("", "—")])
+    flavor = forms.ChoiceField(label=_("Flavor"), required=False, choices=[("", "—")])
+    image = forms.ChoiceField(label=_("Image"), required=False, choices=[("", "—")])
     networks = forms.ModelMultipleChoiceField(
         queryset=Network.objects.none(),
-        label="Networks",
+        label=_("Networks"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The tenant's networks in this region; request one first if there is none.",
+        help_text=_("The tenant's networks in this region; request one first if there is none."),
     )
-    count = forms.IntegerField(label="Count", min_value=1, initial=1)
+    count = forms.IntegerField(label=_("Count"), min_value=1, initial=1)
     boot_volume_gb = forms.IntegerField(
-        label="Boot from a volume of (GB)",
+        label=_("Boot from a volume of (GB)"),
         min_value=1,
         required=False,
-        help_text="Optional: the server's disk is a volume made from the image (it survives a "
-        "host failure; deleted with the server). Empty: the image on the host's disk.",
+        help_text=_(
+            "Optional: the server's disk is a volume made from the image (it survives a "
+            "host failure; deleted with the server). Empty: the image on the host's disk."
+        ),
     )
     lease_end = forms.DateField(
-        label="Lease ends",
+        label=_("Lease ends"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Optional: the server is decommissioned at the end of that day (UTC).",
+        # A text field in ISO form, not the browser's date picker: the picker writes dates in
+        # the browser's locale, which need not be the page's language or the reader's.
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(format="%Y-%m-%d", attrs=ISO_DATE_ATTRS),
+        help_text=_(
+            "Optional, as YYYY-MM-DD: the server is decommissioned at the end of that day (UTC)."
+        ),
     )
     security_groups = forms.ModelMultipleChoiceField(
         queryset=SecurityGroup.objects.none(),
-        label="Security groups",
+        label=_("Security groups"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The firewall openings the servers get; none: the project's default group.",
+        help_text=_("The firewall openings the servers get; none: the project's default group."),
     )
     ssh_key = SshKeyField(
         queryset=SshKey.objects.none(),
-        label="SSH key",
+        label=_("SSH key"),
         required=False,
-        empty_label="— none —",
-        help_text="Put one of your public keys on the server, to sign in with. Add keys under "
-        "Keys & tokens.",
+        empty_label=_("— none —"),
+        help_text=_(
+            "Put one of your public keys on the server, to sign in with. Add keys under "
+            "Keys & tokens."
+        ),
     )
 
     field_order = ["allocation", "name", "offering", "flavor", "image", "networks",
@@ -182,13 +203,13 @@ class ServerRequestForm(RequestForm):
 
 
 class NetworkRequestForm(RequestForm):
-    cidr = forms.CharField(label="CIDR", help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
+    cidr = forms.CharField(label=_("CIDR"), help_text=_("A private IPv4 range, e.g. 10.20.0.0/24."))
     gateway = forms.CharField(
-        label="Gateway", required=False, help_text="Empty: the range's first address."
+        label=_("Gateway"), required=False, help_text=_("Empty: the range's first address.")
     )
-    dns = forms.CharField(label="DNS servers", required=False, help_text="Comma-separated.")
+    dns = forms.CharField(label=_("DNS servers"), required=False, help_text=_("Comma-separated."))
     router = forms.BooleanField(
-        label="Connect to the external network through a router", required=False, initial=True
+        label=_("Connect to the external network through a router"), required=False, initial=True
     )
 
     field_order = ["allocation", "name", "cidr", "gateway", "dns", "router", "justification"]
@@ -206,8 +227,8 @@ class NetworkRequestForm(RequestForm):
 
 class SecurityGroupRequestForm(RequestForm):
     description = forms.CharField(
-        label="Description", required=False, max_length=200,
-        help_text="What the group is for, e.g. 'web tier'.",
+        label=_("Description"), required=False, max_length=200,
+        help_text=_("What the group is for, e.g. 'web tier'."),
     )  # fmt: skip
 
     field_order = ["allocation", "name", "description", "justification"]
@@ -218,16 +239,16 @@ class SecurityGroupRequestForm(RequestForm):
 
 
 class VolumeRequestForm(RequestForm):
-    size_gb = forms.IntegerField(label="Size (GB)", min_value=1, initial=10)
+    size_gb = forms.IntegerField(label=_("Size (GB)"), min_value=1, initial=10)
     volume_type = forms.ChoiceField(
-        label="Volume type",
+        label=_("Volume type"),
         required=False,
-        choices=[("", "— the cloud's default —")],
-        help_text="The storage class, as the region's cloud offers them.",
+        choices=[("", _("— the cloud's default —"))],
+        help_text=_("The storage class, as the region's cloud offers them."),
     )
     description = forms.CharField(
-        label="Description", required=False, max_length=200,
-        help_text="What it holds, e.g. 'database files'.",
+        label=_("Description"), required=False, max_length=200,
+        help_text=_("What it holds, e.g. 'database files'."),
     )  # fmt: skip
 
     field_order = ["allocation", "name", "size_gb", "volume_type", "description", "justification"]
@@ -241,7 +262,7 @@ class VolumeRequestForm(RequestForm):
         policy = CatalogPolicy.for_allocation(allocation)
         if policy is not None and policy.allowed("volume_types"):
             types = types.filter(name__in=policy.allowed("volume_types"))
-            self.fields["volume_type"].choices = [("", "— choose —")]
+            self.fields["volume_type"].choices = [("", _("— choose —"))]
         self.fields["volume_type"].choices += [
             (t.name, f"{t.name}: {t.description}" if t.description else t.name) for t in types
         ]

@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from guardian.shortcuts import get_users_with_perms
 
 from portal.outbox import enqueue
+from portal.preferences import language_of
 from provisioning.models import Notification, ResourceRequest, Server, Stage
 from tenants.access import OFFICER_PERMISSION
 from tenants.models import Role
@@ -92,14 +94,17 @@ def _claim(event: str, recipient: str, subject: str) -> Notification | None:
     ).first()
 
 
-def _deliver(event: str, subject: str, body: str, recipients: list[str]) -> int:
-    """Send to each recipient not yet sent this event; mail goes out with no transaction open."""
+def _deliver(event: str, recipients: list, render) -> int:
+    """Send to each recipient (a user) not yet sent this event; mail goes out with no transaction
+    open. ``render()`` gives the subject and body, called in each recipient's own language."""
     sent = 0
-    for recipient in dict.fromkeys(r for r in recipients if r):
-        claim = _claim(event, recipient, subject[:300])
+    for user in {u.email: u for u in recipients if u.email}.values():
+        with translation.override(language_of(user)):
+            subject, body = render()
+        claim = _claim(event, user.email, subject[:300])
         if claim is None:
             continue
-        sent += send_mail(subject, body, None, [recipient])
+        sent += send_mail(subject, body, None, [user.email])
         Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
     return sent
 
@@ -115,46 +120,73 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
         owner = server.origin_request.requester if server.origin_request else None
         if owner is None or not owner.email:
             return 0
-        subject = f"Lease of {server.name} ends {server.lease_end:%Y-%m-%d %H:%M} UTC"
-        body = (
-            f"The lease of server {server.name} ends on {server.lease_end:%Y-%m-%d %H:%M} UTC. "
-            f"It will then be decommissioned.\n\n{_url(server)}"
-        )
+        facts = {"server": server.name, "ends": f"{server.lease_end:%Y-%m-%d %H:%M}"}
+
+        def lease_message() -> tuple[str, str]:
+            subject = _("Lease of %(server)s ends %(ends)s UTC") % facts
+            body = (
+                _(
+                    "The lease of server %(server)s ends on %(ends)s UTC. It will then be "
+                    "decommissioned."
+                )
+                % facts
+                + f"\n\n{_url(server)}"
+            )
+            return subject, body
+
         ends = server.lease_end.isoformat() if server.lease_end else ""
-        return _deliver(
-            event or f"server:{server.pk}:lease_ends:{ends}", subject, body, [owner.email]
-        )
+        return _deliver(event or f"server:{server.pk}:lease_ends:{ends}", [owner], lease_message)
 
     request = ResourceRequest.objects.select_related(
         "requester", "allocation__region__site", "allocation__region__domain"
     ).get(pk=object_id)
     marking = request.allocation.region.domain.marking
+    facts = {"marking": marking, "request": request.pk, "title": request.title}
     if kind == "approvers_new_request":
-        recipients = [u.email for u in approvers_for(request)]
-        subject = f"[{marking}] Request #{request.pk} waits for your decision"
-        body = (
-            f"{request.requester} asks for {request.get_kind_display().lower()} "
-            f'"{request.title}" in {request.allocation}.\n\nWhy: {request.justification}\n\n'
-            f"Decide: {_url(request)}"
-        )
+        recipients = approvers_for(request)
+
+        def render() -> tuple[str, str]:
+            subject = _("[%(marking)s] Request #%(request)s waits for your decision") % facts
+            body = _(
+                '%(requester)s asks for %(kind)s "%(title)s" in %(allocation)s.\n\n'
+                "Why: %(justification)s\n\nDecide: %(url)s"
+            ) % {
+                **facts,
+                "requester": request.requester,
+                "kind": request.get_kind_display().lower(),
+                "allocation": request.allocation,
+                "justification": request.justification,
+                "url": _url(request),
+            }
+            return subject, body
+
     elif kind == "requester_decided":
-        recipients = [request.requester.email]
+        recipients = [request.requester]
         last = request.approvals.order_by("-decided_at").first()
-        verdict = request.get_state_display().lower()
-        subject = f"[{marking}] Request #{request.pk} {verdict}"
-        body = f'Your request #{request.pk} "{request.title}" was {verdict}.'
-        if last and last.comment:
-            body += f"\n\n{last.get_stage_display()} said: {last.comment}"
-        body += f"\n\n{_url(request)}"
+
+        def render() -> tuple[str, str]:
+            verdict = {**facts, "verdict": request.get_state_display().lower()}
+            subject = _("[%(marking)s] Request #%(request)s %(verdict)s") % verdict
+            body = _('Your request #%(request)s "%(title)s" was %(verdict)s.') % verdict
+            if last and last.comment:
+                body += "\n\n" + _("%(stage)s said: %(comment)s") % {
+                    "stage": last.get_stage_display(),
+                    "comment": last.comment,
+                }
+            return subject, body + f"\n\n{_url(request)}"
+
     elif kind == "requester_outcome":
-        recipients = [request.requester.email]
-        verdict = request.get_state_display().lower()
-        subject = f"[{marking}] Request #{request.pk} {verdict}"
-        body = f'Your request #{request.pk} "{request.title}" is {verdict}.'
-        if request.failure_reason:
-            body += f"\n\nReason: {request.failure_reason}"
-        body += f"\n\n{_url(request)}"
+        recipients = [request.requester]
+
+        def render() -> tuple[str, str]:
+            verdict = {**facts, "verdict": request.get_state_display().lower()}
+            subject = _("[%(marking)s] Request #%(request)s %(verdict)s") % verdict
+            body = _('Your request #%(request)s "%(title)s" is %(verdict)s.') % verdict
+            if request.failure_reason:
+                body += "\n\n" + _("Reason: %(reason)s") % {"reason": request.failure_reason}
+            return subject, body + f"\n\n{_url(request)}"
+
     else:
         raise ValueError(f"Unknown notification {kind!r}")
     default = f"request:{request.pk}:{kind}:{request.attempts}:{request.state}"
-    return _deliver(event or default, subject, body, recipients)
+    return _deliver(event or default, recipients, render)

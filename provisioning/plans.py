@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from provisioning.models import Kind, ResourceRequest
 from provisioning.specs import ValidSpec, validate_spec
@@ -44,10 +45,16 @@ class QuotaImpact:
     @property
     def message(self) -> str:
         unit = f" {self.dimension.unit}" if self.dimension.unit else ""
-        return (
-            f"{self.dimension.label} {self.used}{unit} of {self.limit}{unit} used, this request "
-            f"needs {self.needed}{unit}."
-        )
+        return _(
+            "%(resource)s %(used)s%(unit)s of %(limit)s%(unit)s used, this request needs "
+            "%(needed)s%(unit)s."
+        ) % {
+            "resource": self.dimension.label,
+            "used": self.used,
+            "limit": self.limit,
+            "needed": self.needed,
+            "unit": unit,
+        }
 
 
 @dataclass
@@ -104,11 +111,13 @@ def volume_type_impact(
     volumes, gigabytes = volume_type_usage(
         allocation.pk, volume_type, include_pending=not approving
     )
+    named = {"type": volume_type}
     return [
-        QuotaImpact(QuotaDimension(f"volumes_{volume_type}", f"Volumes of type {volume_type}"),
+        QuotaImpact(QuotaDimension(f"volumes_{volume_type}", _("Volumes of type %(type)s") % named),
                     volumes, needs.get("volumes", 0), limits.volumes),
-        QuotaImpact(QuotaDimension(f"gigabytes_{volume_type}", f"Storage of type {volume_type}",
-                                   "GB"), gigabytes, needs.get("gigabytes", 0), limits.gigabytes),
+        QuotaImpact(QuotaDimension(f"gigabytes_{volume_type}",
+                                   _("Storage of type %(type)s") % named, "GB"),
+                    gigabytes, needs.get("gigabytes", 0), limits.gigabytes),
     ]  # fmt: skip
 
 

@@ -41,7 +41,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.pagination import decode_cursor, encode_cursor
 from provisioning.models import Kind, RequestState, ResourceRequest, SlaFact
@@ -56,14 +58,14 @@ MONTH = re.compile(r"(\d{4})-(\d{2})")  # matched whole (fullmatch): no trailing
 class Grouping(TextChoices):
     """What the rows are per: the contract reviews by domain, a site manager by site..."""
 
-    DOMAIN = "domain", "Security domain"
-    SITE = "site", "Site"
-    TENANT = "tenant", "Tenant"
+    DOMAIN = "domain", gettext_lazy("Security domain")
+    SITE = "site", gettext_lazy("Site")
+    TENANT = "tenant", gettext_lazy("Tenant")
 
 
 class Target(TextChoices):
-    DECISION = "decision", "Decision"
-    BUILD = "build", "Build"
+    DECISION = "decision", gettext_lazy("Decision")
+    BUILD = "build", gettext_lazy("Build")
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,21 @@ class Period:
     @classmethod
     def last_days(cls, days: int, *, now: datetime | None = None) -> Period:
         now = now or timezone.now()
-        return cls(now - timedelta(days=days), now, f"the last {days} days", days=days)
+        label = ngettext("the last %(days)s day", "the last %(days)s days", days) % {"days": days}
+        return cls(now - timedelta(days=days), now, label, days=days)
 
     @classmethod
     def calendar_month(cls, month: str) -> Period:
         """``"2026-10"``: the whole month, for the contract's monthly review."""
         found = MONTH.fullmatch(month or "")
         if not found or not 1 <= int(found[2]) <= 12 or not 1970 <= int(found[1]) <= 9998:
-            raise ValidationError({"month": [f"Give a month as YYYY-MM, not {month!r}."]})
+            raise ValidationError(
+                {"month": [_("Give a month as YYYY-MM, not %(month)s.") % {"month": repr(month)}]}
+            )
         year, number = int(found[1]), int(found[2])
         since = datetime(year, number, 1, tzinfo=dt.UTC)
         until = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=dt.UTC)
-        return cls(since, until, since.strftime("%B %Y"), month=month)
+        return cls(since, until, dateformat.format(since, "F Y"), month=month)
 
     @classmethod
     def from_params(cls, params) -> Period:
@@ -100,14 +105,22 @@ class Period:
         raw = params.get("days") or "30"
         if not raw.isdigit() or int(raw) not in PERIOD_DAYS:
             choices = ", ".join(map(str, PERIOD_DAYS))
-            raise ValidationError({"days": [f"Choose {choices} days, or a month."]})
+            raise ValidationError(
+                {"days": [_("Choose %(choices)s days, or a month.") % {"choices": choices}]}
+            )
         return cls.last_days(int(raw))
 
 
 def grouping_from(params) -> Grouping:
     raw = params.get("group_by") or Grouping.DOMAIN
     if raw not in Grouping.values:
-        raise ValidationError({"group_by": [f"Group by one of {', '.join(Grouping.values)}."]})
+        raise ValidationError(
+            {
+                "group_by": [
+                    _("Group by one of %(groupings)s.") % {"groupings": ", ".join(Grouping.values)}
+                ]
+            }
+        )
     return Grouping(raw)
 
 
@@ -212,7 +225,7 @@ class LateCursor:
             return cls(datetime.fromisoformat(as_of), period, float(late_by), int(request_id),
                        Target(target).value)  # fmt: skip
         except (ValueError, TypeError, UnicodeDecodeError) as err:
-            raise ValidationError({"cursor": ["This cursor is not one we gave out."]}) from err
+            raise ValidationError({"cursor": [_("This cursor is not one we gave out.")]}) from err
 
 
 @dataclass
@@ -577,7 +590,7 @@ def late_all(report: SlaReport, requests: QuerySet, *, chunk_size: int = 2000,
 
 
 def _take(rows: Iterator, n: int) -> Iterator:
-    for _ in range(n):
+    for _step in range(n):
         row = next(rows, None)
         if row is None:
             return

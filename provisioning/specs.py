@@ -15,6 +15,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.inputs import MAX_ID, id_form_field
 from portal.models import SshKey
@@ -39,7 +41,7 @@ from provisioning.models.catalog import volume_size_limit
 from tenants.models import Allocation
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-NAME_HELP = (
+NAME_HELP = gettext_lazy(
     "Use 1 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or "
     "digit."
 )
@@ -55,7 +57,7 @@ class ValidSpec:
 class IdListField(forms.Field):
     """A list of ids, from a JSON list, a multi-valued form field, or "1,2,3"."""
 
-    default_error_messages = {"invalid": "Give a list of ids."}
+    default_error_messages = {"invalid": gettext_lazy("Give a list of ids.")}
 
     def to_python(self, value: Any) -> list[int]:
         if value in (None, "", []):
@@ -77,21 +79,34 @@ class ServerSpecForm(forms.Form):
     name = forms.RegexField(
         regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
     )
-    offering = forms.CharField(required=False, help_text="An offering's slug.")
-    flavor = forms.CharField(required=False, help_text="A flavor name (without an offering).")
-    image = forms.CharField(required=False, help_text="An image name (without an offering).")
-    networks = IdListField(required=False, help_text="Ids of the tenant's networks here.")
-    security_groups = IdListField(
-        required=False, help_text="Ids of the tenant's security groups here; none: default."
+    offering = forms.CharField(required=False, help_text=gettext_lazy("An offering's slug."))
+    flavor = forms.CharField(
+        required=False, help_text=gettext_lazy("A flavor name (without an offering).")
     )
-    count = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Default 1.")
+    image = forms.CharField(
+        required=False, help_text=gettext_lazy("An image name (without an offering).")
+    )
+    networks = IdListField(
+        required=False, help_text=gettext_lazy("Ids of the tenant's networks here.")
+    )
+    security_groups = IdListField(
+        required=False,
+        help_text=gettext_lazy("Ids of the tenant's security groups here; none: default."),
+    )
+    count = forms.IntegerField(
+        min_value=1, initial=1, required=False, help_text=gettext_lazy("Default 1.")
+    )
     boot_volume_gb = forms.IntegerField(
         required=False,
         min_value=1,
-        help_text="Boot from a volume of this size (GB), made from the image and deleted with "
-        "the server; empty: boot from the image on the host's disk.",
+        help_text=gettext_lazy(
+            "Boot from a volume of this size (GB), made from the image and deleted with "
+            "the server; empty: boot from the image on the host's disk."
+        ),
     )
-    ssh_key = id_form_field(required=False, help_text="The id of one of the requester's SSH keys.")
+    ssh_key = id_form_field(
+        required=False, help_text=gettext_lazy("The id of one of the requester's SSH keys.")
+    )
     key_name = forms.CharField(required=False, max_length=100)  # refused: see clean_key_name
     lease_end = forms.DateTimeField(required=False)
 
@@ -107,22 +122,34 @@ class ServerSpecForm(forms.Form):
         count = self.cleaned_data["count"] or 1
         limit = settings.PORTAL_MAX_SERVERS_PER_REQUEST
         if count > limit:
-            raise ValidationError(f"At most {limit} servers per request.")
+            raise ValidationError(
+                ngettext(
+                    "At most %(limit)s server per request.",
+                    "At most %(limit)s servers per request.",
+                    limit,
+                )
+                % {"limit": limit}
+            )
         name = self.cleaned_data.get("name") or ""
         longest = f"{name}-{count}" if count > 1 else name
         if len(longest) > 63:
             # Several servers are named name-1, name-2...: the suffix must fit too.
             raise ValidationError(
-                f"With {count} servers the names end in -1 … -{count}: {longest} has "
-                f"{len(longest)} characters, at most 63. Shorten the name."
+                _(
+                    "With %(count)s servers the names end in -1 … -%(count)s: %(longest)s has "
+                    "%(length)s characters, at most 63. Shorten the name."
+                )
+                % {"count": count, "longest": longest, "length": len(longest)}
             )
         return count
 
     def clean_key_name(self) -> str:
         if self.cleaned_data.get("key_name"):
             raise ValidationError(
-                "Key pairs are made by the portal now: add your public key to your profile "
-                "(/account/keys/ or POST /api/v1/ssh-keys/) and give its id as ssh_key."
+                _(
+                    "Key pairs are made by the portal now: add your public key to your profile "
+                    "(/account/keys/ or POST /api/v1/ssh-keys/) and give its id as ssh_key."
+                )
             )
         return ""
 
@@ -136,7 +163,8 @@ class ServerSpecForm(forms.Form):
         if key is None:
             # Another user's key answers like a missing one: keys are personal.
             raise ValidationError(
-                f"No key {key_id} among your SSH keys; add it at /account/keys/ first."
+                _("No key %(key)s among your SSH keys; add it at /account/keys/ first.")
+                % {"key": key_id}
             )
         return key
 
@@ -146,23 +174,25 @@ class ServerSpecForm(forms.Form):
             return None
         now = timezone.now()
         if lease_end <= now + timedelta(hours=1):
-            raise ValidationError("The lease must end at least an hour from now.")
+            raise ValidationError(_("The lease must end at least an hour from now."))
         if lease_end > now + timedelta(days=MAX_LEASE_DAYS):
-            raise ValidationError(f"A lease can last at most {MAX_LEASE_DAYS} days.")
+            raise ValidationError(
+                _("A lease can last at most %(days)s days.") % {"days": MAX_LEASE_DAYS}
+            )
         return lease_end
 
     def clean_networks(self) -> list[Network]:
         ids = self.cleaned_data["networks"]
         if not ids:
-            raise ValidationError("Choose at least one network for the server to attach to.")
+            raise ValidationError(_("Choose at least one network for the server to attach to."))
         found = {
             n.pk: n for n in Network.objects.live().filter(allocation=self.allocation, pk__in=ids)
         }
         missing = [i for i in ids if i not in found]
         if missing:
             raise ValidationError(
-                f"No network {', '.join(map(str, missing))} of this tenant in "
-                f"{self.allocation.region}."
+                _("No network %(ids)s of this tenant in %(region)s.")
+                % {"ids": ", ".join(map(str, missing)), "region": self.allocation.region}
             )
         return [found[i] for i in ids]
 
@@ -175,8 +205,8 @@ class ServerSpecForm(forms.Form):
         missing = [i for i in ids if i not in found]
         if missing:
             raise ValidationError(
-                f"No security group {', '.join(map(str, missing))} of this tenant in "
-                f"{self.allocation.region}."
+                _("No security group %(ids)s of this tenant in %(region)s.")
+                % {"ids": ", ".join(map(str, missing)), "region": self.allocation.region}
             )
         return [found[i] for i in dict.fromkeys(ids)]
 
@@ -190,14 +220,18 @@ class ServerSpecForm(forms.Form):
                 slug=offering_slug, active=True, regions=region
             ).first()
             if offering is None:
-                self.add_error("offering", f"No offering {offering_slug!r} in {region}.")
+                self.add_error(
+                    "offering",
+                    _("No offering %(offering)s in %(region)s.")
+                    % {"offering": repr(offering_slug), "region": region},
+                )
                 return data
             flavor_name, image_name = offering.flavor_name, offering.image_name
         elif not (flavor_name and image_name):
             if not flavor_name:
-                self.add_error("flavor", "Choose an offering, or a flavor and an image.")
+                self.add_error("flavor", _("Choose an offering, or a flavor and an image."))
             if not image_name:
-                self.add_error("image", "Choose an offering, or a flavor and an image.")
+                self.add_error("image", _("Choose an offering, or a flavor and an image."))
             return data
         flavor = Flavor.objects.filter(region=region, name=flavor_name, active=True).first()
         if flavor is None:
@@ -206,13 +240,19 @@ class ServerSpecForm(forms.Form):
             )
             self.add_error(
                 "offering" if offering_slug else "flavor",
-                f"No flavor {flavor_name!r} in {region}. Available: {known or 'none synced'}.",
+                _("No flavor %(flavor)s in %(region)s. Available: %(known)s.")
+                % {
+                    "flavor": repr(flavor_name),
+                    "region": region,
+                    "known": known or _("none synced"),
+                },
             )
         image = Image.objects.filter(region=region, name=image_name, active=True).first()
         if image is None:
             self.add_error(
                 "offering" if offering_slug else "image",
-                f"No image {image_name!r} in {region}.",
+                _("No image %(image)s in %(region)s.")
+                % {"image": repr(image_name), "region": region},
             )
         data["flavor_obj"], data["image_obj"] = flavor, image
         self._check_catalog_policy(offering_slug, flavor, image)
@@ -220,11 +260,13 @@ class ServerSpecForm(forms.Form):
         if boot and image is not None and boot < image.min_disk_gb:
             self.add_error(
                 "boot_volume_gb",
-                f"{image.name} needs a disk of at least {image.min_disk_gb} GB.",
+                _("%(image)s needs a disk of at least %(size)s GB.")
+                % {"image": image.name, "size": image.min_disk_gb},
             )
         elif boot and boot > volume_size_limit(None):
             self.add_error(
-                "boot_volume_gb", f"A volume can hold at most {volume_size_limit(None)} GB."
+                "boot_volume_gb",
+                _("A volume can hold at most %(limit)s GB.") % {"limit": volume_size_limit(None)},
             )
         return data
 
@@ -235,19 +277,30 @@ class ServerSpecForm(forms.Form):
             return
         where = self.allocation.region.domain.name
         if policy.offerings_only and not offering_slug:
-            self.add_error("offering", f"In {where}, servers are built from an offering.")
+            self.add_error(
+                "offering",
+                _("In %(domain)s, servers are built from an offering.") % {"domain": where},
+            )
         field = "offering" if offering_slug else "flavor"
         if flavor is not None and not policy.allows("flavors", flavor.name):
             self.add_error(
                 field,
-                f"{where} does not offer flavor {flavor.name}; allowed: "
-                f"{', '.join(policy.allowed('flavors'))}.",
+                _("%(domain)s does not offer flavor %(flavor)s; allowed: %(allowed)s.")
+                % {
+                    "domain": where,
+                    "flavor": flavor.name,
+                    "allowed": ", ".join(policy.allowed("flavors")),
+                },
             )
         if image is not None and not policy.allows("images", image.name):
             self.add_error(
                 "offering" if offering_slug else "image",
-                f"{where} does not offer image {image.name}; allowed: "
-                f"{', '.join(policy.allowed('images'))}.",
+                _("%(domain)s does not offer image %(image)s; allowed: %(allowed)s.")
+                % {
+                    "domain": where,
+                    "image": image.name,
+                    "allowed": ", ".join(policy.allowed("images")),
+                },
             )
 
     def valid_spec(self) -> ValidSpec:
@@ -302,11 +355,17 @@ class NetworkSpecForm(forms.Form):
     name = forms.RegexField(
         regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
     )
-    cidr = forms.CharField(max_length=43, help_text="A private IPv4 range, e.g. 10.20.0.0/24.")
+    cidr = forms.CharField(
+        max_length=43, help_text=gettext_lazy("A private IPv4 range, e.g. 10.20.0.0/24.")
+    )
     gateway = forms.GenericIPAddressField(protocol="IPv4", required=False)
-    dns = forms.CharField(required=False, help_text="Up to five DNS servers, comma-separated.")
+    dns = forms.CharField(
+        required=False, help_text=gettext_lazy("Up to five DNS servers, comma-separated.")
+    )
     router = forms.BooleanField(
-        required=False, initial=True, help_text="Connect to the external network through a router."
+        required=False,
+        initial=True,
+        help_text=gettext_lazy("Connect to the external network through a router."),
     )
 
     def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
@@ -322,20 +381,25 @@ class NetworkSpecForm(forms.Form):
         try:
             network = ipaddress.ip_network(raw, strict=False)
         except ValueError:
-            raise ValidationError(f"{raw!r} is not an IPv4 range such as 10.20.0.0/24.") from None
+            raise ValidationError(
+                _("%(value)s is not an IPv4 range such as 10.20.0.0/24.") % {"value": repr(raw)}
+            ) from None
         if network.version != 4:
-            raise ValidationError("Only IPv4 ranges are offered.")
+            raise ValidationError(_("Only IPv4 ranges are offered."))
         if str(network) != raw:
-            raise ValidationError(f"{raw} has host bits set; did you mean {network}?")
+            raise ValidationError(
+                _("%(value)s has host bits set; did you mean %(network)s?")
+                % {"value": raw, "network": network}
+            )
         if not network.is_private:
-            raise ValidationError("Use a private range (10/8, 172.16/12 or 192.168/16).")
+            raise ValidationError(_("Use a private range (10/8, 172.16/12 or 192.168/16)."))
         if not 16 <= network.prefixlen <= 29:
-            raise ValidationError("The prefix must be between /16 and /29.")
+            raise ValidationError(_("The prefix must be between /16 and /29."))
         for other in self._cidrs_in_use():
             if network.overlaps(other):
                 raise ValidationError(
-                    f"{network} overlaps {other}, already used by this tenant in "
-                    f"{self.allocation.region}."
+                    _("%(network)s overlaps %(other)s, already used by this tenant in %(region)s.")
+                    % {"network": network, "other": other, "region": self.allocation.region}
                 )
         return network
 
@@ -351,12 +415,14 @@ class NetworkSpecForm(forms.Form):
     def clean_dns(self) -> list[str]:
         raw = [v.strip() for v in (self.cleaned_data.get("dns") or "").split(",") if v.strip()]
         if len(raw) > 5:
-            raise ValidationError("At most five DNS servers.")
+            raise ValidationError(_("At most five DNS servers."))
         for value in raw:
             try:
                 ipaddress.IPv4Address(value)
             except ValueError:
-                raise ValidationError(f"{value!r} is not an IPv4 address.") from None
+                raise ValidationError(
+                    _("%(value)s is not an IPv4 address.") % {"value": repr(value)}
+                ) from None
         return raw
 
     def clean(self) -> dict[str, Any]:
@@ -368,7 +434,10 @@ class NetworkSpecForm(forms.Form):
                 network.network_address,
                 network.broadcast_address,
             ):
-                self.add_error("gateway", f"The gateway must be a host address in {network}.")
+                self.add_error(
+                    "gateway",
+                    _("The gateway must be a host address in %(network)s.") % {"network": network},
+                )
         return data
 
     def valid_spec(self) -> ValidSpec:
@@ -388,7 +457,7 @@ class NetworkSpecForm(forms.Form):
 class ResizeSpecForm(forms.Form):
     """A new flavor for a server: another one of its region, with a disk at least as large."""
 
-    flavor = forms.CharField(max_length=100, help_text="The name of the new flavor.")
+    flavor = forms.CharField(max_length=100, help_text=gettext_lazy("The name of the new flavor."))
 
     def __init__(self, *args: Any, target: Server, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -402,20 +471,38 @@ class ResizeSpecForm(forms.Form):
         if flavor is None:
             others = offered.exclude(name=server.flavor_name).values_list("name", flat=True)
             known = ", ".join(others)
-            raise ValidationError(f"No flavor {name!r} in {region}. Available: {known or 'none'}.")
+            raise ValidationError(
+                _("No flavor %(flavor)s in %(region)s. Available: %(known)s.")
+                % {"flavor": repr(name), "region": region, "known": known or _("none")}
+            )
         if flavor.name == server.flavor_name:
-            raise ValidationError(f"{server} already runs as {flavor.name}.")
+            raise ValidationError(
+                _("%(server)s already runs as %(flavor)s.")
+                % {"server": server, "flavor": flavor.name}
+            )
         policy = CatalogPolicy.for_allocation(server.allocation)
         if policy is not None and not policy.allows("flavors", flavor.name):
             raise ValidationError(
-                f"{region.domain.name} does not offer flavor {flavor.name}; allowed: "
-                f"{', '.join(policy.allowed('flavors'))}."
+                _("%(domain)s does not offer flavor %(flavor)s; allowed: %(allowed)s.")
+                % {
+                    "domain": region.domain.name,
+                    "flavor": flavor.name,
+                    "allowed": ", ".join(policy.allowed("flavors")),
+                }
             )
         current = offered.filter(name=server.flavor_name).first()
         if current is not None and 0 < flavor.disk_gb < current.disk_gb:
             raise ValidationError(
-                f"{flavor.name}'s disk ({flavor.disk_gb} GB) is smaller than {server}'s "
-                f"({current.disk_gb} GB): a disk cannot be shrunk. Choose a larger flavor."
+                _(
+                    "%(flavor)s's disk (%(size)s GB) is smaller than %(server)s's "
+                    "(%(current)s GB): a disk cannot be shrunk. Choose a larger flavor."
+                )
+                % {
+                    "flavor": flavor.name,
+                    "size": flavor.disk_gb,
+                    "server": server,
+                    "current": current.disk_gb,
+                }
             )
         return flavor
 
@@ -423,8 +510,8 @@ class ResizeSpecForm(forms.Form):
         data = super().clean()
         if self.server.status not in ("ACTIVE", "SHUTOFF"):
             raise ValidationError(
-                f"{self.server} is {self.server.status}; only a running or stopped server can "
-                "be resized."
+                _("%(server)s is %(status)s; only a running or stopped server can be resized.")
+                % {"server": self.server, "status": self.server.status}
             )
         return data
 
@@ -452,9 +539,9 @@ class RuleSpecForm(forms.Form):
     """One opening of a security group: direction, protocol, ports, and from (or to) where."""
 
     direction = forms.ChoiceField(
-        choices=[("ingress", "inbound"), ("egress", "outbound")],
+        choices=[("ingress", gettext_lazy("inbound")), ("egress", gettext_lazy("outbound"))],
         required=False,
-        help_text="Default: ingress (inbound).",
+        help_text=gettext_lazy("Default: ingress (inbound)."),
     )
     protocol = forms.ChoiceField(choices=[(p, p) for p in PROTOCOLS], initial="tcp")
     port_min = forms.IntegerField(required=False, min_value=1, max_value=65535)
@@ -477,11 +564,16 @@ class RuleSpecForm(forms.Form):
         try:
             network = ipaddress.ip_network(raw, strict=False)
         except ValueError:
-            raise ValidationError(f"{raw!r} is not an IPv4 range such as 10.20.0.0/24.") from None
+            raise ValidationError(
+                _("%(value)s is not an IPv4 range such as 10.20.0.0/24.") % {"value": repr(raw)}
+            ) from None
         if network.version != 4:
-            raise ValidationError("Only IPv4 ranges are offered.")
+            raise ValidationError(_("Only IPv4 ranges are offered."))
         if raw != str(network) and raw != str(network.network_address):
-            raise ValidationError(f"{raw} has host bits set; did you mean {network}?")
+            raise ValidationError(
+                _("%(value)s has host bits set; did you mean %(network)s?")
+                % {"value": raw, "network": network}
+            )
         return str(network)
 
     def clean_remote_group(self) -> SecurityGroup | None:
@@ -495,7 +587,8 @@ class RuleSpecForm(forms.Form):
         )
         if found is None:
             raise ValidationError(
-                f"No security group {group_id} of this tenant in {self.group.allocation.region}."
+                _("No security group %(ids)s of this tenant in %(region)s.")
+                % {"ids": group_id, "region": self.group.allocation.region}
             )
         return found
 
@@ -505,22 +598,32 @@ class RuleSpecForm(forms.Form):
         low, high = data.get("port_min"), data.get("port_max")
         if protocol in ("icmp", "any"):
             if low is not None or high is not None:
-                self.add_error("port_min", f"{protocol.upper()} has no ports: leave them empty.")
+                self.add_error(
+                    "port_min",
+                    _("%(protocol)s has no ports: leave them empty.")
+                    % {"protocol": protocol.upper()},
+                )
         elif protocol:
             if low is None and high is not None:
-                self.add_error("port_min", "Give the first port of the range too.")
+                self.add_error("port_min", _("Give the first port of the range too."))
             elif low is not None and high is not None and high < low:
-                self.add_error("port_max", f"The range ends before it starts ({low}-{high}).")
+                self.add_error(
+                    "port_max",
+                    _("The range ends before it starts (%(low)s-%(high)s).")
+                    % {"low": low, "high": high},
+                )
             elif low is not None and high is None:
                 data["port_max"] = low
         if "remote_cidr" in data and "remote_group" in data:
             if data["remote_cidr"] and data["remote_group"]:
-                self.add_error("remote_group", "Give a CIDR or a security group, not both.")
+                self.add_error("remote_group", _("Give a CIDR or a security group, not both."))
             elif not data["remote_cidr"] and not data["remote_group"]:
                 self.add_error(
                     "remote_cidr",
-                    "Say where traffic may come from (or go to): a CIDR such as 10.0.0.0/8 "
-                    "(0.0.0.0/0 for anywhere) or a security group.",
+                    _(
+                        "Say where traffic may come from (or go to): a CIDR such as 10.0.0.0/8 "
+                        "(0.0.0.0/0 for anywhere) or a security group."
+                    ),
                 )
         if not self.errors:
             spec = self._spec(data)
@@ -530,7 +633,11 @@ class RuleSpecForm(forms.Form):
                 for message in messages:
                     self.add_error(field, message)
             if self.group.rules.live().filter(**_rule_lookup(spec)).exists():
-                self.add_error(None, f"{self.group} already has this rule: {rule_sentence(spec)}.")
+                self.add_error(
+                    None,
+                    _("%(group)s already has this rule: %(rule)s.")
+                    % {"group": self.group, "rule": rule_sentence(spec)},
+                )
         return data
 
     def _spec(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -562,7 +669,7 @@ class RuleSpecForm(forms.Form):
 class RuleRemoveSpecForm(forms.Form):
     """Which approved rule of the group to close."""
 
-    rule = id_form_field(help_text="The id of one of the group's rules.")
+    rule = id_form_field(help_text=gettext_lazy("The id of one of the group's rules."))
 
     def __init__(self, *args: Any, target: SecurityGroup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -572,13 +679,17 @@ class RuleRemoveSpecForm(forms.Form):
         rule_id = self.cleaned_data["rule"]
         rule = self.group.rules.live().select_related("remote_group").filter(pk=rule_id).first()
         if rule is None:
-            raise ValidationError(f"{self.group} has no rule {rule_id}.")
+            raise ValidationError(
+                _("%(group)s has no rule %(rule)s.") % {"group": self.group, "rule": rule_id}
+            )
         closing = ResourceRequest.objects.filter(
             target_security_group=self.group, kind=Kind.SECURITY_GROUP_RULE_REMOVE,
             state__in=IN_FLIGHT, spec__rule=rule.pk,
         ).values_list("pk", flat=True).first()  # fmt: skip
         if closing:
-            raise ValidationError(f"Request #{closing} is already closing this rule.")
+            raise ValidationError(
+                _("Request #%(request)s is already closing this rule.") % {"request": closing}
+            )
         return rule
 
     def valid_spec(self) -> ValidSpec:
@@ -619,7 +730,9 @@ class SecurityGroupSpecForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         if name == "default":
-            raise ValidationError("Every project has a group named default; choose another name.")
+            raise ValidationError(
+                _("Every project has a group named default; choose another name.")
+            )
         taken = SecurityGroup.objects.live().filter(allocation=self.allocation, name=name).exists()
         pending = ResourceRequest.objects.filter(
             allocation=self.allocation, kind=Kind.SECURITY_GROUP, state__in=IN_FLIGHT,
@@ -627,7 +740,8 @@ class SecurityGroupSpecForm(forms.Form):
         ).exists()  # fmt: skip
         if taken or pending:
             raise ValidationError(
-                f"This tenant already has a security group {name} in {self.allocation.region}."
+                _("This tenant already has a security group %(name)s in %(region)s.")
+                % {"name": name, "region": self.allocation.region}
             )
         return name
 
@@ -646,10 +760,12 @@ class VolumeSpecForm(forms.Form):
         regex=NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_HELP}
     )
     size_gb = forms.IntegerField(
-        min_value=1, error_messages={"min_value": "A volume holds at least 1 GB."}
+        min_value=1, error_messages={"min_value": gettext_lazy("A volume holds at least 1 GB.")}
     )
     volume_type = forms.CharField(
-        required=False, max_length=100, help_text="A volume type's name; empty: the default."
+        required=False,
+        max_length=100,
+        help_text=gettext_lazy("A volume type's name; empty: the default."),
     )
     description = forms.CharField(required=False, max_length=200)
 
@@ -665,7 +781,8 @@ class VolumeSpecForm(forms.Form):
         ).exists()
         if taken or pending:
             raise ValidationError(
-                f"This tenant already has a volume {name} in {self.allocation.region}."
+                _("This tenant already has a volume %(name)s in %(region)s.")
+                % {"name": name, "region": self.allocation.region}
             )
         return name
 
@@ -678,19 +795,21 @@ class VolumeSpecForm(forms.Form):
         if not name:
             if allowed:
                 raise ValidationError(
-                    f"In {region.domain.name}, choose a volume type: {', '.join(allowed)}."
+                    _("In %(domain)s, choose a volume type: %(allowed)s.")
+                    % {"domain": region.domain.name, "allowed": ", ".join(allowed)}
                 )
             return None
         volume_type = offered.filter(name=name).first()
         if volume_type is None:
             known = ", ".join(offered.values_list("name", flat=True))
             raise ValidationError(
-                f"No volume type {name!r} in {region}. Available: {known or 'none synced'}."
+                _("No volume type %(name)s in %(region)s. Available: %(known)s.")
+                % {"name": repr(name), "region": region, "known": known or _("none synced")}
             )
         if allowed and name not in allowed:
             raise ValidationError(
-                f"{region.domain.name} does not offer volume type {name}; allowed: "
-                f"{', '.join(allowed)}."
+                _("%(domain)s does not offer volume type %(name)s; allowed: %(allowed)s.")
+                % {"domain": region.domain.name, "name": name, "allowed": ", ".join(allowed)}
             )
         return volume_type
 
@@ -699,8 +818,14 @@ class VolumeSpecForm(forms.Form):
         size, volume_type = data.get("size_gb"), data.get("volume_type")
         limit = volume_size_limit(volume_type)
         if size and size > limit:
-            what = f"A volume of type {volume_type}" if volume_type else "A volume"
-            self.add_error("size_gb", f"{what} holds at most {limit} GB.")
+            if volume_type:
+                message = _("A volume of type %(type)s holds at most %(limit)s GB.") % {
+                    "type": volume_type,
+                    "limit": limit,
+                }
+            else:
+                message = _("A volume holds at most %(limit)s GB.") % {"limit": limit}
+            self.add_error("size_gb", message)
         return data
 
     def valid_spec(self) -> ValidSpec:
@@ -729,20 +854,22 @@ class _OnVolumeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.volume = target
 
-    def _detached_and_available(self, doing: str, attached: str) -> None:
+    def _detached_and_available(self, attached: str, unavailable: str) -> None:
+        """``attached`` and ``unavailable``: the messages, with %(volume)s, %(server)s and
+        %(status)s to fill in."""
         volume = self.volume
         if volume.server_id:
-            raise ValidationError(f"{volume} is attached to {volume.server}; {attached}")
+            raise ValidationError(attached % {"volume": volume, "server": volume.server})
         if volume.status != "available":
-            raise ValidationError(
-                f"{volume} is {volume.status}; only an available volume can be {doing}."
-            )
+            raise ValidationError(unavailable % {"volume": volume, "status": volume.status})
 
 
 class VolumeAttachSpecForm(_OnVolumeForm):
     """Which server of the volume's allocation to attach it to."""
 
-    server = id_form_field(help_text="The id of a server of the same tenant and region.")
+    server = id_form_field(
+        help_text=gettext_lazy("The id of a server of the same tenant and region.")
+    )
 
     def clean_server(self) -> Server:
         server_id, volume = self.cleaned_data["server"], self.volume
@@ -750,19 +877,27 @@ class VolumeAttachSpecForm(_OnVolumeForm):
         server = server.first()
         if server is None:
             raise ValidationError(
-                f"No server {server_id} of this tenant in {volume.allocation.region}: a volume "
-                "is attached to a server of its own tenant and region."
+                _(
+                    "No server %(server)s of this tenant in %(region)s: a volume is attached to "
+                    "a server of its own tenant and region."
+                )
+                % {"server": server_id, "region": volume.allocation.region}
             )
         if server.status not in ("ACTIVE", "SHUTOFF"):
             raise ValidationError(
-                f"{server} is {server.status}; a volume is attached to a running or stopped server."
+                _("%(server)s is %(status)s; a volume is attached to a running or stopped server.")
+                % {"server": server, "status": server.status}
             )
         return server
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         self._detached_and_available(
-            "attached", "detach it first (a volume is on one server at a time)."
+            _(
+                "%(volume)s is attached to %(server)s; detach it first (a volume is on one "
+                "server at a time)."
+            ),
+            _("%(volume)s is %(status)s; only an available volume can be attached."),
         )
         return data
 
@@ -781,7 +916,9 @@ class VolumeDetachSpecForm(_OnVolumeForm):
 
     def clean(self) -> dict[str, Any]:
         if self.volume.server_id is None:
-            raise ValidationError(f"{self.volume} is not attached to a server.")
+            raise ValidationError(
+                _("%(volume)s is not attached to a server.") % {"volume": self.volume}
+            )
         return super().clean()
 
     def valid_spec(self) -> ValidSpec:
@@ -797,27 +934,36 @@ class VolumeDetachSpecForm(_OnVolumeForm):
 class VolumeExtendSpecForm(_OnVolumeForm):
     """A larger size for a detached volume (volumes do not shrink)."""
 
-    size_gb = forms.IntegerField(min_value=1, help_text="The new size in GB.")
+    size_gb = forms.IntegerField(min_value=1, help_text=gettext_lazy("The new size in GB."))
 
     def clean_size_gb(self) -> int:
         size, volume = self.cleaned_data["size_gb"], self.volume
         if size <= volume.size_gb:
             raise ValidationError(
-                f"{volume} holds {volume.size_gb} GB already; give a larger size (a volume "
-                "cannot be shrunk)."
+                _(
+                    "%(volume)s holds %(size)s GB already; give a larger size (a volume cannot "
+                    "be shrunk)."
+                )
+                % {"volume": volume, "size": volume.size_gb}
             )
         volume_type = VolumeType.objects.filter(
             region_id=volume.allocation.region_id, name=volume.volume_type
         ).first()
         limit = volume_size_limit(volume_type)
         if size > limit:
-            raise ValidationError(f"A volume of this type holds at most {limit} GB.")
+            raise ValidationError(
+                _("A volume of this type holds at most %(limit)s GB.") % {"limit": limit}
+            )
         return size
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         self._detached_and_available(
-            "extended", "detach it first: volumes are extended while detached, then attached again."
+            _(
+                "%(volume)s is attached to %(server)s; detach it first: volumes are extended "
+                "while detached, then attached again."
+            ),
+            _("%(volume)s is %(status)s; only an available volume can be extended."),
         )
         return data
 
@@ -837,7 +983,8 @@ class VolumeDecommissionSpecForm(_OnVolumeForm):
     """Delete the volume: refused while attached, unless detaching first is asked for."""
 
     detach = forms.BooleanField(
-        required=False, help_text="Detach it from its server first (else refused while attached)."
+        required=False,
+        help_text=gettext_lazy("Detach it from its server first (else refused while attached)."),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -846,8 +993,11 @@ class VolumeDecommissionSpecForm(_OnVolumeForm):
         if volume.server_id and not data.get("detach"):
             self.add_error(
                 "detach",
-                f"{volume} is attached to {volume.server}: it is not deleted while a server "
-                "uses it. Detach it first, or ask for it to be detached as part of this request.",
+                _(
+                    "%(volume)s is attached to %(server)s: it is not deleted while a server uses "
+                    "it. Detach it first, or ask for it to be detached as part of this request."
+                )
+                % {"volume": volume, "server": volume.server},
             )
         return data
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tenants"
-    verbose_name = "Tenancy and access"
+    verbose_name = gettext_lazy("Tenancy and access")
 
     def ready(self) -> None:
         """Any committed change that can widen or narrow someone's access makes every process

@@ -1,14 +1,17 @@
 """Filters shared by the pages and the API for tenancy objects."""
 
 import django_filters
+from django.utils.translation import gettext_lazy
 
 from portal.inputs import IdFilter
 from tenants.models import Allocation, CloudRegion, Tenant
 
 
 class CloudRegionFilterSet(django_filters.FilterSet):
-    site = django_filters.CharFilter(field_name="site__slug", label="Site (slug)")
-    domain = django_filters.CharFilter(field_name="domain__slug", label="Security domain (slug)")
+    site = django_filters.CharFilter(field_name="site__slug", label=gettext_lazy("Site (slug)"))
+    domain = django_filters.CharFilter(
+        field_name="domain__slug", label=gettext_lazy("Security domain (slug)")
+    )
 
     class Meta:
         model = CloudRegion
@@ -16,9 +19,11 @@ class CloudRegionFilterSet(django_filters.FilterSet):
 
 
 class TenantFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    q = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains", label=gettext_lazy("Name contains")
+    )
     # An id, not a choice among visible tenants: another unit's id answers like an unknown one.
-    parent = IdFilter(field_name="parent_id", label="Parent tenant id")
+    parent = IdFilter(field_name="parent_id", label=gettext_lazy("Parent tenant id"))
 
     class Meta:
         model = Tenant
@@ -26,12 +31,18 @@ class TenantFilterSet(django_filters.FilterSet):
 
 
 class AllocationFilterSet(django_filters.FilterSet):
-    tenant = django_filters.CharFilter(field_name="tenant__slug", label="Tenant (slug)")
-    site = django_filters.CharFilter(field_name="region__site__slug", label="Site (slug)")
-    domain = django_filters.CharFilter(
-        field_name="region__domain__slug", label="Security domain (slug)"
+    tenant = django_filters.CharFilter(
+        field_name="tenant__slug", label=gettext_lazy("Tenant (slug)")
     )
-    region = django_filters.CharFilter(field_name="region__slug", label="Region (slug)")
+    site = django_filters.CharFilter(
+        field_name="region__site__slug", label=gettext_lazy("Site (slug)")
+    )
+    domain = django_filters.CharFilter(
+        field_name="region__domain__slug", label=gettext_lazy("Security domain (slug)")
+    )
+    region = django_filters.CharFilter(
+        field_name="region__slug", label=gettext_lazy("Region (slug)")
+    )
 
     class Meta:
         model = Allocation

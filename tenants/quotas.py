@@ -11,28 +11,30 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from django.utils.translation import gettext_lazy
+
 from tenants.models import Allocation
 
 
 @dataclass(frozen=True)
 class QuotaDimension:
     key: str  # the Allocation field holding the limit
-    label: str
+    label: str  # translated when read (gettext_lazy)
     unit: str = ""
     #: The cloud quotas this dimension is pushed to (names of provisioning.cloud.quota_set).
     cloud_quotas: tuple[str, ...] = ()
 
 
 DIMENSIONS: tuple[QuotaDimension, ...] = (
-    QuotaDimension("instances", "Instances", cloud_quotas=("instances",)),
-    QuotaDimension("vcpus", "vCPUs", cloud_quotas=("cores",)),
-    QuotaDimension("ram_mb", "RAM", "MiB", cloud_quotas=("ram_mb",)),
+    QuotaDimension("instances", gettext_lazy("Instances"), cloud_quotas=("instances",)),
+    QuotaDimension("vcpus", gettext_lazy("vCPUs"), cloud_quotas=("cores",)),
+    QuotaDimension("ram_mb", gettext_lazy("RAM"), "MiB", cloud_quotas=("ram_mb",)),
     # Every portal network has one subnet, so the subnet quota follows the network quota.
-    QuotaDimension("networks", "Networks", cloud_quotas=("networks", "subnets")),
-    QuotaDimension("routers", "Routers", cloud_quotas=("routers",)),
-    QuotaDimension("floating_ips", "Floating IPs", cloud_quotas=("floating_ips",)),
-    QuotaDimension("volumes", "Volumes", cloud_quotas=("volumes",)),
-    QuotaDimension("gigabytes", "Volume storage", "GB", cloud_quotas=("gigabytes",)),
+    QuotaDimension("networks", gettext_lazy("Networks"), cloud_quotas=("networks", "subnets")),
+    QuotaDimension("routers", gettext_lazy("Routers"), cloud_quotas=("routers",)),
+    QuotaDimension("floating_ips", gettext_lazy("Floating IPs"), cloud_quotas=("floating_ips",)),
+    QuotaDimension("volumes", gettext_lazy("Volumes"), cloud_quotas=("volumes",)),
+    QuotaDimension("gigabytes", gettext_lazy("Volume storage"), "GB", cloud_quotas=("gigabytes",)),
 )
 DIMENSION_KEYS = tuple(d.key for d in DIMENSIONS)
 

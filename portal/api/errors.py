@@ -11,6 +11,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -39,7 +41,7 @@ class QuotaConflict(exceptions.APIException):
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "too_large"
 
 
@@ -90,7 +92,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(detail)
         non_field = fields.pop("non_field_errors", [])
-        message = non_field[0] if non_field else "The request has invalid fields."
+        message = non_field[0] if non_field else _("The request has invalid fields.")
         if not isinstance(detail, dict):
             non_field = _flatten(detail)
             message = non_field[0] if non_field else message

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -45,7 +46,7 @@ class KeysetPagination(BasePagination):
         if raw is None:
             return self.page_size
         if not raw.isdigit() or int(raw) < 1:
-            raise ValidationError({self.page_size_query_param: ["Give a whole number from 1."]})
+            raise ValidationError({self.page_size_query_param: [_("Give a whole number from 1.")]})
         return min(int(raw), self.max_page_size)
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list[Any]:
@@ -70,17 +71,18 @@ class KeysetPagination(BasePagination):
     def _numbered(self, queryset: QuerySet, request: Request, size: int) -> list[Any]:
         raw = request.query_params[self.page_query_param]
         if not raw.isdigit() or int(raw) < 1:
-            raise NotFound("Invalid page.")
+            raise NotFound(_("Invalid page."))
         number = int(raw)
         start = (number - 1) * size
         if start + size > count_cap():
-            raise ValidationError({self.page_query_param: [
-                f"Page numbers reach the first {count_cap():,} rows; follow the `next` links "
+            message = _(
+                "Page numbers reach the first %(count)s rows; follow the `next` links "
                 "(cursors) to go deeper."
-            ]})  # fmt: skip
+            ) % {"count": f"{count_cap():,}"}
+            raise ValidationError({self.page_query_param: [message]})
         rows = list(queryset[start : start + size + 1])
         if not rows and number > 1:
-            raise NotFound("Invalid page.")
+            raise NotFound(_("Invalid page."))
         url = remove_query_param(request.build_absolute_uri(), self.cursor_query_param)
         more = len(rows) > size
         self.next = None

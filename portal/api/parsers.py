@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -26,6 +27,10 @@ def _depth(data: Any) -> int:
     return deepest
 
 
+def _too_deep() -> str:
+    return _("JSON nested too deeply (at most %(depth)d levels).") % {"depth": MAX_DEPTH}
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser, refusing bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413) and JSON
     nested deeper than ``MAX_DEPTH`` (400) before they reach a serializer."""
@@ -39,7 +44,7 @@ class BoundedJSONParser(JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(f"JSON nested too deeply (at most {MAX_DEPTH} levels).") from None
+            raise ParseError(_too_deep()) from None
         if _depth(data) > MAX_DEPTH:
-            raise ParseError(f"JSON nested too deeply (at most {MAX_DEPTH} levels).")
+            raise ParseError(_too_deep())
         return data

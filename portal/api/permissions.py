@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from portal.models import ApiToken
@@ -10,7 +11,7 @@ from portal.models import ApiToken
 class TokenScopePermission(BasePermission):
     """A read-only token may read, never change anything, whatever its owner may do."""
 
-    message = (
+    message = gettext_lazy(
         "This token is read-only: it may only use GET, HEAD and OPTIONS. "
         "Create a read-write token to make changes."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -20,7 +21,9 @@ class SshKeySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "key_type", "bits", "fingerprint", "created_at"]
         extra_kwargs = {
             "name": {"required": False, "allow_blank": True},
-            "public_key": {"help_text": "One line in OpenSSH's form, as in a .pub file."},
+            "public_key": {
+                "help_text": gettext_lazy("One line in OpenSSH's form, as in a .pub file.")
+            },
         }
         validators: list = []  # the service checks names and keys, with field messages
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -41,7 +43,9 @@ class TokenCreateSerializer(serializers.Serializer):
 
 
 class TokenCreatedSerializer(TokenSerializer):
-    secret = serializers.CharField(help_text="The token itself. Shown in this answer only.")
+    secret = serializers.CharField(
+        help_text=gettext_lazy("The token itself. Shown in this answer only.")
+    )
 
     class Meta(TokenSerializer.Meta):
         fields = [*TokenSerializer.Meta.fields, "secret"]
@@ -112,8 +116,10 @@ class TokenViewSet(
     def create(self, request, *args, **kwargs) -> Response:
         if isinstance(request.auth, ApiToken):
             raise PermissionDenied(
-                "Tokens are created with your password (HTTP Basic) or in the browser at "
-                "/account/tokens/, not with another token."
+                _(
+                    "Tokens are created with your password (HTTP Basic) or in the browser at "
+                    "/account/tokens/, not with another token."
+                )
             )
         payload = TokenCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

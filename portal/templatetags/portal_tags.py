@@ -7,6 +7,7 @@ inline style. A domain's colours are in the markings stylesheet (``portal.views`
 from collections.abc import Iterable
 
 from django import template
+from django.utils.translation import gettext as _
 
 from portal.units import memory
 from tenants.models import SecurityDomain
@@ -63,7 +64,7 @@ def _readable(value) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_readable(v) for v in value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(value)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -67,7 +69,9 @@ class AllocationSummaryField(serializers.Field):
 
 
 class OfferingSerializer(serializers.ModelSerializer):
-    regions = serializers.SerializerMethodField(help_text="Slugs of the regions you can reach.")
+    regions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Slugs of the regions you can reach.")
+    )
 
     class Meta:
         model = Offering
@@ -115,7 +119,9 @@ class ImageSerializer(serializers.ModelSerializer):
 class VolumeTypeSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region.slug", read_only=True)
     max_size_gb = serializers.IntegerField(
-        source="size_limit", read_only=True, help_text="The largest volume of it a unit may ask."
+        source="size_limit",
+        read_only=True,
+        help_text=gettext_lazy("The largest volume of it a unit may ask."),
     )
 
     class Meta:
@@ -150,7 +156,7 @@ class ApprovalSerializer(ShownModelSerializer):
         source="decided_by.username",
         read_only=True,
         allow_null=True,
-        help_text="Empty when the policy decided.",
+        help_text=gettext_lazy("Empty when the policy decided."),
     )
 
     class Meta:
@@ -163,11 +169,13 @@ class RequestSerializer(ShownModelSerializer):
     # Empty once no stage waits (decided, or approved by policy): said so in the schema too.
     pending_stage = serializers.ChoiceField(
         choices=Stage.choices, allow_blank=True, read_only=True,
-        help_text="The approval stage waiting for a decision; empty when none is.",
+        help_text=gettext_lazy("The approval stage waiting for a decision; empty when none is."),
     )  # fmt: skip
     requester = serializers.CharField(source="requester.username", read_only=True)
     title = serializers.CharField(read_only=True)
-    needs = serializers.SerializerMethodField(help_text="What the request takes of the quota.")
+    needs = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What the request takes of the quota.")
+    )
 
     class Meta:
         model = ResourceRequest
@@ -221,15 +229,17 @@ class RequestCreateSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Kind.choices)
     justification = serializers.CharField(
-        help_text="Why this is needed (at least a sentence): approvers decide on it."
+        help_text=gettext_lazy("Why this is needed (at least a sentence): approvers decide on it.")
     )
     allocation = id_serializer_field(
         required=False,
-        help_text="Allocation id; for the kinds server, network, security_group and volume.",
+        help_text=gettext_lazy(
+            "Allocation id; for the kinds server, network, security_group and volume."
+        ),
     )
     spec = serializers.JSONField(
         required=False,
-        help_text=(
+        help_text=gettext_lazy(
             "network: name, cidr, gateway?, dns?, router?; server: name, offering or "
             "flavor+image, networks (ids), count?, ssh_key? (id of one of your SSH keys), "
             "security_groups? (ids), boot_volume_gb?, lease_end?; volume: name, size_gb, "
@@ -238,21 +248,25 @@ class RequestCreateSerializer(serializers.Serializer):
     )
     target = id_serializer_field(
         required=False,
-        help_text="Server, network, security group or volume id; for the day-2 kinds.",
+        help_text=gettext_lazy(
+            "Server, network, security group or volume id; for the day-2 kinds."
+        ),
     )
 
     def validate_spec(self, value: Any) -> Any:
         if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("Give the spec as a JSON object.")
+            raise serializers.ValidationError(_("Give the spec as a JSON object."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = Kind(attrs["kind"])
         if kind.is_day2 and attrs.get("target") is None:
-            raise serializers.ValidationError({"target": ["Name the object this request acts on."]})
+            raise serializers.ValidationError(
+                {"target": [_("Name the object this request acts on.")]}
+            )
         if not kind.is_day2 and attrs.get("allocation") is None:
             raise serializers.ValidationError(
-                {"allocation": ["Choose the allocation (tenant and region) to build in."]}
+                {"allocation": [_("Choose the allocation (tenant and region) to build in.")]}
             )
         return attrs
 
@@ -267,7 +281,7 @@ class ApproveSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     comment = serializers.CharField(
-        allow_blank=True, help_text="Why; the requester reads it. Required."
+        allow_blank=True, help_text=gettext_lazy("Why; the requester reads it. Required.")
     )
 
 
@@ -278,9 +292,11 @@ class BulkApproveSerializer(serializers.Serializer):
 
 class BulkOutcomeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    approved = serializers.BooleanField(help_text="Whether this decision was taken.")
+    approved = serializers.BooleanField(help_text=gettext_lazy("Whether this decision was taken."))
     outcome = serializers.CharField(
-        help_text="'approved', 'advanced' (to the next stage) or why it was not approved."
+        help_text=gettext_lazy(
+            "'approved', 'advanced' (to the next stage) or why it was not approved."
+        )
     )
 
 
@@ -292,31 +308,38 @@ class ActionSerializer(serializers.Serializer):
     """A day-2 action on a server or network: recorded as a request, approved per policy."""
 
     justification = serializers.CharField(
-        help_text="Why (at least a sentence): approvers decide on it."
+        help_text=gettext_lazy("Why (at least a sentence): approvers decide on it.")
     )
 
 
 class ResizeSerializer(ActionSerializer):
-    flavor = serializers.CharField(help_text="The new flavor's name (see flavors/).")
+    flavor = serializers.CharField(help_text=gettext_lazy("The new flavor's name (see flavors/)."))
 
 
 class VolumeAttachSerializer(ActionSerializer):
-    server = id_serializer_field(help_text="A server of the volume's tenant and region.")
+    server = id_serializer_field(
+        help_text=gettext_lazy("A server of the volume's tenant and region.")
+    )
 
 
 class ServerAttachVolumeSerializer(ActionSerializer):
-    volume = id_serializer_field(help_text="An available volume of the server's tenant "
-                                      "and region.")  # fmt: skip
+    volume = id_serializer_field(
+        help_text=gettext_lazy("An available volume of the server's tenant and region.")
+    )
 
 
 class VolumeExtendSerializer(ActionSerializer):
-    size_gb = serializers.IntegerField(help_text="The new size in GB: larger than now.")
+    size_gb = serializers.IntegerField(
+        help_text=gettext_lazy("The new size in GB: larger than now.")
+    )
 
 
 class VolumeDecommissionSerializer(ActionSerializer):
     detach = serializers.BooleanField(
         default=False,
-        help_text="Detach it from its server first; without it, an attached volume is refused.",
+        help_text=gettext_lazy(
+            "Detach it from its server first; without it, an attached volume is refused."
+        ),
     )
 
 
@@ -329,7 +352,7 @@ class ServerSerializer(ShownModelSerializer):
         child=serializers.IntegerField(),
         source="network_ids",
         read_only=True,
-        help_text="Ids of the networks it is attached to.",
+        help_text=gettext_lazy("Ids of the networks it is attached to."),
     )
     addresses = serializers.JSONField(read_only=True)
 
@@ -404,7 +427,9 @@ class VolumeSerializer(ShownModelSerializer):
 
 
 class SecurityGroupRuleSerializer(serializers.ModelSerializer):
-    opens = serializers.CharField(source="__str__", read_only=True, help_text="In plain words.")
+    opens = serializers.CharField(
+        source="__str__", read_only=True, help_text=gettext_lazy("In plain words.")
+    )
 
     class Meta:
         model = SecurityGroupRule
@@ -430,8 +455,10 @@ class SecurityGroupSerializer(serializers.ModelSerializer):
     rules = SecurityGroupRuleSerializer(many=True, read_only=True, source="live_rules")
     drift = serializers.JSONField(
         read_only=True,
-        help_text="Rules in the cloud that no request made (`found`) and approved rules "
-        "missing there (`missing`), as the reconciler last saw them.",
+        help_text=gettext_lazy(
+            "Rules in the cloud that no request made (`found`) and approved rules "
+            "missing there (`missing`), as the reconciler last saw them."
+        ),
     )
 
     class Meta:
@@ -463,13 +490,15 @@ class RuleRequestSerializer(ActionSerializer):
     port_max = serializers.IntegerField(required=False, allow_null=True)
     remote_cidr = serializers.CharField(required=False, allow_blank=True)
     remote_group = id_serializer_field(
-        required=False, allow_null=True, help_text="A security group id of the same allocation."
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("A security group id of the same allocation."),
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class RuleCloseSerializer(ActionSerializer):
-    rule = id_serializer_field(help_text="The id of one of the group's rules.")
+    rule = id_serializer_field(help_text=gettext_lazy("The id of one of the group's rules."))
 
 
 # --- SLA report ---------------------------------------------------------------------------
@@ -477,28 +506,34 @@ class RuleCloseSerializer(ActionSerializer):
 
 class SlaQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(
-        choices=[7, 30, 90], required=False, help_text="The last 7, 30 or 90 days (default 30)."
+        choices=[7, 30, 90],
+        required=False,
+        help_text=gettext_lazy("The last 7, 30 or 90 days (default 30)."),
     )
     month = serializers.RegexField(
         r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False,
-        help_text="A calendar month (UTC), YYYY-MM; overrides days.",
-        error_messages={"invalid": "Give a month as YYYY-MM."},
+        help_text=gettext_lazy("A calendar month (UTC), YYYY-MM; overrides days."),
+        error_messages={"invalid": gettext_lazy("Give a month as YYYY-MM.")},
     )  # fmt: skip
     group_by = serializers.ChoiceField(
         choices=["domain", "site", "tenant"], required=False, default="domain",
-        help_text="What each row is per.",
+        help_text=gettext_lazy("What each row is per."),
     )  # fmt: skip
 
 
 class SlaStatsSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="How many were measured (finished).")
-    p50 = serializers.FloatField(allow_null=True, help_text="Median, seconds.")
-    p90 = serializers.FloatField(allow_null=True, help_text="90th percentile, seconds.")
-    worst = serializers.FloatField(allow_null=True, help_text="Slowest, seconds.")
+    count = serializers.IntegerField(help_text=gettext_lazy("How many were measured (finished)."))
+    p50 = serializers.FloatField(allow_null=True, help_text=gettext_lazy("Median, seconds."))
+    p90 = serializers.FloatField(
+        allow_null=True, help_text=gettext_lazy("90th percentile, seconds.")
+    )
+    worst = serializers.FloatField(allow_null=True, help_text=gettext_lazy("Slowest, seconds."))
 
 
 class SlaRowSerializer(serializers.Serializer):
-    group = serializers.CharField(help_text="The domain's marking, the site's or tenant's name.")
+    group = serializers.CharField(
+        help_text=gettext_lazy("The domain's marking, the site's or tenant's name.")
+    )
     kind = serializers.CharField()
     requests = serializers.IntegerField()
     decision = SlaStatsSerializer(source="decision_stats")
@@ -513,7 +548,9 @@ class SlaBreachSerializer(serializers.Serializer):
     title = serializers.CharField(source="request.title")
     domain = serializers.CharField(source="request.allocation.region.domain.marking")
     target = serializers.ChoiceField(choices=["decision", "build"])
-    took_seconds = serializers.FloatField(source="took", help_text="Up to now if still waiting.")
+    took_seconds = serializers.FloatField(
+        source="took", help_text=gettext_lazy("Up to now if still waiting.")
+    )
     allowed_seconds = serializers.FloatField(source="allowed")
     late_by_seconds = serializers.FloatField(source="late_by")
     still_waiting = serializers.BooleanField()
@@ -528,7 +565,7 @@ class SlaPeriodSerializer(serializers.Serializer):
 
 
 class SlaTargetSerializer(serializers.Serializer):
-    domain = serializers.CharField(help_text="The domain's marking.")
+    domain = serializers.CharField(help_text=gettext_lazy("The domain's marking."))
     decision_seconds = serializers.IntegerField()
     build_seconds = serializers.IntegerField()
 
@@ -544,20 +581,29 @@ class SlaTargetSerializer(serializers.Serializer):
 class SlaReportSerializer(serializers.Serializer):
     period = SlaPeriodSerializer()
     group_by = serializers.CharField(source="grouping")
-    decision_target_seconds = serializers.SerializerMethodField(help_text="The default target.")
-    build_target_seconds = serializers.SerializerMethodField(help_text="The default target.")
+    decision_target_seconds = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The default target.")
+    )
+    build_target_seconds = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The default target.")
+    )
     targets = SlaTargetSerializer(
-        many=True, help_text="The targets each counted domain is held to (its own or the default)."
+        many=True,
+        help_text=gettext_lazy(
+            "The targets each counted domain is held to (its own or the default)."
+        ),
     )
     rows = SlaRowSerializer(many=True)
-    late_count = serializers.IntegerField(help_text="Every breach in the period.")
+    late_count = serializers.IntegerField(help_text=gettext_lazy("Every breach in the period."))
     late_requests = SlaBreachSerializer(
         many=True,
         source="breaches",
-        help_text="The first page of late requests, most overdue first.",
+        help_text=gettext_lazy("The first page of late requests, most overdue first."),
     )
     late_next = serializers.SerializerMethodField(
-        help_text="The next page of late requests (reports/sla/late/?cursor=...), or null."
+        help_text=gettext_lazy(
+            "The next page of late requests (reports/sla/late/?cursor=...), or null."
+        )
     )
 
     def get_decision_target_seconds(self, report) -> int:
@@ -583,10 +629,13 @@ def late_url(request, cursor) -> str | None:
 
 class SlaLateQuerySerializer(SlaQuerySerializer):
     cursor = serializers.CharField(
-        required=False, help_text="From late_next or next: the page after it (period included)."
+        required=False,
+        help_text=gettext_lazy("From late_next or next: the page after it (period included)."),
     )
 
 
 class SlaLatePageSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True, help_text="The following page, or null.")
+    next = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("The following page, or null.")
+    )
     results = SlaBreachSerializer(many=True)

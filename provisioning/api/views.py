@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -161,16 +162,17 @@ class RequestViewSet(RestrictedViewSet):
         allocation = target = None
         if kind.is_day2:
             if kind.on_server:
-                visible, noun = selectors.servers_visible_to(user), "server"
+                visible, missing = selectors.servers_visible_to(user), _("No such server.")
             elif kind.on_security_group:
-                visible, noun = selectors.security_groups_visible_to(user), "security group"
+                visible = selectors.security_groups_visible_to(user)
+                missing = _("No such security group.")
             elif kind.on_volume:
-                visible, noun = selectors.volumes_visible_to(user), "volume"
+                visible, missing = selectors.volumes_visible_to(user), _("No such volume.")
             else:
-                visible, noun = selectors.networks_visible_to(user), "network"
+                visible, missing = selectors.networks_visible_to(user), _("No such network.")
             target = visible.filter(pk=data["target"]).first()
             if target is None:
-                raise ValidationError({"target": [f"No such {noun}."]})
+                raise ValidationError({"target": [missing]})
         else:
             allocation = (
                 Allocation.objects.restrict(user, Action.VIEW)
@@ -179,7 +181,7 @@ class RequestViewSet(RestrictedViewSet):
                 .first()
             )
             if allocation is None:
-                raise ValidationError({"allocation": ["No such allocation."]})
+                raise ValidationError({"allocation": [_("No such allocation.")]})
         created = services.request_submit(
             user=user,
             kind=kind,
@@ -296,7 +298,7 @@ class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gene
             {
                 "id": i,
                 "approved": outcomes.get(i) in ("approved", "advanced"),
-                "outcome": outcomes.get(i, "Not found."),
+                "outcome": outcomes.get(i, _("Not found.")),
             }
             for i in ids
         ]
@@ -429,7 +431,7 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
             .first()
         )
         if volume is None:
-            raise ValidationError({"volume": ["No such volume of this tenant in this region."]})
+            raise ValidationError({"volume": [_("No such volume of this tenant in this region.")]})
         created = services.request_submit(
             user=request.user,
             kind=Kind.VOLUME_ATTACH,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.models.requests import ResourceRequest, Stage
 from tenants.access import AccessPaths, RestrictedQuerySet
@@ -27,42 +29,43 @@ class ApprovalPolicy(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="approval_policy",
-        help_text="Leave empty for the domain-wide policy.",
+        help_text=_("Leave empty for the domain-wide policy."),
     )
     security_officer_required = models.BooleanField(
-        null=True, blank=True, help_text="Empty: as the security domain says."
+        null=True, blank=True, help_text=_("Empty: as the security domain says.")
     )
     auto_approve = models.BooleanField(
-        default=False, help_text="Approve new resources within the limits below without a person."
+        default=False,
+        help_text=_("Approve new resources within the limits below without a person."),
     )
     auto_max_instances = models.PositiveIntegerField(default=1)
     auto_max_vcpus = models.PositiveIntegerField(default=2)
     auto_max_ram_mb = models.PositiveIntegerField(default=4096)
     auto_approve_power_actions = models.BooleanField(
-        default=True, help_text="Start, stop and reboot need no approval."
+        default=True, help_text=_("Start, stop and reboot need no approval.")
     )
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = AccessPaths(domain="domain")
 
     class Meta:
-        verbose_name_plural = "approval policies"
+        verbose_name_plural = _("approval policies")
         constraints = [
             models.UniqueConstraint(
                 fields=["domain"],
                 condition=models.Q(allocation__isnull=True),
                 name="policy_one_per_domain",
-                violation_error_message="This security domain already has a domain-wide policy.",
+                violation_error_message=_("This security domain already has a domain-wide policy."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Policy for {self.allocation or self.domain}"
+        return gettext("Policy for %(target)s") % {"target": self.allocation or self.domain}
 
     def clean(self) -> None:
         if self.allocation_id and self.allocation.region.domain_id != self.domain_id:
             raise ValidationError(
-                {"allocation": "The allocation must be in this policy's security domain."}
+                {"allocation": gettext("The allocation must be in this policy's security domain.")}
             )
         if (
             self.domain_id
@@ -70,14 +73,17 @@ class ApprovalPolicy(models.Model):
             and (self.security_officer_required is False or self.auto_approve)
         ):
             raise ValidationError(
-                f"{self.domain} requires a security officer's approval: a policy can neither "
-                "waive it nor auto-approve."
+                gettext(
+                    "%(domain)s requires a security officer's approval: a policy can neither "
+                    "waive it nor auto-approve."
+                )
+                % {"domain": self.domain}
             )
 
 
 class Decision(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Approval(models.Model):
@@ -92,7 +98,7 @@ class Approval(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="approvals",
-        help_text="Empty when the policy decided (auto-approval).",
+        help_text=_("Empty when the policy decided (auto-approval)."),
     )
     comment = models.TextField(blank=True)
     decided_at = models.DateTimeField()
@@ -107,9 +113,13 @@ class Approval(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(decision="rejected") | ~models.Q(comment=""),
                 name="approval_rejection_has_comment",
-                violation_error_message="A rejection needs a comment.",
+                violation_error_message=_("A rejection needs a comment."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_decision_display()} at {self.get_stage_display()} for #{self.request_id}"
+        return gettext("%(decision)s at %(stage)s for #%(request)s") % {
+            "decision": self.get_decision_display(),
+            "stage": self.get_stage_display(),
+            "request": self.request_id,
+        }

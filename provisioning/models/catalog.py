@@ -4,6 +4,8 @@ offerings, and the catalog policies that narrow them per security domain or allo
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.units import memory
 from tenants.access import AccessPaths, RestrictedQuerySet
@@ -19,7 +21,7 @@ class Flavor(models.Model):
     vcpus = models.PositiveIntegerField()
     ram_mb = models.PositiveIntegerField()
     disk_gb = models.PositiveIntegerField(default=0)
-    active = models.BooleanField(default=True, help_text="Still offered by the cloud.")
+    active = models.BooleanField(default=True, help_text=_("Still offered by the cloud."))
     synced_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -70,10 +72,12 @@ class VolumeType(models.Model):
     max_size_gb = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="The largest volume of this type a unit may request; empty: the portal's "
-        "default (PORTAL_VOLUME_MAX_GB).",
+        help_text=_(
+            "The largest volume of this type a unit may request; empty: the portal's "
+            "default (PORTAL_VOLUME_MAX_GB)."
+        ),
     )
-    active = models.BooleanField(default=True, help_text="Still offered by the cloud.")
+    active = models.BooleanField(default=True, help_text=_("Still offered by the cloud."))
     synced_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -114,9 +118,9 @@ class VolumeTypeQuota(models.Model):
     allocation = models.ForeignKey(
         Allocation, on_delete=models.CASCADE, related_name="volume_type_quotas"
     )
-    volume_type = models.CharField(max_length=100, help_text="The volume type's name.")
-    volumes = models.PositiveIntegerField(help_text="Volumes of this type at most.")
-    gigabytes = models.PositiveIntegerField(help_text="GB of volumes of this type at most.")
+    volume_type = models.CharField(max_length=100, help_text=_("The volume type's name."))
+    volumes = models.PositiveIntegerField(help_text=_("Volumes of this type at most."))
+    gigabytes = models.PositiveIntegerField(help_text=_("GB of volumes of this type at most."))
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = Allocation.access_paths.via("allocation")
@@ -127,12 +131,15 @@ class VolumeTypeQuota(models.Model):
             models.UniqueConstraint(
                 fields=["allocation", "volume_type"],
                 name="volumetypequota_unique",
-                violation_error_message="This allocation already limits this volume type.",
+                violation_error_message=_("This allocation already limits this volume type."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.volume_type} in {self.allocation}"
+        return gettext("%(volume_type)s in %(allocation)s") % {
+            "volume_type": self.volume_type,
+            "allocation": self.allocation,
+        }
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -142,9 +149,12 @@ class VolumeTypeQuota(models.Model):
         region = self.allocation.region
         known = VolumeType.objects.filter(region=region, active=True)
         if not known.filter(name=self.volume_type).exists():
-            names = ", ".join(known.values_list("name", flat=True)) or "none synced"
+            names = ", ".join(known.values_list("name", flat=True)) or gettext("none synced")
             raise ValidationError(
-                {"volume_type": f"{region} has no volume type {self.volume_type!r}: {names}."}
+                {
+                    "volume_type": gettext("%(region)s has no volume type %(name)s: %(names)s.")
+                    % {"region": region, "name": repr(self.volume_type), "names": names}
+                }
             )
 
 
@@ -162,7 +172,7 @@ class Offering(models.Model):
     image_name = models.CharField(max_length=200)
     regions = models.ManyToManyField(CloudRegion, related_name="offerings", blank=True)
     default_lease_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Proposed lease length; empty means no lease."
+        null=True, blank=True, help_text=_("Proposed lease length; empty means no lease.")
     )
     active = models.BooleanField(default=True)
 
@@ -198,46 +208,48 @@ class CatalogPolicy(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="catalog_policy",
-        help_text="Leave empty for the domain-wide policy.",
+        help_text=_("Leave empty for the domain-wide policy."),
     )
     offerings_only = models.BooleanField(
-        default=False, help_text="Servers only from an offering, never a free flavor and image."
+        default=False, help_text=_("Servers only from an offering, never a free flavor and image.")
     )
     flavors = models.CharField(
-        max_length=500, blank=True, help_text="Allowed flavor names, comma-separated; empty: all."
+        max_length=500,
+        blank=True,
+        help_text=_("Allowed flavor names, comma-separated; empty: all."),
     )
     images = models.CharField(
-        max_length=500, blank=True, help_text="Allowed image names, comma-separated; empty: all."
+        max_length=500, blank=True, help_text=_("Allowed image names, comma-separated; empty: all.")
     )
     volume_types = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Allowed volume type names, comma-separated; empty: all.",
+        help_text=_("Allowed volume type names, comma-separated; empty: all."),
     )
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = AccessPaths(domain="domain")
 
     class Meta:
-        verbose_name_plural = "catalog policies"
+        verbose_name_plural = _("catalog policies")
         constraints = [
             models.UniqueConstraint(
                 fields=["domain"],
                 condition=models.Q(allocation__isnull=True),
                 name="catalog_policy_one_per_domain",
-                violation_error_message="This security domain already has a domain-wide policy.",
+                violation_error_message=_("This security domain already has a domain-wide policy."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Catalog of {self.allocation or self.domain}"
+        return gettext("Catalog of %(target)s") % {"target": self.allocation or self.domain}
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
         if self.allocation_id and self.allocation.region.domain_id != self.domain_id:
             raise ValidationError(
-                {"allocation": "The allocation must be in this policy's security domain."}
+                {"allocation": gettext("The allocation must be in this policy's security domain.")}
             )
 
     def allows(self, what: str, name: str) -> bool:

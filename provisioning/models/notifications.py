@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 
 
 class Notification(models.Model):
@@ -28,4 +29,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} to {self.recipient}"
+        return gettext("%(event)s to %(recipient)s") % {
+            "event": self.event,
+            "recipient": self.recipient,
+        }

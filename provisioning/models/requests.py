@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from tenants.access import RestrictedQuerySet
@@ -16,13 +17,13 @@ from tenants.models import Allocation
 
 
 class RequestState(models.TextChoices):
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
-    APPROVED = "approved", "Approved"
-    PROVISIONING = "provisioning", "Provisioning"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    PROVISIONING = "provisioning", _("Provisioning")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 #: Requests that hold quota: decided or not, they will consume it unless they end badly.
@@ -38,30 +39,30 @@ TERMINAL = (
 class Stage(models.TextChoices):
     """An approval stage, in the order a request passes them."""
 
-    TENANT = "tenant", "Tenant approver"
-    SECURITY = "security", "Security officer"
+    TENANT = "tenant", _("Tenant approver")
+    SECURITY = "security", _("Security officer")
 
 
 class Kind(models.TextChoices):
-    SERVER = "server", "New server(s)"
-    NETWORK = "network", "New network"
-    SERVER_START = "server_start", "Start server"
-    SERVER_STOP = "server_stop", "Stop server"
-    SERVER_REBOOT = "server_reboot", "Reboot server"
-    SERVER_DECOMMISSION = "server_decommission", "Decommission server"
-    SERVER_RESIZE = "server_resize", "Resize server"
-    SERVER_ADDRESS_ADD = "server_address_add", "Add an external address"
-    SERVER_ADDRESS_RELEASE = "server_address_release", "Release the external address"
-    SECURITY_GROUP = "security_group", "New security group"
-    SECURITY_GROUP_RULE = "security_group_rule", "Open a firewall rule"
-    SECURITY_GROUP_RULE_REMOVE = "security_group_rule_remove", "Close a firewall rule"
-    SECURITY_GROUP_DECOMMISSION = "security_group_decommission", "Delete security group"
-    NETWORK_DECOMMISSION = "network_decommission", "Decommission network"
-    VOLUME = "volume", "New volume"
-    VOLUME_ATTACH = "volume_attach", "Attach a volume"
-    VOLUME_DETACH = "volume_detach", "Detach a volume"
-    VOLUME_EXTEND = "volume_extend", "Extend a volume"
-    VOLUME_DECOMMISSION = "volume_decommission", "Decommission volume"
+    SERVER = "server", _("New server(s)")
+    NETWORK = "network", _("New network")
+    SERVER_START = "server_start", _("Start server")
+    SERVER_STOP = "server_stop", _("Stop server")
+    SERVER_REBOOT = "server_reboot", _("Reboot server")
+    SERVER_DECOMMISSION = "server_decommission", _("Decommission server")
+    SERVER_RESIZE = "server_resize", _("Resize server")
+    SERVER_ADDRESS_ADD = "server_address_add", _("Add an external address")
+    SERVER_ADDRESS_RELEASE = "server_address_release", _("Release the external address")
+    SECURITY_GROUP = "security_group", _("New security group")
+    SECURITY_GROUP_RULE = "security_group_rule", _("Open a firewall rule")
+    SECURITY_GROUP_RULE_REMOVE = "security_group_rule_remove", _("Close a firewall rule")
+    SECURITY_GROUP_DECOMMISSION = "security_group_decommission", _("Delete security group")
+    NETWORK_DECOMMISSION = "network_decommission", _("Decommission network")
+    VOLUME = "volume", _("New volume")
+    VOLUME_ATTACH = "volume_attach", _("Attach a volume")
+    VOLUME_DETACH = "volume_detach", _("Detach a volume")
+    VOLUME_EXTEND = "volume_extend", _("Extend a volume")
+    VOLUME_DECOMMISSION = "volume_decommission", _("Decommission volume")
 
     @property
     def is_day2(self) -> bool:
@@ -113,7 +114,9 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="resource_requests"
     )
     justification = models.TextField()
-    spec = models.JSONField(default=dict, help_text="Validated per kind; see provisioning.specs.")
+    spec = models.JSONField(
+        default=dict, help_text=_("Validated per kind; see provisioning.specs.")
+    )
     target_server = models.ForeignKey(
         "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -140,33 +143,35 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
         max_length=20,
         blank=True,
         choices=Stage.choices,
-        help_text="The approval stage waiting for a decision.",
+        help_text=_("The approval stage waiting for a decision."),
     )
     failure_reason = models.TextField(blank=True)
     status_note = models.CharField(
-        max_length=300, blank=True, help_text="What provisioning is doing or waiting for now."
+        max_length=300, blank=True, help_text=_("What provisioning is doing or waiting for now.")
     )
     progress = models.JSONField(
-        default=dict, blank=True, help_text="Worker-side bookkeeping between polls."
+        default=dict, blank=True, help_text=_("Worker-side bookkeeping between polls.")
     )
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last time a worker moved this request on."
+        null=True, blank=True, help_text=_("Last time a worker moved this request on.")
     )
     # The lease (see provisioning.services.work): which message may move the request on next,
     # who holds it now and until when. A message carrying another token is stale and stops.
     work_token = models.PositiveBigIntegerField(
-        default=0, help_text="Fencing token: bumped each time a worker claims the request."
+        default=0, help_text=_("Fencing token: bumped each time a worker claims the request.")
     )
     lease_owner = models.CharField(
-        max_length=100, blank=True, help_text="The worker process holding the lease, if any."
+        max_length=100, blank=True, help_text=_("The worker process holding the lease, if any.")
     )
     lease_expires_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the lease lapses: a worker that stopped renewing it, or a message that "
-        "never arrived, is re-driven soon after.",
+        help_text=_(
+            "When the lease lapses: a worker that stopped renewing it, or a message that "
+            "never arrived, is re-driven soon after."
+        ),
     )
-    attempts = models.PositiveIntegerField(default=0, help_text="Provisioning attempts so far.")
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Provisioning attempts so far."))
     provisioning_deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)  # indexed with the id: Meta.indexes
     state_changed_at = models.DateTimeField(auto_now_add=True)
@@ -216,19 +221,19 @@ class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
                 fields=["target_server"],
                 condition=models.Q(state__in=IN_FLIGHT, target_server__isnull=False),
                 name="request_one_in_flight_per_server",
-                violation_error_message="This server already has a request in progress.",
+                violation_error_message=_("This server already has a request in progress."),
             ),
             models.UniqueConstraint(
                 fields=["target_network"],
                 condition=models.Q(state__in=IN_FLIGHT, target_network__isnull=False),
                 name="request_one_in_flight_per_network",
-                violation_error_message="This network already has a request in progress.",
+                violation_error_message=_("This network already has a request in progress."),
             ),
             models.UniqueConstraint(
                 fields=["target_volume"],
                 condition=models.Q(state__in=IN_FLIGHT, target_volume__isnull=False),
                 name="request_one_in_flight_per_volume",
-                violation_error_message="This volume already has a request in progress.",
+                violation_error_message=_("This volume already has a request in progress."),
             ),
         ]
 

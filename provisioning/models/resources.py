@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.models.requests import ResourceRequest
 from tenants.access import RestrictedQuerySet
@@ -41,7 +43,7 @@ class CloudResource(models.Model):
     )
     name = models.CharField(max_length=100)
     backend_id = models.CharField(max_length=64)
-    tag = models.CharField(max_length=100, help_text="The tag the portal stamped on it.")
+    tag = models.CharField(max_length=100, help_text=_("The tag the portal stamped on it."))
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -105,8 +107,10 @@ class Server(CloudResource):
     boot_volume_gb = models.PositiveIntegerField(
         default=0,
         db_default=0,
-        help_text="Size of the volume it boots from (made from its image, deleted with it); "
-        "0: it boots from the image on the hypervisor's disk.",
+        help_text=_(
+            "Size of the volume it boots from (made from its image, deleted with it); "
+            "0: it boots from the image on the hypervisor's disk."
+        ),
     )
     lease_end = models.DateTimeField(null=True, blank=True)
     lease_warned_at = models.DateTimeField(null=True, blank=True)
@@ -174,7 +178,7 @@ class FloatingIp(CloudResource):
     status = models.CharField(max_length=30, default="DOWN")
 
     class Meta(CloudResource.Meta):
-        verbose_name = "floating IP"
+        verbose_name = _("floating IP")
         indexes = [
             *CloudResource.Meta.indexes,
             models.Index(fields=["server"], condition=LIVE, name="floatingip_live_server"),
@@ -199,15 +203,17 @@ class SecurityGroup(CloudResource):
     drift = models.JSONField(
         default=list,
         blank=True,
-        help_text="Rules found in the cloud that no request made, and approved rules missing "
-        "there, as the reconciler last saw them.",
+        help_text=_(
+            "Rules found in the cloud that no request made, and approved rules missing "
+            "there, as the reconciler last saw them."
+        ),
     )
     drift_checked_at = models.DateTimeField(null=True, blank=True)
 
     detail_url_name = "security-group-detail"
 
     class Meta(CloudResource.Meta):
-        verbose_name = "security group"
+        verbose_name = _("security group")
 
     def __str__(self) -> str:
         return self.name
@@ -222,10 +228,10 @@ class SecurityGroupRule(models.Model):
     )
     backend_id = models.CharField(max_length=64, blank=True)
     direction = models.CharField(
-        max_length=10, choices=[("ingress", "inbound"), ("egress", "outbound")]
+        max_length=10, choices=[("ingress", _("inbound")), ("egress", _("outbound"))]
     )
     ethertype = models.CharField(max_length=4, default="IPv4")
-    protocol = models.CharField(max_length=10, blank=True, help_text="Empty: any protocol.")
+    protocol = models.CharField(max_length=10, blank=True, help_text=_("Empty: any protocol."))
     port_min = models.PositiveIntegerField(null=True, blank=True)
     port_max = models.PositiveIntegerField(null=True, blank=True)
     remote_cidr = models.CharField(max_length=43, blank=True)
@@ -319,4 +325,8 @@ class Orphan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Orphan {self.kind} {self.name or self.backend_id} in {self.region}"
+        return gettext("Orphan %(kind)s %(name)s in %(region)s") % {
+            "kind": self.kind,
+            "name": self.name or self.backend_id,
+            "region": self.region,
+        }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.models.requests import Kind, RequestState, ResourceRequest
 from tenants.access import RestrictedQuerySet
@@ -32,13 +34,13 @@ class SlaFact(models.Model):
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     state = models.CharField(max_length=30, choices=RequestState.choices)
-    created_at = models.DateTimeField(help_text="The request's: what a report's period counts.")
-    submitted_at = models.DateTimeField(null=True, help_text="First submission.")
-    decided_at = models.DateTimeField(null=True, help_text="First decision.")
-    approved_at = models.DateTimeField(null=True, help_text="First approval.")
-    completed_at = models.DateTimeField(null=True, help_text="Completion (after any retries).")
-    decision_seconds = models.FloatField(null=True, help_text="Submitted to first decision.")
-    build_seconds = models.FloatField(null=True, help_text="First approval to completion.")
+    created_at = models.DateTimeField(help_text=_("The request's: what a report's period counts."))
+    submitted_at = models.DateTimeField(null=True, help_text=_("First submission."))
+    decided_at = models.DateTimeField(null=True, help_text=_("First decision."))
+    approved_at = models.DateTimeField(null=True, help_text=_("First approval."))
+    completed_at = models.DateTimeField(null=True, help_text=_("Completion (after any retries)."))
+    decision_seconds = models.FloatField(null=True, help_text=_("Submitted to first decision."))
+    build_seconds = models.FloatField(null=True, help_text=_("First approval to completion."))
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = Allocation.access_paths.via("allocation")
@@ -55,4 +57,4 @@ class SlaFact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"SLA of #{self.request_id}"
+        return gettext("SLA of #%(request)s") % {"request": self.request_id}

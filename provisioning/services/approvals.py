@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit import audit_record
 from provisioning import notifications
@@ -23,20 +24,25 @@ from provisioning.services.work import work_start
 def _check_decider(user, request: ResourceRequest) -> None:
     if request.state != RequestState.PENDING_APPROVAL:
         raise ValidationError(
-            f"Request #{request.pk} is {request.get_state_display().lower()}: there is nothing "
-            "left to decide."
+            _("Request #%(request)s is %(state)s: there is nothing left to decide.")
+            % {"request": request.pk, "state": request.get_state_display().lower()}
         )
     if request.requester_id == user.pk:
-        raise RequestNotAllowed("Four-eyes rule: nobody decides on their own request.")
+        raise RequestNotAllowed(_("Four-eyes rule: nobody decides on their own request."))
     earlier = request.approvals.filter(decided_by=user).first()
     if earlier is not None:
         raise RequestNotAllowed(
-            f"Four-eyes rule: you already approved this request as "
-            f"{earlier.get_stage_display().lower()}; another person must decide this stage."
+            _(
+                "Four-eyes rule: you already approved this request as %(stage)s; another person "
+                "must decide this stage."
+            )
+            % {"stage": earlier.get_stage_display().lower()}
         )
     if not requests_awaiting(user).filter(pk=request.pk).exists():
         stage = Stage(request.pending_stage).label.lower()
-        raise RequestNotAllowed(f"This request is waiting for a {stage}; you are not one here.")
+        raise RequestNotAllowed(
+            _("This request is waiting for a %(stage)s; you are not one here.") % {"stage": stage}
+        )
 
 
 def _record(request, *, user, decision: Decision, comment: str) -> Approval:
@@ -106,7 +112,9 @@ def request_reject(*, user, request: ResourceRequest, comment: str) -> ResourceR
     """Reject at the current stage; the requester is told why."""
     comment = (comment or "").strip()
     if not comment:
-        raise ValidationError({"comment": ["Say why you reject it: the requester will read it."]})
+        raise ValidationError(
+            {"comment": [_("Say why you reject it: the requester will read it.")]}
+        )
     with transaction.atomic():
         request = request_lock(request.pk)
         _check_decider(user, request)

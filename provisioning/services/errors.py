@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 
 class RequestNotAllowed(PermissionDenied):
@@ -22,8 +23,15 @@ class QuotaExceeded(ValidationError):
     def __init__(self, *, allocation, dimension, used: int, limit: int, needed: int) -> None:
         self.dimension, self.used, self.limit, self.needed = dimension, used, limit, needed
         unit = f" {dimension.unit}" if dimension.unit else ""
-        message = (
-            f"Quota exceeded in {allocation.region}: {dimension.label} {used}{unit} of "
-            f"{limit}{unit} used, this request needs {needed}{unit}."
-        )
+        message = _(
+            "Quota exceeded in %(region)s: %(resource)s %(used)s%(unit)s of %(limit)s%(unit)s "
+            "used, this request needs %(needed)s%(unit)s."
+        ) % {
+            "region": allocation.region,
+            "resource": dimension.label,
+            "used": used,
+            "limit": limit,
+            "needed": needed,
+            "unit": unit,
+        }
         super().__init__(message, code="quota_exceeded", params={"dimension": dimension.key})

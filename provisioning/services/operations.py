@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from provisioning.models import RequestState, ResourceRequest
 from provisioning.services.errors import RequestNotAllowed
@@ -22,13 +23,16 @@ def request_redrive(*, user, request: ResourceRequest) -> ResourceRequest:
     cloud read. What the lease sweeper does for lapsed leases, on an operator's demand.
     """
     if not is_operator(user):
-        raise RequestNotAllowed("Only operators re-drive requests.")
+        raise RequestNotAllowed(_("Only operators re-drive requests."))
     with transaction.atomic():
         request = request_lock(request.pk)
         if request.state not in REDRIVABLE:
             raise ValidationError(
-                f"Request #{request.pk} is {request.get_state_display().lower()}; only approved "
-                "or provisioning requests can be re-driven."
+                _(
+                    "Request #%(request)s is %(state)s; only approved or provisioning requests "
+                    "can be re-driven."
+                )
+                % {"request": request.pk, "state": request.get_state_display().lower()}
             )
         work_take_over(request, actor=user, reason=f"Re-driven by {user.get_username()}.")
     return request

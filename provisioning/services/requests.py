@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from provisioning import notifications
 from provisioning.models import (
@@ -54,21 +55,25 @@ def request_submit(
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         errors["justification"] = [
-            "Say why this is needed (at least a sentence): approvers decide on it."
+            _("Say why this is needed (at least a sentence): approvers decide on it.")
         ]
     if kind.is_day2:
         allocation = _check_target(user, kind, target, errors)
     elif allocation is None:
-        errors["allocation"] = ["Choose the allocation (tenant and region) to build in."]
+        errors["allocation"] = [_("Choose the allocation (tenant and region) to build in.")]
     if allocation is None or errors.get("target"):
         raise ValidationError(errors)
     requests_allowed_check(user, allocation)
     if not allocation.region.enabled:
-        errors["allocation"] = [f"Region {allocation.region} is closed to new requests."]
+        errors["allocation"] = [
+            _("Region %(region)s is closed to new requests.") % {"region": allocation.region}
+        ]
     if kind == Kind.SERVER_ADDRESS_ADD:
         _check_address_add(target, errors)
     elif kind == Kind.SERVER_ADDRESS_RELEASE and not target.floating_ips.live().exists():
-        errors["target"] = [f"{target} has no external address to release."]
+        errors["target"] = [
+            _("%(target)s has no external address to release.") % {"target": target}
+        ]
     valid = None
     try:
         if not kind.is_day2:
@@ -105,7 +110,9 @@ def request_submit(
         # The partial unique constraint: another request on the same target won the race
         # between the check above and this insert.
         if kind.is_day2 and "one_in_flight" in str(err):
-            raise RequestConflict(f"{target} already has a request in progress.") from None
+            raise RequestConflict(
+                _("%(target)s already has a request in progress.") % {"target": target}
+            ) from None
         raise
     return request
 
@@ -134,23 +141,23 @@ def request_refusal(user, allocation: Allocation) -> str | None:
     if can(user, Action.REQUEST, allocation):
         return None
     if is_auditor(user):
-        return "Auditors see everything and change nothing: they file no requests."
+        return _("Auditors see everything and change nothing: they file no requests.")
     tenant, region = allocation.tenant, allocation.region
     membership = Membership.objects.filter(tenant_id=allocation.tenant_id, user=user).first()
     if membership is None:
-        return (
-            f"Requests in {tenant.name} are filed by its members; you are not one. Ask its "
-            "manager to add you with the requester role."
-        )
+        return _(
+            "Requests in %(tenant)s are filed by its members; you are not one. Ask its manager "
+            "to add you with the requester role."
+        ) % {"tenant": tenant.name}
     if not Role(membership.role).includes(Role.REQUESTER):
-        return (
-            f"Your role in {tenant.name} does not allow requests; ask its manager for the "
-            "requester role."
-        )
-    return (
-        f"Requests here need clearance for {region.domain.name} and an entitlement to "
-        f"{region.site.name}; ask your security officer."
-    )
+        return _(
+            "Your role in %(tenant)s does not allow requests; ask its manager for the requester "
+            "role."
+        ) % {"tenant": tenant.name}
+    return _(
+        "Requests here need clearance for %(domain)s and an entitlement to %(site)s; ask your "
+        "security officer."
+    ) % {"domain": region.domain.name, "site": region.site.name}
 
 
 def requests_allowed_check(user, allocation: Allocation) -> None:
@@ -163,14 +170,28 @@ def requests_allowed_check(user, allocation: Allocation) -> None:
 def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
     expected = _target_model(kind)
     if not isinstance(target, expected) or target.pk is None:
-        errors["target"] = [f"Name the {expected._meta.verbose_name} this request acts on."]
+        errors["target"] = [
+            {
+                Server: _("Name the server this request acts on."),
+                Network: _("Name the network this request acts on."),
+                SecurityGroup: _("Name the security group this request acts on."),
+                Volume: _("Name the volume this request acts on."),
+            }[expected]
+        ]
         return None
     # Out of reach is "not found": the same answer as for an object that does not exist.
     if not expected.objects.restrict(user, Action.VIEW).filter(pk=target.pk).exists():
-        errors["target"] = [f"No such {expected._meta.verbose_name}."]
+        errors["target"] = [
+            {
+                Server: _("No such server."),
+                Network: _("No such network."),
+                SecurityGroup: _("No such security group."),
+                Volume: _("No such volume."),
+            }[expected]
+        ]
         return None
     if target.is_deleted:
-        errors["target"] = [f"{target} is already decommissioned."]
+        errors["target"] = [_("%(target)s is already decommissioned.") % {"target": target}]
     if kind == Kind.SECURITY_GROUP_DECOMMISSION:
         _check_group_unused(target, errors)
     elif expected is SecurityGroup:
@@ -182,12 +203,16 @@ def _check_target(user, kind: Kind, target, errors) -> Allocation | None:
         .first()
     )
     if busy is not None:
-        raise RequestConflict(f"{target} already has a request in progress (#{busy}).")
+        raise RequestConflict(
+            _("%(target)s already has a request in progress (#%(request)s).")
+            % {"target": target, "request": busy}
+        )
     if kind == Kind.NETWORK_DECOMMISSION:
         attached = target.servers.filter(deleted_at__isnull=True).values_list("name", flat=True)
         if attached:
             errors["target"] = [
-                f"Servers still use {target.name}: {', '.join(attached)}. Decommission them first."
+                _("Servers still use %(network)s: %(servers)s. Decommission them first.")
+                % {"network": target.name, "servers": ", ".join(attached)}
             ]
     return target.allocation
 
@@ -198,8 +223,11 @@ def _check_group_unused(group: SecurityGroup, errors: dict[str, list[str]]) -> N
     if servers:
         more = ", …" if len(servers) > 10 else ""
         errors["target"] = [
-            f"Servers are still in {group.name}: {', '.join(servers[:10])}{more}. Take them out "
-            "of it (or decommission them) first."
+            _(
+                "Servers are still in %(group)s: %(servers)s. Take them out of it (or "
+                "decommission them) first."
+            )
+            % {"group": group.name, "servers": ", ".join(servers[:10]) + more}
         ]
         return
     peers = (
@@ -211,7 +239,8 @@ def _check_group_unused(group: SecurityGroup, errors: dict[str, list[str]]) -> N
     )
     if peers:
         errors["target"] = [
-            f"Rules of {', '.join(peers)} let in the servers of {group.name}; close them first."
+            _("Rules of %(groups)s let in the servers of %(group)s; close them first.")
+            % {"groups": ", ".join(peers), "group": group.name}
         ]
         return
     busy = (
@@ -220,7 +249,10 @@ def _check_group_unused(group: SecurityGroup, errors: dict[str, list[str]]) -> N
         .first()
     )
     if busy is not None:
-        raise RequestConflict(f"{group} already has a request in progress (#{busy}).")
+        raise RequestConflict(
+            _("%(target)s already has a request in progress (#%(request)s).")
+            % {"target": group, "request": busy}
+        )
 
 
 def _check_address_add(server: Server, errors: dict[str, list[str]]) -> None:
@@ -228,16 +260,25 @@ def _check_address_add(server: Server, errors: dict[str, list[str]]) -> None:
     domain = server.allocation.region.domain
     if domain.external_addresses == "forbid":
         raise RequestNotAllowed(
-            f"{domain.name} does not allow external addresses: its servers are reached from "
-            "inside the domain only."
+            _(
+                "%(domain)s does not allow external addresses: its servers are reached from "
+                "inside the domain only."
+            )
+            % {"domain": domain.name}
         )
     held = server.floating_ips.live().values_list("address", flat=True).first()
     if held:
-        errors["target"] = [f"{server} already has the external address {held}."]
+        errors["target"] = [
+            _("%(server)s already has the external address %(address)s.")
+            % {"server": server, "address": held}
+        ]
     elif not server.networks.filter(deleted_at__isnull=True).exclude(router_id="").exists():
         errors["target"] = [
-            f"{server} is on no network with a router to the external network, so no external "
-            "address can reach it. Attach it to a network requested with a router."
+            _(
+                "%(server)s is on no network with a router to the external network, so no "
+                "external address can reach it. Attach it to a network requested with a router."
+            )
+            % {"server": server}
         ]
 
 
@@ -262,11 +303,14 @@ def request_cancel(*, user, request: ResourceRequest, reason: str = "") -> Resou
             or is_operator(user)
         )
         if not allowed:
-            raise RequestNotAllowed("Only the requester or a tenant manager can cancel it.")
+            raise RequestNotAllowed(_("Only the requester or a tenant manager can cancel it."))
         if request.state not in (RequestState.PENDING_APPROVAL, RequestState.APPROVED):
             raise ValidationError(
-                f"Request #{request.pk} is {request.get_state_display().lower()}; only pending "
-                "or approved requests can be cancelled."
+                _(
+                    "Request #%(request)s is %(state)s; only pending or approved requests can "
+                    "be cancelled."
+                )
+                % {"request": request.pk, "state": request.get_state_display().lower()}
             )
         transition(request, "cancel", actor=user, note=reason, pending_stage="")
     return request
@@ -282,9 +326,12 @@ def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
             or is_operator(user)
         )
         if not allowed:
-            raise RequestNotAllowed("Only the requester, an approver or an operator can retry.")
+            raise RequestNotAllowed(_("Only the requester, an approver or an operator can retry."))
         if request.state != RequestState.FAILED:
-            raise ValidationError(f"Request #{request.pk} has not failed; nothing to retry.")
+            raise ValidationError(
+                _("Request #%(request)s has not failed; nothing to retry.")
+                % {"request": request.pk}
+            )
         allocation_lock(request.allocation_id)
         quota_check(allocation=request.allocation, needs=needs_of(request),
                     volume_type=request.spec.get("volume_type", ""))  # fmt: skip

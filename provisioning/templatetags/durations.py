@@ -1,8 +1,34 @@
-"""Durations for people: 95 -> "1 min 35 s", 7300 -> "2 h 2 min"."""
+"""Durations in words, in the reader's language: 95 -> "1 minute 35 seconds", 7300 -> "2 hours
+2 minutes" ("2 heures 2 minutes"). Two units at most: an SLA figure is read, not computed with."""
 
 from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
+
+
+def _seconds(n: int) -> str:
+    return ngettext("%(n)d second", "%(n)d seconds", n) % {"n": n}
+
+
+def _minutes(n: int) -> str:
+    return ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n}
+
+
+def _hours(n: int) -> str:
+    return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
+
+
+def _days(n: int) -> str:
+    return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+
+
+def _pair(big: str, small: str | None) -> str:
+    if not small:
+        return big
+    # Translators: a duration of two parts, e.g. "2 hours" and "3 minutes".
+    return _("%(larger)s %(smaller)s") % {"larger": big, "smaller": small}
 
 
 @register.filter
@@ -11,12 +37,12 @@ def duration(seconds: float | None) -> str:
         return "—"
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return _seconds(seconds)
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+        return _pair(_minutes(minutes), seconds and _seconds(seconds))
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return _pair(_hours(hours), minutes and _minutes(minutes))
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return _pair(_days(days), hours and _hours(hours))

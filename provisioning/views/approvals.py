@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -52,7 +54,7 @@ class InboxFilterSet(RequestFilterSet):
         method="filter_older_than",
         min_value=0,
         max_value=24 * 366 * 10,
-        label="Waiting longer than (hours)",
+        label=gettext_lazy("Waiting longer than (hours)"),
     )
 
     class Meta(RequestFilterSet.Meta):
@@ -147,13 +149,17 @@ class ApprovalDecideView(LoginRequiredMixin, View):
             elif decision == "reject":
                 target = request_reject(user=request.user, request=target, comment=comment)
             else:
-                errors = {"general": ["Choose Approve or Reject."]}
+                errors = {"general": [_("Choose Approve or Reject.")]}
         except (ValidationError, RequestNotAllowed) as err:
             errors = error_messages(err)
         if not request.htmx:
             for messages_ in errors.values():
                 for text in messages_:
-                    messages.error(request, f"Request #{target.pk}: {text}")
+                    messages.error(
+                        request,
+                        _("Request #%(request)s: %(error)s")
+                        % {"request": target.pk, "error": text},
+                    )
             if not errors:
                 messages.success(request, _outcome_text(target, decision))
             return redirect("approval-inbox")
@@ -172,11 +178,16 @@ class ApprovalDecideView(LoginRequiredMixin, View):
 
 def _outcome_text(request: ResourceRequest, decision: str | None) -> str:
     if decision == "reject":
-        return f"Request #{request.pk} rejected; the requester will read your comment."
+        return _("Request #%(request)s rejected; the requester will read your comment.") % {
+            "request": request.pk
+        }
     if request.state == RequestState.PENDING_APPROVAL:
         stage = request.get_pending_stage_display().lower()
-        return f"Request #{request.pk} approved at your stage; it now waits for a {stage}."
-    return f"Request #{request.pk} approved; it is being built."
+        return _("Request #%(request)s approved at your stage; it now waits for a %(stage)s.") % {
+            "request": request.pk,
+            "stage": stage,
+        }
+    return _("Request #%(request)s approved; it is being built.") % {"request": request.pk}
 
 
 urlpatterns = [

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -98,10 +99,16 @@ class OperatorRequestActionView(OperatorOnlyMixin, View):
             self.actions[action](user=request.user, request=target)
         except (ValidationError, RequestNotAllowed) as err:
             for text in getattr(err, "messages", [str(err)]):
-                messages.error(request, f"Request #{target.pk}: {text}")
+                messages.error(
+                    request,
+                    _("Request #%(request)s: %(error)s") % {"request": target.pk, "error": text},
+                )
         else:
-            done = "re-driven" if action == "redrive" else "sent back to provisioning"
-            messages.success(request, f"Request #{target.pk} {done}.")
+            if action == "redrive":
+                done = _("Request #%(request)s re-driven.")
+            else:
+                done = _("Request #%(request)s sent back to provisioning.")
+            messages.success(request, done % {"request": target.pk})
         return redirect("operator-overview")
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
+from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
@@ -96,24 +97,46 @@ def sla_csv(report: SlaReport, request: HttpRequest) -> StreamingHttpResponse:
     million breaches cost the web worker no more memory than fifty.
     """
     name = report.period.month or f"{report.period.days}-days"
-    response = StreamingHttpResponse(_csv_lines(report, request), content_type="text/csv")
+    # The headers are translated now, in the request's language: the lines are written later,
+    # as the response is streamed.
+    headers = _csv_headers(report)
+    response = StreamingHttpResponse(_csv_lines(report, request, headers), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="sla-{name}-by-{report.grouping}.csv"'
     return response
 
 
-def _csv_lines(report: SlaReport, request: HttpRequest) -> Iterator[str]:
+def _csv_headers(report: SlaReport) -> tuple[list[str], list[str]]:
+    """The column headers of the figures and of the late requests, in the current language."""
+    group = {
+        Grouping.DOMAIN: pgettext("CSV column", "domain"),
+        Grouping.SITE: pgettext("CSV column", "site"),
+        Grouping.TENANT: pgettext("CSV column", "tenant"),
+    }.get(report.grouping, report.grouping.value)
+    figures = [group, pgettext("CSV column", "kind"), pgettext("CSV column", "requests"),
+               pgettext("CSV column", "decision_p50_s"), pgettext("CSV column", "decision_p90_s"),
+               pgettext("CSV column", "decision_breaches"), pgettext("CSV column", "build_p50_s"),
+               pgettext("CSV column", "build_p90_s"), pgettext("CSV column", "build_breaches"),
+               pgettext("CSV column", "failed")]  # fmt: skip
+    late = [pgettext("CSV column", "late_request"), pgettext("CSV column", "title"),
+            pgettext("CSV column", "target"), pgettext("CSV column", "took_s"),
+            pgettext("CSV column", "allowed_s"),
+            pgettext("CSV column", "still_waiting")]  # fmt: skip
+    return figures, late
+
+
+def _csv_lines(
+    report: SlaReport, request: HttpRequest, headers: tuple[list[str], list[str]]
+) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow([report.grouping.value, "kind", "requests", "decision_p50_s",
-                           "decision_p90_s", "decision_breaches", "build_p50_s", "build_p90_s",
-                           "build_breaches", "failed"])  # fmt: skip
+    figures, late = headers
+    yield writer.writerow(figures)
     for row in report.rows:
         d, b = row.decision_stats, row.build_stats
         yield writer.writerow([row.group, row.kind, row.requests, d.p50, d.p90,
                                row.decision_breaches, b.p50, b.p90, row.build_breaches,
                                row.failed])  # fmt: skip
     yield writer.writerow([])
-    yield writer.writerow(["late_request", "title", "target", "took_s", "allowed_s",
-                           "still_waiting"])  # fmt: skip
+    yield writer.writerow(late)
     for pk, title, target, took, allowed, waiting in late_all(
         report, sla_facts_visible_to(request.user)
     ):

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from portal.views import ClassifiedPageMixin, RestrictedDetailView
@@ -77,12 +78,13 @@ def request_timeline(transitions, approvals) -> list[dict[str, Any]]:
     """State changes and every stage's decision, in the order they happened: a first stage's
     approval changes no state, yet is what the next approver and the auditor look for."""
     entries = [
-        {"label": t.to_state_label, "at": t.at, "by": t.actor or "the portal", "note": t.note,
+        {"label": t.to_state_label, "at": t.at, "by": t.actor or _("the portal"), "note": t.note,
          "decision": False}
         for t in transitions
     ] + [
-        {"label": f"{a.get_stage_display()}: {a.get_decision_display().lower()}",
-         "at": a.decided_at, "by": a.decided_by or "policy", "note": a.comment, "decision": True}
+        {"label": _("%(stage)s: %(decision)s") % {"stage": a.get_stage_display(),
+                                                   "decision": a.get_decision_display().lower()},
+         "at": a.decided_at, "by": a.decided_by or _("policy"), "note": a.comment, "decision": True}
         for a in approvals
         if a.decided_at is not None
     ]  # fmt: skip
@@ -122,11 +124,13 @@ class RequestActionView(LoginRequiredMixin, View):
         try:
             if self.action == "retry":
                 services.request_retry(user=request.user, request=target)
-                messages.success(request, f"Request #{pk} is being provisioned again.")
+                messages.success(
+                    request, _("Request #%(request)s is being provisioned again.") % {"request": pk}
+                )
             else:
                 services.request_cancel(user=request.user, request=target,
                                         reason=request.POST.get("reason", ""))  # fmt: skip
-                messages.success(request, f"Request #{pk} cancelled.")
+                messages.success(request, _("Request #%(request)s cancelled.") % {"request": pk})
         except (ValidationError, PermissionDenied) as err:
             messages.error(request, " ".join(getattr(err, "messages", [str(err)])))
         return redirect(target.get_absolute_url())
@@ -186,7 +190,9 @@ class RequestCreateView(LoginRequiredMixin, ClassifiedPageMixin, View):
             except PermissionDenied as err:
                 form.add_error("allocation", str(err))
                 return self.render_form(form)
-            messages.success(request, f"Request #{created.pk} submitted.")
+            messages.success(
+                request, _("Request #%(request)s submitted.") % {"request": created.pk}
+            )
             return redirect(created.get_absolute_url())
         return self.render_plan(form, plan)
 

@@ -12,6 +12,8 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from portal.models import AuditEvent
@@ -144,19 +146,19 @@ class ResourceDetailView(RestrictedDetailView):
 
 
 ACTION_LABELS = {
-    "start": "Start",
-    "stop": "Stop",
-    "reboot": "Reboot",
-    "decommission": "Decommission",
-    "resize": "Resize",
-    "add-address": "Add an external address",
-    "open-rule": "Open a firewall rule",
-    "close-rule": "Close a firewall rule",
-    "release-address": "Release the external address",
-    "attach-volume": "Attach a volume",
-    "attach": "Attach to a server",
-    "detach": "Detach",
-    "extend": "Extend",
+    "start": gettext_lazy("Start"),
+    "stop": gettext_lazy("Stop"),
+    "reboot": gettext_lazy("Reboot"),
+    "decommission": gettext_lazy("Decommission"),
+    "resize": gettext_lazy("Resize"),
+    "add-address": gettext_lazy("Add an external address"),
+    "open-rule": gettext_lazy("Open a firewall rule"),
+    "close-rule": gettext_lazy("Close a firewall rule"),
+    "release-address": gettext_lazy("Release the external address"),
+    "attach-volume": gettext_lazy("Attach a volume"),
+    "attach": gettext_lazy("Attach to a server"),
+    "detach": gettext_lazy("Detach"),
+    "extend": gettext_lazy("Extend"),
 }
 SERVER_ACTIONS = {
     "start": Kind.SERVER_START,
@@ -325,7 +327,7 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             kwargs["peer_groups"] = SecurityGroup.objects.live().filter(
                 allocation_id=self.object.allocation_id
             )
-            kwargs["rule_directions"] = [("ingress", "Inbound"), ("egress", "Outbound")]
+            kwargs["rule_directions"] = [("ingress", _("Inbound")), ("egress", _("Outbound"))]
             kwargs["rule_protocols"] = PROTOCOLS
             kwargs["spec"] = kwargs["spec"] or {"direction": "ingress", "protocol": "tcp"}
         if self.actions[action] == Kind.SECURITY_GROUP_RULE_REMOVE:
@@ -420,7 +422,7 @@ class ServerActionView(ResourceActionView):
             else None
         )
         if volume is None:
-            raise ValidationError({"volume": ["Choose a volume of this tenant in this region."]})
+            raise ValidationError({"volume": [_("Choose a volume of this tenant in this region.")]})
         return volume, {"server": self.object.pk}
 
 

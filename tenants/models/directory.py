@@ -12,25 +12,27 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.models.places import SecurityDomain, Site
 from tenants.models.tenancy import Role, Tenant
 
 
 class DirectorySource(models.TextChoices):
-    LDAP = "ldap", "LDAP / Active Directory"
-    OIDC = "oidc", "OpenID Connect"
+    LDAP = "ldap", gettext_lazy("LDAP / Active Directory")
+    OIDC = "oidc", gettext_lazy("OpenID Connect")
 
 
 class Right(models.TextChoices):
     """What a rule gives; each needs its own target (a tenant and role, a domain or a site)."""
 
-    MEMBERSHIP = "membership", "Membership of a tenant (with a role)"
-    CLEARANCE = "clearance", "Clearance for a security domain"
-    OFFICER = "officer", "Security officer of a domain"
-    SITE = "site", "Entitlement to a site"
-    OPERATOR = "operator", "Operator (sees and acts on everything)"
-    AUDITOR = "auditor", "Auditor (sees everything, changes nothing)"
+    MEMBERSHIP = "membership", gettext_lazy("Membership of a tenant (with a role)")
+    CLEARANCE = "clearance", gettext_lazy("Clearance for a security domain")
+    OFFICER = "officer", gettext_lazy("Security officer of a domain")
+    SITE = "site", gettext_lazy("Entitlement to a site")
+    OPERATOR = "operator", gettext_lazy("Operator (sees and acts on everything)")
+    AUDITOR = "auditor", gettext_lazy("Auditor (sees everything, changes nothing)")
 
 
 #: The target field each right needs; the others must be empty.
@@ -61,11 +63,11 @@ class DirectoryRule(models.Model):
         max_length=8,
         choices=DirectorySource.choices,
         blank=True,
-        help_text="Which sign-in this rule applies to; empty: both.",
+        help_text=gettext_lazy("Which sign-in this rule applies to; empty: both."),
     )
     group = models.CharField(
         max_length=500,
-        help_text=(
+        help_text=gettext_lazy(
             "The group as the directory names it: its name (LDAP cn, a value of the OpenID "
             "Connect groups claim) or its full LDAP DN. Compared without regard to case."
         ),
@@ -109,16 +111,26 @@ class DirectoryRule(models.Model):
             return  # the field's own validation names it
         target = RIGHT_TARGET[right]
         errors = {}
+        choose = {
+            "tenant": _("Choose the tenant this right is for."),
+            "domain": _("Choose the domain this right is for."),
+            "site": _("Choose the site this right is for."),
+        }
+        has_none = {
+            "tenant": _("A rule giving “%(right)s” has no tenant."),
+            "domain": _("A rule giving “%(right)s” has no domain."),
+            "site": _("A rule giving “%(right)s” has no site."),
+        }
         for name in ("tenant", "domain", "site"):
             given = getattr(self, f"{name}_id") is not None
             if name == target and not given:
-                errors[name] = f"Choose the {name} this right is for."
+                errors[name] = choose[name]
             elif name != target and given:
-                errors[name] = f"A rule giving “{right.label}” has no {name}."
+                errors[name] = has_none[name] % {"right": right.label}
         if right == Right.MEMBERSHIP and not self.role:
-            errors["role"] = "Choose the role the members get."
+            errors["role"] = _("Choose the role the members get.")
         elif right != Right.MEMBERSHIP and self.role:
-            errors["role"] = "Only a membership has a role."
+            errors["role"] = _("Only a membership has a role.")
         if errors:
             raise ValidationError(errors)
 
@@ -131,12 +143,15 @@ class DirectoryAccount(models.Model):
     )
     source = models.CharField(max_length=8, choices=DirectorySource.choices)
     subject = models.CharField(
-        max_length=500, help_text="The LDAP entry's DN, or the provider's issuer and subject."
+        max_length=500,
+        help_text=gettext_lazy("The LDAP entry's DN, or the provider's issuer and subject."),
     )
-    groups = models.JSONField(default=list, blank=True, help_text="As last seen.")
+    groups = models.JSONField(default=list, blank=True, help_text=gettext_lazy("As last seen."))
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the directory stopped knowing this person."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("When the directory stopped knowing this person."),
     )
     #: OpenID Connect only: lets the periodic sync ask the provider again (encrypted).
     refresh_token = models.TextField(blank=True, editable=False)

@@ -6,11 +6,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.access import AccessPaths, RestrictedQuerySet
 
 hex_colour = RegexValidator(
-    r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #c8102e."
+    r"^#[0-9a-fA-F]{6}$",
+    gettext_lazy("Enter a colour as # followed by six hex digits, e.g. #c8102e."),
 )
 
 
@@ -20,13 +23,15 @@ def parse_port_list(text: str) -> list[tuple[int, int]]:
     for part in (p.strip() for p in (text or "").split(",")):
         if not part:
             continue
-        low, _, high = part.partition("-")
+        low, _sep, high = part.partition("-")
         try:
             first, last = int(low), int(high or low)
         except ValueError:
-            raise ValueError(f"{part!r} is not a port or a range such as 135-139") from None
+            raise ValueError(
+                _("%(part)r is not a port or a range such as 135-139") % {"part": part}
+            ) from None
         if not 1 <= first <= last <= 65535:
-            raise ValueError(f"{part!r} is not within 1-65535, low to high")
+            raise ValueError(_("%(part)r is not within 1-65535, low to high") % {"part": part})
         ranges.append((first, last))
     return ranges
 
@@ -44,69 +49,85 @@ class SecurityDomain(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
     level = models.PositiveSmallIntegerField(
-        unique=True, help_text="Ordering of sensitivity: higher is more sensitive."
+        unique=True, help_text=gettext_lazy("Ordering of sensitivity: higher is more sensitive.")
     )
     marking = models.CharField(
-        max_length=100, help_text="Text of the classification banner, e.g. NATO SECRET."
+        max_length=100,
+        help_text=gettext_lazy("Text of the classification banner, e.g. NATO SECRET."),
     )
     banner_colour = models.CharField(max_length=7, validators=[hex_colour], default="#007a33")
     requires_security_officer = models.BooleanField(
         default=False,
-        help_text="Requests in this domain need a security officer's approval after the tenant's.",
+        help_text=gettext_lazy(
+            "Requests in this domain need a security officer's approval after the tenant's."
+        ),
     )
     external_addresses = models.CharField(
-        "External addresses",
+        gettext_lazy("External addresses"),
         max_length=10,
         choices=[
-            ("allow", "Allowed (the tenant's approval)"),
-            ("officer", "Allowed with a security officer's approval"),
-            ("forbid", "Forbidden"),
+            ("allow", gettext_lazy("Allowed (the tenant's approval)")),
+            ("officer", gettext_lazy("Allowed with a security officer's approval")),
+            ("forbid", gettext_lazy("Forbidden")),
         ],
         default="allow",
-        help_text="Whether servers in this domain may have a floating IP on the external "
-        "network, and who must approve one.",
+        help_text=gettext_lazy(
+            "Whether servers in this domain may have a floating IP on the external "
+            "network, and who must approve one."
+        ),
     )
     firewall_review = models.CharField(
-        "Firewall rules reviewed by",
-        max_length=10,
-        choices=[("tenant", "The tenant's approvers"), ("officer", "Also a security officer")],
-        default="tenant",
-        help_text="Who approves a request to open a rule in a security group of this domain.",
-    )
-    open_ingress = models.CharField(
-        "Inbound from anywhere (0.0.0.0/0)",
+        gettext_lazy("Firewall rules reviewed by"),
         max_length=10,
         choices=[
-            ("allow", "Allowed"),
-            ("officer", "Allowed with a security officer's approval"),
-            ("forbid", "Forbidden"),
+            ("tenant", gettext_lazy("The tenant's approvers")),
+            ("officer", gettext_lazy("Also a security officer")),
+        ],
+        default="tenant",
+        help_text=gettext_lazy(
+            "Who approves a request to open a rule in a security group of this domain."
+        ),
+    )
+    open_ingress = models.CharField(
+        gettext_lazy("Inbound from anywhere (0.0.0.0/0)"),
+        max_length=10,
+        choices=[
+            ("allow", gettext_lazy("Allowed")),
+            ("officer", gettext_lazy("Allowed with a security officer's approval")),
+            ("forbid", gettext_lazy("Forbidden")),
         ],
         default="allow",
-        help_text="Whether a rule may open inbound traffic from any address.",
+        help_text=gettext_lazy("Whether a rule may open inbound traffic from any address."),
     )
     denied_ports = models.CharField(
-        "Ports never opened inbound",
+        gettext_lazy("Ports never opened inbound"),
         max_length=200,
         blank=True,
         validators=[validate_port_list],
-        help_text="Ports and ranges no inbound rule may include, e.g. 23, 135-139, 445, 3389.",
+        help_text=gettext_lazy(
+            "Ports and ranges no inbound rule may include, e.g. 23, 135-139, 445, 3389."
+        ),
     )
     # The contract may give a domain its own targets (a second approval stage takes longer).
     sla_decision = models.DurationField(
-        "SLA: decision within",
+        gettext_lazy("SLA: decision within"),
         null=True,
         blank=True,
         validators=[MinValueValidator(timedelta(minutes=1))],
-        help_text="From submission to the first decision, e.g. 2 days, 00:00:00. "
-        "Empty: the portal's default (PORTAL_SLA_DECISION_SECONDS).",
+        help_text=gettext_lazy(
+            "From submission to the first decision, e.g. 2 days, 00:00:00. "
+            "Empty: the portal's default (PORTAL_SLA_DECISION_SECONDS)."
+        ),
     )
     sla_build = models.DurationField(
-        "SLA: build within",
+        gettext_lazy("SLA: build within"),
         null=True,
         blank=True,
         validators=[MinValueValidator(timedelta(minutes=1))],
-        help_text="From approval to completion, e.g. 00:45:00. "
-        "Empty: the portal's default (PORTAL_SLA_BUILD_SECONDS).",
+        help_text=gettext_lazy(
+            "From approval to completion, e.g. 00:45:00. "
+            "Empty: the portal's default (PORTAL_SLA_BUILD_SECONDS)."
+        ),
     )
 
     objects = RestrictedQuerySet.as_manager()
@@ -159,13 +180,13 @@ class CloudRegion(models.Model):
     domain = models.ForeignKey(SecurityDomain, on_delete=models.PROTECT, related_name="regions")
     slug = models.SlugField(max_length=100, unique=True)
     cloud_name = models.CharField(
-        max_length=100, help_text="Name of the cloud entry in clouds.yaml."
+        max_length=100, help_text=gettext_lazy("Name of the cloud entry in clouds.yaml.")
     )
     region_name = models.CharField(
-        max_length=100, help_text="OpenStack region name inside that cloud."
+        max_length=100, help_text=gettext_lazy("OpenStack region name inside that cloud.")
     )
     enabled = models.BooleanField(
-        default=True, help_text="Disabled regions accept no new requests."
+        default=True, help_text=gettext_lazy("Disabled regions accept no new requests.")
     )
 
     objects = RestrictedQuerySet.as_manager()
@@ -177,12 +198,16 @@ class CloudRegion(models.Model):
             models.UniqueConstraint(
                 fields=["site", "domain"],
                 name="region_unique_site_domain",
-                violation_error_message="This site already has a region for this security domain.",
+                violation_error_message=gettext_lazy(
+                    "This site already has a region for this security domain."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["cloud_name", "region_name"],
                 name="region_unique_cloud_region",
-                violation_error_message="Another region already uses this cloud and region name.",
+                violation_error_message=gettext_lazy(
+                    "Another region already uses this cloud and region name."
+                ),
             ),
         ]
 

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.access import AccessPaths, RestrictedQuerySet
 from tenants.models.places import CloudRegion
@@ -12,10 +14,10 @@ from tenants.models.places import CloudRegion
 class Role(models.TextChoices):
     """A member's role in a tenant; each role includes the rights of those before it."""
 
-    VIEWER = "viewer", "Viewer"
-    REQUESTER = "requester", "Requester"
-    APPROVER = "approver", "Approver"
-    MANAGER = "manager", "Manager"
+    VIEWER = "viewer", gettext_lazy("Viewer")
+    REQUESTER = "requester", gettext_lazy("Requester")
+    APPROVER = "approver", gettext_lazy("Approver")
+    MANAGER = "manager", gettext_lazy("Manager")
 
     @property
     def rank(self) -> int:
@@ -62,7 +64,11 @@ class Tenant(models.Model):
         while node is not None and node.pk not in seen:
             if self.pk is not None and node.pk == self.pk:
                 raise ValidationError(
-                    {"parent": "A tenant cannot be its own parent or one of its own descendants."}
+                    {
+                        "parent": _(
+                            "A tenant cannot be its own parent or one of its own descendants."
+                        )
+                    }
                 )
             seen.add(node.pk)
             node = node.parent
@@ -87,7 +93,9 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["user", "tenant"],
                 name="membership_unique_user_tenant",
-                violation_error_message="This user is already a member of this tenant.",
+                violation_error_message=gettext_lazy(
+                    "This user is already a member of this tenant."
+                ),
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
@@ -108,19 +116,23 @@ class Allocation(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="allocations")
     region = models.ForeignKey(CloudRegion, on_delete=models.PROTECT, related_name="allocations")
     project_id = models.CharField(
-        max_length=64, blank=True, help_text="OpenStack project id; empty until it exists."
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("OpenStack project id; empty until it exists."),
     )
     project_name = models.CharField(max_length=100, blank=True)
-    instances = models.PositiveIntegerField(default=10, help_text="Servers")
-    vcpus = models.PositiveIntegerField(default=20, help_text="Virtual CPUs")
-    ram_mb = models.PositiveIntegerField(default=51200, help_text="RAM in MiB")
-    networks = models.PositiveIntegerField(default=5, help_text="Networks")
-    routers = models.PositiveIntegerField(default=2, help_text="Routers")
-    floating_ips = models.PositiveIntegerField(default=5, help_text="Floating IPs")
+    instances = models.PositiveIntegerField(default=10, help_text=gettext_lazy("Servers"))
+    vcpus = models.PositiveIntegerField(default=20, help_text=gettext_lazy("Virtual CPUs"))
+    ram_mb = models.PositiveIntegerField(default=51200, help_text=gettext_lazy("RAM in MiB"))
+    networks = models.PositiveIntegerField(default=5, help_text=gettext_lazy("Networks"))
+    routers = models.PositiveIntegerField(default=2, help_text=gettext_lazy("Routers"))
+    floating_ips = models.PositiveIntegerField(default=5, help_text=gettext_lazy("Floating IPs"))
     # db_default: rows written by SQL alone (bulk loads) get the same limits as the ORM's.
-    volumes = models.PositiveIntegerField(default=10, db_default=10, help_text="Volumes")
+    volumes = models.PositiveIntegerField(
+        default=10, db_default=10, help_text=gettext_lazy("Volumes")
+    )
     gigabytes = models.PositiveIntegerField(
-        default=100, db_default=100, help_text="Volume storage (GB)"
+        default=100, db_default=100, help_text=gettext_lazy("Volume storage (GB)")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -136,13 +148,17 @@ class Allocation(models.Model):
             models.UniqueConstraint(
                 fields=["tenant", "region"],
                 name="allocation_unique_tenant_region",
-                violation_error_message="This tenant already has an allocation in this region.",
+                violation_error_message=gettext_lazy(
+                    "This tenant already has an allocation in this region."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["region", "project_id"],
                 condition=~models.Q(project_id=""),
                 name="allocation_unique_project",
-                violation_error_message="Another allocation already maps to this project.",
+                violation_error_message=gettext_lazy(
+                    "Another allocation already maps to this project."
+                ),
             ),
         ]
 
@@ -155,7 +171,10 @@ class Allocation(models.Model):
     def clean(self) -> None:
         if self.region_id and not self.region.enabled and self._state.adding:
             raise ValidationError(
-                {"region": f"Region {self.region} is disabled and takes no new allocations."}
+                {
+                    "region": _("Region %(region)s is disabled and takes no new allocations.")
+                    % {"region": self.region}
+                }
             )
         if not self._state.adding:
             self._clean_quotas_cover_usage()
@@ -166,10 +185,8 @@ class Allocation(models.Model):
 
         usage = usage_by_allocation([self])[self.pk]
         errors = {
-            d.key: (
-                f"{u.used}{' ' + d.unit if d.unit else ''} already in use or requested; "
-                f"the quota cannot go below that."
-            )
+            d.key: _("%(used)s already in use or requested; the quota cannot go below that.")
+            % {"used": f"{u.used}{' ' + d.unit if d.unit else ''}"}
             for d, u in zip(DIMENSIONS, usage, strict=True)
             if getattr(self, d.key) < u.used
         }

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from tenants.access import RestrictedQuerySet
 from tenants.models.tenancy import Allocation
@@ -30,8 +31,10 @@ class AllocationUsage(models.Model):
     gigabytes = models.PositiveBigIntegerField(default=0, db_default=0)
     fullest = models.FloatField(
         default=0.0,
-        help_text="The highest share of any quota in use (1.0 = full, above = over quota): "
-        "what orders allocations by how close they are to their limits.",
+        help_text=gettext_lazy(
+            "The highest share of any quota in use (1.0 = full, above = over quota): "
+            "what orders allocations by how close they are to their limits."
+        ),
     )
     refreshed_at = models.DateTimeField()
 

@@ -49,11 +49,17 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_as(browser, live_server) -> Iterator[Callable[..., Page]]:
-    """``open_as(user, path)``: a page in a fresh browser context signed in as ``user``."""
+    """``open_as(user, path)``: a page in a fresh browser context signed in as ``user``, its
+    browser set to British English unless ``locale`` says otherwise."""
     contexts = []
 
-    def open_page(user, path: str = "/", viewport: dict | None = None) -> Page:
-        context = browser.new_context(viewport=viewport or VIEWPORT, base_url=live_server.url)
+    def open_page(
+        user, path: str = "/", viewport: dict | None = None, locale: str = "en-GB"
+    ) -> Page:
+        # The browser's locale is what it asks for in Accept-Language.
+        context = browser.new_context(
+            viewport=viewport or VIEWPORT, base_url=live_server.url, locale=locale
+        )
         context.set_default_timeout(PAGE_TIMEOUT)
         context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
                               "value": session_for(user), "url": live_server.url}])  # fmt: skip

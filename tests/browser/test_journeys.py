@@ -315,7 +315,8 @@ def test_a_volume_is_sized_within_its_type_attached_to_a_server_and_not_deleted_
     services.request_approve(user=world.approver, request=server_request)
 
     page = open_as(world.requester, "/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Volumes").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Resources").click()
+    page.get_by_role("navigation", name="Resources").get_by_role("link", name="Volumes").click()
     expect(page.get_by_role("heading", name="Volumes")).to_be_visible()
     # The empty list offers the same link again; the page's own button comes first.
     page.get_by_role("link", name="Request a volume").first.click()

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from provisioning import services
 from provisioning.models import Kind, ResourceRequest
@@ -195,11 +196,16 @@ def test_the_report_costs_the_same_queries_for_more_requests(client, shop):
     assert len(many) == len(few)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(None, "—"), (42, "42 s"), (95, "1 min 35 s"),
-                                               (7200, "2 h"), (7380, "2 h 3 min"),
-                                               (3 * 86400 + 3600, "3 d 1 h")])  # fmt: skip
-def test_durations_read_like_people_write_them(seconds, text):
+@pytest.mark.parametrize(("seconds", "text", "french"), [
+    (None, "—", "—"), (1, "1 second", "1 seconde"), (42, "42 seconds", "42 secondes"),
+    (95, "1 minute 35 seconds", "1 minute 35 secondes"), (7200, "2 hours", "2 heures"),
+    (7380, "2 hours 3 minutes", "2 heures 3 minutes"),
+    (3 * 86400 + 3600, "3 days 1 hour", "3 jours 1 heure"),
+])  # fmt: skip
+def test_durations_read_like_people_write_them(seconds, text, french):
     assert duration(seconds) == text
+    with translation.override("fr"):
+        assert duration(seconds) == french
 
 
 def test_a_domain_with_targets_of_its_own_holds_its_requests_to_them(client, shop, settings):
@@ -217,7 +223,7 @@ def test_a_domain_with_targets_of_its_own_holds_its_requests_to_them(client, sho
     ]
     client.force_login(shop.approver)
     page = client.get(reverse("sla-report")).content.decode()
-    assert "in SECRET, a decision within 4 h" in page
+    assert "in SECRET, a decision within 4 hours" in page
     body = client.get(reverse("api:report-sla")).json()
     assert {t["domain"]: t["decision_seconds"] for t in body["targets"]} == {
         shop.unclass.marking: 3600,

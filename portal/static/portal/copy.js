@@ -1,5 +1,6 @@
 // "Copy" buttons: data-copy names the element whose text goes to the clipboard. A file of its
-// own, as the Content-Security-Policy allows no inline script.
+// own, as the Content-Security-Policy allows no inline script. The feedback texts come from the
+// button's data-copied and data-selected attributes (translated in the template), English otherwise.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
@@ -16,7 +17,7 @@ document.addEventListener("click", async (event) => {
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    button.textContent = "Selected: press Ctrl-C";
+    button.textContent = button.dataset.selected || "Selected: press Ctrl-C";
   }
   setTimeout(() => { button.textContent = label; }, 3000);
 });
