@@ -83,6 +83,10 @@ class RestrictedDetailView(RestrictedMixin, DetailView):
         return (_follow(self.object, path),) if path is not None else ()
 
 
+#: The dashboard's demand trend: new requests in the last week against the week before.
+TREND_DAYS = 7
+
+
 class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     """A summary of bounded size and cost, whatever the number of allocations a user sees:
     totals per site and security domain, the allocations closest to their quota, the user's
@@ -105,6 +109,11 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         kwargs["recent_requests"] = list(selectors.recent_requests_of(user))
         if not self.request.htmx:
             kwargs["allocations"] = dashboard_allocations(user)
+            if kwargs["allocations"].regions:
+                trends = selectors.request_trend_by_region(user, days=TREND_DAYS)
+                for totals in kwargs["allocations"].regions:
+                    totals.trend = trends.get(totals.region.pk, selectors.Trend())
+                kwargs["trend_days"] = TREND_DAYS
             memberships = list(memberships_of(user)[: self.memberships_shown + 1])
             kwargs["memberships"] = memberships[: self.memberships_shown]
             kwargs["more_memberships"] = len(memberships) > self.memberships_shown

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from provisioning.models import (
@@ -172,6 +173,39 @@ def recent_failures_of(user, days: int = 7) -> QuerySet[ResourceRequest]:
         .filter(requester=user, state=RequestState.FAILED, state_changed_at__gte=since)
         .order_by("-state_changed_at")[:5]
     )
+
+
+@dataclass(frozen=True)
+class Trend:
+    """New requests in a region: the last ``days`` against the ``days`` before them."""
+
+    recent: int = 0
+    before: int = 0
+
+    @property
+    def direction(self) -> str:
+        if self.recent == self.before:
+            return "flat"
+        return "up" if self.recent > self.before else "down"
+
+
+def request_trend_by_region(user, days: int = 7) -> dict[int, Trend]:
+    """Demand per region, week on week, for the dashboard's totals: one grouped count over the
+    two periods' visible requests, read from the ``created_at`` index (its included columns
+    carry the allocation), so it costs the same at a million requests as at ten."""
+    now = timezone.now()
+    split, since = now - timedelta(days=days), now - timedelta(days=2 * days)
+    rows = (
+        requests_visible_to(user)
+        .filter(created_at__gte=since)
+        .order_by()
+        .values("allocation__region")
+        .annotate(
+            recent=Count("pk", filter=Q(created_at__gte=split)),
+            before=Count("pk", filter=Q(created_at__lt=split)),
+        )
+    )
+    return {row["allocation__region"]: Trend(row["recent"], row["before"]) for row in rows}
 
 
 def leases_ending_for(user) -> QuerySet[Server]:

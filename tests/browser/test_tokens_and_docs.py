@@ -1,4 +1,4 @@
-"""The tokens page hands over a new secret with a Copy button, and the API docs lead back."""
+"""The tokens page hands over a new secret with a Copy button; the API docs sit in the portal."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ def test_a_new_token_is_copied_with_one_click(open_as, live_server):
     expect(page.get_by_role("table", name="Your API tokens")).to_contain_text("ci-pipeline")
 
 
-def test_the_api_docs_lead_back_to_the_portal(open_as, live_server):
+def test_the_api_docs_sit_inside_the_portal(open_as, live_server):
     page = open_as(UserFactory(username="tess"), "/api/docs/")
-    page.get_by_role("link", name="Back to the portal").click()
+    expect(page.get_by_role("heading", name="REST API reference")).to_be_visible()
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    page.get_by_role("link", name="Your API tokens").click()
+    expect(page).to_have_url(f"{live_server.url}/account/tokens/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page).to_have_url(f"{live_server.url}/")

@@ -92,8 +92,9 @@ def test_queries_and_size_do_not_grow_with_the_allocations(client, portal, role)
     large_page, large = _get(client, getattr(portal, role))
 
     assert large == small
-    # session, user, 2 x permissions, whether they decide (the menu), one query per part of the page
-    assert large <= 17
+    # session, user, 2 x permissions, whether they decide (the menu), one query per part of the
+    # page (the region totals' demand trend is one)
+    assert large <= 18
     assert len(_cards(large_page)) == DASHBOARD_ALLOCATIONS
     assert len(large_page) < 100_000
     # Bounded: a few more digits in the totals, not a line per allocation.
@@ -251,3 +252,26 @@ def test_quota_says_how_much_of_it_is_only_requested(client, shop):
     assert "1 / " in page and "(1 of it requested, waiting for a decision)" in page
     tenant_page = client.get(f"/tenants/{shop.tenant.pk}/").content.decode()
     assert "of it requested, waiting for a decision" in tenant_page
+
+
+def test_region_totals_show_demand_week_on_week_of_what_the_user_may_see(client, shop, stranger):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.selectors import Trend, request_trend_by_region
+
+    now = timezone.now()
+    for age_days in (1, 2, 3, 9):  # three this week, one the week before
+        request = submit_server(shop)
+        ResourceRequest.objects.filter(pk=request.pk).update(
+            created_at=now - timedelta(days=age_days)
+        )
+    old = submit_server(shop)
+    ResourceRequest.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=30))
+
+    assert request_trend_by_region(shop.requester)[shop.low.region.pk] == Trend(3, 1)
+    assert request_trend_by_region(stranger) == {}
+    page, _ = _get(client, shop.requester)
+    row = _region_row(page, shop.low.region)
+    assert 'class="trend trend-up">3' in row and "(1)" in row
