@@ -1,4 +1,5 @@
-"""Email to the people a request concerns: approvers, the requester, resource owners.
+"""Word to the people a request concerns (approvers, the requester, resource owners): in the
+portal's bell and by e-mail.
 
 Services call the ``*`` functions inside the transaction that makes the change; they put a
 ``notify`` task in the outbox (relayed after commit), so a slow mail server never holds up a
@@ -77,34 +78,39 @@ def approvers_for(request: ResourceRequest) -> list:
             memberships__tenant=request.allocation.tenant,
             memberships__role__in=[Role.APPROVER, Role.MANAGER],
         )
-    candidates = candidates.filter(is_active=True).exclude(email="")
+    candidates = candidates.filter(is_active=True)
     return [u for u in candidates if requests_awaiting(u).filter(pk=request.pk).exists()]
 
 
-def _claim(event: str, recipient: str, subject: str) -> Notification | None:
-    """The row that says this recipient gets this event's message; None if it was sent."""
+def _claim(event: str, user, subject: str, url: str) -> Notification | None:
+    """The row that says this person gets this event's message; None if it was sent."""
     try:
         with transaction.atomic():
-            return Notification.objects.create(event=event, recipient=recipient, subject=subject)
+            return Notification.objects.create(
+                event=event, user=user, recipient=user.email, subject=subject, url=url
+            )
     except IntegrityError:
         pass
     stale = timezone.now() - RESEND_AFTER
     return Notification.objects.filter(
-        event=event, recipient=recipient, sent_at__isnull=True, created_at__lt=stale
+        event=event, user=user, sent_at__isnull=True, created_at__lt=stale
     ).first()
 
 
-def _deliver(event: str, recipients: list, render) -> int:
-    """Send to each recipient (a user) not yet sent this event; mail goes out with no transaction
-    open. ``render()`` gives the subject and body, called in each recipient's own language."""
+def _deliver(event: str, recipients: list, render, about) -> int:
+    """Tell each recipient (a user) not yet told of this event: in the portal (the bell, linking
+    to ``about``) and by e-mail when they have an address; mail goes out with no transaction
+    open. ``render()`` gives the subject and body, called in each recipient's own language.
+    Returns the number of e-mails sent."""
     sent = 0
-    for user in {u.email: u for u in recipients if u.email}.values():
+    for user in {u.pk: u for u in recipients}.values():
         with translation.override(language_of(user)):
             subject, body = render()
-        claim = _claim(event, user.email, subject[:300])
+        claim = _claim(event, user, subject[:300], about.get_absolute_url())
         if claim is None:
             continue
-        sent += send_mail(subject, body, None, [user.email])
+        if user.email:
+            sent += send_mail(subject, body, None, [user.email])
         Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
     return sent
 
@@ -118,7 +124,7 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
     if kind == "lease_ending":
         server = Server.objects.select_related("origin_request__requester").get(pk=object_id)
         owner = server.origin_request.requester if server.origin_request else None
-        if owner is None or not owner.email:
+        if owner is None:
             return 0
         facts = {"server": server.name, "ends": f"{server.lease_end:%Y-%m-%d %H:%M}"}
 
@@ -135,7 +141,8 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
             return subject, body
 
         ends = server.lease_end.isoformat() if server.lease_end else ""
-        return _deliver(event or f"server:{server.pk}:lease_ends:{ends}", [owner], lease_message)
+        event = event or f"server:{server.pk}:lease_ends:{ends}"
+        return _deliver(event, [owner], lease_message, server)
 
     request = ResourceRequest.objects.select_related(
         "requester", "allocation__region__site", "allocation__region__domain"
@@ -189,4 +196,4 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
     else:
         raise ValueError(f"Unknown notification {kind!r}")
     default = f"request:{request.pk}:{kind}:{request.attempts}:{request.state}"
-    return _deliver(event or default, recipients, render)
+    return _deliver(event or default, recipients, render, request)

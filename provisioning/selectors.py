@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from provisioning.models import (
+    FloatingIp,
     Network,
     RequestState,
     ResourceRequest,
@@ -251,3 +252,76 @@ def _read(user) -> dict[str, list[tuple[str, str]]]:
         domains.add((d_slug, d_name))
     by_name = lambda pairs: sorted(pairs, key=lambda p: p[1])  # noqa: E731
     return {"tenants": by_name(tenants), "sites": by_name(sites), "domains": by_name(domains)}
+
+
+@dataclass
+class SearchResults:
+    """What one search found, per kind: at most ``limit`` each, and whether there were more."""
+
+    query: str
+    servers: list[Server]
+    networks: list[Network]
+    volumes: list[Volume]
+    requests: list[ResourceRequest]
+    more: dict[str, bool]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.servers or self.networks or self.volumes or self.requests)
+
+    @property
+    def domains(self) -> set:
+        found = (*self.servers, *self.networks, *self.volumes, *self.requests)
+        return {row.allocation.region.domain for row in found}
+
+
+def _looks_like_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def search_everything(user, query: str, *, limit: int = 10) -> SearchResults:
+    """Servers, networks, volumes and requests the user may see, by name, number, cloud id or
+    address: four queries whatever the size of the cloud (each kind read once, ``limit + 1``
+    rows, through the access layer), five for an address.
+
+    A name matches by "contains" (the lists' trigram indexes); ``#12`` or ``12`` is a request's
+    number or a resource's id; an IPv4 address is a server's external address (indexed) or one
+    of its own addresses (read from the server's address list, which has no index of its own:
+    at a million servers that part of a search scans the visible servers).
+    """
+    query = query.strip()[:200]
+    number = query.removeprefix("#")
+    by_number = int(number) if number.isdigit() and len(number) <= 18 else None
+    resource_match = Q(name__icontains=query) | Q(backend_id=query)
+    if by_number is not None:
+        resource_match |= Q(pk=by_number)
+    server_match = resource_match
+    if _looks_like_ipv4(query):
+        external = FloatingIp.objects.live().filter(address=query).values("server_id")
+        # The quotes keep 10.0.0.5 from matching 10.0.0.50 inside the stored list.
+        server_match |= Q(pk__in=external) | Q(addresses__icontains=f'"{query}"')
+    request_match = Q(spec__name__icontains=query)
+    if by_number is not None:
+        request_match |= Q(pk=by_number)
+
+    def first(queryset: QuerySet, kind: str) -> list:
+        rows = list(queryset[: limit + 1])
+        more[kind] = len(rows) > limit
+        return rows[:limit]
+
+    more: dict[str, bool] = {}
+    return SearchResults(
+        query=query,
+        servers=first(servers_visible_to(user).live().filter(server_match), "servers"),
+        networks=first(networks_visible_to(user).live().filter(resource_match), "networks"),
+        volumes=first(volumes_visible_to(user).live().filter(resource_match), "volumes"),
+        requests=first(
+            requests_visible_to(user)
+            .select_related(*REQUEST_RELATED)
+            .filter(request_match)
+            .order_by("-created_at", "-id"),
+            "requests",
+        ),
+        more=more,
+    )

@@ -1,6 +1,14 @@
 """Provisioning pages: each view module contributes its own urlpatterns."""
 
-from provisioning.views import approvals, operators, reports, requests, resources
+from provisioning.views import (
+    approvals,
+    notifications,
+    operators,
+    reports,
+    requests,
+    resources,
+    search,
+)
 
 urlpatterns = [
     *requests.urlpatterns,
@@ -8,4 +16,6 @@ urlpatterns = [
     *approvals.urlpatterns,
     *operators.urlpatterns,
     *reports.urlpatterns,
+    *search.urlpatterns,
+    *notifications.urlpatterns,
 ]

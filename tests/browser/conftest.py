@@ -151,3 +151,13 @@ def _real_names(world) -> None:
                               (world.approver, "Arno", "Approver")):  # fmt: skip
         user.first_name, user.last_name = first, last
         user.save()
+
+
+def section_pages() -> list[str]:
+    """The pages the header's section menus lead to (a walk of the main menu reaches only each
+    section's first page)."""
+    from django.urls import reverse
+
+    from portal.navigation import SECTIONS
+
+    return [reverse(name) for section in SECTIONS for name, _label in section.pages]

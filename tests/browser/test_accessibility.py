@@ -76,6 +76,10 @@ def _pages(world, server, network_request) -> list[tuple[str, str]]:
         ("requester", reverse("account-two-factor")),
         ("requester", reverse("account-preferences")),
         ("requester", "/servers/999999999/"),
+        ("requester", reverse("search") + "?q=axe"),
+        ("requester", reverse("search") + "?q=nothing-at-all"),
+        ("requester", reverse("notification-list")),
+        ("approver", reverse("notification-list")),
         ("approver", reverse("approval-inbox")),
         ("auditor", reverse("dashboard")),
         ("auditor", reverse("server-action", args=[server.pk, "stop"])),
@@ -105,13 +109,14 @@ def test_every_page_has_no_serious_accessibility_violation(open_as, storefront, 
     server = make_server(world.allocation, "axe-web-1")
     pending = world.network.origin_request
     # Something waiting in the approver's inbox.
-    from provisioning import services
+    from provisioning import notifications, services
     from provisioning.models import Kind
 
-    services.request_submit(
+    waiting = services.request_submit(
         user=world.requester, kind=Kind.VOLUME, allocation=world.allocation,
         spec={"name": "scratch", "size_gb": 5}, justification="Scratch space for the tests.",
     )  # fmt: skip
+    notifications.send("approvers_new_request", waiting.pk)  # something under the bell
     findings: list[str] = []
     pages: dict[str, Page] = {}
     for who, path in _pages(world, server, pending):

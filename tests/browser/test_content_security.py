@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from provisioning.models import Server, Volume
 from tenants.models import Role
+from tests.browser.conftest import section_pages
 from tests.factories import (
     AllocationFactory,
     CloudRegionFactory,
@@ -67,6 +68,7 @@ def test_no_page_needs_inline_script_or_style(open_as, operator):
     assert "unsafe-inline" not in policy
     nav = page.get_by_role("navigation", name="Main")
     start = [urlsplit(a.get_attribute("href")).path for a in nav.get_by_role("link").all()]
+    start += section_pages()  # the second-row menus of Resources and Organisation
     pages = ["/", *start, "/requests/new/server/", "/requests/new/volume/", "/admin/",
              "/admin/provisioning/server/", "/admin/tenants/securitydomain/",
              "/api/docs/"]  # fmt: skip
@@ -83,7 +85,7 @@ def test_no_page_needs_inline_script_or_style(open_as, operator):
         if path in start:
             for link in page.locator("main a[href^='/']").all()[:8]:
                 target = urlsplit(link.get_attribute("href")).path
-                if target not in seen and target not in pages:
+                if target not in seen and target not in pages and not target.startswith("/api/"):
                     pages.append(target)
     assert len(seen) > 20
     assert problems == {}

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from portal.models import Preferences
 from provisioning.models import Server
-from tests.browser.conftest import BUILD_TIMEOUT, WHY, label_re
+from tests.browser.conftest import BUILD_TIMEOUT, WHY, label_re, screenshot
 from tests.browser.test_journeys import request_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.queue, pytest.mark.django_db(transaction=True)]
@@ -69,6 +69,7 @@ def test_a_french_speaking_requester_and_approver_do_the_whole_loop_in_french(op
     expect(approver.locator(f"#request-{pk}")).to_be_focused()
 
     expect(requester.locator("#request-state")).to_have_text(fr("Completed"), timeout=BUILD_TIMEOUT)
+    screenshot(requester, "request-fr")
     server = Server.objects.get(origin_request_id=pk)
     requester.get_by_role("navigation", name=fr("Main")).get_by_role(
         "link", name=fr("Resources")

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from portal.models import OutboxMessage
 from provisioning.models import RequestState, ResourceRequest
+from tests.browser.test_keyboard import tab_to
 from tests.pages.conftest import make_server, shop, submit_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,3 +74,34 @@ def test_server_list_sorts_by_header_and_filters_keep_in_page_links(open_as, sho
     expect(page).to_have_url(re.compile(r"domain=unclass.*cursor=|cursor=.*domain=unclass"))
     expect(rows.first).to_contain_text("s04")
     expect(page.get_by_label("Security domain")).to_have_value("unclass")
+
+
+def test_inbox_by_keyboard_only(open_as, shop, nothing_built):  # noqa: F811
+    """Tab to the request's comment, type it, Tab to Approve, Enter: the decided row takes the
+    focus and says what happened, so a keyboard or screen-reader user is not left on the body."""
+    request = submit_server(shop, name="kbd")
+    page = open_as(shop.approver, reverse("approval-inbox"))
+    tab_to(page, f"#comment-{request.pk}", limit=80)
+    page.keyboard.type("Fine by me.")
+    tab_to(page, f"#request-{request.pk} button[value=approve]")
+    page.keyboard.press("Enter")
+    row = page.locator(f"#request-{request.pk}")
+    expect(row).to_be_focused()
+    expect(row).to_contain_text("approved")
+    request.refresh_from_db()
+    assert request.state == RequestState.APPROVED
+    assert request.approvals.get().comment == "Fine by me."
+
+
+def test_the_bell_counts_and_leads_to_the_request(open_as, shop, nothing_built):  # noqa: F811
+    from provisioning import notifications
+
+    request = submit_server(shop, name="belled")
+    notifications.send("approvers_new_request", request.pk)
+    page = open_as(shop.approver, "/")
+    bell = page.get_by_role("link", name=re.compile("^Notifications"))
+    expect(bell).to_have_accessible_name("Notifications: 1 unread")  # filled in by htmx
+    bell.click()
+    page.get_by_role("link", name=re.compile(f"#{request.pk}")).click()
+    expect(page).to_have_url(re.compile(f"/requests/{request.pk}/$"))
+    expect(bell).to_have_accessible_name("Notifications: none unread")

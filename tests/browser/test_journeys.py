@@ -101,6 +101,9 @@ def test_vm_request_approved_in_the_inbox_is_built_without_a_reload(open_as, sto
     expect(operator.get_by_role("link", name="ghost-1")).to_be_visible()
     expect(operator.get_by_role("button", name=re.compile("^Retry #"))).to_be_visible()
     screenshot(operator, "operations")
+    operator.goto(reverse("dashboard"))
+    expect(operator.locator("#region-totals")).to_be_visible()
+    screenshot(operator, "dashboard-operator")
 
 
 def more_servers(world) -> None:

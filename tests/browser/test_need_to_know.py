@@ -11,6 +11,7 @@ from portal.audit import audit_record
 from provisioning import services
 from provisioning.models import Kind, Server
 from tenants.models import Role
+from tests.browser.conftest import section_pages
 from tests.factories import (
     AllocationFactory,
     CloudRegionFactory,
@@ -65,6 +66,7 @@ def test_unclassified_user_walks_every_page_and_sees_nothing_restricted(open_as,
     page = open_as(una, "/")
     nav = page.get_by_role("navigation", name="Main")
     start = [urlsplit(a.get_attribute("href")).path for a in nav.get_by_role("link").all()]
+    start += section_pages()  # the second-row menus of Resources and Organisation
     assert reverse("approval-inbox") in start and reverse("server-list") in start
 
     seen, queue = set(), list(dict.fromkeys(start))

@@ -42,3 +42,22 @@ def test_pages_fit_a_phone(open_as, shop):  # noqa: F811
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(WIDEST)
         assert width <= PHONE["width"], f"{path} is {width}px wide on a phone: {wide}"
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "fr-BE"])
+def test_the_header_fits_at_1366_in_both_languages(open_as, shop, locale):  # noqa: F811
+    """The operator's menu is the longest (Approvals, Operations, Admin): the utility row (search,
+    bell, name, language, Sign out) and the menu row each stay one line."""
+    operator = make_portal_role("olga", "operate_portal")
+    operator.is_staff = True
+    operator.first_name, operator.last_name = "Olga", "Operator"
+    operator.save()
+    page = open_as(operator, reverse("server-list"), viewport={"width": 1366, "height": 768},
+                   locale=locale)  # fmt: skip
+    for row in (".topbar > *", ".main-nav li", ".section-nav li"):
+        tops = page.evaluate(
+            f"[...document.querySelectorAll('{row}')]"
+            ".map(e => Math.round(e.getBoundingClientRect().top))"
+        )
+        assert tops and max(tops) - min(tops) < 12, f"{row} wraps at 1366 px ({locale}): {tops}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
