@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
 from provisioning.sla_facts import fact_created, fact_moved
 from tenants.rollup import usage_rollup_refresh_on_commit
+
+#: The notes the portal itself writes on a timeline, kept in English (the row is a record, read
+#: by people of either language) and shown in the reader's language.
+PORTAL_NOTES = frozenset(
+    (
+        gettext_noop("Submitted"),
+        gettext_noop("Approved"),
+        gettext_noop("Approved by policy"),
+        gettext_noop("Retry"),
+        gettext_noop("Completed"),
+    )
+)
+_ATTEMPT = re.compile(r"^Attempt (\d+)$")
+
+
+def note_shown(note: str) -> str:
+    """A timeline note as the reader should see it: the portal's own notes translated, what a
+    person wrote (a comment, a reason) as written."""
+    if note in PORTAL_NOTES:
+        return gettext(note)
+    if attempt := _ATTEMPT.match(note):
+        return gettext("Attempt %(n)s") % {"n": attempt.group(1)}
+    return note
 
 
 def requests_locked(*related: str) -> QuerySet[ResourceRequest]:

@@ -28,6 +28,7 @@ from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
 from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
 from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
 from provisioning.services import QuotaExceeded
+from provisioning.services.transitions import note_shown
 from provisioning.views.lists import FilteredListView
 from tenants.access import Action, can, is_operator
 
@@ -78,8 +79,8 @@ def request_timeline(transitions, approvals) -> list[dict[str, Any]]:
     """State changes and every stage's decision, in the order they happened: a first stage's
     approval changes no state, yet is what the next approver and the auditor look for."""
     entries = [
-        {"label": t.to_state_label, "at": t.at, "by": t.actor or _("the portal"), "note": t.note,
-         "decision": False}
+        {"label": t.to_state_label, "at": t.at, "by": t.actor or _("the portal"),
+         "note": note_shown(t.note), "decision": False}
         for t in transitions
     ] + [
         {"label": _("%(stage)s: %(decision)s") % {"stage": a.get_stage_display(),

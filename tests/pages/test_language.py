@@ -124,3 +124,20 @@ def test_e_mails_are_written_in_the_recipient_s_language(shop):
     assert "waits for your decision" in english_mail.subject
     assert "waits for your decision" not in french_mail.subject
     assert french_mail.subject.startswith(f"[{shop.secret.marking}]")
+
+
+def test_the_timeline_shows_the_portal_s_notes_in_the_reader_s_language(client, shop):
+    from provisioning.services.transitions import note_shown
+
+    request = services.request_submit(
+        user=shop.requester, kind=Kind.SERVER, allocation=shop.low,
+        spec=server_spec(shop.low_net), justification="Needed for the exercise next week.",
+    )  # fmt: skip
+    services.request_reject(user=shop.approver, request=request, comment="Not this quarter.")
+    client.force_login(shop.requester)
+    page = client.get(request.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert f"— {french('Submitted')}" in page and "— Submitted" not in page
+    assert "Not this quarter." in page  # what a person wrote stays as written
+    with translation.override("fr"):
+        assert note_shown("Attempt 3") == gettext("Attempt %(n)s") % {"n": 3} != "Attempt 3"
+        assert note_shown("Attempt to reach the cloud") == "Attempt to reach the cloud"
