@@ -21,8 +21,10 @@ from provisioning.models import RequestState, ResourceRequest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def portalctl(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PORTALCTL_CONFIG": str(config)}
+def portalctl(
+    config: Path, *args: str, stdin: str = "", language: str = "en"
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORTALCTL_CONFIG": str(config), "PORTALCTL_LANGUAGE": language}
     env.pop("PORTALCTL_PASSWORD", None)
     return subprocess.run(
         [sys.executable, "-m", "portalctl", *args],
@@ -66,6 +68,11 @@ def test_request_a_network_and_approve_it_from_the_command_line(live_server, sho
     refused = portalctl(rita, "approve", str(request_id))
     assert refused.returncode == 1
     assert "Four-eyes rule" in refused.stderr
+    # In French: portalctl's own words and the portal's answer (it sent Accept-Language).
+    refused = portalctl(rita, "approve", str(request_id), language="fr_BE.UTF-8")
+    assert refused.returncode == 1
+    assert "Principe des quatre yeux" in refused.stderr
+    assert "Four-eyes" not in refused.stderr and "erreur (" in refused.stderr
 
     _token, secret = token_create(user=shop.approver, name="arno-cli")
     assert portalctl(arno, "login", "--url", live_server.url, "--token", secret).returncode == 0

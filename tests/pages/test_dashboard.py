@@ -275,3 +275,17 @@ def test_region_totals_show_demand_week_on_week_of_what_the_user_may_see(client,
     page, _ = _get(client, shop.requester)
     row = _region_row(page, shop.low.region)
     assert 'class="trend trend-up">3' in row and "(1)" in row
+
+
+def test_the_approvals_entry_is_for_those_who_decide(client, shop, low_only, stranger):
+    inbox = f'href="{reverse("approval-inbox")}"'
+    operator = make_portal_role("olga", "operate_portal")
+    for user, shown in ((shop.requester, False), (stranger, False), (shop.approver, True),
+                        (low_only, True), (shop.officer, True), (operator, True)):  # fmt: skip
+        client.force_login(user)
+        page = client.get(reverse("server-list")).content.decode()
+        assert (inbox in page) is shown, user.username
+    # Remembered per access generation: a new role shows at the next page.
+    tenancy.membership_set(tenant=shop.tenant, user=shop.requester, role=Role.APPROVER)
+    client.force_login(shop.requester)
+    assert inbox in client.get(reverse("server-list")).content.decode()
