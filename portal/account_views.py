@@ -1,4 +1,5 @@
-"""The user's own account pages: SSH keys (add, remove) and API tokens (create, revoke)."""
+"""The user's own account pages: SSH keys (add, remove), API tokens (create, revoke), the second
+factor, and preferences (time zone, language; the header's language switch)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from portal.preferences import (
-    LANGUAGE_SESSION_KEY,
+    language_chosen,
     language_codes,
     language_cookie_set,
     language_set,
@@ -287,7 +288,8 @@ class PreferencesView(LoginRequiredMixin, View):
     template_name = "portal/preferences.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        initial = {"time_zone": time_zone_of(request.user), "language": language_of_choice(request)}
+        user = request.user
+        initial = {"time_zone": time_zone_of(user), "language": language_chosen(user)}
         return render(request, self.template_name, {"form": PreferencesForm(initial=initial)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -303,10 +305,6 @@ class PreferencesView(LoginRequiredMixin, View):
         response = redirect("account-preferences")
         language_cookie_set(response, language)
         return response
-
-
-def language_of_choice(request: HttpRequest) -> str:
-    return request.session.get(LANGUAGE_SESSION_KEY, "")
 
 
 class LanguageSwitchView(View):

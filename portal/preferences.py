@@ -56,12 +56,17 @@ def language_codes() -> frozenset[str]:
     return frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def language_of(user) -> str:
-    """The language to write to someone in when they are not there to ask (e-mails)."""
+def language_chosen(user) -> str:
+    """The language the person chose ("" while they follow their browser)."""
     from portal.models import Preferences
 
     found = Preferences.objects.filter(user=user).values_list("language", flat=True).first()
-    return found if found in language_codes() else settings.LANGUAGE_CODE
+    return found if found in language_codes() else ""
+
+
+def language_of(user) -> str:
+    """The language to write to someone in when they are not there to ask (e-mails)."""
+    return language_chosen(user) or settings.LANGUAGE_CODE
 
 
 def language_set(*, request: HttpRequest, language: str) -> None:
