@@ -24,6 +24,18 @@ def world(db) -> factories.World:
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A page asked for in French leaves French active in the thread (Django's LocaleMiddleware
+    activates each request's language and leaves it): each test starts in the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _force_login_gives_both_factors(monkeypatch):
     """``client.force_login`` stands for a whole sign-in: for someone with (or needing) a second
     factor, that includes the code. Tests of the second factor sign in through the forms."""
