@@ -80,7 +80,7 @@ def error_messages(err: Exception) -> dict[str, list[str]]:
 
 class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     template_name = "provisioning/approval_inbox.html"
-    paginate_by = 50
+    paginate_by = 20
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
