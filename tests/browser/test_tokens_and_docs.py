@@ -16,6 +16,9 @@ def test_a_new_token_is_copied_with_one_click(open_as, live_server):
     page.get_by_label("Token name").fill("ci-pipeline")
     page.get_by_role("button", name="Create token").click()
     secret = page.locator("#new-token-secret").inner_text()
+    # The clipboard is only written for the focused document (Chromium refuses it otherwise,
+    # and the page falls back to selecting the text): make this page the focused one.
+    page.bring_to_front()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == secret
