@@ -22,13 +22,11 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from portal.preferences import (
-    language_chosen,
     language_codes,
     language_cookie_set,
-    language_set,
+    preferences_of,
+    preferences_set,
     time_zone_choices,
-    time_zone_of,
-    time_zone_set,
 )
 from portal.ssh_keys import ssh_key_add, ssh_key_remove, ssh_keys_of
 from portal.tokens import MAX_TOKEN_DAYS, token_create, token_revoke, tokens_of
@@ -288,8 +286,8 @@ class PreferencesView(LoginRequiredMixin, View):
     template_name = "portal/preferences.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        initial = {"time_zone": time_zone_of(user), "language": language_chosen(user)}
+        zone, language = preferences_of(request.user)
+        initial = {"time_zone": zone, "language": language}
         return render(request, self.template_name, {"form": PreferencesForm(initial=initial)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -297,8 +295,7 @@ class PreferencesView(LoginRequiredMixin, View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
         zone, language = form.cleaned_data["time_zone"], form.cleaned_data["language"]
-        time_zone_set(request=request, time_zone=zone)
-        language_set(request=request, language=language)
+        preferences_set(request=request, time_zone=zone, language=language)
         # The confirmation already speaks the language just chosen.
         translation.activate(language or translation.get_language_from_request(request))
         messages.success(request, _("Dates and times are now shown in %(zone)s.") % {"zone": zone})
@@ -315,7 +312,8 @@ class LanguageSwitchView(View):
         language = request.POST.get("language", "")
         if language not in language_codes():
             return HttpResponseBadRequest(_("Unknown language."))
-        language_set(request=request, language=language)
+        if request.user.is_authenticated:
+            preferences_set(request=request, language=language)
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

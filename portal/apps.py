@@ -48,7 +48,7 @@ class PortalConfig(AppConfig):
 
         user_logged_in.connect(standing_at_sign_in, dispatch_uid="portal-second-factor")
 
-        # The person's time zone, read once per sign-in (portal.preferences).
-        from portal.preferences import zone_at_sign_in
+        # The person's time zone and language, read once per sign-in (portal.preferences).
+        from portal.preferences import preferences_at_sign_in
 
-        user_logged_in.connect(zone_at_sign_in, dispatch_uid="portal-time-zone")
+        user_logged_in.connect(preferences_at_sign_in, dispatch_uid="portal-preferences")

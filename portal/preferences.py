@@ -34,51 +34,41 @@ def time_zone_choices() -> list[tuple[str, str]]:
     return [(z, z.replace("_", " ")) for z in (*PREFERRED_ZONES, *others)]
 
 
-def time_zone_of(user) -> str:
-    from portal.models import Preferences
-
-    found = Preferences.objects.filter(user=user).values_list("time_zone", flat=True).first()
-    return found or settings.PORTAL_DEFAULT_TIME_ZONE
-
-
-def time_zone_set(*, request: HttpRequest, time_zone: str) -> None:
-    """Keep the person's zone and show the pages in it from the next answer on."""
-    from portal.models import Preferences
-
-    preferences, _ = Preferences.objects.get_or_create(user=request.user)
-    preferences.time_zone = time_zone
-    preferences.full_clean()
-    preferences.save()
-    request.session[SESSION_KEY] = time_zone
-
-
 def language_codes() -> frozenset[str]:
     return frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def language_chosen(user) -> str:
-    """The language the person chose ("" while they follow their browser)."""
+def preferences_of(user) -> tuple[str, str]:
+    """The person's time zone and language ("" while they follow their browser), one query;
+    the defaults while they have chosen nothing."""
     from portal.models import Preferences
 
-    found = Preferences.objects.filter(user=user).values_list("language", flat=True).first()
-    return found if found in language_codes() else ""
+    found = Preferences.objects.filter(user=user).values_list("time_zone", "language").first()
+    zone, language = found or (settings.PORTAL_DEFAULT_TIME_ZONE, "")
+    return zone, language if language in language_codes() else ""
 
 
 def language_of(user) -> str:
     """The language to write to someone in when they are not there to ask (e-mails)."""
-    return language_chosen(user) or settings.LANGUAGE_CODE
+    return preferences_of(user)[1] or settings.LANGUAGE_CODE
 
 
-def language_set(*, request: HttpRequest, language: str) -> None:
-    """Keep the person's language ("" follows the browser) from the next answer on."""
+def preferences_set(
+    *, request: HttpRequest, time_zone: str | None = None, language: str | None = None
+) -> None:
+    """Keep what the signed-in person chose (``None``: unchanged; a language of "" follows the
+    browser) and show the pages so from the next answer on."""
     from portal.models import Preferences
 
-    if request.user.is_authenticated:
-        preferences, _ = Preferences.objects.get_or_create(user=request.user)
+    preferences, _ = Preferences.objects.get_or_create(user=request.user)
+    if time_zone is not None:
+        preferences.time_zone = time_zone
+    if language is not None:
         preferences.language = language
-        preferences.full_clean()
-        preferences.save()
-        request.session[LANGUAGE_SESSION_KEY] = language
+    preferences.full_clean()
+    preferences.save()
+    request.session[SESSION_KEY] = preferences.time_zone
+    request.session[LANGUAGE_SESSION_KEY] = preferences.language
 
 
 def language_cookie_set(response: HttpResponse, language: str) -> None:
@@ -96,42 +86,19 @@ def language_cookie_set(response: HttpResponse, language: str) -> None:
         response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, samesite="Lax")
 
 
-def zone_at_sign_in(sender, request: HttpRequest, user, **kwargs) -> None:
+def preferences_at_sign_in(sender, request: HttpRequest, user, **kwargs) -> None:
     """``user_logged_in``: read the zone and the language once, into the session."""
-    from portal.models import Preferences
-
     if hasattr(request, "session"):
-        found = Preferences.objects.filter(user=user).values_list("time_zone", "language").first()
-        zone, language = found or (settings.PORTAL_DEFAULT_TIME_ZONE, "")
-        request.session[SESSION_KEY] = zone
-        request.session[LANGUAGE_SESSION_KEY] = language
+        request.session[SESSION_KEY], request.session[LANGUAGE_SESSION_KEY] = preferences_of(user)
 
 
-class TimeZoneMiddleware:
-    """Pages in the signed-in person's zone (``Europe/Brussels`` until they choose)."""
+class PreferencesMiddleware:
+    """Pages in the signed-in person's zone (``Europe/Brussels`` until they choose) and chosen
+    language, both read from the session.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            return self.get_response(request)
-        session = getattr(request, "session", None)
-        name = session.get(SESSION_KEY) if session is not None else None
-        if name not in time_zone_names():
-            name = settings.PORTAL_DEFAULT_TIME_ZONE
-        timezone.activate(zoneinfo.ZoneInfo(name))
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
-
-
-class LanguageMiddleware:
-    """Pages in the signed-in person's chosen language.
-
-    Runs after ``LocaleMiddleware`` (which picked the cookie's or the browser's language) and
-    after authentication; leaves the API to ``Accept-Language``.
+    Runs after authentication and after ``LocaleMiddleware``, whose pick (the cookie's or the
+    browser's language) stands while the person has chosen none. The API is left alone: UTC,
+    and the language its client asks for.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -139,9 +106,17 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and not request.path.startswith("/api/"):
-            chosen = session.get(LANGUAGE_SESSION_KEY)
-            if chosen in language_codes():
-                translation.activate(chosen)
-                request.LANGUAGE_CODE = chosen
-        return self.get_response(request)
+        if request.path.startswith("/api/") or session is None:
+            return self.get_response(request)
+        language = session.get(LANGUAGE_SESSION_KEY)
+        if language in language_codes():
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        zone = session.get(SESSION_KEY)
+        if zone not in time_zone_names():
+            zone = settings.PORTAL_DEFAULT_TIME_ZONE
+        timezone.activate(zoneinfo.ZoneInfo(zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

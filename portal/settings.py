@@ -75,8 +75,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The cookie's or the browser's language; portal.preferences.LanguageMiddleware then puts the
-    # signed-in person's own choice over it.
+    # The cookie's or the browser's language; portal.preferences.PreferencesMiddleware then puts
+    # the signed-in person's own choice over it.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,8 +87,7 @@ MIDDLEWARE = [
     "portal.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "portal.preferences.TimeZoneMiddleware",
-    "portal.preferences.LanguageMiddleware",
+    "portal.preferences.PreferencesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
