@@ -1,9 +1,8 @@
 """Values every page template needs."""
 
-from functools import partial
-
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from portal.navigation import decides_somewhere, section_of
 from tenants.access import is_auditor, is_operator
@@ -17,8 +16,8 @@ def portal(request: HttpRequest) -> dict:
         "portal_profile": settings.PORTAL_PROFILE,
         "user_is_operator": signed_in and is_operator(user),
         "user_is_auditor": signed_in and is_auditor(user),
-        # Called by the header only when it is drawn (templates call callables).
-        "user_decides": partial(decides_somewhere, user) if signed_in else False,
+        # Worked out once, when the header (or the dashboard) first asks.
+        "user_decides": SimpleLazyObject(lambda: decides_somewhere(user)) if signed_in else False,
         "nav_section": section_of(match.url_name if match else None),
         "languages": settings.LANGUAGES,
     }

@@ -121,13 +121,6 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
                 user, first=5, cap=self.awaiting_cap
             )
             kwargs["awaiting_cap"] = self.awaiting_cap
-            # Who decides here: an operator, an approver or manager of a tenant shown, or
-            # anyone something waits for (a security officer).
-            kwargs["decides"] = (
-                is_operator(user)
-                or bool(kwargs["awaiting_count"])
-                or any(m.role in ("approver", "manager") for m in memberships)
-            )
             kwargs["may_request"] = not is_auditor(user) or is_operator(user)
             kwargs["failed_requests"] = list(selectors.recent_failures_of(user))
             kwargs["leases_ending"] = list(selectors.leases_ending_for(user))
