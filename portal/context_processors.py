@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from portal.navigation import decides_somewhere, section_of
+from portal.navigation import SECTIONS, decides_somewhere, section_of
 from tenants.access import is_auditor, is_operator
 
 
@@ -19,5 +19,6 @@ def portal(request: HttpRequest) -> dict:
         # Worked out once, when the header (or the dashboard) first asks.
         "user_decides": SimpleLazyObject(lambda: decides_somewhere(user)) if signed_in else False,
         "nav_section": section_of(match.url_name if match else None),
+        "nav_sections": {section.key: section for section in SECTIONS},
         "languages": settings.LANGUAGES,
     }

@@ -48,7 +48,18 @@ ORGANISATION = Section(
     ),
     ("tenant-", "allocation-", "region-"),
 )
-SECTIONS = (RESOURCES, ORGANISATION)
+ACCOUNT = Section(
+    "account",
+    _("Keys & tokens"),
+    (
+        ("account-ssh-keys", _("SSH keys")),
+        ("account-two-factor", _("Second factor")),
+        ("account-tokens", _("API tokens")),
+        ("account-preferences", _("Preferences")),
+    ),
+    ("account-",),
+)
+SECTIONS = (RESOURCES, ORGANISATION, ACCOUNT)
 
 
 def section_of(url_name: str | None) -> Section | None:
