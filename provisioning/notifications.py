@@ -115,6 +115,16 @@ def _deliver(event: str, recipients: list, render, about) -> int:
     return sent
 
 
+def notifications_read(user, *, pk: int | None = None) -> int:
+    """Mark ``user``'s notification ``pk`` read, or all of them; returns how many changed."""
+    from provisioning.selectors import notifications_of
+
+    unread = notifications_of(user).filter(read_at__isnull=True)
+    if pk is not None:
+        unread = unread.filter(pk=pk)
+    return unread.update(read_at=timezone.now())
+
+
 def send(kind: str, object_id: int, *, event: str = "") -> int:
     """Render and send one notification; returns the number of messages sent.
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from provisioning.models import (
     FloatingIp,
     Network,
+    Notification,
     RequestState,
     ResourceRequest,
     SecurityGroup,
@@ -252,6 +253,11 @@ def _read(user) -> dict[str, list[tuple[str, str]]]:
         domains.add((d_slug, d_name))
     by_name = lambda pairs: sorted(pairs, key=lambda p: p[1])  # noqa: E731
     return {"tenants": by_name(tenants), "sites": by_name(sites), "domains": by_name(domains)}
+
+
+def notifications_of(user) -> QuerySet[Notification]:
+    """A person's own notifications, newest first: nobody reads another's, operators included."""
+    return Notification.objects.filter(user=user)
 
 
 @dataclass

@@ -12,21 +12,17 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
-from provisioning.models import Notification
+from provisioning.notifications import notifications_read
+from provisioning.selectors import notifications_of
 
 #: The bell counts up to this many ("99+" beyond).
 BELL_CAP = 99
 #: The page shows the latest this many.
 PAGE_SIZE = 50
-
-
-def notifications_of(user):
-    return Notification.objects.filter(user=user)
 
 
 class NotificationBellView(LoginRequiredMixin, View):
@@ -47,7 +43,7 @@ class NotificationListView(LoginRequiredMixin, TemplateView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Mark all read."""
-        notifications_of(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
+        notifications_read(request.user)
         return redirect("notification-list")
 
 
@@ -57,7 +53,7 @@ class NotificationOpenView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         notification = get_object_or_404(notifications_of(request.user), pk=pk)
         if notification.read_at is None:
-            notifications_of(request.user).filter(pk=pk).update(read_at=timezone.now())
+            notifications_read(request.user, pk=pk)
         target = notification.url
         if not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
             target = "notification-list"
