@@ -17,7 +17,12 @@ from provisioning.policy import policy_for, stages_for
 from provisioning.selectors import requests_awaiting
 from provisioning.services.errors import RequestNotAllowed
 from provisioning.services.quotas import allocation_lock, needs_of, quota_check
-from provisioning.services.transitions import request_lock, transition
+from provisioning.services.transitions import (
+    NOTE_APPROVED,
+    NOTE_APPROVED_BY_POLICY,
+    request_lock,
+    transition,
+)
 from provisioning.services.work import work_start
 
 
@@ -79,7 +84,7 @@ def request_approve(*, user, request: ResourceRequest, comment: str = "") -> Res
             request.save(update_fields=["pending_stage"])
             notifications.approvers_new_request(request)
             return request
-        _approve(request, actor=user, note=comment.strip() or "Approved")
+        _approve(request, actor=user, note=comment.strip() or NOTE_APPROVED)
     return request
 
 
@@ -93,7 +98,7 @@ def approve_by_policy(request: ResourceRequest) -> None:
         comment="Approved by policy",
         decided_at=timezone.now(),
     )
-    _approve(request, actor=None, note="Approved by policy")
+    _approve(request, actor=None, note=NOTE_APPROVED_BY_POLICY)
 
 
 def _approve(request: ResourceRequest, *, actor, note: str) -> None:

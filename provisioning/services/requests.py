@@ -23,7 +23,12 @@ from provisioning.policy import policy_for, stages_for
 from provisioning.services.approvals import approve_by_policy
 from provisioning.services.errors import RequestConflict, RequestNotAllowed
 from provisioning.services.quotas import allocation_lock, needs_of, quota_check
-from provisioning.services.transitions import record_created, request_lock, transition
+from provisioning.services.transitions import (
+    NOTE_RETRY,
+    record_created,
+    request_lock,
+    transition,
+)
 from provisioning.services.work import work_start
 from provisioning.specs import DAY2_SPEC_FORMS, validate_day2_spec, validate_spec
 from tenants.access import Action, can, is_auditor, is_operator
@@ -335,7 +340,7 @@ def request_retry(*, user, request: ResourceRequest) -> ResourceRequest:
         allocation_lock(request.allocation_id)
         quota_check(allocation=request.allocation, needs=needs_of(request),
                     volume_type=request.spec.get("volume_type", ""))  # fmt: skip
-        transition(request, "retry", actor=user, note="Retry", failure_reason="")
+        transition(request, "retry", actor=user, note=NOTE_RETRY, failure_reason="")
         work_start(request)
     return request
 

@@ -15,17 +15,21 @@ from provisioning.sla_facts import fact_created, fact_moved
 from tenants.rollup import usage_rollup_refresh_on_commit
 
 #: The notes the portal itself writes on a timeline, kept in English (the row is a record, read
-#: by people of either language) and shown in the reader's language.
+#: by people of either language) and shown in the reader's language (``note_shown``).
+NOTE_SUBMITTED = gettext_noop("Submitted")
+NOTE_APPROVED = gettext_noop("Approved")
+NOTE_APPROVED_BY_POLICY = gettext_noop("Approved by policy")
+NOTE_RETRY = gettext_noop("Retry")
+NOTE_COMPLETED = gettext_noop("Completed")
 PORTAL_NOTES = frozenset(
-    (
-        gettext_noop("Submitted"),
-        gettext_noop("Approved"),
-        gettext_noop("Approved by policy"),
-        gettext_noop("Retry"),
-        gettext_noop("Completed"),
-    )
+    (NOTE_SUBMITTED, NOTE_APPROVED, NOTE_APPROVED_BY_POLICY, NOTE_RETRY, NOTE_COMPLETED)
 )
 _ATTEMPT = re.compile(r"^Attempt (\d+)$")
+
+
+def attempt_note(attempt: int) -> str:
+    """The note of a build's start, as stored (``note_shown`` reads it back)."""
+    return f"Attempt {attempt}"
 
 
 def note_shown(note: str) -> str:
@@ -90,7 +94,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         to_state=request.state,
         actor=actor,
         at=now,
-        note="Submitted",
+        note=NOTE_SUBMITTED,
     )
     fact_created(request, submitted)
     usage_rollup_refresh_on_commit(request.allocation_id)

@@ -59,7 +59,12 @@ from provisioning.services.resources import (
     server_mirror,
     volume_mirror,
 )
-from provisioning.services.transitions import requests_locked, transition
+from provisioning.services.transitions import (
+    NOTE_COMPLETED,
+    attempt_note,
+    requests_locked,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +259,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
                 request,
                 "start_provisioning",
                 actor=None,
-                note=f"Attempt {request.attempts}",
+                note=attempt_note(request.attempts),
                 provisioning_deadline=now
                 + timedelta(seconds=settings.PORTAL_PROVISIONING_DEADLINE),
                 status_note="Starting",
@@ -469,7 +474,7 @@ def work_record(item: WorkItem, result: StepResult, *, polls: int) -> float | No
         _mirror(request, result)
         if result.finished:
             _release(request)
-            transition(request, "complete", actor=None, note="Completed", status_note="Done")
+            transition(request, "complete", actor=None, note=NOTE_COMPLETED, status_note="Done")
             notifications.requester_outcome(request)
             return None
         delay = poll_delay(polls)
