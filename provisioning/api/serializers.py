@@ -165,7 +165,7 @@ class ApprovalSerializer(ShownModelSerializer):
 
 
 class RequestSerializer(ShownModelSerializer):
-    allocation = AllocationSummarySerializer(read_only=True)
+    allocation = AllocationSummaryField()
     # Empty once no stage waits (decided, or approved by policy): said so in the schema too.
     pending_stage = serializers.ChoiceField(
         choices=Stage.choices, allow_blank=True, read_only=True,

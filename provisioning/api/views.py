@@ -130,11 +130,16 @@ class RequestViewSet(RestrictedViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = selectors.requests_visible_to(self.request.user)
-        if self.action != "list":
-            queryset = queryset.select_related("target_server", "target_network").prefetch_related(
-                "transitions__actor", "approvals__decided_by", "built_servers", "built_networks"
-            )
-        return queryset
+        if self.action == "list":
+            # A page's places come from provisioning.listing, not from joins into every row.
+            return queryset.select_related(None).select_related("requester")
+        return queryset.select_related("target_server", "target_network").prefetch_related(
+            "transitions__actor", "approvals__decided_by", "built_servers", "built_networks"
+        )
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[ResourceRequest] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_allocation_summaries(page, self.request.user) if page is not None else None
 
     def get_serializer_class(self) -> type[s.RequestSerializer]:
         return s.RequestSerializer if self.action == "list" else s.RequestDetailSerializer
@@ -258,7 +263,13 @@ class ApprovalInboxViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gene
     ordering = ["created_at", "id"]
 
     def get_queryset(self) -> QuerySet:
-        return selectors.requests_awaiting(self.request.user)
+        # A page's places come from provisioning.listing, not from joins into every row.
+        queryset = selectors.requests_awaiting(self.request.user)
+        return queryset.select_related(None).select_related("requester")
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[ResourceRequest] | None:
+        page = super().paginate_queryset(queryset)
+        return attach_allocation_summaries(page, self.request.user) if page is not None else None
 
     @extend_schema(
         summary="Approve several requests, each on its own",

@@ -105,7 +105,20 @@ class QuotaNeeds(models.Model):
         abstract = True
 
 
-class ResourceRequest(ConcurrentTransitionMixin, QuotaNeeds):
+class Placed:
+    """What lives in an allocation and is listed by it: its rows show ``allocation_summary``."""
+
+    @property
+    def allocation_summary(self) -> dict[str, object]:
+        """``Allocation.summary`` of its allocation: as attached to a page of rows by
+        ``provisioning.listing`` (read for the page at once, mostly from memory), else read."""
+        known = self.__dict__.get("_allocation_summary")
+        if known is None:
+            known = self.__dict__["_allocation_summary"] = self.allocation.summary
+        return known
+
+
+class ResourceRequest(Placed, ConcurrentTransitionMixin, QuotaNeeds):
     """What someone asked for, in which allocation, why, and where it stands."""
 
     kind = models.CharField(max_length=30, choices=Kind.choices)

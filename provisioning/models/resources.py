@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from provisioning.models.requests import ResourceRequest
+from provisioning.models.requests import Placed, ResourceRequest
 from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation, CloudRegion
 
@@ -28,7 +28,7 @@ class LiveQuerySet(RestrictedQuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
-class CloudResource(models.Model):
+class CloudResource(Placed, models.Model):
     """What every mirrored cloud object has: its allocation, origin, backend id and life."""
 
     allocation = models.ForeignKey(
@@ -75,15 +75,6 @@ class CloudResource(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse(self.detail_url_name, args=[self.pk])
-
-    @property
-    def allocation_summary(self) -> dict[str, object]:
-        """``Allocation.summary`` of its allocation: as attached to a page of rows by
-        ``provisioning.listing`` (read for the page at once, mostly from memory), else read."""
-        known = self.__dict__.get("_allocation_summary")
-        if known is None:
-            known = self.__dict__["_allocation_summary"] = self.allocation.summary
-        return known
 
     @property
     def is_deleted(self) -> bool:

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
-from tenants.quotas import usage_by_allocation
+from tenants.quotas import DIMENSIONS, usage_by_allocation
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -59,7 +59,14 @@ class AllocationListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         allocations = list(data.all() if hasattr(data, "all") else data)
         self.child.context["usage"] = usage_by_allocation(allocations)
+        self.child.context["wording"] = quota_wording()
         return super().to_representation(allocations)
+
+
+def quota_wording() -> dict[str, tuple[str, str]]:
+    """Each dimension's label and unit in the answer's language, translated once per answer:
+    a page of 50 allocations otherwise translates 800 lazy strings one by one."""
+    return {d.key: (str(d.label), str(d.unit)) for d in DIMENSIONS}
 
 
 class AllocationSerializer(serializers.ModelSerializer):
@@ -77,11 +84,12 @@ class AllocationSerializer(serializers.ModelSerializer):
         usage = self.context.get("usage", {}).get(allocation.pk)
         if usage is None:
             usage = usage_by_allocation([allocation])[allocation.pk]
+        wording = self.context.get("wording") or quota_wording()
         return [
             {
                 "dimension": u.dimension.key,
-                "label": u.dimension.label,
-                "unit": u.dimension.unit,
+                "label": wording[u.dimension.key][0],
+                "unit": wording[u.dimension.key][1],
                 "used": u.used,
                 "limit": u.limit,
                 "remaining": u.remaining,
