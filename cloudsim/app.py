@@ -125,6 +125,11 @@ class CloudSim:
         if service == "sim":
             return self._run(route.handler, req, params)
         operation = route.operation_for(req)
+        outage = self.knobs.outage_of(region) if region else None
+        if outage is not None:
+            if outage.mode == "hang":
+                time.sleep(outage.seconds)
+            return self._fault_response(service, outage)
         fault = self.knobs.take_fault(operation)
         delay = self.knobs.latency_for(operation)
         if delay:

@@ -97,6 +97,21 @@ class CloudSimControl:
             {"operation": operation, "mode": "lost", "status": status, "times": times},
         )
 
+    def outage(
+        self, region: str, mode: str = "error", status: int = 503, seconds: float = 0.0
+    ) -> dict[str, Any]:
+        """Take `region` down until `end_outage`: every call to its services answers `status`
+        (after sleeping `seconds` with mode="hang"); identity, shared by all regions, stays up.
+        `clear_faults` ends every outage too."""
+        return self._call(
+            "POST", "/outages",
+            {"region": region, "mode": mode, "status": status, "seconds": seconds},
+        )  # fmt: skip
+
+    def end_outage(self, region: str | None = None) -> dict[str, Any]:
+        """Bring `region` (default: every region) back."""
+        return self._call("DELETE", "/outages", {"region": region} if region else None)
+
     def fail_builds(self, message: str = "", times: int = 1) -> dict[str, Any]:
         """The next `times` servers created end in ERROR with `message` as their fault."""
         return self._call("POST", "/build-errors", {"message": message, "times": times})

@@ -85,6 +85,40 @@ def clear_faults(sim: CloudSim, req: Request) -> Response:
         sim.knobs.build_errors.clear()
         sim.knobs.resize_errors.clear()
         sim.knobs.image_volume_errors = 0
+        sim.knobs.outages.clear()
+    return Response(200, sim.knobs.snapshot())
+
+
+def start_outage(sim: CloudSim, req: Request) -> Response:
+    """Take a region down until told otherwise: ``error`` answers ``status`` at once, ``hang``
+    first sleeps ``seconds`` (a cloud that stopped answering)."""
+    data = body_of(req)
+    region = data.get("region")
+    if region not in sim.regions:
+        raise bad(f"region must be one of {sim.regions}")
+    mode = data.get("mode", "error")
+    if mode not in ("error", "hang"):
+        raise bad("mode must be error or hang")
+    outage = Fault(
+        operation="*",
+        mode=mode,
+        status=int(data.get("status", 503)),
+        seconds=float(data.get("seconds", 0)),
+        message=data.get("message", ""),
+    )
+    with sim.knobs.lock:
+        sim.knobs.outages[region] = outage
+    return Response(200, sim.knobs.snapshot())
+
+
+def end_outage(sim: CloudSim, req: Request) -> Response:
+    """Bring a region back (``{"region": ...}``), or every region (no body)."""
+    region = (req.body or {}).get("region") if isinstance(req.body, dict) else None
+    with sim.knobs.lock:
+        if region:
+            sim.knobs.outages.pop(region, None)
+        else:
+            sim.knobs.outages.clear()
     return Response(200, sim.knobs.snapshot())
 
 
@@ -174,6 +208,8 @@ def register(router: Router) -> None:
     add("POST", "sim", "/volume-time", "sim.volume_time", set_volume_time)
     add("POST", "sim", "/faults", "sim.faults", add_fault)
     add("DELETE", "sim", "/faults", "sim.faults", clear_faults)
+    add("POST", "sim", "/outages", "sim.outages", start_outage)
+    add("DELETE", "sim", "/outages", "sim.outages", end_outage)
     add("POST", "sim", "/build-errors", "sim.build_errors", add_build_errors)
     add("POST", "sim", "/resize-errors", "sim.resize_errors", add_resize_errors)
     add("POST", "sim", "/image-volume-errors", "sim.image_volume_errors", add_image_volume_errors)

@@ -48,6 +48,9 @@ class Knobs:
     #: every one does on the lab, whose fake Cinder driver cannot: Nova's boot-from-volume
     #: then aborts the build.
     image_volume_errors: int = 0
+    #: Regions that are down until told otherwise: every call to their services answers as the
+    #: fault says (its operation is ignored), identity (shared by all regions) stays up.
+    outages: dict[str, Fault] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -68,6 +71,10 @@ class Knobs:
                 if fnmatch.fnmatch(operation, fault.operation):
                     return self.faults.pop(i)
         return None
+
+    def outage_of(self, region: str) -> Fault | None:
+        with self.lock:
+            return self.outages.get(region)
 
     def take_build_error(self) -> str | None:
         with self.lock:
@@ -97,6 +104,7 @@ class Knobs:
             self.build_errors.clear()
             self.resize_errors.clear()
             self.image_volume_errors = 0
+            self.outages.clear()
             self.counts.clear()
             if not keep_timing:
                 self.latency.clear()
@@ -113,5 +121,6 @@ class Knobs:
                 "build_errors": list(self.build_errors),
                 "resize_errors": list(self.resize_errors),
                 "image_volume_errors": self.image_volume_errors,
+                "outages": {region: asdict(f) for region, f in self.outages.items()},
                 "counts": dict(self.counts),
             }

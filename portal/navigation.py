@@ -48,6 +48,15 @@ ORGANISATION = Section(
     ),
     ("tenant-", "allocation-", "region-"),
 )
+REPORTS = Section(
+    "reports",
+    _("Reports"),
+    (
+        ("sla-report", _("Service levels")),
+        ("cloud-status", _("Cloud status")),
+    ),
+    ("sla-", "cloud-"),
+)
 ACCOUNT = Section(
     "account",
     _("Keys & tokens"),
@@ -59,7 +68,7 @@ ACCOUNT = Section(
     ),
     ("account-",),
 )
-SECTIONS = (RESOURCES, ORGANISATION, ACCOUNT)
+SECTIONS = (RESOURCES, ORGANISATION, REPORTS, ACCOUNT)
 
 
 def section_of(url_name: str | None) -> Section | None:

@@ -482,6 +482,14 @@ PORTAL_LIST_COUNT_CAP = env.int("PORTAL_LIST_COUNT_CAP", default=10_000)
 # A list's count of at least this many rows is kept this long (0: always counted).
 PORTAL_LIST_COUNT_REMEMBER_FROM = env.int("PORTAL_LIST_COUNT_REMEMBER_FROM", default=1_000)
 PORTAL_LIST_COUNT_MEMORY_SECONDS = env.int("PORTAL_LIST_COUNT_MEMORY_SECONDS", default=30)
+# Availability probes (provisioning.services.availability): every region's cloud is asked for a
+# token and one cheap list per service this often (seconds); each call gives up after
+# PORTAL_PROBE_TIMEOUT; an incident opens after PORTAL_PROBE_INCIDENT_AFTER failed probes in a
+# row; single checks are kept PORTAL_PROBE_RETENTION_DAYS (the hourly rollups and incidents stay).
+PORTAL_PROBE_EVERY = env.float("PORTAL_PROBE_EVERY", default=60.0)
+PORTAL_PROBE_TIMEOUT = env.float("PORTAL_PROBE_TIMEOUT", default=10.0)
+PORTAL_PROBE_INCIDENT_AFTER = env.int("PORTAL_PROBE_INCIDENT_AFTER", default=2)
+PORTAL_PROBE_RETENTION_DAYS = env.int("PORTAL_PROBE_RETENTION_DAYS", default=35)
 # SLA targets the reports measure against (seconds).
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
@@ -503,6 +511,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
     "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
+    "probe": {"task": "provisioning.tasks.periodic_probe", "schedule": PORTAL_PROBE_EVERY},
+    "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",
         "schedule": 3600.0,

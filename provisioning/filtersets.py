@@ -20,6 +20,7 @@ from portal.pagination import bounded_count, paged_by_sorting
 from provisioning.models import (
     Flavor,
     Image,
+    Incident,
     Kind,
     Network,
     RequestState,
@@ -185,3 +186,19 @@ class VolumeTypeFilterSet(_CatalogFilterSet):
     class Meta:
         model = VolumeType
         fields = ["region", "site", "domain", "active"]
+
+
+class IncidentFilterSet(django_filters.FilterSet):
+    region = django_filters.CharFilter(field_name="region__slug")
+    site = django_filters.CharFilter(field_name="region__site__slug")
+    domain = django_filters.CharFilter(field_name="region__domain__slug")
+    service = django_filters.CharFilter()
+    open = django_filters.BooleanFilter(
+        field_name="ended_at",
+        lookup_expr="isnull",
+        label=_("Only ongoing (true) or ended (false)."),
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["region", "site", "domain", "service", "open"]

@@ -9,14 +9,18 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from provisioning.availability import RegionAvailability, availability_of
 from provisioning.models import (
     FloatingIp,
+    Incident,
     Network,
     Notification,
+    ProbedService,
     RequestState,
     ResourceRequest,
     SecurityGroup,
     Server,
+    ServiceStatus,
     SlaFact,
     Stage,
     Volume,
@@ -32,7 +36,7 @@ from tenants.access import (
     officer_domains_filter,
     site_access_filter,
 )
-from tenants.models import Allocation
+from tenants.models import Allocation, CloudRegion
 
 REQUEST_RELATED = (
     "allocation__tenant",
@@ -331,3 +335,97 @@ def search_everything(user, query: str, *, limit: int = 10) -> SearchResults:
         ),
         more=more,
     )
+
+
+# --- availability -------------------------------------------------------------------------
+
+#: The periods the status page shows availability over.
+STATUS_WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+#: A region whose last probe is older than this many periods is "not measured lately".
+STALE_AFTER_PERIODS = 3
+#: Incidents listed on the status page (the API pages them all).
+STATUS_INCIDENTS = 50
+
+
+@dataclass
+class RegionStatus:
+    """One region as its status page row shows it: now, and over the last day, week, month."""
+
+    region: CloudRegion
+    state: str  # up, degraded, down, unknown
+    checks: dict[str, ServiceStatus]
+    day: RegionAvailability
+    week: RegionAvailability
+    month: RegionAvailability
+
+    @property
+    def open_incidents(self) -> list[Incident]:
+        return [i for i in self.month.incidents if i.ended_at is None]
+
+    @property
+    def last_probe_at(self):
+        whole = self.checks.get(ProbedService.REGION)
+        return whole.at if whole else None
+
+    @property
+    def services(self) -> list[tuple[str, str, ServiceStatus | None, object]]:
+        """(key, label, latest check, day figures) of each service, the region's first."""
+        return [
+            (key, label, self.checks.get(key), self.day.services.get(key))
+            for key, label in ProbedService.choices
+            if key == ProbedService.REGION or key in self.checks
+        ]
+
+
+def region_state(checks: dict[str, ServiceStatus], now, every: timedelta) -> str:
+    """up: its last probe found every service answering; down: none answered; degraded: some
+    did; unknown: not probed within ``STALE_AFTER_PERIODS`` periods."""
+    whole = checks.get(ProbedService.REGION)
+    if whole is None or now - whole.at > STALE_AFTER_PERIODS * every:
+        return "unknown"
+    if whole.ok:
+        return "up"
+    services = [c for key, c in checks.items() if key != ProbedService.REGION and c.at == whole.at]
+    return "degraded" if any(c.ok for c in services) else "down"
+
+
+def region_status_for(user, now=None) -> list[RegionStatus]:
+    """The regions ``user`` is entitled to see (site and clearance), each with its state now and
+    its availability over the last day, week and month: eight queries for any number."""
+    now = now or timezone.now()
+    every = timedelta(seconds=settings.PORTAL_PROBE_EVERY)
+    regions = list(
+        CloudRegion.objects.restrict(user)
+        .select_related("site", "domain")
+        .order_by("site__name", "domain__level", "slug")
+    )
+    ids = [r.pk for r in regions]
+    checks: dict[int, dict[str, ServiceStatus]] = {pk: {} for pk in ids}
+    for check in ServiceStatus.objects.filter(region_id__in=ids):
+        checks[check.region_id][check.service] = check
+    day = availability_of(regions, now - STATUS_WINDOWS["day"], now, incidents=False)
+    week = availability_of(
+        regions, now - STATUS_WINDOWS["week"], now, latency=False, incidents=False
+    )
+    month = availability_of(regions, now - STATUS_WINDOWS["month"], now, latency=False)
+    return [
+        RegionStatus(region, region_state(checks[region.pk], now, every), checks[region.pk],
+                     d, w, m)
+        for region, d, w, m in zip(regions, day, week, month, strict=True)
+    ]  # fmt: skip
+
+
+def incidents_visible_to(user) -> QuerySet[Incident]:
+    """Incidents of the regions ``user`` may see, newest first."""
+    return Incident.objects.restrict(user).select_related("region__site", "region__domain")
+
+
+def availability_report_for(user, since, until) -> list[RegionAvailability]:
+    """The regions ``user`` may see over [since, until), each against its target: what the SLA
+    report adds to its decision and build times. Four queries for any period."""
+    regions = list(
+        CloudRegion.objects.restrict(user)
+        .select_related("site", "domain")
+        .order_by("site__name", "domain__level", "slug")
+    )
+    return availability_of(regions, since, until, latency=(ProbedService.REGION,))

@@ -44,6 +44,35 @@ def periodic_reconcile_region(region_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def periodic_probe() -> None:
+    """Fan out: one probe task per enabled region, so a cloud that stopped answering holds up
+    only its own probe (each call bounded by PORTAL_PROBE_TIMEOUT), never the others'."""
+    from django.utils import timezone
+
+    from provisioning.services.availability import regions_to_probe
+
+    due = timezone.now().isoformat()
+    for region_id in regions_to_probe():
+        enqueue("provisioning.tasks.probe_region", region_id, due=due)
+
+
+@shared_task(ignore_result=True)
+def probe_region(region_id: int, due: str | None = None) -> None:
+    from django.utils.dateparse import parse_datetime
+
+    from provisioning.services.availability import probe_region as run
+
+    run(region_id, due=parse_datetime(due) if due else None)
+
+
+@shared_task(ignore_result=True)
+def periodic_purge_probes() -> None:
+    from provisioning.services.availability import probe_checks_purge
+
+    probe_checks_purge()
+
+
+@shared_task(ignore_result=True)
 def periodic_redrive_lapsed() -> None:
     """Requests whose lease lapsed (a dead worker, a lost message) get a new chain."""
     from provisioning.services.work import work_redrive_lapsed

@@ -8,6 +8,7 @@ from provisioning.views import (
     requests,
     resources,
     search,
+    status,
 )
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     *reports.urlpatterns,
     *search.urlpatterns,
     *notifications.urlpatterns,
+    *status.urlpatterns,
 ]

@@ -19,6 +19,7 @@ from provisioning.models import (
     Approval,
     Flavor,
     Image,
+    Incident,
     Kind,
     Network,
     Offering,
@@ -504,6 +505,128 @@ class RuleCloseSerializer(ActionSerializer):
 # --- SLA report ---------------------------------------------------------------------------
 
 
+# --- availability -------------------------------------------------------------------------
+
+
+class RegionAvailabilitySerializer(serializers.Serializer):
+    """A region over the report's period against its target (from ``RegionAvailability``)."""
+
+    region = serializers.CharField(source="region.slug")
+    site = serializers.CharField(source="region.site.slug")
+    domain = serializers.CharField(source="region.domain.slug")
+    availability_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, source="whole.percent", allow_null=True,
+        help_text=gettext_lazy("Share of the probes every service answered; null: none ran."),
+    )  # fmt: skip
+    target_percent = serializers.DecimalField(max_digits=7, decimal_places=3, source="target")
+    met = serializers.BooleanField(source="meets_target", allow_null=True)
+    probes = serializers.IntegerField(source="whole.probes")
+    failed_probes = serializers.IntegerField(source="whole.failures")
+    measured_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=1, source="whole.measured_percent", allow_null=True,
+        help_text=gettext_lazy("Share of the period the probes covered."),
+    )  # fmt: skip
+    incidents = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Incidents of the whole region in the period.")
+    )
+    down_seconds = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Time in incidents of the whole region within the period.")
+    )
+    latency_p50_ms = serializers.FloatField(source="whole.p50_ms", allow_null=True)
+    latency_p95_ms = serializers.FloatField(source="whole.p95_ms", allow_null=True)
+
+    def get_incidents(self, availability) -> int:
+        return len(availability.region_incidents)
+
+    def get_down_seconds(self, availability) -> int:
+        return round(availability.downtime.total_seconds())
+
+
+class IncidentSerializer(ShownModelSerializer):
+    region = serializers.CharField(source="region.slug", read_only=True)
+    site = serializers.CharField(source="region.site.slug", read_only=True)
+    domain = serializers.CharField(source="region.domain.slug", read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True)
+    last_error = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What the cloud last answered; shown to operators only.")
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["id", "region", "site", "domain", "service", "started_at", "ended_at",
+                  "failed_probes", "duration_seconds", "last_error"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_last_error(self, incident) -> str | None:
+        return incident.last_error if self.context.get("shows_errors") else None
+
+
+class ServiceCheckSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True, help_text=gettext_lazy("null: never probed."))
+    at = serializers.DateTimeField(allow_null=True)
+    latency_ms = serializers.FloatField(allow_null=True)
+    failures_in_a_row = serializers.IntegerField()
+    day_availability_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, allow_null=True
+    )
+    day_latency_p50_ms = serializers.FloatField(allow_null=True)
+    day_latency_p95_ms = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("Shown to operators only.")
+    )
+
+
+class RegionStatusSerializer(serializers.Serializer):
+    region = serializers.CharField(source="region.slug")
+    site = serializers.CharField(source="region.site.slug")
+    domain = serializers.CharField(source="region.domain.slug")
+    state = serializers.ChoiceField(
+        choices=["up", "degraded", "down", "unknown"],
+        help_text=gettext_lazy(
+            "From the last probe: every service answered (up), some (degraded), none (down); "
+            "unknown when it is older than three probe periods."
+        ),
+    )
+    last_probe_at = serializers.DateTimeField(allow_null=True)
+    target_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, source="region.availability_target"
+    )
+    day_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, source="day.whole.percent", allow_null=True
+    )
+    week_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, source="week.whole.percent", allow_null=True
+    )
+    month_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, source="month.whole.percent", allow_null=True
+    )
+    services = serializers.SerializerMethodField()
+    open_incidents = serializers.SerializerMethodField()
+
+    @extend_schema_field(ServiceCheckSerializer(many=True))
+    def get_services(self, status) -> list[dict[str, Any]]:
+        shows_errors = self.context.get("shows_errors")
+        shown = []
+        for key, _label, check, day in status.services:
+            shown.append({
+                "service": key,
+                "ok": check.ok if check else None,
+                "at": check.at if check else None,
+                "latency_ms": check.latency_ms if check else None,
+                "failures_in_a_row": check.failures_in_a_row if check else 0,
+                "day_availability_percent": day.percent if day else None,
+                "day_latency_p50_ms": day.p50_ms if day else None,
+                "day_latency_p95_ms": day.p95_ms if day else None,
+                "error": (check.error or None) if check and shows_errors else None,
+            })  # fmt: skip
+        return ServiceCheckSerializer(shown, many=True).data
+
+    @extend_schema_field(IncidentSerializer(many=True))
+    def get_open_incidents(self, status) -> list[dict[str, Any]]:
+        return IncidentSerializer(status.open_incidents, many=True, context=self.context).data
+
+
 class SlaQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(
         choices=[7, 30, 90],
@@ -605,6 +728,13 @@ class SlaReportSerializer(serializers.Serializer):
             "The next page of late requests (reports/sla/late/?cursor=...), or null."
         )
     )
+    availability = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Each region you may see over the period, against its target.")
+    )
+
+    @extend_schema_field(RegionAvailabilitySerializer(many=True))
+    def get_availability(self, report) -> list[dict[str, Any]]:
+        return RegionAvailabilitySerializer(self.context.get("availability", []), many=True).data
 
     def get_decision_target_seconds(self, report) -> int:
         return int(report.decision_target.total_seconds())

@@ -17,3 +17,4 @@ def register(router: BaseRouter) -> None:
     router.register("security-groups", views.SecurityGroupViewSet)
     router.register("volumes", views.VolumeViewSet)
     router.register("reports", views.ReportViewSet, basename="report")
+    router.register("incidents", views.IncidentViewSet)

@@ -14,6 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, RestrictedViewSet
 from provisioning import filtersets, selectors, services
@@ -22,6 +23,7 @@ from provisioning.listing import attach_allocation_summaries, attach_network_ids
 from provisioning.models import (
     Flavor,
     Image,
+    Incident,
     Kind,
     Network,
     Offering,
@@ -33,7 +35,7 @@ from provisioning.models import (
     VolumeType,
 )
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
-from tenants.access import Action
+from tenants.access import Action, is_operator
 from tenants.models import Allocation, CloudRegion
 
 ALLOCATION_RELATED = (
@@ -624,7 +626,11 @@ class ReportViewSet(viewsets.ViewSet):
             grouping=Grouping(query.validated_data["group_by"]),
             late_limit=LATE_PAGE,
         )
-        return Response(s.SlaReportSerializer(report, context={"request": request}).data)
+        availability = selectors.availability_report_for(
+            request.user, report.period.since, report.period.until
+        )
+        context = {"request": request, "availability": availability}
+        return Response(s.SlaReportSerializer(report, context=context).data)
 
     @extend_schema(
         summary="The late requests of an SLA report, a page at a time",
@@ -666,3 +672,38 @@ def _period(validated: dict) -> Period:
         return Period.from_params(params)
     except DjangoValidationError as err:
         raise ValidationError(err.message_dict) from None
+
+
+# --- availability -------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Incidents of the regions you may see, newest first"),
+    retrieve=extend_schema(summary="One incident"),
+)
+class IncidentViewSet(RestrictedReadOnlyViewSet):
+    """Runs of failed availability probes of a region's service (``region``: the whole region),
+    from the first failure to the first answer after it; ``ended_at`` null while ongoing."""
+
+    queryset = Incident.objects.select_related("region__site", "region__domain")
+    serializer_class = s.IncidentSerializer
+    filterset_class = filtersets.IncidentFilterSet
+    ordering_fields = ["id", "started_at"]
+    ordering = ["-started_at", "-id"]
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "shows_errors": is_operator(self.request.user)}
+
+
+class CloudStatusView(APIView):
+    """Each region you may see: its state from the last probe, its availability over the last
+    day, week and month against its target, each service's last answer, open incidents."""
+
+    @extend_schema(
+        summary="The clouds' status now, as on the Cloud status page",
+        responses=s.RegionStatusSerializer(many=True),
+    )
+    def get(self, request) -> Response:
+        regions = selectors.region_status_for(request.user)
+        context = {"request": request, "shows_errors": is_operator(request.user)}
+        return Response(s.RegionStatusSerializer(regions, many=True, context=context).data)

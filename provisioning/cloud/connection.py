@@ -69,6 +69,16 @@ def connect(target: CloudTarget) -> openstack.connection.Connection:
         conn = _connections.get(key)
         if conn is not None:
             return conn
+    conn = connect_anew(target)
+    with _lock:
+        return _connections.setdefault(key, conn)
+
+
+def connect_anew(target: CloudTarget) -> openstack.connection.Connection:
+    """A connection of its own, not cached: its first call logs in again (what a probe of
+    the cloud's identity service must measure). The caller closes it."""
+    path = clouds_yaml_path(target.clouds_yaml)
+    timeout = target.api_timeout or api_timeout()
     with translate_errors(f"cloud {target.cloud}"):
         # load_envvars=False: OS_* variables must never silently replace the named cloud's auth.
         config = openstack.config.OpenStackConfig(
@@ -79,9 +89,7 @@ def connect(target: CloudTarget) -> openstack.connection.Connection:
             overrides.update(project_id=target.project_id, project_name=None)
             overrides.update(project_domain_name=None, project_domain_id=None)
         region = config.get_one(cloud=target.cloud, **overrides)
-        conn = openstack.connection.Connection(config=region)
-    with _lock:
-        return _connections.setdefault(key, conn)
+        return openstack.connection.Connection(config=region)
 
 
 def forget_connections() -> None:

@@ -1,6 +1,13 @@
 """Provisioning data: the catalog, requests and their approvals, and what exists in the cloud."""
 
 from provisioning.models.approvals import Approval, ApprovalPolicy
+from provisioning.models.availability import (
+    AvailabilityHour,
+    Incident,
+    ProbeCheck,
+    ProbedService,
+    ServiceStatus,
+)
 from provisioning.models.catalog import (
     CatalogPolicy,
     Flavor,
@@ -36,15 +43,19 @@ __all__ = [
     "TERMINAL",
     "Approval",
     "ApprovalPolicy",
+    "AvailabilityHour",
     "CatalogPolicy",
     "Flavor",
     "FloatingIp",
     "Image",
+    "Incident",
     "Kind",
     "Network",
     "Notification",
     "Offering",
     "Orphan",
+    "ProbeCheck",
+    "ProbedService",
     "QuotaNeeds",
     "RequestState",
     "RequestTransition",
@@ -52,6 +63,7 @@ __all__ = [
     "SecurityGroup",
     "SecurityGroupRule",
     "Server",
+    "ServiceStatus",
     "SlaFact",
     "Stage",
     "Volume",

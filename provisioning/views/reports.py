@@ -14,7 +14,7 @@ from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
-from provisioning.selectors import sla_facts_visible_to
+from provisioning.selectors import availability_report_for, sla_facts_visible_to
 from provisioning.sla import (
     PERIOD_DAYS,
     Grouping,
@@ -76,11 +76,14 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             groupings=Grouping.choices,
             breaches=report.breaches,
             query=query,
+            availability=availability_report_for(
+                self.request.user, report.period.since, report.period.until
+            ),
         )
         return super().get_context_data(**kwargs)
 
     def get_page_domains(self, context: dict[str, Any]):
-        return context["report"].domains
+        return {*context["report"].domains, *(a.region.domain for a in context["availability"])}
 
 
 class _Echo:
@@ -105,8 +108,9 @@ def sla_csv(report: SlaReport, request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _csv_headers(report: SlaReport) -> tuple[list[str], list[str]]:
-    """The column headers of the figures and of the late requests, in the current language."""
+def _csv_headers(report: SlaReport) -> tuple[list[str], list[str], list[str]]:
+    """The column headers of the figures, of the late requests and of the regions'
+    availability, in the current language."""
     group = {
         Grouping.DOMAIN: pgettext("CSV column", "domain"),
         Grouping.SITE: pgettext("CSV column", "site"),
@@ -121,14 +125,21 @@ def _csv_headers(report: SlaReport) -> tuple[list[str], list[str]]:
             pgettext("CSV column", "target"), pgettext("CSV column", "took_s"),
             pgettext("CSV column", "allowed_s"),
             pgettext("CSV column", "still_waiting")]  # fmt: skip
-    return figures, late
+    available = [pgettext("CSV column", "region"), pgettext("CSV column", "site"),
+                 pgettext("CSV column", "domain"), pgettext("CSV column", "availability_percent"),
+                 pgettext("CSV column", "target_percent"), pgettext("CSV column", "met"),
+                 pgettext("CSV column", "probes"), pgettext("CSV column", "failed_probes"),
+                 pgettext("CSV column", "incidents"), pgettext("CSV column", "down_s"),
+                 pgettext("CSV column", "latency_p50_ms"),
+                 pgettext("CSV column", "latency_p95_ms")]  # fmt: skip
+    return figures, late, available
 
 
 def _csv_lines(
-    report: SlaReport, request: HttpRequest, headers: tuple[list[str], list[str]]
+    report: SlaReport, request: HttpRequest, headers: tuple[list[str], list[str], list[str]]
 ) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    figures, late = headers
+    figures, late, available = headers
     yield writer.writerow(figures)
     for row in report.rows:
         d, b = row.decision_stats, row.build_stats
@@ -141,6 +152,16 @@ def _csv_lines(
         report, sla_facts_visible_to(request.user)
     ):
         yield writer.writerow([pk, title, target, round(took), round(allowed), waiting])
+    yield writer.writerow([])
+    yield writer.writerow(available)
+    period = report.period
+    for a in availability_report_for(request.user, period.since, period.until):
+        whole = a.whole
+        yield writer.writerow([a.region.slug, a.region.site.slug, a.region.domain.slug,
+                               whole.percent, a.target, a.meets_target, whole.probes,
+                               whole.failures, len(a.region_incidents),
+                               round(a.downtime.total_seconds()), whole.p50_ms,
+                               whole.p95_ms])  # fmt: skip
 
 
 urlpatterns = [path("reports/sla/", SlaReportView.as_view(), name="sla-report")]

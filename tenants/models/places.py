@@ -1,9 +1,10 @@
 """Where clouds run: sites, security domains, and the cloud region at each pair of them."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -187,6 +188,16 @@ class CloudRegion(models.Model):
     )
     enabled = models.BooleanField(
         default=True, help_text=gettext_lazy("Disabled regions accept no new requests.")
+    )
+    availability_target = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("99.5"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text=gettext_lazy(
+            "Share of the probes (per cent) its cloud must answer in a period, as the "
+            "contract says."
+        ),
     )
 
     objects = RestrictedQuerySet.as_manager()

@@ -20,7 +20,9 @@ from portal.audit import audit_record
 from portal.ssh_keys import ssh_key_add
 from portal.tokens import token_create
 from provisioning import sla_facts
+from provisioning.cloud.probe import ServiceCheck
 from provisioning.models import (
+    Incident,
     Offering,
     ResourceRequest,
     SecurityGroup,
@@ -29,6 +31,7 @@ from provisioning.models import (
     Volume,
     VolumeType,
 )
+from provisioning.services.availability import probe_record
 from tenants.models import Role
 from tests.factories import (
     AllocationFactory,
@@ -64,6 +67,7 @@ class Forbidden:
     security_group: object = None
     volume: object = None
     volume_type: object = None
+    incident: object = None
 
 
 @dataclass
@@ -156,9 +160,15 @@ def _forbidden(label: str, allocation, requester) -> Forbidden:
         if label != "tenant"
         else None
     )
+    incident = None
+    if label != "tenant":  # the other tenant shares the shop's region: its state is not secret
+        failed = [ServiceCheck("compute", False, 9.0, f"{name} outage")]
+        for minutes in (2, 1):
+            probe_record(region, timezone.now() - timedelta(minutes=minutes), failed)
+        incident = Incident.objects.get(region=region, service="compute")
     return Forbidden(
         label, allocation, region, network, server, request, flavor, image, event, group,
-        volume, volume_type,
+        volume, volume_type, incident,
     )  # fmt: skip
 
 

@@ -39,6 +39,14 @@ def api_endpoints() -> dict[str, Endpoint]:
         # HEAD is GET's twin (DRF adds it to a viewset's actions on its first request).
         actions = getattr(callback, "actions", None) or {}
         endpoint.methods.update({m.upper(): a for m, a in actions.items() if m != "head"})
+        # One of the portal's own class-based APIViews (not a viewset, nor a function wrapped by
+        # @api_view, nor DRF's root): its handlers.
+        view = endpoint.view
+        ours = view is not None and view.__module__.split(".")[0] in ("portal", "provisioning",
+                                                                     "tenants")  # fmt: skip
+        if not actions and ours and "WrappedAPIView" not in view.__qualname__:
+            handlers = ("get", "post", "put", "patch", "delete")
+            endpoint.methods.update({m.upper(): m for m in handlers if hasattr(endpoint.view, m)})
         endpoint.detail = endpoint.detail or "(?P<pk>" in route
         endpoint.has_format_variant = endpoint.has_format_variant or "format" in route
     return found

@@ -78,6 +78,7 @@ DETAIL: dict[str, Callable] = {
     "api:auditevent-detail": lambda w: [f.audit_event for f in w.forbidden],
     "api:token-detail": lambda w: [w.other_token],
     "api:ssh-key-detail": lambda w: [w.other_key],
+    "api:incident-detail": lambda w: [f.incident for f in w.forbidden if f.incident],
 }
 #: Personal objects: nobody but their owner reaches them, operators and auditors included.
 PERSONAL = {"api:token-detail", "api:ssh-key-detail", "api:token-list", "api:ssh-key-list"}
@@ -103,6 +104,8 @@ LISTS = {
     "api:ssh-key-list",
     "api:report-sla",  # rows per domain and the late requests: counted only if visible
     "api:report-sla-late",  # the late requests, paged: listed only if visible
+    "api:incident-list",
+    "api:cloud-status",  # the regions one is entitled to, their probes and incidents
 }
 # POSTs on collections that name objects in their body: forbidden ids are refused without echo.
 COLLECTION_POSTS = {
