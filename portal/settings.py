@@ -490,6 +490,15 @@ PORTAL_PROBE_EVERY = env.float("PORTAL_PROBE_EVERY", default=60.0)
 PORTAL_PROBE_TIMEOUT = env.float("PORTAL_PROBE_TIMEOUT", default=10.0)
 PORTAL_PROBE_INCIDENT_AFTER = env.int("PORTAL_PROBE_INCIDENT_AFTER", default=2)
 PORTAL_PROBE_RETENTION_DAYS = env.int("PORTAL_PROBE_RETENTION_DAYS", default=35)
+# Deadlines (provisioning.services.deadlines): the approvers of a waiting stage are reminded at
+# these fractions of the decision target, its tenant's managers told when it is breached, and
+# the operators at PORTAL_ESCALATE_TO_OPERATORS_AT times the target; checked every
+# PORTAL_DEADLINE_SWEEP_EVERY seconds.
+PORTAL_DEADLINE_REMINDERS = tuple(
+    float(f) for f in env.list("PORTAL_DEADLINE_REMINDERS", default=["0.5", "0.9"])
+)
+PORTAL_ESCALATE_TO_OPERATORS_AT = env.float("PORTAL_ESCALATE_TO_OPERATORS_AT", default=1.5)
+PORTAL_DEADLINE_SWEEP_EVERY = env.float("PORTAL_DEADLINE_SWEEP_EVERY", default=60.0)
 # SLA targets the reports measure against (seconds).
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
@@ -512,6 +521,10 @@ CELERY_BEAT_SCHEDULE = {
     "leases": {"task": "provisioning.tasks.periodic_leases", "schedule": 300.0},
     "catalog": {"task": "provisioning.tasks.periodic_sync_catalog", "schedule": 3600.0},
     "probe": {"task": "provisioning.tasks.periodic_probe", "schedule": PORTAL_PROBE_EVERY},
+    "deadlines": {
+        "task": "provisioning.tasks.periodic_deadlines",
+        "schedule": PORTAL_DEADLINE_SWEEP_EVERY,
+    },
     "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",

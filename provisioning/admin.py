@@ -21,6 +21,7 @@ from provisioning.models import (
     Flavor,
     FloatingIp,
     Image,
+    Incident,
     Network,
     Offering,
     Orphan,
@@ -246,3 +247,19 @@ class CatalogPolicyAdmin(AuditedAdmin, RestrictedAdmin):
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(AuditedAdmin, RestrictedAdmin):
     list_display = ["__str__", "domain", "allocation", "auto_approve", "security_officer_required"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(RestrictedAdmin):
+    """What the availability probes recorded: read only (the probes open and close them)."""
+
+    list_display = ["region", "service", "started_at", "ended_at", "failed_probes"]
+    list_filter = ["service", "region"]
+    list_select_related = ["region__site", "region__domain"]
+    readonly_fields = [f.name for f in Incident._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

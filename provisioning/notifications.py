@@ -21,11 +21,20 @@ from guardian.shortcuts import get_users_with_perms
 
 from portal.outbox import enqueue
 from portal.preferences import language_of
-from provisioning.models import Notification, ResourceRequest, Server, Stage
-from tenants.access import OFFICER_PERMISSION
+from provisioning.models import Notification, RequestState, ResourceRequest, Server, Stage
+from provisioning.templatetags.durations import duration
+from tenants.access import OFFICER_PERMISSION, OPERATOR_PERMISSION
 from tenants.models import Role
 
-KINDS = ("approvers_new_request", "requester_decided", "requester_outcome", "lease_ending")
+KINDS = (
+    "approvers_new_request",
+    "requester_decided",
+    "requester_outcome",
+    "lease_ending",
+    "deadline_remind",
+    "deadline_managers",
+    "deadline_operators",
+)
 
 
 #: A message claimed but not marked sent after this long is taken to be lost and sent again.
@@ -51,6 +60,16 @@ def requester_outcome(request: ResourceRequest) -> None:
         "requester_outcome",
         request.pk,
         f"request:{request.pk}:attempt:{request.attempts}:{request.state}",
+    )
+
+
+def deadline_step(request: ResourceRequest, whom: str, *, index: int) -> None:
+    """Step ``index`` of the request's decision deadline (``provisioning.services.deadlines``):
+    ``whom`` is remind (the stage's approvers), managers (the tenant's) or operators."""
+    _enqueue(
+        f"deadline_{whom}",
+        request.pk,
+        f"request:{request.pk}:deadline:{request.pending_stage}:{index}",
     )
 
 
@@ -203,7 +222,65 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
                 body += "\n\n" + _("Reason: %(reason)s") % {"reason": request.failure_reason}
             return subject, body + f"\n\n{_url(request)}"
 
+    elif kind.startswith("deadline_"):
+        if request.state != RequestState.PENDING_APPROVAL:
+            return 0  # decided between the sweep and this message: nobody needs telling
+        from provisioning.services.deadlines import decision_target, stage_since
+
+        whom = kind.removeprefix("deadline_")
+        recipients = _deadline_recipients(request, whom)
+        target = decision_target(request).total_seconds()
+        waited = (timezone.now() - stage_since(request)).total_seconds()
+
+        def render() -> tuple[str, str]:
+            words = {**facts, "waited": duration(waited), "target": duration(target),
+                     "stage": request.get_pending_stage_display(),
+                     "requester": request.requester, "url": _url(request)}  # fmt: skip
+            if whom == "remind":
+                subject = _("[%(marking)s] Reminder: request #%(request)s waits for your decision")
+                body = _(
+                    'Request #%(request)s "%(title)s" by %(requester)s has waited %(waited)s for '
+                    "a decision (%(stage)s); the target is %(target)s.\n\nDecide: %(url)s"
+                )
+            else:
+                subject = _("[%(marking)s] Request #%(request)s is past its decision target")
+                body = _(
+                    'Request #%(request)s "%(title)s" by %(requester)s has waited %(waited)s for '
+                    "a decision (%(stage)s), past its target of %(target)s. Its approvers were "
+                    "reminded; please see that it is decided.\n\n%(url)s"
+                )
+            return subject % words, body % words
+
     else:
         raise ValueError(f"Unknown notification {kind!r}")
     default = f"request:{request.pk}:{kind}:{request.attempts}:{request.state}"
     return _deliver(event or default, recipients, render, request)
+
+
+def _deadline_recipients(request: ResourceRequest, whom: str) -> list:
+    if whom == "remind":
+        return approvers_for(request)
+    if whom == "managers":
+        return list(
+            get_user_model().objects.filter(
+                is_active=True,
+                memberships__tenant=request.allocation.tenant,
+                memberships__role=Role.MANAGER,
+            )
+        )
+    return list(operators())
+
+
+def operators():
+    """Everyone holding the operator's permission, directly or through a group."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    app, codename = OPERATOR_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app, codename=codename)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(user_permissions__in=permission) | Q(groups__permissions__in=permission))
+        .distinct()
+    )

@@ -66,6 +66,14 @@ def probe_region(region_id: int, due: str | None = None) -> None:
 
 
 @shared_task(ignore_result=True)
+def periodic_deadlines() -> None:
+    """Reminders and escalations of requests waiting for a decision."""
+    from provisioning.services.deadlines import deadlines_sweep
+
+    deadlines_sweep()
+
+
+@shared_task(ignore_result=True)
 def periodic_purge_probes() -> None:
     from provisioning.services.availability import probe_checks_purge
 

@@ -95,7 +95,9 @@ class SiteAdmin(GrantsAdmin):
 
 @admin.register(CloudRegion)
 class CloudRegionAdmin(AuditedAdmin):
-    list_display = ["slug", "site", "domain", "cloud_name", "region_name", "enabled"]
+    list_display = [
+        "slug", "site", "domain", "cloud_name", "region_name", "enabled", "availability_target",
+    ]  # fmt: skip
     list_filter = ["site", "domain", "enabled"]
     list_select_related = ["site", "domain"]
 

@@ -35,7 +35,7 @@ class CloudRegionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CloudRegion
-        fields = ["id", "slug", "site", "domain", "region_name", "enabled"]
+        fields = ["id", "slug", "site", "domain", "region_name", "enabled", "availability_target"]
 
 
 class TenantSerializer(serializers.ModelSerializer):

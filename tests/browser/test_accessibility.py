@@ -71,6 +71,9 @@ def _pages(world, server, network_request) -> list[tuple[str, str]]:
         ("requester", reverse("region-detail", args=[region.pk])),
         ("requester", reverse("sla-report")),
         ("requester", reverse("sla-report") + "?days=-3"),
+        ("requester", reverse("cloud-status")),
+        ("operator", reverse("cloud-status")),
+        ("newcomer", reverse("cloud-status")),
         ("requester", reverse("account-ssh-keys")),
         ("requester", reverse("account-tokens")),
         ("requester", reverse("account-two-factor")),
@@ -117,6 +120,19 @@ def test_every_page_has_no_serious_accessibility_violation(open_as, storefront, 
         spec={"name": "scratch", "size_gb": 5}, justification="Scratch space for the tests.",
     )  # fmt: skip
     notifications.send("approvers_new_request", waiting.pk)  # something under the bell
+    # A region that answered, then went down (an incident, an error for operators to read).
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.cloud.probe import ServiceCheck
+    from provisioning.services.availability import probe_record
+
+    now = timezone.now()
+    probe_record(world.region, now - timedelta(minutes=5), [ServiceCheck("compute", True, 12.0)])
+    for minutes in (3, 2, 1):
+        down = [ServiceCheck("compute", False, 500.0, "HTTP 503: Service Unavailable")]
+        probe_record(world.region, now - timedelta(minutes=minutes), down)
     findings: list[str] = []
     pages: dict[str, Page] = {}
     for who, path in _pages(world, server, pending):
