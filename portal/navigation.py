@@ -65,6 +65,7 @@ ACCOUNT = Section(
         ("account-two-factor", _("Second factor")),
         ("account-tokens", _("API tokens")),
         ("account-preferences", _("Preferences")),
+        ("account-delegation", _("Out of office")),
     ),
     ("account-",),
 )

@@ -525,6 +525,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.periodic_deadlines",
         "schedule": PORTAL_DEADLINE_SWEEP_EVERY,
     },
+    "delegations": {"task": "tenants.tasks.periodic_delegations", "schedule": 60.0},
     "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.views import RestrictedDetailView, RestrictedListView
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from portal.views import ClassifiedPageMixin, RestrictedDetailView, RestrictedListView
 from tenants import selectors
-from tenants.models import Allocation, CloudRegion, Tenant
+from tenants.delegations import delegation_create, delegation_end
+from tenants.forms import DelegationForm
+from tenants.models import Allocation, CloudRegion, Delegation, Tenant
 from tenants.quotas import usage_by_allocation, usage_with_pending
 
 
@@ -73,3 +85,51 @@ class RegionDetailView(RestrictedDetailView):
             region=self.object
         )
         return super().get_context_data(**kwargs)
+
+
+class DelegationView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
+    """Out of office: hand one's approvals to a colleague for a period, and see who stands in
+    for whom."""
+
+    template_name = "tenants/delegation.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        kwargs.setdefault("form", DelegationForm(delegator=user))
+        kwargs["given"] = list(
+            Delegation.objects.filter(delegator=user).select_related("delegate")[:20]
+        )
+        kwargs["received"] = list(
+            Delegation.objects.filter(delegate=user, ended_at=None, ends_at__gt=timezone.now())
+            .select_related("delegator")
+            .prefetch_related("tenants")
+        )
+        kwargs["now"] = timezone.now()
+        return super().get_context_data(**kwargs)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = DelegationForm(request.POST, delegator=request.user)
+        if form.is_valid():
+            starts, ends = form.period()
+            try:
+                delegation_create(
+                    delegator=request.user, delegate=form.cleaned_data["delegate"],
+                    starts_at=starts, ends_at=ends, reason=form.cleaned_data["reason"],
+                )  # fmt: skip
+            except ValidationError as err:
+                fields = {"starts_at": "starts_on", "ends_at": "ends_on"}
+                for field, messages_ in err.message_dict.items():
+                    for message in messages_:
+                        form.add_error(fields.get(field, field), message)
+            else:
+                messages.success(request, _("Your approvals are handed on for that period."))
+                return redirect("account-delegation")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class DelegationEndView(LoginRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        delegation = get_object_or_404(Delegation, pk=pk, delegator=request.user)
+        delegation_end(delegation=delegation, actor=request.user)
+        messages.success(request, _("You decide yourself again."))
+        return redirect("account-delegation")

@@ -160,8 +160,8 @@ class ResourceRequest(Placed, ConcurrentTransitionMixin, QuotaNeeds):
     )
     # Deadlines (provisioning.services.deadlines): how many of the decision target's reminder
     # and escalation steps were taken for the stage now waiting.
-    deadline_stage = models.CharField(max_length=20, blank=True, default="")
-    deadline_step = models.PositiveSmallIntegerField(default=0)
+    deadline_stage = models.CharField(max_length=20, blank=True, default="", db_default="")
+    deadline_step = models.PositiveSmallIntegerField(default=0, db_default=0)
     failure_reason = models.TextField(blank=True)
     status_note = models.CharField(
         max_length=300, blank=True, help_text=_("What provisioning is doing or waiting for now.")

@@ -28,7 +28,7 @@ from django.views.generic import TemplateView
 from portal.pagination import page_for_people
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
-from provisioning.models import RequestState, ResourceRequest
+from provisioning.models import RequestState, ResourceRequest, Stage
 from provisioning.plans import attach_quota_impact
 from provisioning.selectors import (
     allocation_choices,
@@ -43,6 +43,7 @@ from provisioning.services import (
     request_reject,
     requests_bulk_approve,
 )
+from tenants.delegations import standing_in
 
 ROW_TEMPLATE = "provisioning/approval_row.html"
 
@@ -89,6 +90,10 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
         page = page_for_people(rows, self.request.GET.get("cursor"), self.paginate_by)
+        covering = standing_in(user) if user.is_authenticated else {}
+        for row in page.rows:
+            if row.pending_stage == Stage.TENANT:
+                row.standing_in_for = covering.get(row.allocation.tenant_id)
         kwargs.update(
             filterset=filterset,
             filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "cursor")),

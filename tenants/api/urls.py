@@ -3,6 +3,7 @@
 from rest_framework.routers import BaseRouter
 
 from tenants.api import views
+from tenants.api.delegations import DelegationViewSet
 
 
 def register(router: BaseRouter) -> None:
@@ -12,3 +13,4 @@ def register(router: BaseRouter) -> None:
     router.register("tenants", views.TenantViewSet)
     router.register("allocations", views.AllocationViewSet)
     router.register("memberships", views.MembershipViewSet, basename="membership")
+    router.register("delegations", DelegationViewSet, basename="delegation")

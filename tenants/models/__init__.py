@@ -16,7 +16,7 @@ from tenants.models.permissions import (
     TenantUserObjectPermission,
 )
 from tenants.models.places import CloudRegion, SecurityDomain, Site
-from tenants.models.tenancy import Allocation, Membership, Role, Tenant
+from tenants.models.tenancy import Allocation, Delegation, Membership, Role, Tenant
 from tenants.models.usage import AllocationUsage
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Allocation",
     "AllocationUsage",
     "CloudRegion",
+    "Delegation",
     "DirectoryAccount",
     "DirectoryGrant",
     "DirectoryRule",

@@ -204,3 +204,53 @@ class Allocation(models.Model):
             "site": region.site.slug,
             "domain": region.domain.slug,
         }
+
+
+class Delegation(models.Model):
+    """An approver away: someone else decides in their place, for a period.
+
+    While it is in effect the delegate holds the delegator's right to approve in the tenants
+    where the delegator approves or manages and the delegate is a member, through a group of
+    its own (``group``), so ending it takes away exactly what it gave (``tenants.delegations``).
+    Clearance and site entitlement are the delegate's own: a delegation never widens them.
+    """
+
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text=gettext_lazy("Ended early by the delegator.")
+    )
+    #: The tenants it covered when it took effect (ids), for the record and the inbox.
+    tenants = models.ManyToManyField(Tenant, blank=True, related_name="+")
+    group = models.OneToOneField(
+        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(delegator=models.F("delegate")),
+                name="delegation_not_to_oneself",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="delegation_ends_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["ends_at"], name="delegation_ends_idx")]
+
+    def __str__(self) -> str:
+        period = f"{self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+        return f"{self.delegator} for {self.delegate}: {period}"
+
+    def in_effect_at(self, moment) -> bool:
+        return self.ended_at is None and self.starts_at <= moment < self.ends_at

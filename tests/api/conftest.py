@@ -32,6 +32,7 @@ from provisioning.models import (
     VolumeType,
 )
 from provisioning.services.availability import probe_record
+from tenants.delegations import delegation_create
 from tenants.models import Role
 from tests.factories import (
     AllocationFactory,
@@ -85,6 +86,8 @@ class ApiWorld:
     other_tenant: object = None
     other_token: object = None
     other_key: object = None
+    other_delegation: object = None  # between two strangers to every role
+    delegation: object = None  # from the shop's approver to its viewer, from tomorrow
     security_group: object = None  # Blue's, in the unclassified region
     volume: object = None  # Blue's, in the unclassified region, not attached
 
@@ -232,6 +235,19 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         spec={"name": "plan-net", "cidr": "10.40.0.0/24"},
     )
     other_token, _secret = token_create(user=crimson_user, name="forbidden-token")
+    # Hand-overs are personal: one between two strangers to every role, and one from the
+    # shop's approver to its viewer (from tomorrow: it changes nobody's access today).
+    crimson_approver = make_user("forbidden-crimson-approver",
+                                 memberships={other_tenant: Role.APPROVER})  # fmt: skip
+    now = timezone.now()
+    other_delegation = delegation_create(
+        delegator=crimson_approver, delegate=crimson_user, starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2), reason="forbidden hand-over",
+    )  # fmt: skip
+    delegation = delegation_create(
+        delegator=shop.approver, delegate=viewer, starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2), reason="Leave",
+    )  # fmt: skip
     other_key = ssh_key_add(user=crimson_user, name="forbidden-key", public_key=ed25519_key())
     offering = Offering.objects.create(
         name="Small Debian", slug="small-debian", flavor_name="m1.small", image_name="debian-12"
@@ -251,6 +267,8 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         other_tenant=other_tenant,
         other_token=other_token,
         other_key=other_key,
+        other_delegation=other_delegation,
+        delegation=delegation,
         security_group=SecurityGroup.objects.create(
             allocation=shop.low, name="blue-sg", backend_id="sg-blue", tag="portal-blue-sg"
         ),

@@ -32,7 +32,7 @@ LISTS = [
     ("/volumes/?sort=-size&status=in-use", "requester", 11),
     ("/requests/", "requester", 11),  # + the bounded count its filters' pager shows
     ("/requests/?state=approved&kind=server&sort=state&q=web", "requester", 10),
-    ("/approvals/", "approver", 19),
+    ("/approvals/", "approver", 20),  # + the hand-overs the approver holds (out of office)
     ("/allocations/", "requester", 15),
     ("/tenants/", "requester", 9),
     ("/regions/", "requester", 9),
