@@ -676,3 +676,76 @@ def _sort_key(grouping: Grouping, group) -> tuple:
 
 def _group_label(grouping: Grouping, group) -> str:
     return group.marking if grouping == Grouping.DOMAIN else group.name
+
+
+# --- trends -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """Decision and build times of the requests submitted in one week (Monday, UTC)."""
+
+    week: datetime
+    requests: int
+    decision: Stats
+    build: Stats
+
+
+def sla_trend(
+    requests: QuerySet, period: Period, *, now: datetime | None = None
+) -> list[WeekFigures]:
+    """Per week of submission within ``period``: p50 and p90 of the decision and build times
+    finished so far, the same rules as the report's figures. One query (PostgreSQL computes
+    the percentiles); weeks without requests are left out."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncWeek
+
+    as_of = now or timezone.now()
+    chosen = _chosen(_facts(requests), period, as_of)
+    week = TruncWeek("created_at", tzinfo=dt.UTC)
+    if _use_sql():
+        from django.contrib.postgres.fields import ArrayField
+        from django.db.models import Aggregate
+
+        class Percentiles(Aggregate):
+            function = "percentile_cont"
+            template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+            output_field = ArrayField(FloatField())
+
+        rows = (
+            chosen.annotate(week=week)
+            .values("week")
+            .annotate(
+                n=Count("pk"),
+                d_n=Count("decision_seconds"),
+                d=Percentiles("decision_seconds"),
+                b_n=Count("build_seconds"),
+                b=Percentiles("build_seconds"),
+            )
+            .order_by("week")
+        )
+        return [
+            WeekFigures(r["week"], r["n"], Stats.from_sql(r["d_n"], r["d"], None),
+                        Stats.from_sql(r["b_n"], r["b"], None))
+            for r in rows
+        ]  # fmt: skip
+    weeks: dict[datetime, list] = {}
+    for created, decision, build in chosen.values_list(
+        "created_at", "decision_seconds", "build_seconds"
+    ):
+        monday = (created - timedelta(days=created.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        weeks.setdefault(monday, []).append((decision, build))
+    return [
+        WeekFigures(
+            monday, len(values),
+            _no_worst(Stats.of([d for d, _b in values if d is not None])),
+            _no_worst(Stats.of([b for _d, b in values if b is not None])),
+        )
+        for monday, values in sorted(weeks.items())
+    ]  # fmt: skip
+
+
+def _no_worst(stats: Stats) -> Stats:
+    return Stats(stats.count, stats.p50, stats.p90, None)

@@ -14,6 +14,7 @@ from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
+from provisioning.report_charts import availability_by_site, availability_chart, sla_trend_charts
 from provisioning.selectors import availability_report_for, sla_facts_visible_to
 from provisioning.sla import (
     PERIOD_DAYS,
@@ -23,6 +24,7 @@ from provisioning.sla import (
     grouping_from,
     late_all,
     sla_report,
+    sla_trend,
 )
 
 #: Late requests listed on the page (the CSV lists them all, the API pages them).
@@ -69,6 +71,11 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         report, errors = report_for(self.request)
         query = self.request.GET.copy()
         query.pop("format", None)
+        availability = availability_report_for(
+            self.request.user, report.period.since, report.period.until
+        )
+        weeks = sla_trend(sla_facts_visible_to(self.request.user), report.period)
+        sites = availability_by_site(availability)
         kwargs.update(
             report=report,
             errors=errors,
@@ -76,10 +83,15 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             groupings=Grouping.choices,
             breaches=report.breaches,
             query=query,
-            availability=availability_report_for(
-                self.request.user, report.period.since, report.period.until
-            ),
-        )
+            availability=availability,
+            weeks=weeks,
+            trend_charts=sla_trend_charts(weeks),
+            sites=sites,
+            # Drawn once something was measured: a chart of "no figure" bars says nothing.
+            availability_chart=availability_chart(
+                sites, {a.target for a in availability}
+            ) if any(s.probes for s in sites) else None,
+        )  # fmt: skip
         return super().get_context_data(**kwargs)
 
     def get_page_domains(self, context: dict[str, Any]):

@@ -78,6 +78,7 @@ def _pages(world, server, network_request) -> list[tuple[str, str]]:
         ("requester", reverse("account-tokens")),
         ("requester", reverse("account-two-factor")),
         ("requester", reverse("account-preferences")),
+        ("approver", reverse("account-delegation")),
         ("requester", "/servers/999999999/"),
         ("requester", reverse("search") + "?q=axe"),
         ("requester", reverse("search") + "?q=nothing-at-all"),
@@ -165,6 +166,14 @@ def test_forms_sent_back_with_errors_are_accessible(open_as, storefront, locale)
     page.goto(reverse("account-ssh-keys"))
     page.locator("main form [type=submit]").first.click()
     expect(page.locator("[data-error-summary]")).to_be_focused()
+    findings += axe_findings(page)
+
+    page = open_as(world.approver, reverse("account-delegation"), locale=locale)
+    page.locator("main form [type=submit]").first.click()
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    for described in page.locator("[aria-describedby]").all():
+        for ref in (described.get_attribute("aria-describedby") or "").split():
+            assert page.locator(f"#{ref}").count() == 1, f"aria-describedby={ref} points nowhere"
     findings += axe_findings(page)
     assert not findings, "\n".join(findings)
 
