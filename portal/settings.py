@@ -9,7 +9,7 @@ import hmac
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab  # noqa: F401  (kept for beat schedules added by apps)
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -344,6 +344,8 @@ EMAIL_BACKEND = env.str(
     if IS_PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+# The file backend's folder (django.core.mail.backends.filebased.EmailBackend): the demo's mail log.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -418,7 +420,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The PDF renderer narrates each step of each report at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Audit ----------------------------------------------------------------------------------
@@ -499,6 +506,10 @@ PORTAL_DEADLINE_REMINDERS = tuple(
 )
 PORTAL_ESCALATE_TO_OPERATORS_AT = env.float("PORTAL_ESCALATE_TO_OPERATORS_AT", default=1.5)
 PORTAL_DEADLINE_SWEEP_EVERY = env.float("PORTAL_DEADLINE_SWEEP_EVERY", default=60.0)
+# The contract's monthly SLA report (provisioning.monthly): a PDF made on the 1st for the month
+# before and mailed to these addresses (comma-separated; none: kept, not mailed), in this language.
+PORTAL_MONTHLY_REPORT_RECIPIENTS = env.list("PORTAL_MONTHLY_REPORT_RECIPIENTS", default=[])
+PORTAL_MONTHLY_REPORT_LANGUAGE = env.str("PORTAL_MONTHLY_REPORT_LANGUAGE", default="en-gb")
 # SLA targets the reports measure against (seconds).
 PORTAL_SLA_DECISION_SECONDS = env.int("PORTAL_SLA_DECISION_SECONDS", default=8 * 3600)
 PORTAL_SLA_BUILD_SECONDS = env.int("PORTAL_SLA_BUILD_SECONDS", default=30 * 60)
@@ -526,6 +537,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PORTAL_DEADLINE_SWEEP_EVERY,
     },
     "delegations": {"task": "tenants.tasks.periodic_delegations", "schedule": 60.0},
+    "monthly-report": {
+        "task": "provisioning.tasks.monthly_report",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
     "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",

@@ -22,6 +22,7 @@ from provisioning.models import (
     FloatingIp,
     Image,
     Incident,
+    MonthlyReport,
     Network,
     Offering,
     Orphan,
@@ -257,6 +258,29 @@ class IncidentAdmin(RestrictedAdmin):
     list_filter = ["service", "region"]
     list_select_related = ["region__site", "region__domain"]
     readonly_fields = [f.name for f in Incident._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonthlyReport)
+class MonthlyReportAdmin(admin.ModelAdmin):
+    """The monthly SLA reports as sent: read only, each PDF downloadable."""
+
+    list_display = ["month", "created_at", "sent_at", "recipients"]
+    readonly_fields = ["month", "created_at", "sent_at", "recipients", "pdf_link"]
+    exclude = ["pdf"]
+
+    @admin.display(description=gettext_lazy("PDF"))
+    def pdf_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("monthly-report-pdf", args=[obj.month])
+        return format_html('<a href="{}">{}</a>', url, f"sla-report-{obj.month}.pdf")
 
     def has_add_permission(self, request):
         return False

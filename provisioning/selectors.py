@@ -394,11 +394,7 @@ def region_status_for(user, now=None) -> list[RegionStatus]:
     its availability over the last day, week and month: eight queries for any number."""
     now = now or timezone.now()
     every = timedelta(seconds=settings.PORTAL_PROBE_EVERY)
-    regions = list(
-        CloudRegion.objects.restrict(user)
-        .select_related("site", "domain")
-        .order_by("site__name", "domain__level", "slug")
-    )
+    regions = regions_visible_to(user)
     ids = [r.pk for r in regions]
     checks: dict[int, dict[str, ServiceStatus]] = {pk: {} for pk in ids}
     for check in ServiceStatus.objects.filter(region_id__in=ids):
@@ -423,9 +419,13 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
 def availability_report_for(user, since, until) -> list[RegionAvailability]:
     """The regions ``user`` may see over [since, until), each against its target: what the SLA
     report adds to its decision and build times. Four queries for any period."""
-    regions = list(
+    return availability_of(regions_visible_to(user), since, until, latency=(ProbedService.REGION,))
+
+
+def regions_visible_to(user) -> list[CloudRegion]:
+    """The regions ``user`` is entitled to (site and clearance), by site, domain level, slug."""
+    return list(
         CloudRegion.objects.restrict(user)
         .select_related("site", "domain")
         .order_by("site__name", "domain__level", "slug")
     )
-    return availability_of(regions, since, until, latency=(ProbedService.REGION,))

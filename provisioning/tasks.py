@@ -74,6 +74,14 @@ def periodic_deadlines() -> None:
 
 
 @shared_task(ignore_result=True)
+def monthly_report() -> None:
+    """The month before's SLA report as a PDF, mailed (on the 1st; sent once)."""
+    from provisioning.monthly import monthly_report_send
+
+    monthly_report_send()
+
+
+@shared_task(ignore_result=True)
 def periodic_purge_probes() -> None:
     from provisioning.services.availability import probe_checks_purge
 

@@ -19,10 +19,17 @@ export CLOUDS_YAML="${CLOUDS_YAML:-$PWD/$DEMO/clouds.yaml}"
 export DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export PORTAL_URL="http://127.0.0.1:${PORT}"
 export PORT
+# Mail the portal sends (notifications, reminders, the monthly PDF report) lands as files here.
+export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
+export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$PWD/$DEMO/mail}"
+export PORTAL_MONTHLY_REPORT_RECIPIENTS="${PORTAL_MONTHLY_REPORT_RECIPIENTS:-sla-manager@agency.example}"
 # Single sign-on against the demo's own directory and provider (started below).
 export PORTAL_OIDC_ISSUER="http://127.0.0.1:${IDP_PORT}/o"
 export PORTAL_OIDC_CLIENT_ID=portal-demo PORTAL_OIDC_CLIENT_SECRET=portal-demo-client-secret
 export PORTAL_OIDC_NAME="${PORTAL_OIDC_NAME:-Agency sign-in (demo)}"
+
+# The same settings for one-off commands next to the running demo (". var/demo/env").
+export -p | grep -E ' (PORTAL_|DATABASE_URL|REDIS_URL|CLOUDS_YAML|DJANGO_|EMAIL_|PORT=)' > "$DEMO/env"
 
 procfile="$DEMO/Procfile"
 cp Procfile "$procfile"
@@ -96,6 +103,8 @@ cat <<MSG
   API docs:  http://127.0.0.1:${PORT}/api/docs/
   Admin:     http://127.0.0.1:${PORT}/admin/   (oscar)
   Cloud:     cloudsim on http://127.0.0.1:${CLOUDSIM_PORT}/ (log: $DEMO/cloudsim.log)
+  Mail:      every e-mail the portal sends is a file in $DEMO/mail/; the monthly PDF report
+             of last month now: . $DEMO/env && .venv/bin/python manage.py monthly_report
 $sso
   Stop:      Ctrl-C
 

@@ -36,7 +36,7 @@ from provisioning.models.resources import (
     Server,
     Volume,
 )
-from provisioning.models.sla import SlaFact
+from provisioning.models.sla import MonthlyReport, SlaFact
 
 __all__ = [
     "IN_FLIGHT",
@@ -50,6 +50,7 @@ __all__ = [
     "Image",
     "Incident",
     "Kind",
+    "MonthlyReport",
     "Network",
     "Notification",
     "Offering",

@@ -58,3 +58,23 @@ class SlaFact(models.Model):
 
     def __str__(self) -> str:
         return gettext("SLA of #%(request)s") % {"request": self.request_id}
+
+
+class MonthlyReport(models.Model):
+    """The contract's monthly SLA report as sent: its PDF kept, and when it went out.
+
+    One row per month: made by the scheduled job on the 1st (or by hand,
+    ``manage.py monthly_report``), so the job running twice sends it once.
+    """
+
+    month = models.CharField(max_length=7, unique=True, help_text=_("YYYY-MM"))
+    pdf = models.BinaryField()
+    recipients = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"SLA report {self.month}"

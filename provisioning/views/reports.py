@@ -8,14 +8,28 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import pgettext
+from django.views import View
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
+from provisioning.models import MonthlyReport
+from provisioning.monthly import render_pdf, report_context
 from provisioning.report_charts import availability_by_site, availability_chart, sla_trend_charts
-from provisioning.selectors import availability_report_for, sla_facts_visible_to
+from provisioning.selectors import (
+    availability_report_for,
+    regions_visible_to,
+    sla_facts_visible_to,
+)
 from provisioning.sla import (
     PERIOD_DAYS,
     Grouping,
@@ -26,6 +40,7 @@ from provisioning.sla import (
     sla_report,
     sla_trend,
 )
+from tenants.access import sees_everything
 
 #: Late requests listed on the page (the CSV lists them all, the API pages them).
 BREACHES_SHOWN = 50
@@ -65,6 +80,8 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
                 text = " ".join(m for messages in errors.values() for m in messages)
                 return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
             return sla_csv(report, request)
+        if request.GET.get("format") == "pdf":
+            return sla_pdf(request)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -96,6 +113,25 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get_page_domains(self, context: dict[str, Any]):
         return {*context["report"].domains, *(a.region.domain for a in context["availability"])}
+
+
+def sla_pdf(request: HttpRequest) -> HttpResponse:
+    """The report as a PDF, counted over what the reader may see (``provisioning.monthly``)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        period = Period.from_params(request.GET)
+        grouping = grouping_from(request.GET)
+    except ValidationError as err:
+        errors.update(err.message_dict)
+    if errors:  # a file cannot show what was wrong beside the figures: say it instead
+        text = " ".join(m for messages in errors.values() for m in messages)
+        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+    regions = regions_visible_to(request.user)
+    context = report_context(sla_facts_visible_to(request.user), regions, period, grouping)
+    name = period.month or f"{period.days}-days"
+    response = HttpResponse(render_pdf(context), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="sla-{name}-by-{grouping}.pdf"'
+    return response
 
 
 class _Echo:
@@ -176,4 +212,24 @@ def _csv_lines(
                                whole.p95_ms])  # fmt: skip
 
 
-urlpatterns = [path("reports/sla/", SlaReportView.as_view(), name="sla-report")]
+class MonthlyReportPdfView(LoginRequiredMixin, View):
+    """A monthly report as sent (it counts everything): for operators and auditors only; anyone
+    else gets the same 404 as for a month never made."""
+
+    def get(self, request: HttpRequest, month: str) -> HttpResponse:
+        if not sees_everything(request.user):
+            raise Http404
+        report = get_object_or_404(MonthlyReport, month=month)
+        response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="sla-report-{month}.pdf"'
+        return response
+
+
+urlpatterns = [
+    path("reports/sla/", SlaReportView.as_view(), name="sla-report"),
+    path(
+        "reports/monthly/<str:month>.pdf",
+        MonthlyReportPdfView.as_view(),
+        name="monthly-report-pdf",
+    ),
+]
