@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from provisioning.availability import RegionAvailability
+from provisioning.availability import Availability, RegionAvailability
 from provisioning.charts import Series, bar_chart, line_chart
 from provisioning.sla import WeekFigures
 
@@ -56,10 +56,8 @@ class SiteAvailability:
 
     @property
     def percent(self) -> Decimal | None:
-        if not self.probes:
-            return None
-        share = Decimal(self.probes - self.failures) * 100 / Decimal(self.probes)
-        return share.quantize(Decimal("0.001"))
+        """As a region's (``Availability.percent``): the probes every service answered."""
+        return Availability(probes=self.probes, failures=self.failures).percent
 
 
 def availability_by_site(rows: Sequence[RegionAvailability]) -> list[SiteAvailability]:
