@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_users_with_perms
@@ -24,7 +25,7 @@ from portal.preferences import language_of
 from provisioning.models import Notification, RequestState, ResourceRequest, Server, Stage
 from provisioning.templatetags.durations import duration
 from tenants.access import OFFICER_PERMISSION, OPERATOR_PERMISSION
-from tenants.models import Role
+from tenants.models import Delegation, Role
 
 KINDS = (
     "approvers_new_request",
@@ -34,6 +35,7 @@ KINDS = (
     "deadline_remind",
     "deadline_managers",
     "deadline_operators",
+    "delegation_given",
 )
 
 
@@ -93,9 +95,16 @@ def approvers_for(request: ResourceRequest) -> list:
             with_group_users=True,
         )
     else:
-        candidates = get_user_model().objects.filter(
-            memberships__tenant=request.allocation.tenant,
-            memberships__role__in=[Role.APPROVER, Role.MANAGER],
+        # The tenant's approvers and managers, and whoever stands in for one of them now.
+        tenant = request.allocation.tenant
+        standing_in = Delegation.objects.exclude(group=None).filter(tenants=tenant)
+        candidates = (
+            get_user_model()
+            .objects.filter(
+                Q(memberships__tenant=tenant, memberships__role__in=[Role.APPROVER, Role.MANAGER])
+                | Q(pk__in=standing_in.values("delegate"))
+            )
+            .distinct()
         )
     candidates = candidates.filter(is_active=True)
     return [u for u in candidates if requests_awaiting(u).filter(pk=request.pk).exists()]
@@ -172,6 +181,31 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
         ends = server.lease_end.isoformat() if server.lease_end else ""
         event = event or f"server:{server.pk}:lease_ends:{ends}"
         return _deliver(event, [owner], lease_message, server)
+
+    if kind == "delegation_given":
+        from tenants.delegations import delegable_tenants
+
+        delegation = Delegation.objects.select_related("delegator", "delegate").get(pk=object_id)
+        covered = delegable_tenants(delegation.delegator, delegation.delegate)
+        words = {
+            "who": delegation.delegator.get_full_name() or delegation.delegator.get_username(),
+            "since": f"{delegation.starts_at:%Y-%m-%d %H:%M}",
+            "until": f"{delegation.ends_at:%Y-%m-%d %H:%M}",
+            "tenants": ", ".join(t.name for t in covered.order_by("name")),
+            "url": _url(delegation),
+        }
+
+        def handed_over() -> tuple[str, str]:
+            subject = _("%(who)s hands you their approvals") % words
+            body = _(
+                "From %(since)s to %(until)s UTC you decide in place of %(who)s in: "
+                "%(tenants)s. Their requests will reach your inbox, marked as theirs."
+                "\n\n%(url)s"
+            )
+            return subject, body % words
+
+        event = event or f"delegation:{delegation.pk}:given"
+        return _deliver(event, [delegation.delegate], handed_over, delegation)
 
     request = ResourceRequest.objects.select_related(
         "requester", "allocation__region__site", "allocation__region__domain"
@@ -274,7 +308,6 @@ def _deadline_recipients(request: ResourceRequest, whom: str) -> list:
 def operators():
     """Everyone holding the operator's permission, directly or through a group."""
     from django.contrib.auth.models import Permission
-    from django.db.models import Q
 
     app, codename = OPERATOR_PERMISSION.split(".")
     permission = Permission.objects.filter(content_type__app_label=app, codename=codename)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from portal.audit import audit_record
+from portal.outbox import enqueue
 from tenants.access import TENANT_PERMISSION, Action
 from tenants.models import Delegation, Membership, Role, Tenant
 
@@ -102,6 +103,9 @@ def delegation_create(
                "ends_at": ends_at.isoformat(), "reason": delegation.reason},
     )  # fmt: skip
     _apply(delegation, timezone.now())
+    # The delegate hears of it (bell and e-mail, in their language): by name, after commit.
+    enqueue("provisioning.tasks.notify", "delegation_given", delegation.pk,
+            event=f"delegation:{delegation.pk}:given")  # fmt: skip
     return delegation
 
 

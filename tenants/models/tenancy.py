@@ -252,5 +252,8 @@ class Delegation(models.Model):
         period = f"{self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
         return f"{self.delegator} for {self.delegate}: {period}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("account-delegation")
+
     def in_effect_at(self, moment) -> bool:
         return self.ended_at is None and self.starts_at <= moment < self.ends_at

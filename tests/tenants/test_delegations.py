@@ -169,3 +169,24 @@ def test_the_page_hands_over_and_the_inbox_says_for_whom(client, shop, vera):
     assert delegation.ended_at is not None
     client.force_login(vera)
     assert f"request-{request.pk}" not in client.get(reverse("approval-inbox")).content.decode()
+
+
+def test_the_delegate_is_told_and_reminded(shop, vera, settings):
+    from portal.models import OutboxMessage, Preferences
+    from provisioning import notifications
+    from provisioning.models import Notification
+
+    Preferences.objects.create(user=vera, language="fr")
+    request = _submit(shop)
+    delegation = _hand_over(shop, vera)
+    (queued,) = OutboxMessage.objects.filter(args__0="delegation_given")
+    assert queued.args[1] == delegation.pk
+    assert notifications.send("delegation_given", delegation.pk, **queued.kwargs) == 1
+    assert notifications.send("delegation_given", delegation.pk, **queued.kwargs) == 0  # once
+    (told,) = Notification.objects.filter(user=vera)
+    assert told.subject == f"{shop.approver.username} vous délègue ses approbations"
+    assert told.url == reverse("account-delegation")
+    # Whoever stands in is among those asked to decide, reminders included.
+    assert vera in notifications.approvers_for(request)
+    delegation_end(delegation=delegation, actor=shop.approver)
+    assert vera not in notifications.approvers_for(request)
