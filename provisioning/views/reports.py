@@ -15,7 +15,7 @@ from django.http import (
     HttpResponseBadRequest,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.translation import pgettext
 from django.views import View
@@ -82,6 +82,8 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             return sla_csv(report, request)
         if request.GET.get("format") == "pdf":
             return sla_pdf(request)
+        if request.GET.get("part") == "weeks":
+            return sla_weeks(request)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -91,8 +93,9 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         availability = availability_report_for(
             self.request.user, report.period.since, report.period.until
         )
-        weeks = sla_trend(sla_facts_visible_to(self.request.user), report.period)
         sites = availability_by_site(availability)
+        weeks_query = query.copy()
+        weeks_query["part"] = "weeks"
         kwargs.update(
             report=report,
             errors=errors,
@@ -101,8 +104,10 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             breaches=report.breaches,
             query=query,
             availability=availability,
-            weeks=weeks,
-            trend_charts=sla_trend_charts(weeks),
+            # The weekly figures sort every request of the period once more: they come in a
+            # request of their own (htmx, as the page appears), so the figures and the late
+            # requests are not held up by them.
+            weeks_url=f"?{weeks_query.urlencode()}",
             sites=sites,
             # Drawn once something was measured: a chart of "no figure" bars says nothing.
             availability_chart=availability_chart(
@@ -113,6 +118,18 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get_page_domains(self, context: dict[str, Any]):
         return {*context["report"].domains, *(a.region.domain for a in context["availability"])}
+
+
+def sla_weeks(request: HttpRequest) -> HttpResponse:
+    """The report's weekly figures and their charts alone: what the page loads after itself
+    (htmx swaps them in; they are in the PDF too)."""
+    try:
+        period = Period.from_params(request.GET)
+    except ValidationError:
+        period = Period.last_days(30)  # the page says what was wrong with the query
+    weeks = sla_trend(sla_facts_visible_to(request.user), period)
+    context = {"weeks": weeks, "trend_charts": sla_trend_charts(weeks), "loaded": True}
+    return render(request, "provisioning/_sla_trend.html", context)
 
 
 def sla_pdf(request: HttpRequest) -> HttpResponse:

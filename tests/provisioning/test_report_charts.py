@@ -107,8 +107,12 @@ def test_the_sla_page_draws_the_charts_with_their_tables(client, shop):
     _history(shop, 12)
     client.force_login(shop.approver)
     page = client.get(reverse("sla-report")).content.decode()
-    assert page.count('<svg class="chart"') == 2  # decision and build per week (no probes yet)
-    assert "The figures per week" in page
+    assert 'hx-get="?part=weeks"' in page
+    assert '<svg class="chart"' not in page  # the weekly figures come in a request of their own
+    weeks = client.get(reverse("sla-report"), {"part": "weeks"}, HTTP_HX_REQUEST="true")
+    fragment = weeks.content.decode()
+    assert fragment.count('<svg class="chart"') == 2  # decision and build per week
+    assert "The figures per week" in fragment and "<html" not in fragment
 
 
 def test_the_availability_chart_appears_once_something_was_measured(client, shop):
