@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from portal.singleflight import single_flight
 from provisioning.availability import RegionAvailability, availability_of
 from provisioning.models import MonthlyReport, SlaFact
 from provisioning.report_charts import availability_by_site, availability_chart, sla_trend_charts
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Late requests listed in the PDF (the CSV lists them all).
 LATE_IN_PDF = 50
+#: A claim on a month older than this belongs to a run that died (rendering takes seconds).
+CLAIM_EXPIRES = timedelta(minutes=30)
 
 
 def previous_month(now: datetime | None = None) -> str:
@@ -93,38 +95,42 @@ def contract_pdf(month: str) -> bytes:
 
 def monthly_report_send(month: str | None = None, *, now: datetime | None = None) -> bool:
     """Make and send ``month``'s report (default: the month before ``now``) once: a second
-    run finds it sent, a concurrent one steps aside. Returns whether it was sent now.
+    run finds it sent, a concurrent one finds it claimed. Returns whether it was sent now.
 
-    The mail goes out with no transaction open (as every mail of the portal). A run that dies
-    between sending and recording it sends again on the next run: recipients may, rarely, get
-    a month twice, never not at all.
+    The run claims the row in a short transaction, then renders and mails with nothing held
+    (as every mail of the portal). A claim older than ``CLAIM_EXPIRES`` is taken to be a run
+    that died: a run that dies between sending and recording sends again later, so recipients
+    may, rarely, get a month twice, never not at all.
     """
     month = month or previous_month(now)
     recipients = list(settings.PORTAL_MONTHLY_REPORT_RECIPIENTS)
-    with single_flight("monthly-report") as mine:
-        if not mine:
+    with transaction.atomic():
+        MonthlyReport.objects.get_or_create(month=month, defaults={"pdf": b""})
+        row = MonthlyReport.objects.select_for_update(of=("self",)).get(month=month)
+        if row.sent_at is not None or (
+            row.claimed_at is not None and row.claimed_at > timezone.now() - CLAIM_EXPIRES
+        ):
             return False
-        row, _created = MonthlyReport.objects.get_or_create(month=month, defaults={"pdf": b""})
-        if row.sent_at is not None:
-            return False
-        if not row.pdf:
-            row.pdf = contract_pdf(month)
-            row.recipients = ", ".join(recipients)
-            row.save(update_fields=["pdf", "recipients"])
-        if recipients:
-            with translation.override(settings.PORTAL_MONTHLY_REPORT_LANGUAGE):
-                message = EmailMessage(
-                    subject=_("SLA report %(month)s") % {"month": month},
-                    body=_(
-                        "The SLA report of %(month)s is attached: decision and build times, "
-                        "late requests and the availability of every region against its "
-                        "target."
-                    )
-                    % {"month": month},
-                    to=recipients,
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["claimed_at"])
+    if not row.pdf:
+        row.pdf = contract_pdf(month)
+        row.recipients = ", ".join(recipients)
+        row.save(update_fields=["pdf", "recipients"])
+    if recipients:
+        with translation.override(settings.PORTAL_MONTHLY_REPORT_LANGUAGE):
+            message = EmailMessage(
+                subject=_("SLA report %(month)s") % {"month": month},
+                body=_(
+                    "The SLA report of %(month)s is attached: decision and build times, "
+                    "late requests and the availability of every region against its "
+                    "target."
                 )
-            message.attach(f"sla-report-{month}.pdf", bytes(row.pdf), "application/pdf")
-            message.send()
-        MonthlyReport.objects.filter(pk=row.pk).update(sent_at=timezone.now())
+                % {"month": month},
+                to=recipients,
+            )
+        message.attach(f"sla-report-{month}.pdf", bytes(row.pdf), "application/pdf")
+        message.send()
+    MonthlyReport.objects.filter(pk=row.pk).update(sent_at=timezone.now())
     log.info("monthly SLA report %s sent to %s", month, recipients or "nobody (none configured)")
     return True

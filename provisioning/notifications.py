@@ -24,7 +24,7 @@ from portal.outbox import enqueue
 from portal.preferences import language_of
 from provisioning.models import Notification, RequestState, ResourceRequest, Server, Stage
 from provisioning.templatetags.durations import duration
-from tenants.access import OFFICER_PERMISSION, OPERATOR_PERMISSION
+from tenants.access import OFFICER_PERMISSION, operators
 from tenants.models import Delegation, Role
 
 KINDS = (
@@ -303,17 +303,3 @@ def _deadline_recipients(request: ResourceRequest, whom: str) -> list:
             )
         )
     return list(operators())
-
-
-def operators():
-    """Everyone holding the operator's permission, directly or through a group."""
-    from django.contrib.auth.models import Permission
-
-    app, codename = OPERATOR_PERMISSION.split(".")
-    permission = Permission.objects.filter(content_type__app_label=app, codename=codename)
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(user_permissions__in=permission) | Q(groups__permissions__in=permission))
-        .distinct()
-    )

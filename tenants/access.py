@@ -105,6 +105,18 @@ def is_operator(user: AnyUser) -> bool:
     return bool(user.is_active and (user.is_superuser or user.has_perm(OPERATOR_PERMISSION)))
 
 
+def operators() -> models.QuerySet:
+    """Everyone ``is_operator`` says yes to, as one query: active superusers and holders of
+    the operator's permission, directly or through a group."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    app, codename = OPERATOR_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app, codename=codename)
+    held = Q(user_permissions__in=permission) | Q(groups__permissions__in=permission)
+    return get_user_model().objects.filter(held | Q(is_superuser=True), is_active=True).distinct()
+
+
 def is_auditor(user: AnyUser) -> bool:
     return bool(user.is_active and user.has_perm(AUDITOR_PERMISSION))
 

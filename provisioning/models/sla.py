@@ -71,6 +71,8 @@ class MonthlyReport(models.Model):
     pdf = models.BinaryField()
     recipients = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: A run making and sending it holds it from then (``provisioning.monthly``), no lock kept.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -86,7 +86,7 @@ def probe_record(region: CloudRegion, at: datetime, checks: list[ServiceCheck]) 
 
 
 def _rollup(region: CloudRegion, hour: datetime, check: ServiceCheck) -> None:
-    row, _ = AvailabilityHour.objects.select_for_update().get_or_create(
+    row, _ = AvailabilityHour.objects.select_for_update(of=("self",), no_key=True).get_or_create(
         region=region, service=check.service, hour=hour
     )
     row.probes += 1
@@ -102,7 +102,7 @@ def _follow(region: CloudRegion, at: datetime, check: ServiceCheck) -> None:
     """The service's latest state; an incident opened once it has failed
     ``PORTAL_PROBE_INCIDENT_AFTER`` probes in a row (dated from the first), closed by the next
     probe it answers."""
-    status = ServiceStatus.objects.select_for_update().filter(
+    status = ServiceStatus.objects.select_for_update(of=("self",), no_key=True).filter(
         region=region, service=check.service
     ).first() or ServiceStatus(region=region, service=check.service)
     status.at, status.ok, status.latency_ms, status.error = (

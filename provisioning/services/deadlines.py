@@ -105,7 +105,7 @@ def deadlines_sweep(now: datetime | None = None) -> int:
 def _take(request: ResourceRequest, taken: int, due: int, steps: list[Step], now) -> int:
     with transaction.atomic():
         fresh = (
-            ResourceRequest.objects.select_for_update(skip_locked=True)
+            ResourceRequest.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
             .filter(pk=request.pk, state=RequestState.PENDING_APPROVAL)
             .first()
         )
