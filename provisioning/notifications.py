@@ -94,6 +94,12 @@ def approvers_for(request: ResourceRequest) -> list:
             only_with_perms_in=[OFFICER_PERMISSION],
             with_group_users=True,
         )
+    elif request.pending_stage == Stage.MANAGER:
+        candidates = get_user_model().objects.filter(
+            memberships__tenant=request.allocation.tenant, memberships__role=Role.MANAGER
+        )
+    elif request.pending_stage == Stage.OPERATOR:
+        candidates = operators()
     else:
         # The tenant's approvers and managers, and whoever stands in for one of them now.
         tenant = request.allocation.tenant
@@ -259,15 +265,22 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
     elif kind.startswith("deadline_"):
         if request.state != RequestState.PENDING_APPROVAL:
             return 0  # decided between the sweep and this message: nobody needs telling
-        from provisioning.services.deadlines import decision_target, stage_since
+        from provisioning.services.deadlines import decision_target, stage_since, waited_for
 
         whom = kind.removeprefix("deadline_")
         recipients = _deadline_recipients(request, whom)
         target = decision_target(request).total_seconds()
-        waited = (timezone.now() - stage_since(request)).total_seconds()
+        request.stage_since = stage_since(request)
+        waited = waited_for(request, timezone.now()).total_seconds()
+        working = request.allocation.region.domain.counts_working_time
 
         def render() -> tuple[str, str]:
-            words = {**facts, "waited": duration(waited), "target": duration(target),
+            def spoken(seconds: float) -> str:
+                if working:
+                    return _("%(duration)s of working time") % {"duration": duration(seconds)}
+                return duration(seconds)
+
+            words = {**facts, "waited": spoken(waited), "target": spoken(target),
                      "stage": request.get_pending_stage_display(),
                      "requester": request.requester, "url": _url(request)}  # fmt: skip
             if whom == "remind":

@@ -46,6 +46,9 @@ def policy_for(request: ResourceRequest) -> EffectivePolicy:
 
 def stages_for(request: ResourceRequest, policy: EffectivePolicy) -> list[Stage]:
     """The stages a person must pass, in order; empty when the policy approves by itself."""
+    if Kind(request.kind).is_capacity:
+        # Capacity is the tenant's budget, then the cloud's: never approved by policy.
+        return [Stage.MANAGER, Stage.OPERATOR]
     if request.kind in POWER_ACTIONS and policy.auto_approve_power_actions:
         return []
     if (

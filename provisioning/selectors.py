@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 from django.utils import timezone
 
 from provisioning.availability import RegionAvailability, availability_of
@@ -30,10 +30,12 @@ from tenants.access import (
     DOMAIN_PERMISSION,
     OFFICER_PERMISSION,
     SITE_PERMISSION,
+    TENANT_PERMISSION,
     Action,
     access_filter,
     anchor_filter,
     officer_domains_filter,
+    operators,
     site_access_filter,
 )
 from tenants.models import Allocation, CloudRegion
@@ -58,9 +60,10 @@ def sla_facts_visible_to(user) -> QuerySet[SlaFact]:
 def decidable_by(user) -> Q:
     """Pending requests at a stage ``user`` may decide, whoever asked.
 
-    Tenant stage: approvers of the tenant; security stage: officers of the domain. Both must be
-    entitled to the site and cleared for the domain. Operators get no shortcut: a decision is a
-    business decision, not an operation.
+    Tenant stage: approvers of the tenant; security stage: officers of the domain; manager stage
+    (capacity): managers of the tenant. All must be entitled to the site and cleared for the
+    domain. Operators get no shortcut: a decision is a business decision, not an operation,
+    except the operator stage of a capacity request (whether the cloud can give it).
 
     The rules are applied to the allocations (``allocation_id IN (...)``), which is the same
     rule as on the request's own paths: the database then checks each pending request by its
@@ -69,7 +72,8 @@ def decidable_by(user) -> Q:
     tenants.access): as nested permission subqueries this statement took 50 ms to plan.
     """
     officer = (("domain", OFFICER_PERMISSION), ("domain", DOMAIN_PERMISSION),
-               ("site", SITE_PERMISSION))  # fmt: skip
+               ("site", SITE_PERMISSION),
+               ("tenant", TENANT_PERMISSION[Action.MANAGE]))  # fmt: skip
     approvable, grants = anchor_filter(ResourceRequest, user, Action.APPROVE, also=officer)
     if approvable is None:
         approvable = Q(allocation__in=Allocation.objects.filter(
@@ -80,7 +84,15 @@ def decidable_by(user) -> Q:
     )
     tenant_stage = Q(pending_stage=Stage.TENANT) & approvable
     security_stage = Q(pending_stage=Stage.SECURITY, allocation__in=overseen.values("pk"))
-    return Q(state=RequestState.PENDING_APPROVAL) & (tenant_stage | security_stage)
+    stages = tenant_stage | security_stage
+    # Capacity (quota, leases): the tenant's managers, then the operators who run the cloud.
+    managed = Allocation.objects.filter(
+        access_filter(Allocation, user, Action.MANAGE, grants=grants)
+    )
+    stages |= Q(pending_stage=Stage.MANAGER, allocation__in=managed.values("pk"))
+    # Whether the user is an operator is part of the same statement (no permission lookups).
+    stages |= Q(Exists(operators().filter(pk=user.pk)), pending_stage=Stage.OPERATOR)
+    return Q(state=RequestState.PENDING_APPROVAL) & stages
 
 
 def requests_awaiting(user, decidable: Q | None = None) -> QuerySet[ResourceRequest]:

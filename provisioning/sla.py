@@ -5,7 +5,9 @@ The rules: a decision is timed from the first submission to the first decision, 
 the first approval to the completion (after a retry, the build that finally finished counts); a
 request still waiting past a target counts as a breach already, measured up to now; a failed
 build counts as failed, not as a late build; each request is held to its domain's own targets
-(``SecurityDomain.sla_decision/sla_build``), else to ``PORTAL_SLA_DECISION_SECONDS/BUILD``.
+(``SecurityDomain.sla_decision/sla_build``), else to ``PORTAL_SLA_DECISION_SECONDS/BUILD``,
+in the time the domain counts: calendar time, or working time at the request's site
+(``provisioning.working_time``; the facts keep the working durations and the meter's readings).
 
 Read from ``SlaFact`` (one row per request, kept by the transition service), never from the
 timeline, so a report costs what its period and the rows shown cost, not the history's size.
@@ -22,7 +24,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -239,6 +241,8 @@ class SlaReport:
     domains: set[SecurityDomain]  # of every request counted: the page's classification
     as_of: datetime
     late_next: LateCursor | None = None  # where the next page of late requests starts
+    #: The period's public holidays at the sites whose working-time targets it counted.
+    holidays: list[Holiday] = field(default_factory=list)
 
     @property
     def since(self) -> datetime:
@@ -262,6 +266,20 @@ class SlaReport:
         """The domains among them whose contract sets targets of their own."""
         return [t for t in self.targets if t[0].sla_decision or t[0].sla_build]
 
+    @property
+    def working_domains(self) -> list[SecurityDomain]:
+        """The counted domains whose targets count working time, with their hours."""
+        return [d for d, _decision, _build in self.targets if d.counts_working_time]
+
+
+@dataclass(frozen=True)
+class Holiday:
+    """A public holiday within a report's period at a site: not working time there."""
+
+    site: Site
+    day: dt.date
+    name: str
+
 
 #: Per grouping: the fact's column holding the group, and the model the group is.
 GROUP_COLUMNS = {
@@ -269,22 +287,36 @@ GROUP_COLUMNS = {
     Grouping.SITE: ("site_id", Site),
     Grouping.TENANT: ("tenant_id", Tenant),
 }
-#: Per target: the fact's start and end moments and its duration column.
+#: Per target: the fact's start and end moments, its duration column, and for working-time
+#: domains its duration in working time and the calendar's meter when the wait began.
 MOMENTS = {
     Target.DECISION: ("submitted_at", "decided_at", "decision_seconds"),
     Target.BUILD: ("approved_at", "completed_at", "build_seconds"),
+}
+WORKING = {
+    Target.DECISION: ("submitted_clock", "decision_working_seconds"),
+    Target.BUILD: ("approved_clock", "build_working_seconds"),
 }
 
 
 @dataclass(frozen=True)
 class Targets:
-    """Seconds allowed per target and domain: the domain's own, else the portal's default."""
+    """Seconds allowed per target and domain (the domain's own, else the portal's default), and
+    the clock each counts: calendar time, or working time by each site's calendar
+    (``provisioning.working_time``), read at ``as_of``."""
 
     default: dict[str, float]
     per_domain: dict[int, dict[str, float]]
+    #: The domains whose targets count working time.
+    working: frozenset[int] = frozenset()
+    as_of: datetime | None = None
+    #: (site id, domain id) -> the working calendar's meter at ``as_of``, for working domains.
+    readings: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, domains: list[SecurityDomain]) -> Targets:
+    def of(cls, domains: list[SecurityDomain], as_of: datetime | None = None) -> Targets:
+        from provisioning.working_time import calendars
+
         default = {Target.DECISION: float(settings.PORTAL_SLA_DECISION_SECONDS),
                    Target.BUILD: float(settings.PORTAL_SLA_BUILD_SECONDS)}  # fmt: skip
         own = {
@@ -295,7 +327,11 @@ class Targets:
             }
             for d in domains
         }  # fmt: skip
-        return cls(default, own)
+        working = frozenset(d.pk for d in domains if d.counts_working_time)
+        readings = {}
+        if as_of is not None and working:
+            readings = {pair: c.reading(as_of) for pair, c in calendars(domains).items()}
+        return cls(default, own, working, as_of, readings)
 
     def allowed(self, domain_id: int, target: str) -> float:
         return self.per_domain.get(domain_id, self.default)[target]
@@ -311,6 +347,38 @@ class Targets:
                  for pk, t in self.per_domain.items() if t[target] != default]  # fmt: skip
         output = FloatField() if as_of is None else SlaFact._meta.get_field("created_at")
         return Case(*whens, default=Value(value(default)), output_field=output)
+
+    def counted(self, target: str):
+        """A finished wait's duration as its domain counts it (working or calendar seconds)."""
+        seconds = MOMENTS[target][2]
+        if not self.working:
+            return F(seconds)
+        return Case(When(domain_id__in=self.working, then=F(WORKING[target][1])),
+                    default=F(seconds), output_field=FloatField())  # fmt: skip
+
+    def meter(self, *, less: str | None = None):
+        """Per fact: its calendar's meter now (less its domain's allowed ``target``: the reading
+        past which a wait that began is late). ``None`` outside working-time domains."""
+        whens = [
+            When(site_id=site, domain_id=domain,
+                 then=Value(reading - (self.allowed(domain, less) if less else 0.0)))
+            for (site, domain), reading in self.readings.items()
+        ]  # fmt: skip
+        return Case(*whens, default=Value(None), output_field=FloatField())
+
+    def took_python(self, fact: SlaFact, target: str) -> float | None:
+        """``counted`` in Python, for a finished wait; ``None`` while it runs."""
+        working = fact.domain_id in self.working
+        return getattr(fact, WORKING[target][1] if working else MOMENTS[target][2])
+
+    def waited_python(self, fact: SlaFact, target: str) -> float:
+        """How long a wait still running has taken at ``as_of``, as its domain counts."""
+        start = getattr(fact, MOMENTS[target][0])
+        if fact.domain_id in self.working:
+            clock = getattr(fact, WORKING[target][0])
+            reading = self.readings.get((fact.site_id, fact.domain_id))
+            return 0.0 if clock is None or reading is None else reading - clock
+        return (self.as_of - start).total_seconds()
 
 
 class Epoch(Func):
@@ -338,17 +406,36 @@ def _waiting(target: str, as_of: datetime) -> Q:
 
 
 def _late(target: str, targets: Targets, as_of: datetime) -> Q:
-    start, _end, seconds = MOMENTS[target]
-    over = Q(**{f"{seconds}__gt": targets.expression(target)})
+    start, _end, _seconds = MOMENTS[target]
+    finished_late = _finished(target, as_of) & _over(target, targets)
     overdue = Q(**{f"{start}__lt": targets.expression(target, as_of=as_of)})
-    return (_finished(target, as_of) & over) | (_waiting(target, as_of) & overdue)
+    if targets.working:
+        clock = WORKING[target][0]
+        working = Q(domain_id__in=targets.working)
+        overdue = (~working & overdue) | (
+            working & Q(**{f"{clock}__lt": targets.meter(less=target)})
+        )
+    return finished_late | (_waiting(target, as_of) & overdue)
 
 
-def _took(target: str, as_of: datetime):
-    start, _end, seconds = MOMENTS[target]
+def _over(target: str, targets: Targets) -> Q:
+    """A finished wait that took longer than its domain allows, as its domain counts time."""
+    from django.db.models.lookups import GreaterThan
+
+    return Q(GreaterThan(targets.counted(target), targets.expression(target)))
+
+
+def _took(target: str, targets: Targets, as_of: datetime):
+    start, _end, _seconds = MOMENTS[target]
+    running = Epoch(Value(as_of, output_field=SlaFact._meta.get_field("created_at")), F(start))
+    if targets.working:
+        running = Case(
+            When(domain_id__in=targets.working, then=targets.meter() - F(WORKING[target][0])),
+            default=running, output_field=FloatField(),
+        )  # fmt: skip
     return Case(
-        When(_finished(target, as_of), then=F(seconds)),
-        default=Epoch(Value(as_of, output_field=SlaFact._meta.get_field("created_at")), F(start)),
+        When(_finished(target, as_of), then=targets.counted(target)),
+        default=running,
         output_field=FloatField(),
     )
 
@@ -371,7 +458,7 @@ def _aggregates(targets: Targets, as_of: datetime) -> dict:
 
     aggregates = {"requests": Count("pk")}
     for target in Target:
-        seconds = MOMENTS[target][2]
+        seconds = targets.counted(target)
         aggregates |= {
             f"{target}_count": Count(seconds),
             f"{target}_percentiles": Percentiles(seconds),
@@ -426,7 +513,7 @@ def _figures_python(chosen: QuerySet[SlaFact], group_column: str, targets: Targe
         row["requests"] += 1
         row["failed"] += fact.state == RequestState.FAILED
         for target in Target:
-            seconds = getattr(fact, MOMENTS[target][2])
+            seconds = targets.took_python(fact, target)
             if seconds is not None:
                 row[target.value].append(seconds)
             row[f"{target}_late"] += _late_python(fact, target, targets, as_of) is not None
@@ -447,13 +534,14 @@ def _late_python(fact: SlaFact, target: str, targets: Targets, as_of: datetime):
     start, end, seconds = (getattr(fact, name) for name in MOMENTS[target])
     allowed = targets.allowed(fact.domain_id, target)
     if end is not None and end <= as_of and seconds is not None:
-        return (seconds, allowed, False) if seconds > allowed else None
+        took = targets.took_python(fact, target)
+        return (took, allowed, False) if took > allowed else None
     if target == Target.DECISION:
         waiting = start is not None
     else:
         building = fact.state in BUILDING or end is not None
         waiting = start is not None and start <= as_of and building
-    took = (as_of - start).total_seconds() if waiting else 0
+    took = targets.waited_python(fact, target) if waiting else 0
     return (took, allowed, True) if waiting and took > allowed else None
 
 
@@ -462,7 +550,7 @@ def _late_rows_sql(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
     """(request id, target, took, allowed, still waiting, late by) of every breach, in order."""
     parts = []
     for target in Target:
-        took = _took(target, as_of)
+        took = _took(target, targets, as_of)
         part = (
             chosen.filter(_late(target, targets, as_of))
             .annotate(t=Value(target.value), took=took, allowed=targets.expression(target),
@@ -542,7 +630,7 @@ def late_page(
     """
     as_of = cursor.as_of if cursor else timezone.now()
     period = cursor.period if cursor else (period or Period.last_days(30, now=as_of))
-    targets = Targets.of(list(SecurityDomain.objects.all()))
+    targets = Targets.of(list(SecurityDomain.objects.all()), as_of)
     chosen = _chosen(_facts(requests), period, as_of)
     with transaction.atomic():
         _tune_for_reports()
@@ -569,7 +657,7 @@ def late_all(report: SlaReport, requests: QuerySet, *, chunk_size: int = 2000,
     Streamed from a server-side cursor, the most overdue first, so a file of half a million
     breaches never sits in the web worker's memory. Titles are read in the same query.
     """
-    targets = Targets.of(list(SecurityDomain.objects.all()))
+    targets = Targets.of(list(SecurityDomain.objects.all()), report.as_of)
     chosen = _chosen(_facts(requests), report.period, report.as_of)
     if _use_sql():
         rows = _late_rows_sql(chosen, targets, report.as_of, None).iterator(chunk_size=chunk_size)
@@ -635,7 +723,7 @@ def _sla_report(requests, period, grouping, as_of, late_limit) -> SlaReport:
     domains = list(
         SecurityDomain.objects.annotate(counted=Exists(chosen.filter(domain=OuterRef("pk"))))
     )
-    targets = Targets.of(domains)
+    targets = Targets.of(domains, as_of)
     if _use_sql():
         figures = _figures_sql(chosen, group_column, group_model, _aggregates(targets, as_of),
                                everything=everything, period=period)  # fmt: skip
@@ -665,7 +753,34 @@ def _sla_report(requests, period, grouping, as_of, late_limit) -> SlaReport:
     build_target = timedelta(seconds=settings.PORTAL_SLA_BUILD_SECONDS)
     counted = {d for d in domains if d.counted}
     return SlaReport(period, grouping, decision_target, build_target, rows, breaches, counted,
-                     as_of, following)  # fmt: skip
+                     as_of, following, _holidays(chosen, domains, targets, period))  # fmt: skip
+
+
+def _holidays(chosen: QuerySet[SlaFact], domains: list[SecurityDomain], targets: Targets,
+              period: Period) -> list[Holiday]:  # fmt: skip
+    """The period's holidays at each site with requests in a working-time domain (one query,
+    none when no domain counts working time), named in the reader's language where known."""
+    from django.utils.translation import get_language
+
+    from provisioning.working_time import holiday_names
+
+    if not targets.working:
+        return []
+    sites = Site.objects.filter(
+        Exists(chosen.filter(site=OuterRef("pk"), domain_id__in=targets.working))
+    ).exclude(country="")
+    zone = dt.UTC
+    since, until = period.since.astimezone(zone).date(), period.until.astimezone(zone).date()
+    language = (get_language() or "en").split("-")[0]
+    weekdays = {int(day) for d in domains if d.pk in targets.working for day in d.working_days}
+    return [
+        Holiday(site, day, name)
+        for site in sites
+        for day, name in holiday_names(
+            site.country, site.holiday_subdivision, since, until, language
+        )
+        if day.isoweekday() in weekdays  # a Sunday's holiday takes no working time
+    ]
 
 
 def _sort_key(grouping: Grouping, group) -> tuple:
@@ -702,6 +817,8 @@ def sla_trend(
 
     as_of = now or timezone.now()
     chosen = _chosen(_facts(requests), period, as_of)
+    targets = Targets.of(list(SecurityDomain.objects.all()))
+    decision, build = targets.counted(Target.DECISION), targets.counted(Target.BUILD)
     week = TruncWeek("created_at", tzinfo=dt.UTC)
     if _use_sql():
         from django.contrib.postgres.fields import ArrayField
@@ -717,10 +834,10 @@ def sla_trend(
             .values("week")
             .annotate(
                 n=Count("pk"),
-                d_n=Count("decision_seconds"),
-                d=Percentiles("decision_seconds"),
-                b_n=Count("build_seconds"),
-                b=Percentiles("build_seconds"),
+                d_n=Count(decision),
+                d=Percentiles(decision),
+                b_n=Count(build),
+                b=Percentiles(build),
             )
             .order_by("week")
         )
@@ -730,13 +847,14 @@ def sla_trend(
             for r in rows
         ]  # fmt: skip
     weeks: dict[datetime, list] = {}
-    for created, decision, build in chosen.values_list(
-        "created_at", "decision_seconds", "build_seconds"
-    ):
+    for fact in chosen:
+        created = fact.created_at
         monday = (created - timedelta(days=created.weekday())).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        weeks.setdefault(monday, []).append((decision, build))
+        weeks.setdefault(monday, []).append(
+            (targets.took_python(fact, Target.DECISION), targets.took_python(fact, Target.BUILD))
+        )
     return [
         WeekFigures(
             monday, len(values),

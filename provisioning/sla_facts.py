@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from provisioning import working_time
 from provisioning.models import RequestState, RequestTransition, ResourceRequest, SlaFact
+from provisioning.working_time import WorkingCalendar
 
 DECIDED = (RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED)
 
@@ -46,20 +48,23 @@ def rebuild(cursor) -> None:
     """Every request's fact again, from the timeline: idempotent, one INSERT ... SELECT.
 
     Takes a Django cursor (``benchmarks.scale_data``'s ``AFTER_LOAD`` hook, the migration).
+    The working-time columns are ``clocks_refresh``'s (nothing to do until a domain counts
+    working time).
     """
     if cursor.db.vendor != "postgresql":
-        refresh(None)
+        refresh(None, clocks=False)
         return
     cursor.execute("TRUNCATE provisioning_slafact")
     select = FACTS_SELECT.format(where_transitions="", where_requests="")
     cursor.execute(f"INSERT INTO provisioning_slafact ({COLUMNS}) {select}")
 
 
-def refresh(request_ids: Iterable[int] | None) -> None:
+def refresh(request_ids: Iterable[int] | None, *, clocks: bool = True) -> None:
     """The facts of these requests (all when ``None``) again, from their timelines.
 
     For rows written to the timeline without the transition service (tests ageing a timeline,
-    data loads). Idempotent.
+    data loads). Idempotent. ``clocks``: their working-time columns too (not in the migration
+    that first made the facts, which predates them).
     """
     from django.db import connection
 
@@ -75,15 +80,20 @@ def refresh(request_ids: Iterable[int] | None) -> None:
                 f"ON CONFLICT (request_id) DO UPDATE SET {updates}",
                 [] if ids is None else [ids, ids],
             )
+        if clocks:
+            clocks_refresh(None if ids is None else SlaFact.objects.filter(pk__in=ids))
         return
     # SQLite (the newcomer's demo): request by request, small by nature.
     requests = ResourceRequest.objects.select_related("allocation__region")
+    if clocks:
+        requests = requests.select_related("allocation__region__site", "allocation__region__domain")
     if ids is not None:
         requests = requests.filter(pk__in=ids)
     for request in requests.iterator(chunk_size=500):
         fact = _fact_of(request)
+        calendar = _calendar(request) if clocks else None
         for transition in request.transitions.order_by("at", "id"):
-            move(fact, transition.to_state, transition.at)
+            move(fact, transition.to_state, transition.at, calendar)
         fact.state = request.state
         fact.save()
 
@@ -102,8 +112,10 @@ def _fact_of(request: ResourceRequest) -> SlaFact:
     )
 
 
-def move(fact, state: str, at: datetime) -> None:
-    """The rules, once in Python: first submission, decision and approval; last completion."""
+def move(fact, state: str, at: datetime, calendar: WorkingCalendar | None = None) -> None:
+    """The rules, once in Python: first submission, decision and approval; last completion.
+
+    With the domain's working ``calendar``, the same durations in working time too."""
     fact.state = state
     if state == RequestState.PENDING_APPROVAL and fact.submitted_at is None:
         fact.submitted_at = at
@@ -117,20 +129,77 @@ def move(fact, state: str, at: datetime) -> None:
         fact.completed_at = at
         if fact.approved_at is not None:
             fact.build_seconds = (at - fact.approved_at).total_seconds()
+    clock(fact, calendar)
+
+
+def clock(fact, calendar: WorkingCalendar | None) -> None:
+    """The fact's working-time columns from its moments (cleared where time is calendar)."""
+    if calendar is None:
+        fact.submitted_clock = fact.approved_clock = None
+        fact.decision_working_seconds = fact.build_working_seconds = None
+        return
+    fact.submitted_clock = _reading(calendar, fact.submitted_at)
+    fact.approved_clock = _reading(calendar, fact.approved_at)
+    fact.decision_working_seconds = (
+        calendar.reading(fact.decided_at) - fact.submitted_clock
+        if fact.decision_seconds is not None else None
+    )  # fmt: skip
+    fact.build_working_seconds = (
+        calendar.reading(fact.completed_at) - fact.approved_clock
+        if fact.build_seconds is not None else None
+    )  # fmt: skip
+
+
+def _reading(calendar: WorkingCalendar, moment: datetime | None) -> float | None:
+    return None if moment is None else calendar.reading(moment)
+
+
+CLOCK_COLUMNS = ["submitted_clock", "approved_clock", "decision_working_seconds",
+                 "build_working_seconds"]  # fmt: skip
+
+
+def clocks_refresh(facts=None, *, chunk_size: int = 2000) -> int:
+    """The working-time columns of ``facts`` (all when ``None``) again: after a domain's hours or
+    clock, or a site's zone or holidays, changed, and after a bulk rebuild. Returns how many
+    facts now count working time."""
+    from django.db.models import Q
+
+    facts = SlaFact.objects.all() if facts is None else facts
+    calendars = working_time.calendars()
+    working = Q(pk__in=[]) if not calendars else Q(
+        domain_id__in={domain for _site, domain in calendars}
+    )  # fmt: skip
+    facts.exclude(working).exclude(submitted_clock=None, approved_clock=None).update(
+        **dict.fromkeys(CLOCK_COLUMNS)
+    )
+    counted, batch = 0, []
+    for fact in facts.filter(working).order_by("pk").iterator(chunk_size=chunk_size):
+        clock(fact, calendars[(fact.site_id, fact.domain_id)])
+        batch.append(fact)
+        if len(batch) >= chunk_size:
+            SlaFact.objects.bulk_update(batch, CLOCK_COLUMNS)
+            counted, batch = counted + len(batch), []
+    SlaFact.objects.bulk_update(batch, CLOCK_COLUMNS)
+    return counted + len(batch)
+
+
+def _calendar(request: ResourceRequest) -> WorkingCalendar | None:
+    region = request.allocation.region
+    return working_time.calendar_of(region.site, region.domain)
 
 
 def fact_created(request: ResourceRequest, transition: RequestTransition) -> None:
     """A new request's fact (its first timeline row was just written)."""
     fact = _fact_of(request)
-    move(fact, transition.to_state, transition.at)
+    move(fact, transition.to_state, transition.at, _calendar(request))
     fact.save(force_insert=True)
 
 
 def fact_moved(request: ResourceRequest, transition: RequestTransition) -> None:
     """Move the request's fact on; the caller holds the request's lock, so no one races us."""
-    fact = SlaFact.objects.filter(request=request).first()
+    fact = SlaFact.objects.filter(request=request).select_related("site", "domain").first()
     if fact is None:  # a request from before the facts, or loaded without them
         refresh([request.pk])
         return
-    move(fact, transition.to_state, transition.at)
+    move(fact, transition.to_state, transition.at, working_time.calendar_of(fact.site, fact.domain))
     fact.save()

@@ -39,6 +39,7 @@ from provisioning.models import (
 )
 from provisioning.models.catalog import volume_size_limit
 from tenants.models import Allocation
+from tenants.quotas import DIMENSIONS, usage_by_allocation
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 NAME_HELP = gettext_lazy(
@@ -1013,6 +1014,103 @@ class VolumeDecommissionSpecForm(_OnVolumeForm):
         return ValidSpec(spec, {})
 
 
+#: The most a quota change may ask for in one dimension: a typing slip, not capacity.
+QUOTA_CEILING = 1_000_000
+
+
+class QuotaChangeSpecForm(forms.Form):
+    """New limits for some of an allocation's quotas: never below what is in use (or asked for
+    by requests in flight), and at least one that changes."""
+
+    def __init__(self, *args: Any, allocation: Allocation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocation = allocation
+        for dimension in DIMENSIONS:
+            self.fields[dimension.key] = forms.IntegerField(
+                required=False, min_value=0, max_value=QUOTA_CEILING, label=dimension.label
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        usage = usage_by_allocation([self.allocation]).get(self.allocation.pk, [])
+        used = {u.dimension.key: u.used for u in usage}
+        self.changes = {}
+        for dimension in DIMENSIONS:
+            wanted = data.get(dimension.key)
+            current = getattr(self.allocation, dimension.key)
+            if wanted is None or wanted == current:
+                continue
+            if wanted < used.get(dimension.key, 0):
+                self.add_error(dimension.key, _(
+                    "%(used)s are in use or asked for by requests in flight: the limit cannot "
+                    "go below that."
+                ) % {"used": used[dimension.key]})  # fmt: skip
+                continue
+            self.changes[dimension.key] = (current, wanted, used.get(dimension.key, 0))
+        if not self.errors and not self.changes:
+            raise ValidationError(
+                _("Give at least one new limit that differs from today's."), code="unchanged"
+            )
+        return data
+
+    def valid_spec(self) -> ValidSpec:
+        sentence = (
+            "Quota of "
+            + str(self.allocation)
+            + ": "
+            + "; ".join(f"{key} {old} -> {new}" for key, (old, new, _used) in self.changes.items())
+        )
+        spec = {
+            "target": str(self.allocation),
+            "limits": {key: new for key, (_old, new, _used) in self.changes.items()},
+            "from": {key: old for key, (old, _new, _used) in self.changes.items()},
+            "used": {key: used for key, (_old, _new, used) in self.changes.items()},
+            "sentence": sentence,
+        }
+        return ValidSpec(spec, {})
+
+
+class LeaseExtendSpecForm(forms.Form):
+    """A later end for a server's lease, within the longest lease there is from now."""
+
+    lease_end = forms.DateTimeField()
+
+    def __init__(self, *args: Any, target: Server, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.server = target
+
+    def clean_lease_end(self):
+        lease_end = self.cleaned_data["lease_end"]
+        current, now = self.server.lease_end, timezone.now()
+        if current is None:
+            raise ValidationError(_("%(server)s has no lease: it runs until it is "
+                                    "decommissioned.") % {"server": self.server})  # fmt: skip
+        if lease_end <= max(current, now):
+            raise ValidationError(
+                _("The new end must be after the lease's current end (%(end)s).")
+                % {"end": timezone.localtime(current).strftime("%Y-%m-%d %H:%M")}
+            )
+        if lease_end > now + timedelta(days=MAX_LEASE_DAYS):
+            raise ValidationError(
+                _("A lease can last at most %(days)s days.") % {"days": MAX_LEASE_DAYS}
+            )
+        return lease_end
+
+    def valid_spec(self) -> ValidSpec:
+        lease_end, current = self.cleaned_data["lease_end"], self.server.lease_end
+        days = (lease_end - current).total_seconds() / 86400
+        spec = {
+            "target": self.server.name,
+            "lease_end": lease_end.isoformat(),
+            "from_lease_end": current.isoformat(),
+            "sentence": (
+                f"Extend the lease of {self.server.name} from {current:%Y-%m-%d %H:%M} to "
+                f"{lease_end:%Y-%m-%d %H:%M} UTC (+{days:.1f} days)"
+            ),
+        }
+        return ValidSpec(spec, {})
+
+
 #: Day-2 kinds that say more than their target, validated against it.
 DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.SERVER_RESIZE: ResizeSpecForm,
@@ -1022,6 +1120,7 @@ DAY2_SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.VOLUME_DETACH: VolumeDetachSpecForm,
     Kind.VOLUME_EXTEND: VolumeExtendSpecForm,
     Kind.VOLUME_DECOMMISSION: VolumeDecommissionSpecForm,
+    Kind.LEASE_EXTEND: LeaseExtendSpecForm,
 }
 
 
@@ -1042,6 +1141,7 @@ SPEC_FORMS: dict[str, type[forms.Form]] = {
     Kind.NETWORK: NetworkSpecForm,
     Kind.SECURITY_GROUP: SecurityGroupSpecForm,
     Kind.VOLUME: VolumeSpecForm,
+    Kind.QUOTA_CHANGE: QuotaChangeSpecForm,
 }
 
 

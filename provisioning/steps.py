@@ -15,7 +15,13 @@ import logging
 from collections.abc import Callable
 
 from provisioning import cloud
-from provisioning.cloud.base import CloudError, CloudNotFound, CloudTransientError, request_tag
+from provisioning.cloud.base import (
+    CloudError,
+    CloudNotFound,
+    CloudTarget,
+    CloudTransientError,
+    request_tag,
+)
 from provisioning.models import Kind
 from provisioning.services.work import (
     LeaseKeeper,
@@ -586,6 +592,37 @@ def decommission_volume(item: WorkItem, result: StepResult) -> bool:
     return False
 
 
+# --- capacity ---------------------------------------------------------------------------------
+
+
+def change_quota(item: WorkItem, result: StepResult) -> bool:
+    """Set the project's quotas to those asked for (idempotent: the same values again); the
+    allocation's limits follow when this is recorded. Nothing to do in the cloud where quotas
+    are not pushed (``PORTAL_PUSH_QUOTAS``)."""
+    if item.quota_limits:
+        cloud.quota_set(CloudTarget(cloud=item.target.cloud), item.target.project_id,
+                        **item.quota_limits)  # fmt: skip
+    result.capacity_done = True
+    result.status_note = "Quotas set in the cloud" if item.quota_limits else "Quotas recorded"
+    return True
+
+
+def restore_quota(item: WorkItem) -> str:
+    """A refused or half-done push: the project's quotas back to the allocation's."""
+    if not item.quota_previous:
+        return ""
+    cloud.quota_set(CloudTarget(cloud=item.target.cloud), item.target.project_id,
+                    **item.quota_previous)  # fmt: skip
+    return " The project's quotas in the cloud were set back to the allocation's."
+
+
+def extend_lease(item: WorkItem, result: StepResult) -> bool:
+    """A lease is the portal's own promise (the sweeper acts on it): nothing to ask the cloud."""
+    result.capacity_done = True
+    result.status_note = "Lease extended"
+    return True
+
+
 def decommission_network(item: WorkItem, result: StepResult) -> bool:
     cloud.network_delete_by_tag(item.target, item.network_tag)
     result.target_deleted = f"Decommissioned by request #{item.request_id}"
@@ -612,6 +649,8 @@ STEPS: dict[Kind, Callable[[WorkItem, StepResult], bool]] = {
     Kind.VOLUME_DETACH: detach_volume,
     Kind.VOLUME_EXTEND: extend_volume,
     Kind.VOLUME_DECOMMISSION: decommission_volume,
+    Kind.QUOTA_CHANGE: change_quota,
+    Kind.LEASE_EXTEND: extend_lease,
 }
 CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SERVER: cleanup_servers,
@@ -621,4 +660,5 @@ CLEANUPS: dict[Kind, Callable[[WorkItem], str]] = {
     Kind.SECURITY_GROUP: cleanup_security_group,
     Kind.VOLUME: cleanup_volume,
     Kind.VOLUME_ATTACH: cleanup_attach,
+    Kind.QUOTA_CHANGE: restore_quota,
 }

@@ -74,6 +74,21 @@ def periodic_deadlines() -> None:
 
 
 @shared_task(ignore_result=True)
+def sla_clocks_refresh(domain_id: int | None = None, site_id: int | None = None) -> None:
+    """The working-time figures of one domain's or site's requests again (its calendar was
+    edited). Idempotent: it computes them from the facts' own moments."""
+    from provisioning.models import SlaFact
+    from provisioning.sla_facts import clocks_refresh
+
+    facts = SlaFact.objects.all()
+    if domain_id is not None:
+        facts = facts.filter(domain_id=domain_id)
+    if site_id is not None:
+        facts = facts.filter(site_id=site_id)
+    clocks_refresh(facts)
+
+
+@shared_task(ignore_result=True)
 def monthly_report() -> None:
     """The month before's SLA report as a PDF, mailed (on the 1st; sent once)."""
     from provisioning.monthly import monthly_report_send

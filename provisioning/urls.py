@@ -2,6 +2,7 @@
 
 from provisioning.views import (
     approvals,
+    capacity,
     notifications,
     operators,
     reports,
@@ -15,6 +16,7 @@ urlpatterns = [
     *requests.urlpatterns,
     *resources.urlpatterns,
     *approvals.urlpatterns,
+    *capacity.urlpatterns,
     *operators.urlpatterns,
     *reports.urlpatterns,
     *search.urlpatterns,

@@ -69,6 +69,8 @@ $BIN/python manage.py sync_catalog >/dev/null
 $BIN/python manage.py sync_allocations >/dev/null
 # One request left waiting for a decision since 13 hours: the deadline check escalates it.
 $BIN/python manage.py seed_demo_waiting >/dev/null
+# Last June's decisions in NATO RESTRICTED (working time): the June report leaves out Whit Monday.
+$BIN/python manage.py seed_demo_history >/dev/null
 
 # The agency's identity services: an OpenID Connect provider, and a directory when slapd is
 # installed (apt-get install slapd); their people are printed with the logins.

@@ -11,6 +11,7 @@ from guardian.admin import GuardedModelAdmin
 from guardian.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
 
 from portal.admin import AuditedAdmin
+from provisioning.services.calendars import sla_clocks_changed
 from tenants import services
 from tenants.access import DOMAIN_PERMISSION, OFFICER_PERMISSION, SITE_PERMISSION
 from tenants.models import (
@@ -80,8 +81,14 @@ class SecurityDomainAdmin(GrantsAdmin):
 
     grants = (DOMAIN_PERMISSION, OFFICER_PERMISSION)
     list_display = ["name", "level", "marking", "banner_colour", "requires_security_officer",
-                    "external_addresses", "firewall_review", "open_ingress"]  # fmt: skip
+                    "external_addresses", "firewall_review", "open_ingress",
+                    "sla_clock"]  # fmt: skip
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # the SLA figures follow an edited working calendar
+            sla_clocks_changed(domain=obj, fields=form.changed_data)
 
 
 @admin.register(Site)
@@ -89,8 +96,13 @@ class SiteAdmin(GrantsAdmin):
     """Site entitlements are object permissions on the site: see "Object permissions"."""
 
     grants = (SITE_PERMISSION,)
-    list_display = ["name", "location"]
+    list_display = ["name", "location", "timezone", "country"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # the SLA figures follow an edited time zone or holidays
+            sla_clocks_changed(site=obj, fields=form.changed_data)
 
 
 @admin.register(CloudRegion)

@@ -16,6 +16,18 @@ SITES = [
     ("Braine-l'Alleud", "braine-l-alleud", "Braine-l'Alleud, Belgium"),
     ("Oeiras", "oeiras", "Oeiras, Portugal"),
 ]
+# site slug -> time zone and the country whose public holidays stop working-time targets
+SITE_CALENDARS = {
+    "brussels": ("Europe/Brussels", "BE"),
+    "the-hague": ("Europe/Amsterdam", "NL"),
+    "mons": ("Europe/Brussels", "BE"),
+    "braine-l-alleud": ("Europe/Brussels", "BE"),
+    "oeiras": ("Europe/Lisbon", "PT"),
+}
+# The contract counts the RESTRICTED and SECRET targets in working time (Monday to Friday,
+# 08:00-18:00 at each site, less its holidays): a decision within a working day.
+WORKING_TIME_DOMAINS = {"nato-restricted", "nato-secret"}
+WORKING_DECISION_TARGET_HOURS = 10
 
 # name, slug, short (used in region names), level, marking, colour, security officer required,
 # external addresses (floating IPs: allowed, with the officer's approval, or forbidden)

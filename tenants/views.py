@@ -65,7 +65,10 @@ class AllocationDetailView(RestrictedDetailView):
     template_name = "tenants/allocation_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from provisioning.services import request_refusal
+
         kwargs["usage"] = usage_with_pending([self.object])[self.object.pk]
+        kwargs["may_request"] = request_refusal(self.request.user, self.object) is None
         return super().get_context_data(**kwargs)
 
 

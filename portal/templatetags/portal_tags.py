@@ -55,6 +55,32 @@ def quantity(value: int | None, dimension) -> str:
     return f"{value} {dimension.unit}" if dimension.unit else str(value)
 
 
+@register.filter
+def parse_iso(value: str | None):
+    """An ISO 8601 moment kept in a spec, as a datetime the ``date`` filter shows in the
+    reader's time zone."""
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(value) if value else None
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template (a form's errors by field name); None when absent."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def quota_changes(spec: dict) -> list[tuple]:
+    """A quota change request's (dimension, limit before, limit asked for, in use when asked),
+    in the order quotas are always shown."""
+    from tenants.quotas import DIMENSIONS
+
+    limits, before, used = spec.get("limits", {}), spec.get("from", {}), spec.get("used", {})
+    return [(d, before.get(d.key), limits[d.key], used.get(d.key)) for d in DIMENSIONS
+            if d.key in limits]  # fmt: skip
+
+
 def _readable(value) -> str:
     """A stored audit value in words: lists joined, mappings as "key: value", nothing as —."""
     if value is None or value == "" or value == [] or value == {}:

@@ -235,7 +235,7 @@ class RequestCreateSerializer(serializers.Serializer):
     allocation = id_serializer_field(
         required=False,
         help_text=gettext_lazy(
-            "Allocation id; for the kinds server, network, security_group and volume."
+            "Allocation id; for the kinds server, network, security_group, volume and quota_change."
         ),
     )
     spec = serializers.JSONField(
@@ -244,7 +244,9 @@ class RequestCreateSerializer(serializers.Serializer):
             "network: name, cidr, gateway?, dns?, router?; server: name, offering or "
             "flavor+image, networks (ids), count?, ssh_key? (id of one of your SSH keys), "
             "security_groups? (ids), boot_volume_gb?, lease_end?; volume: name, size_gb, "
-            "volume_type?, description?; security_group: name, description?"
+            "volume_type?, description?; security_group: name, description?; quota_change: "
+            "the new limits of the quotas to change (instances, vcpus, ram_mb, networks, "
+            "routers, floating_ips, volumes, gigabytes); lease_extend: lease_end"
         ),
     )
     target = id_serializer_field(
@@ -701,6 +703,55 @@ class SlaTargetSerializer(serializers.Serializer):
         }
 
 
+def _hours_of(domain) -> dict[str, Any]:
+    return {
+        "days": sorted(int(d) for d in domain.working_days),
+        "from": domain.working_from.strftime("%H:%M"),
+        "until": domain.working_until.strftime("%H:%M"),
+    }
+
+
+# Declared with type(): "from" is a Python keyword, and the API speaks as the domain's form does.
+SlaHoursSerializer = type(
+    "SlaHoursSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "A domain's working hours (its targets count working time).",
+        "days": serializers.ListField(
+            child=serializers.IntegerField(), help_text=gettext_lazy("ISO weekdays: Monday is 1.")
+        ),
+        "from": serializers.CharField(help_text=gettext_lazy("HH:MM, in each site's time zone.")),
+        "until": serializers.CharField(help_text=gettext_lazy("HH:MM, in each site's time zone.")),
+        "to_representation": lambda self, domain: _hours_of(domain),
+    },
+)
+
+
+class SlaCalendarSerializer(serializers.Serializer):
+    """The clock a counted domain's targets run on."""
+
+    domain = serializers.CharField(source="marking")
+    counts = serializers.ChoiceField(
+        choices=["calendar", "working"],
+        source="sla_clock",
+        help_text=gettext_lazy(
+            "calendar: around the clock; working: the hours below at each site, less its "
+            "public holidays."
+        ),
+    )
+    hours = serializers.SerializerMethodField()
+
+    @extend_schema_field(SlaHoursSerializer(allow_null=True))
+    def get_hours(self, domain) -> dict[str, Any] | None:
+        return SlaHoursSerializer(domain).data if domain.counts_working_time else None
+
+
+class SlaHolidaySerializer(serializers.Serializer):
+    site = serializers.CharField(source="site.name")
+    date = serializers.DateField(source="day")
+    name = serializers.CharField()
+
+
 class SlaReportSerializer(serializers.Serializer):
     period = SlaPeriodSerializer()
     group_by = serializers.CharField(source="grouping")
@@ -714,6 +765,15 @@ class SlaReportSerializer(serializers.Serializer):
         many=True,
         help_text=gettext_lazy(
             "The targets each counted domain is held to (its own or the default)."
+        ),
+    )
+    calendars = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Each counted domain's clock: calendar or working time.")
+    )
+    holidays = SlaHolidaySerializer(
+        many=True,
+        help_text=gettext_lazy(
+            "The period's public holidays at the sites whose working-time targets it counted."
         ),
     )
     rows = SlaRowSerializer(many=True)
@@ -735,6 +795,10 @@ class SlaReportSerializer(serializers.Serializer):
     @extend_schema_field(RegionAvailabilitySerializer(many=True))
     def get_availability(self, report) -> list[dict[str, Any]]:
         return RegionAvailabilitySerializer(self.context.get("availability", []), many=True).data
+
+    @extend_schema_field(SlaCalendarSerializer(many=True))
+    def get_calendars(self, report) -> list[dict[str, Any]]:
+        return SlaCalendarSerializer([t[0] for t in report.targets], many=True).data
 
     def get_decision_target_seconds(self, report) -> int:
         return int(report.decision_target.total_seconds())

@@ -113,6 +113,18 @@ STOP_EXAMPLE = {
     "target": 77,
     "justification": "Maintenance window of the planning tool.",
 }
+QUOTA_EXAMPLE = {
+    "kind": "quota_change",
+    "allocation": 3,
+    "spec": {"instances": 40, "vcpus": 80, "ram_mb": 163840},
+    "justification": "The exercise doubles the analysts' sandboxes from January.",
+}
+LEASE_EXAMPLE = {
+    "kind": "lease_extend",
+    "target": 77,
+    "spec": {"lease_end": "2027-03-31T18:00:00+02:00"},
+    "justification": "The exercise was moved to the end of March.",
+}
 
 
 @extend_schema_view(
@@ -158,6 +170,8 @@ class RequestViewSet(RestrictedViewSet):
             OpenApiExample("A network", value=NETWORK_EXAMPLE, request_only=True),
             OpenApiExample("A server on it", value=SERVER_EXAMPLE, request_only=True),
             OpenApiExample("Stop a server", value=STOP_EXAMPLE, request_only=True),
+            OpenApiExample("More quota", value=QUOTA_EXAMPLE, request_only=True),
+            OpenApiExample("A longer lease", value=LEASE_EXAMPLE, request_only=True),
         ],
     )
     def create(self, request, *args, **kwargs) -> Response:

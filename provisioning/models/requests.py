@@ -41,6 +41,8 @@ class Stage(models.TextChoices):
 
     TENANT = "tenant", _("Tenant approver")
     SECURITY = "security", _("Security officer")
+    MANAGER = "manager", _("Tenant manager")
+    OPERATOR = "operator", _("Operator")
 
 
 class Kind(models.TextChoices):
@@ -63,10 +65,19 @@ class Kind(models.TextChoices):
     VOLUME_DETACH = "volume_detach", _("Detach a volume")
     VOLUME_EXTEND = "volume_extend", _("Extend a volume")
     VOLUME_DECOMMISSION = "volume_decommission", _("Decommission volume")
+    QUOTA_CHANGE = "quota_change", _("Change quota")
+    LEASE_EXTEND = "lease_extend", _("Extend a lease")
 
     @property
     def is_day2(self) -> bool:
-        return self not in (Kind.SERVER, Kind.NETWORK, Kind.SECURITY_GROUP, Kind.VOLUME)
+        """A change to a resource that exists (the request names its target)."""
+        return self not in (Kind.SERVER, Kind.NETWORK, Kind.SECURITY_GROUP, Kind.VOLUME,
+                            Kind.QUOTA_CHANGE)  # fmt: skip
+
+    @property
+    def is_capacity(self) -> bool:
+        """More capacity or more time: decided by the tenant's manager, then an operator."""
+        return self in (Kind.QUOTA_CHANGE, Kind.LEASE_EXTEND)
 
     @property
     def on_volume(self) -> bool:
@@ -82,7 +93,7 @@ class Kind(models.TextChoices):
 
     @property
     def on_server(self) -> bool:
-        return self.value.startswith("server_")
+        return self.value.startswith("server_") or self == Kind.LEASE_EXTEND
 
 
 #: What request list indexes carry besides their order: the access filter's and the filters'.

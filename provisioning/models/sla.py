@@ -41,6 +41,13 @@ class SlaFact(models.Model):
     completed_at = models.DateTimeField(null=True, help_text=_("Completion (after any retries)."))
     decision_seconds = models.FloatField(null=True, help_text=_("Submitted to first decision."))
     build_seconds = models.FloatField(null=True, help_text=_("First approval to completion."))
+    # Where the domain's targets count working time (``provisioning.working_time``): the same
+    # durations in working time, and the calendar's meter when each wait began, so a wait still
+    # running is measured in SQL (the meter now, less the reading kept).
+    decision_working_seconds = models.FloatField(null=True)
+    build_working_seconds = models.FloatField(null=True)
+    submitted_clock = models.FloatField(null=True)
+    approved_clock = models.FloatField(null=True)
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = Allocation.access_paths.via("allocation")

@@ -4,7 +4,8 @@ reached, its tenant's managers told when it is breached, and the operators after
 The decision target is the request's domain's (``SecurityDomain.sla_decision``) or the
 portal's (``PORTAL_SLA_DECISION_SECONDS``), the one the SLA report holds decisions to; each stage
 is measured from the moment it began to wait (submission, or the previous stage's approval), so
-a security officer has the whole target for the second stage.
+a security officer has the whole target for the second stage, and in the time the domain counts
+(working time stops at night, at weekends and on the site's holidays).
 
 A sweep (every ``PORTAL_DEADLINE_SWEEP_EVERY`` seconds, beat) takes the steps that became due:
 in the request's row it records how many steps of its current stage were taken
@@ -28,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.audit import audit_record
-from provisioning import notifications
+from provisioning import notifications, working_time
 from provisioning.models import RequestState, ResourceRequest
 from tenants.models import SecurityDomain
 
@@ -77,7 +78,9 @@ def waiting_requests(now: datetime, steps: list[Step]) -> QuerySet[ResourceReque
         .exclude(deadline_stage=F("pending_stage"), deadline_step__gte=len(steps))
         .annotate(stage_since=Coalesce(Max("approvals__decided_at"), "created_at"))
         .filter(stage_since__lte=now - shortest * steps[0].fraction)
-        .select_related("allocation__tenant", "allocation__region__domain")
+        .select_related(
+            "allocation__tenant", "allocation__region__domain", "allocation__region__site"
+        )
         .order_by("pk")
     )
 
@@ -85,8 +88,19 @@ def waiting_requests(now: datetime, steps: list[Step]) -> QuerySet[ResourceReque
 def steps_due(request: ResourceRequest, now: datetime, steps: list[Step]) -> int:
     """How many steps of the ladder are due for ``request``'s current stage at ``now``."""
     target = decision_target(request)
-    waited = now - request.stage_since
+    waited = waited_for(request, now)
     return sum(1 for step in steps if waited >= target * step.fraction)
+
+
+def waited_for(request: ResourceRequest, now: datetime) -> timedelta:
+    """How long the current stage has waited, as its domain counts: calendar time, or working
+    time by the site's calendar (never more than the calendar time, which the query's
+    prefilter relies on)."""
+    region = request.allocation.region
+    calendar = working_time.calendar_of(region.site, region.domain)
+    if calendar is None:
+        return now - request.stage_since
+    return timedelta(seconds=calendar.between(request.stage_since, now))
 
 
 def deadlines_sweep(now: datetime | None = None) -> int:
@@ -131,7 +145,7 @@ def _take(request: ResourceRequest, taken: int, due: int, steps: list[Step], now
             after={
                 "stage": fresh.pending_stage,
                 "told": [s.whom for s in send],
-                "waited_seconds": round((now - request.stage_since).total_seconds()),
+                "waited_seconds": round(waited_for(request, now).total_seconds()),
                 "target_seconds": round(target.total_seconds()),
             },
             tenant=request.allocation.tenant,

@@ -49,6 +49,8 @@ from provisioning.cloud.base import (
 )
 from provisioning.models import Kind, RequestState, ResourceRequest
 from provisioning.selectors import lease_lapsed
+from provisioning.services.allocations import cloud_limits
+from provisioning.services.capacity import capacity_record
 from provisioning.services.resources import (
     floating_ip_mirror,
     network_mirror,
@@ -65,6 +67,7 @@ from provisioning.services.transitions import (
     requests_locked,
     transition,
 )
+from tenants.quotas import DIMENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,10 @@ class WorkItem:
     #: The target volume's cloud id and name (volume requests).
     volume_backend_id: str = ""
     volume_name: str = ""
+    #: A quota change: the project's quotas in the cloud's names, as asked for and as they are
+    #: in the portal now (what a failed push is set back to); empty when quotas are not pushed.
+    quota_limits: dict[str, int] = field(default_factory=dict)
+    quota_previous: dict[str, int] = field(default_factory=dict)
     #: The deadline passed: the reason to fail with (after cleaning up).
     expired: str = ""
     #: A worker that stopped (or was fenced out) may have had a create in flight until then:
@@ -151,6 +158,8 @@ class StepResult:
     volumes: list[VolumeInfo] = field(default_factory=list)
     #: Failure clean-up removed what this attempt built.
     cleaned_up: bool = False
+    #: A capacity request's change is in place in the cloud (or needs none): record it.
+    capacity_done: bool = False
 
 
 def poll_delay(polls: int) -> float:
@@ -309,6 +318,7 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
                     .order_by("name", "id")
                     .values_list("backend_id", flat=True)
                 )
+        quota_limits, quota_previous = _quota_push(request)
         return WorkItem(
             request_id=request.pk,
             kind=Kind(request.kind),
@@ -328,10 +338,25 @@ def work_claim(request_id: int, *, token: int, owner: str) -> WorkItem | None:
             security_group_tag=group.tag if group else "",
             volume_backend_id=volume.backend_id if volume else "",
             volume_name=volume.name if volume else "",
+            quota_limits=quota_limits,
+            quota_previous=quota_previous,
             expired=expired,
             settle_until=parse_datetime(settle) if settle else None,
             fresh=fresh,
         )
+
+
+def _quota_push(request: ResourceRequest) -> tuple[dict[str, int], dict[str, int]]:
+    """For a quota change: the cloud's quotas as asked for, and as the portal holds them now."""
+    if request.kind != Kind.QUOTA_CHANGE or not settings.PORTAL_PUSH_QUOTAS:
+        return {}, {}
+    previous = cloud_limits(request.allocation)
+    wanted = dict(previous)
+    for dimension in DIMENSIONS:
+        if dimension.key in request.spec["limits"]:
+            for name in dimension.cloud_quotas:
+                wanted[name] = request.spec["limits"][dimension.key]
+    return wanted, previous
 
 
 def lease_renew(request_id: int, *, token: int) -> bool:
@@ -425,6 +450,8 @@ def _mirror(request: ResourceRequest, result: StepResult) -> None:
             backend_id__in=result.released_ips
         ):
             resource_mark_deleted(address, reason=reason)
+    if result.capacity_done:
+        capacity_record(request)
     if result.target_deleted:
         target = (
             request.target_server

@@ -46,3 +46,26 @@ def duration(seconds: float | None) -> str:
         return _pair(_hours(hours), minutes and _minutes(minutes))
     days, hours = divmod(hours, 24)
     return _pair(_days(days), hours and _hours(hours))
+
+
+@register.filter
+def weekdays(days: str) -> str:
+    """ISO weekday digits as words: ``"12345"`` -> "Monday to Friday", ``"135"`` -> "Monday,
+    Wednesday, Friday" (a run of three or more is a range), in the active language."""
+    from django.utils.dates import WEEKDAYS
+
+    numbers = sorted({int(d) for d in days or ""})
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    words = []
+    for run in runs:
+        names = [str(WEEKDAYS[n - 1]) for n in run]  # Django's WEEKDAYS: Monday is 0
+        if len(run) >= 3:
+            words.append(_("%(first)s to %(last)s") % {"first": names[0], "last": names[-1]})
+        else:
+            words.extend(names)
+    return ", ".join(words)

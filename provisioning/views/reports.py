@@ -173,9 +173,9 @@ def sla_csv(report: SlaReport, request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _csv_headers(report: SlaReport) -> tuple[list[str], list[str], list[str]]:
-    """The column headers of the figures, of the late requests and of the regions'
-    availability, in the current language."""
+def _csv_headers(report: SlaReport) -> tuple[list[str], ...]:
+    """The column headers of the figures, of the late requests, of the regions' availability,
+    and of the calendar the targets count, in the current language."""
     group = {
         Grouping.DOMAIN: pgettext("CSV column", "domain"),
         Grouping.SITE: pgettext("CSV column", "site"),
@@ -197,14 +197,19 @@ def _csv_headers(report: SlaReport) -> tuple[list[str], list[str], list[str]]:
                  pgettext("CSV column", "incidents"), pgettext("CSV column", "down_s"),
                  pgettext("CSV column", "latency_p50_ms"),
                  pgettext("CSV column", "latency_p95_ms")]  # fmt: skip
-    return figures, late, available
+    calendar = [pgettext("CSV column", "domain"), pgettext("CSV column", "counts"),
+                pgettext("CSV column", "working_days"), pgettext("CSV column", "working_from"),
+                pgettext("CSV column", "working_until")]  # fmt: skip
+    holidays = [pgettext("CSV column", "site"), pgettext("CSV column", "holiday_date"),
+                pgettext("CSV column", "holiday")]  # fmt: skip
+    return figures, late, available, calendar, holidays
 
 
 def _csv_lines(
-    report: SlaReport, request: HttpRequest, headers: tuple[list[str], list[str], list[str]]
+    report: SlaReport, request: HttpRequest, headers: tuple[list[str], ...]
 ) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    figures, late, available = headers
+    figures, late, available, calendar, holidays = headers
     yield writer.writerow(figures)
     for row in report.rows:
         d, b = row.decision_stats, row.build_stats
@@ -227,6 +232,18 @@ def _csv_lines(
                                whole.failures, len(a.region_incidents),
                                round(a.downtime.total_seconds()), whole.p50_ms,
                                whole.p95_ms])  # fmt: skip
+    yield writer.writerow([])
+    yield writer.writerow(calendar)
+    for domain, _decision, _build in report.targets:
+        hours = ["", "", ""]
+        if domain.counts_working_time:
+            hours = [domain.working_days, domain.working_from.strftime("%H:%M"),
+                     domain.working_until.strftime("%H:%M")]  # fmt: skip
+        yield writer.writerow([domain.slug, domain.sla_clock, *hours])
+    yield writer.writerow([])
+    yield writer.writerow(holidays)
+    for holiday in report.holidays:
+        yield writer.writerow([holiday.site.slug, holiday.day.isoformat(), holiday.name])
 
 
 class MonthlyReportPdfView(LoginRequiredMixin, View):

@@ -159,6 +159,7 @@ ACTION_LABELS = {
     "attach": gettext_lazy("Attach to a server"),
     "detach": gettext_lazy("Detach"),
     "extend": gettext_lazy("Extend"),
+    "extend-lease": gettext_lazy("Extend the lease"),
 }
 SERVER_ACTIONS = {
     "start": Kind.SERVER_START,
@@ -168,6 +169,7 @@ SERVER_ACTIONS = {
     "add-address": Kind.SERVER_ADDRESS_ADD,
     "release-address": Kind.SERVER_ADDRESS_RELEASE,
     "attach-volume": Kind.VOLUME_ATTACH,
+    "extend-lease": Kind.LEASE_EXTEND,
     "decommission": Kind.SERVER_DECOMMISSION,
 }
 NETWORK_ACTIONS = {"decommission": Kind.NETWORK_DECOMMISSION}
@@ -208,6 +210,8 @@ class ServerDetailView(ResourceDetailView):
             names.append("add-address")
         if obj.status in ("ACTIVE", "SHUTOFF"):
             names.append("attach-volume")
+        if obj.lease_end:
+            names.append("extend-lease")
         names.append("decommission")
         return [(name, ACTION_LABELS[name]) for name in names]
 
@@ -369,6 +373,8 @@ class ResourceActionView(RestrictedMixin, TemplateView):
             return {"size_gb": data.get("size_gb", "")}
         if kind == Kind.VOLUME_DECOMMISSION:
             return {"detach": data.get("detach") == "on"}
+        if kind == Kind.LEASE_EXTEND:
+            return {"lease_end": data.get("lease_end", "")}
         return None
 
     def request_target(self, data) -> tuple[Model, dict[str, Any] | None]:

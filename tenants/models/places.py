@@ -1,7 +1,8 @@
 """Where clouds run: sites, security domains, and the cloud region at each pair of them."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -35,6 +36,25 @@ def parse_port_list(text: str) -> list[tuple[int, int]]:
             raise ValueError(_("%(part)r is not within 1-65535, low to high") % {"part": part})
         ranges.append((first, last))
     return ranges
+
+
+def working_days(text: str) -> None:
+    if not text or any(c not in "1234567" for c in text) or len(set(text)) != len(text):
+        raise ValidationError(_("Enter ISO weekdays once each, e.g. 12345 for Monday to Friday."))
+
+
+def time_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("%(name)r is not a time zone.") % {"name": name}) from None
+
+
+def holiday_country(code: str) -> None:
+    import holidays
+
+    if code and code not in holidays.list_supported_countries():
+        raise ValidationError(_("No public holidays are known for %(code)r.") % {"code": code})
 
 
 def validate_port_list(text: str) -> None:
@@ -131,6 +151,30 @@ class SecurityDomain(models.Model):
         ),
     )
 
+    # Whether the targets count calendar time or the contract's working time (at each site).
+    sla_clock = models.CharField(
+        gettext_lazy("SLA: targets count"),
+        max_length=10,
+        choices=[
+            ("calendar", gettext_lazy("Calendar time (around the clock)")),
+            ("working", gettext_lazy("Working time (the hours below, less the site's holidays)")),
+        ],
+        default="calendar",
+    )
+    working_days = models.CharField(
+        gettext_lazy("Working days"),
+        max_length=7,
+        default="12345",
+        validators=[working_days],
+        help_text=gettext_lazy("ISO weekdays, Monday 1 to Sunday 7: 12345 is Monday to Friday."),
+    )
+    working_from = models.TimeField(gettext_lazy("Working hours from"), default=time(8, 0))
+    working_until = models.TimeField(
+        gettext_lazy("Working hours until"),
+        default=time(18, 0),
+        help_text=gettext_lazy("In each site's own time zone."),
+    )
+
     objects = RestrictedQuerySet.as_manager()
     access_paths = AccessPaths(domain="")
 
@@ -155,6 +199,15 @@ class SecurityDomain(models.Model):
         luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
         return "#000000" if luminance > 0.179 else "#ffffff"
 
+    @property
+    def counts_working_time(self) -> bool:
+        return self.sla_clock == "working"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.working_from and self.working_until and self.working_until <= self.working_from:
+            raise ValidationError({"working_until": _("The working day must end after it begins.")})
+
 
 class Site(models.Model):
     """A data centre of the agency."""
@@ -162,6 +215,33 @@ class Site(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
     location = models.CharField(max_length=200, blank=True)
+    # Where working-time targets stop: the site's own clock and public holidays.
+    timezone = models.CharField(
+        gettext_lazy("Time zone"),
+        max_length=64,
+        blank=True,
+        validators=[time_zone],
+        help_text=gettext_lazy(
+            "IANA name, e.g. Europe/Lisbon: where its working hours are. Empty: the portal's "
+            "default (PORTAL_DEFAULT_TIME_ZONE)."
+        ),
+    )
+    country = models.CharField(
+        gettext_lazy("Public holidays of"),
+        max_length=2,
+        blank=True,
+        validators=[holiday_country],
+        help_text=gettext_lazy(
+            "Country code (ISO 3166), e.g. BE, NL, PT: its public holidays are not working "
+            "days for working-time targets. Empty: no holidays."
+        ),
+    )
+    holiday_subdivision = models.CharField(
+        gettext_lazy("Region or municipality"),
+        max_length=10,
+        blank=True,
+        help_text=gettext_lazy("Adds its own holidays where the country has some (e.g. PT 11)."),
+    )
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = AccessPaths(site="")
@@ -172,6 +252,24 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> str:
+        """The site's time zone, else the portal's."""
+        from django.conf import settings
+
+        return self.timezone or settings.PORTAL_DEFAULT_TIME_ZONE
+
+    def clean(self) -> None:
+        super().clean()
+        if self.country and self.holiday_subdivision:
+            import holidays
+
+            if self.holiday_subdivision not in holidays.country_holidays(self.country).subdivisions:
+                raise ValidationError(
+                    {"holiday_subdivision": _("%(code)s has no such subdivision.")
+                     % {"code": self.country}}
+                )  # fmt: skip
 
 
 class CloudRegion(models.Model):

@@ -25,3 +25,25 @@ def test_the_demo_has_a_request_that_escalates():
         "args__0", flat=True
     )
     assert sorted(kinds) == ["deadline_managers", "deadline_operators"]
+
+
+def test_the_demo_june_report_leaves_out_a_belgian_holiday():
+    from datetime import date
+
+    from provisioning.management.commands.seed_demo_history import holiday_june
+    from provisioning.sla import Period, sla_report
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo_history", stdout=io.StringIO())
+    call_command("seed_demo_history", stdout=io.StringIO())  # once
+    assert holiday_june(date(2026, 12, 1)) == (2025, date(2025, 6, 9))  # Whit Monday
+    # In June 2025 itself, the latest June gone by with one: 2022 (Whit Monday 6 June).
+    assert holiday_june(date(2025, 6, 30)) == (2022, date(2022, 6, 6))
+    report = sla_report(ResourceRequest.objects.all(), period=Period.calendar_month("2025-06"))
+    [row] = report.rows
+    # In working hours: 4 (Friday 16:00 to Tuesday 10:00 across Whit Monday, not 14), 6, 4,
+    # 11 (across a weekend: late) and 24 (late).
+    assert (row.requests, row.decision_stats.count, row.decision_breaches) == (5, 5, 2)
+    assert (row.decision_stats.worst, row.decision_stats.p50) == (24 * 3600, 6 * 3600)
+    assert [(h.site.slug, h.day) for h in report.holidays] == [("brussels", date(2025, 6, 9))]
+    assert [d.slug for d in report.working_domains] == ["nato-restricted"]

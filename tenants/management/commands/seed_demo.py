@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -27,7 +29,12 @@ class Command(BaseCommand):
     def _seed(self) -> None:
         sites = {
             slug: Site.objects.update_or_create(
-                slug=slug, defaults={"name": name, "location": location}
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "location": location,
+                    **dict(zip(("timezone", "country"), demo.SITE_CALENDARS[slug], strict=True)),
+                },
             )[0]
             for name, slug, location in demo.SITES
         }
@@ -42,6 +49,7 @@ class Command(BaseCommand):
                     "banner_colour": colour,
                     "requires_security_officer": officer,
                     "external_addresses": addresses,
+                    **_clock(slug),
                     **dict(
                         zip(
                             ("firewall_review", "open_ingress", "denied_ports"),
@@ -134,3 +142,11 @@ class Command(BaseCommand):
         self.stdout.write("Provider (OpenID Connect) sign-in, same password, with the button:")
         for person in demo.OIDC_PEOPLE:
             self.stdout.write(f"  {person.username:<7} {person.story}")
+
+
+def _clock(domain_slug: str) -> dict:
+    """The demo contract's clock for a domain's targets."""
+    if domain_slug not in demo.WORKING_TIME_DOMAINS:
+        return {"sla_clock": "calendar", "sla_decision": None}
+    hours = timedelta(hours=demo.WORKING_DECISION_TARGET_HOURS)
+    return {"sla_clock": "working", "sla_decision": hours}

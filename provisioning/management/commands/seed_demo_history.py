@@ -1,0 +1,82 @@
+"""Last June's decisions at Brussels, in NATO RESTRICTED (whose targets count working time):
+so the June SLA report shows a public holiday taken out of a decision's time. Once: a second
+run finds them.
+
+The June chosen is the latest past one with a Belgian public holiday on a weekday (Whit Monday
+9 June 2025). One request was submitted on the Friday before at 16:00 and decided on the
+Tuesday at 10:00: 90 hours on the calendar, 4 hours of working time, within the day's target.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from provisioning import sla_facts
+from provisioning.models import Kind, RequestState, RequestTransition, ResourceRequest
+from provisioning.services import request_reject, request_submit
+from tenants.models import Allocation
+
+MARK = "june-archive"
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def holiday_june(today: date) -> tuple[int, date]:
+    """The latest June before ``today`` with a Belgian public holiday on a weekday."""
+    for year in range(today.year if today.month > 6 else today.year - 1, 2000, -1):
+        closed = holidays.country_holidays("BE", years=year)
+        weekdays = sorted(d for d in closed if d.month == 6 and d.isoweekday() <= 5)
+        if weekdays:
+            return year, weekdays[0]
+    raise LookupError("no June with a Belgian weekday holiday")
+
+
+def _local(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), BRUSSELS)
+
+
+class Command(BaseCommand):
+    help = "Add last June's decided requests at Brussels (NATO RESTRICTED), once."
+
+    def handle(self, *args, **options) -> None:
+        if ResourceRequest.objects.filter(spec__name__startswith=MARK).exists():
+            return
+        year, holiday = holiday_june(timezone.localdate())
+        friday = holiday - timedelta(days=(holiday.isoweekday() - 5) % 7 or 7)
+        after = holiday + timedelta(days=1)
+        while after.isoweekday() > 5:
+            after += timedelta(days=1)
+        # (submitted, decided): across the holiday, then within a day, overnight, a weekend.
+        decisions = [
+            (_local(friday, 16), _local(after, 10)),
+            (_local(date(year, 6, 3), 9), _local(date(year, 6, 3), 15)),
+            (_local(date(year, 6, 16), 17), _local(date(year, 6, 17), 11)),
+            (_local(date(year, 6, 20), 15), _local(date(year, 6, 23), 16)),
+            (_local(date(year, 6, 24), 8), _local(date(year, 6, 26), 12)),
+        ]
+        people = get_user_model().objects.in_bulk(["alice", "bob"], field_name="username")
+        alice, bob = people["alice"], people["bob"]
+        allocation = Allocation.objects.get(tenant__slug="csc", region__slug="brussels-restricted")
+        for n, (submitted, decided) in enumerate(decisions, start=1):
+            request = request_submit(
+                user=alice, kind=Kind.NETWORK, allocation=allocation,
+                spec={"name": f"{MARK}-{n}", "cidr": f"10.78.{n}.0/24"},
+                justification="An archive network for the June exercise (decided long ago).",
+            )  # fmt: skip
+            request_reject(user=bob, request=request,
+                           comment="The exercise was planned on another network.")  # fmt: skip
+            # Then moved back to June, around the services: the timeline, the decision, the fact.
+            timeline = RequestTransition.objects.filter(request=request)
+            timeline.filter(to_state=RequestState.PENDING_APPROVAL).update(at=submitted)
+            timeline.filter(to_state=RequestState.REJECTED).update(at=decided)
+            request.approvals.update(decided_at=decided)
+            ResourceRequest.objects.filter(pk=request.pk).update(
+                created_at=submitted, state_changed_at=decided
+            )
+            sla_facts.refresh([request.pk])
+        self.stdout.write(f"June {year}: {len(decisions)} decisions, one across {holiday}.")
