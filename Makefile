@@ -50,6 +50,7 @@ bench: venv
 	$(BIN)/python -m benchmarks provisioning
 	$(BIN)/python -m benchmarks writepath
 	$(BIN)/python -m benchmarks reconcile
+	$(BIN)/python -m benchmarks showback
 	$(BIN)/python -m benchmarks scale --reuse
 
 lint: venv

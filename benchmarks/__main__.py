@@ -5,6 +5,7 @@ requests take from approval to completed through the real worker and cloudsim.
     python -m benchmarks provisioning --requests 20
     python -m benchmarks scale --reuse   (see benchmarks/scale.py)
     python -m benchmarks dashboard   (on a database built by benchmarks.scale_data)
+    python -m benchmarks showback --resources 100000   (a month of showback)
 
 Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
 127.0.0.1), which they migrate and empty first.
@@ -17,7 +18,7 @@ import os
 import time
 from datetime import timedelta
 
-from benchmarks import dashboard, scale, writepath
+from benchmarks import dashboard, scale, showback, writepath
 from benchmarks.common import WHY, cloud_and_broker, report, setup_django
 from benchmarks.writepath import bench_world
 
@@ -194,6 +195,7 @@ def main() -> None:
     writepath.add_arguments(sub)
     scale.add_arguments(sub)
     dashboard.add_arguments(sub)
+    showback.add_arguments(sub)
     args = parser.parse_args()
     {
         "access": bench_access,
@@ -201,6 +203,7 @@ def main() -> None:
         "dashboard": dashboard.bench_dashboard,
         **writepath.COMMANDS,
         **scale.COMMANDS,
+        **showback.COMMANDS,
     }[args.bench](args)
 
 

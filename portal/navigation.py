@@ -54,8 +54,9 @@ REPORTS = Section(
     (
         ("sla-report", _("Service levels")),
         ("cloud-status", _("Cloud status")),
+        ("showback-report", _("Showback")),
     ),
-    ("sla-", "cloud-"),
+    ("sla-", "cloud-", "showback-"),
 )
 ACCOUNT = Section(
     "account",

@@ -542,6 +542,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
     },
     "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
+    # Showback: the spans caught up and yesterday's consumption computed, shortly after midnight
+    # UTC (a day not computed yet is read from the spans meanwhile).
+    "showback": {
+        "task": "provisioning.tasks.periodic_showback",
+        "schedule": crontab(minute=20, hour=0),
+    },
     "idempotency-keys": {
         "task": "portal.tasks.periodic_purge_idempotency_keys",
         "schedule": 3600.0,

@@ -26,6 +26,7 @@ from provisioning.models import (
     Network,
     Offering,
     Orphan,
+    RateCard,
     RequestState,
     RequestTransition,
     ResourceRequest,
@@ -287,3 +288,11 @@ class MonthlyReportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(RateCard)
+class RateCardAdmin(AuditedAdmin):
+    """The operators' prices of an hour of each thing, from a day (the showback's)."""
+
+    list_display = ["name", "valid_from", "valid_until", "currency", "vcpu_hour", "ram_gib_hour",
+                    "volume_gib_hour", "floating_ip_hour", "stopped_share"]  # fmt: skip

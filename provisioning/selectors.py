@@ -21,6 +21,7 @@ from provisioning.models import (
     SecurityGroup,
     Server,
     ServiceStatus,
+    ShowbackDay,
     SlaFact,
     Stage,
     Volume,
@@ -50,6 +51,11 @@ REQUEST_RELATED = (
 
 def requests_visible_to(user, action: Action = Action.VIEW) -> QuerySet[ResourceRequest]:
     return ResourceRequest.objects.restrict(user, action).select_related(*REQUEST_RELATED)
+
+
+def showback_days_visible_to(user) -> QuerySet[ShowbackDay]:
+    """The daily consumption of the allocations ``user`` may see: what their showback sums."""
+    return ShowbackDay.objects.restrict(user, Action.VIEW)
 
 
 def sla_facts_visible_to(user) -> QuerySet[SlaFact]:

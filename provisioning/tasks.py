@@ -89,6 +89,17 @@ def sla_clocks_refresh(domain_id: int | None = None, site_id: int | None = None)
 
 
 @shared_task(ignore_result=True)
+def periodic_showback() -> None:
+    """Catch the usage spans up and compute each day that ended (idempotent; once at a time)."""
+    from portal.singleflight import single_flight
+    from provisioning.services.showback import showback_refresh
+
+    with single_flight("showback") as mine:
+        if mine:
+            showback_refresh()
+
+
+@shared_task(ignore_result=True)
 def monthly_report() -> None:
     """The month before's SLA report as a PDF, mailed (on the 1st; sent once)."""
     from provisioning.monthly import monthly_report_send

@@ -9,6 +9,7 @@ from provisioning.views import (
     requests,
     resources,
     search,
+    showback,
     status,
 )
 
@@ -22,4 +23,5 @@ urlpatterns = [
     *search.urlpatterns,
     *notifications.urlpatterns,
     *status.urlpatterns,
+    *showback.urlpatterns,
 ]

@@ -168,3 +168,42 @@ def _totals_by_region(allocations: QuerySet[Allocation]) -> tuple[DashboardAlloc
         key=lambda t: (t.region.site.name, t.region.domain.level),
     )
     return result, any(row["without_row"] for row in per_region)
+
+
+@dataclass(frozen=True)
+class RegionCapacity:
+    """What the allocations one may see hold in a region, and how much of it is in use."""
+
+    region: CloudRegion
+    vcpus: int
+    vcpus_used: int
+    ram_mb: int
+    ram_mb_used: int
+    gigabytes: int
+    gigabytes_used: int
+
+    @property
+    def vcpu_percent(self) -> float | None:
+        return round(100 * self.vcpus_used / self.vcpus, 1) if self.vcpus else None
+
+
+def capacity_by_region(user) -> list[RegionCapacity]:
+    """Per region, the quotas of the allocations ``user`` may see and their use (the kept
+    rollup): one query for the sums, one for the regions' names, whatever the allocations."""
+    sums = (
+        Allocation.objects.restrict(user, Action.VIEW)
+        .order_by()
+        .values("region")
+        .annotate(vcpus=Sum("vcpus"), vcpus_used=Sum("usage__vcpus"), ram_mb=Sum("ram_mb"),
+                  ram_mb_used=Sum("usage__ram_mb"), gigabytes=Sum("gigabytes"),
+                  gigabytes_used=Sum("usage__gigabytes"))
+    )  # fmt: skip
+    rows = list(sums)
+    regions = CloudRegion.objects.select_related("site", "domain").in_bulk(
+        [r["region"] for r in rows]
+    )
+    return sorted(
+        (RegionCapacity(regions[r.pop("region")], **{k: v or 0 for k, v in r.items()})
+         for r in rows),
+        key=lambda c: (c.region.site.name, c.region.domain.level),
+    )  # fmt: skip

@@ -77,6 +77,22 @@ class RegionListView(RestrictedListView):
     queryset = CloudRegion.objects.select_related("site", "domain")
     template_name = "tenants/region_list.html"
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from provisioning.charts import bar_chart
+
+        capacity = selectors.capacity_by_region(self.request.user)
+        kwargs["capacity"] = capacity
+        if any(c.vcpus for c in capacity):
+            kwargs["capacity_chart"] = bar_chart(
+                [(f"{c.region.site.name} / {c.region.domain.marking}", c.vcpu_percent)
+                 for c in capacity],
+                title=_("vCPU quota in use per region"),
+                description=_("The share of the vCPUs allocated to the units you can see that "
+                              "they use, per region (the table follows)."),
+                unit="%", high=100.0,
+            )  # fmt: skip
+        return super().get_context_data(**kwargs)
+
 
 class RegionDetailView(RestrictedDetailView):
     model = CloudRegion

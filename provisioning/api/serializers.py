@@ -833,3 +833,77 @@ class SlaLatePageSerializer(serializers.Serializer):
         allow_null=True, help_text=gettext_lazy("The following page, or null.")
     )
     results = SlaBreachSerializer(many=True)
+
+
+# --- showback ----------------------------------------------------------------------------
+
+
+class ShowbackQuerySerializer(serializers.Serializer):
+    month = serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False,
+        help_text=gettext_lazy("A calendar month (UTC), YYYY-MM; default: this month."),
+        error_messages={"invalid": gettext_lazy("Give a month as YYYY-MM.")},
+    )  # fmt: skip
+    group_by = serializers.ChoiceField(
+        choices=["tenant", "allocation", "site", "domain"], required=False, default="tenant",
+        help_text=gettext_lazy("What each row is per."),
+    )  # fmt: skip
+
+
+class ShowbackRowSerializer(serializers.Serializer):
+    group = serializers.CharField(source="label")
+    id = serializers.IntegerField(
+        source="key", allow_null=True, help_text=gettext_lazy("The group's id (null: the total).")
+    )
+    vcpu_hours = serializers.FloatField()
+    ram_gib_hours = serializers.FloatField()
+    stopped_vcpu_hours = serializers.FloatField()
+    stopped_ram_gib_hours = serializers.FloatField()
+    volume_gib_hours = serializers.FloatField(
+        help_text=gettext_lazy("Volumes and servers' boot disks.")
+    )
+    floating_ip_hours = serializers.FloatField()
+    cost = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    unpriced = serializers.BooleanField(
+        help_text=gettext_lazy("Some of its hours fell on days no rate card covers.")
+    )
+
+    def to_representation(self, row) -> dict[str, Any]:
+        data = {"group": row.label, "id": row.key or None, **{k: round(v, 4)
+                for k, v in row.figures.items()}}  # fmt: skip
+        data["cost"] = str(row.cost) if self.context.get("priced") else None
+        data["unpriced"] = row.unpriced
+        return data
+
+
+class RateCardSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(allow_null=True)
+    currency = serializers.CharField()
+    vcpu_hour = serializers.DecimalField(max_digits=12, decimal_places=6)
+    ram_gib_hour = serializers.DecimalField(max_digits=12, decimal_places=6)
+    volume_gib_hour = serializers.DecimalField(max_digits=12, decimal_places=6)
+    floating_ip_hour = serializers.DecimalField(max_digits=12, decimal_places=6)
+    stopped_share = serializers.DecimalField(max_digits=4, decimal_places=3)
+
+
+class ShowbackReportSerializer(serializers.Serializer):
+    month = serializers.CharField(source="period.month")
+    group_by = serializers.CharField(source="grouping")
+    through = serializers.DateTimeField(
+        help_text=gettext_lazy("The figures run to here: the month's end, or now.")
+    )
+    currency = serializers.CharField()
+    rate_cards = RateCardSerializer(many=True, source="cards")
+    rows = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+
+    @extend_schema_field(ShowbackRowSerializer(many=True))
+    def get_rows(self, report) -> list[dict[str, Any]]:
+        context = {"priced": report.priced}
+        return ShowbackRowSerializer(report.rows, many=True, context=context).data
+
+    @extend_schema_field(ShowbackRowSerializer)
+    def get_total(self, report) -> dict[str, Any]:
+        return ShowbackRowSerializer(report.total, context={"priced": report.priced}).data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -34,9 +35,11 @@ from provisioning.models import (
     Volume,
     VolumeType,
 )
+from provisioning.showback import showback_report
 from provisioning.sla import Grouping, LateCursor, Period, late_page, sla_report
 from tenants.access import Action, is_operator
 from tenants.models import Allocation, CloudRegion
+from tenants.selectors import allocations_visible_to
 
 ALLOCATION_RELATED = (
     "allocation__tenant",
@@ -674,6 +677,26 @@ class ReportViewSet(viewsets.ViewSet):
         )
         body = {"next": s.late_url(request, following), "results": page}
         return Response(s.SlaLatePageSerializer(body).data)
+
+    @extend_schema(
+        summary="Showback: each group's consumption in a month, priced by the rate card",
+        description="Hours of running and stopped vCPUs and RAM, disks and external addresses "
+        "of the allocations you may see, per tenant, allocation, site or domain, each day "
+        "priced by the rate card valid that day.",
+        parameters=[s.ShowbackQuerySerializer],
+        responses=s.ShowbackReportSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="showback")
+    def showback(self, request, **kwargs) -> Response:
+        query = s.ShowbackQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = showback_report(
+            selectors.showback_days_visible_to(request.user),
+            allocations_visible_to(request.user),
+            month=query.validated_data.get("month") or timezone.now().strftime("%Y-%m"),
+            grouping=query.validated_data["group_by"],
+        )
+        return Response(s.ShowbackReportSerializer(report).data)
 
 
 #: Late requests per page of the API (a page stays far below 1 MB).

@@ -36,6 +36,7 @@ from provisioning.models.resources import (
     Server,
     Volume,
 )
+from provisioning.models.showback import RateCard, ShowbackDay, UsageSpan
 from provisioning.models.sla import MonthlyReport, SlaFact
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "ProbeCheck",
     "ProbedService",
     "QuotaNeeds",
+    "RateCard",
     "RequestState",
     "RequestTransition",
     "ResourceRequest",
@@ -65,8 +67,10 @@ __all__ = [
     "SecurityGroupRule",
     "Server",
     "ServiceStatus",
+    "ShowbackDay",
     "SlaFact",
     "Stage",
+    "UsageSpan",
     "Volume",
     "VolumeType",
     "VolumeTypeQuota",

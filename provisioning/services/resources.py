@@ -19,8 +19,10 @@ from provisioning.models import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    UsageSpan,
     Volume,
 )
+from provisioning.services.showback import spans_observe
 from tenants.models import Allocation
 from tenants.rollup import usage_rollup_refresh_on_commit
 
@@ -71,6 +73,7 @@ def server_mirror(
         if security_group_ids:
             server.security_groups.set(security_group_ids)
         usage_rollup_refresh_on_commit(allocation.pk)
+        spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=now)
         audit_record(
             actor=None,
             action="server.create",
@@ -88,6 +91,8 @@ def server_mirror(
     server.save(update_fields=[*changed, "last_seen_at"])
     if changed.keys() & {"vcpus", "ram_mb"}:
         usage_rollup_refresh_on_commit(allocation.pk)  # resized
+    if changed.keys() & BILLED["server"]:
+        spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=now)
     if changed:
         audit_record(
             actor=None,
@@ -98,6 +103,11 @@ def server_mirror(
             region=allocation.region,
         )
     return server
+
+
+#: Per kind of resource, the fields whose change starts a new usage span (showback).
+BILLED = {"server": frozenset({"status", "vcpus", "ram_mb"}), "volume": frozenset({"size_gb"}),
+          "floatingip": frozenset()}  # fmt: skip
 
 
 def _flavor(info: cloud.ServerInfo) -> dict[str, object]:
@@ -125,6 +135,9 @@ def resource_mark_deleted(
         if isinstance(resource, Server):
             Volume.objects.filter(server=resource).update(server=None, device="")
         usage_rollup_refresh_on_commit(allocation.pk)
+        kind = resource._meta.model_name
+        if kind in BILLED:
+            spans_observe(kind, [resource.pk], now=resource.deleted_at)
         audit_record(
             actor=actor,
             action=f"{resource._meta.model_name}.delete",
@@ -210,6 +223,7 @@ def floating_ip_mirror(
     )
     if created:
         usage_rollup_refresh_on_commit(allocation.pk)
+        spans_observe(UsageSpan.Kind.FLOATING_IP, [address.pk])
         audit_record(
             actor=None,
             action="floatingip.create",
@@ -287,6 +301,7 @@ def volume_mirror(
             last_seen_at=now, **values,
         )  # fmt: skip
         usage_rollup_refresh_on_commit(allocation.pk)
+        spans_observe(UsageSpan.Kind.VOLUME, [volume.pk], now=now)
         audit_record(
             actor=None,
             action="volume.create",
@@ -305,6 +320,7 @@ def volume_mirror(
     volume.save(update_fields=[*changed, "last_seen_at"])
     if "size_gb" in changed:
         usage_rollup_refresh_on_commit(allocation.pk)  # extended
+        spans_observe(UsageSpan.Kind.VOLUME, [volume.pk], now=now)
     _audit_update(volume, before, changed)
     return volume
 
@@ -580,6 +596,8 @@ def servers_sync(
                 )
             if gone or any(diff.keys() & {"vcpus", "ram_mb"} for _, diff in changed):
                 usage_rollup_refresh_on_commit(allocation.pk)
+            billed = [s.pk for s, diff in changed if diff.keys() & BILLED["server"]]
+            spans_observe(UsageSpan.Kind.SERVER, [*billed, *(s.pk for s in gone)], now=now)
             where = {"actor": None, "tenant": allocation.tenant, "region": allocation.region}
             reason = {"reason": "Deleted in the cloud outside the portal"}
             events = [

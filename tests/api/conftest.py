@@ -32,6 +32,7 @@ from provisioning.models import (
     VolumeType,
 )
 from provisioning.services.availability import probe_record
+from provisioning.services.showback import spans_reconcile
 from tenants.delegations import delegation_create
 from tenants.models import Role
 from tests.factories import (
@@ -253,7 +254,7 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
         name="Small Debian", slug="small-debian", flavor_name="m1.small", image_name="debian-12"
     )
     offering.regions.set([shop.low.region, shop.high.region, cosmic_region, oeiras_region])
-    return ApiWorld(
+    world = ApiWorld(
         shop=shop,
         viewer=viewer,
         stranger=stranger,
@@ -280,7 +281,9 @@ def api_world(shop) -> ApiWorld:  # noqa: F811
             size_gb=5,
             status="available",
         ),
-    )
+    )  # What every resource held this month, as the showback reads it (made around the services).
+    spans_reconcile()
+    return world
 
 
 @pytest.fixture

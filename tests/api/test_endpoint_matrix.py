@@ -107,6 +107,7 @@ LISTS = {
     "api:ssh-key-list",
     "api:report-sla",  # rows per domain and the late requests: counted only if visible
     "api:report-sla-late",  # the late requests, paged: listed only if visible
+    "api:report-showback",  # each tenant's consumption: only allocations in sight
     "api:incident-list",
     "api:cloud-status",
     "api:delegation-list",  # the regions one is entitled to, their probes and incidents

@@ -74,6 +74,8 @@ def _pages(world, server, network_request) -> list[tuple[str, str]]:
         ("requester", reverse("sla-report")),
         ("requester", reverse("sla-report") + "?days=-3"),
         ("requester", reverse("cloud-status")),
+        ("requester", reverse("showback-report")),
+        ("operator", reverse("showback-report") + "?group_by=allocation"),
         ("operator", reverse("cloud-status")),
         ("newcomer", reverse("cloud-status")),
         ("requester", reverse("account-ssh-keys")),

@@ -35,7 +35,7 @@ LISTS = [
     ("/approvals/", "approver", 20),  # + the hand-overs the approver holds (out of office)
     ("/allocations/", "requester", 15),
     ("/tenants/", "requester", 9),
-    ("/regions/", "requester", 9),
+    ("/regions/", "requester", 13),  # + the capacity in use per region (sums, regions)
     ("/api/v1/servers/", "requester", 9),
     ("/api/v1/networks/", "requester", 8),
     ("/api/v1/security-groups/", "requester", 9),

@@ -1,6 +1,7 @@
-"""Last June's decisions at Brussels, in NATO RESTRICTED (whose targets count working time):
-so the June SLA report shows a public holiday taken out of a decision's time. Once: a second
-run finds them.
+"""The demo's history and prices. Last June's decisions at Brussels, in NATO RESTRICTED (whose
+targets count working time): so the June SLA report shows a public holiday taken out of a
+decision's time. And a rate card, so the showback prices what the demo's units run. Once: a
+second run finds them.
 
 The June chosen is the latest past one with a Belgian public holiday on a weekday (Whit Monday
 9 June 2025). One request was submitted on the Friday before at 16:00 and decided on the
@@ -10,6 +11,7 @@ Tuesday at 10:00: 90 hours on the calendar, 4 hours of working time, within the 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -18,7 +20,13 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from provisioning import sla_facts
-from provisioning.models import Kind, RequestState, RequestTransition, ResourceRequest
+from provisioning.models import (
+    Kind,
+    RateCard,
+    RequestState,
+    RequestTransition,
+    ResourceRequest,
+)
 from provisioning.services import request_reject, request_submit
 from tenants.models import Allocation
 
@@ -41,9 +49,15 @@ def _local(day: date, hour: int) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Add last June's decided requests at Brussels (NATO RESTRICTED), once."
+    help = "Add last June's decided requests at Brussels (NATO RESTRICTED) and a rate card, once."
 
     def handle(self, *args, **options) -> None:
+        RateCard.objects.get_or_create(
+            valid_from=date(2025, 1, 1),
+            defaults={"name": "Demo prices", "currency": "EUR", "vcpu_hour": Decimal("0.012"),
+                      "ram_gib_hour": Decimal("0.004"), "volume_gib_hour": Decimal("0.00015"),
+                      "floating_ip_hour": Decimal("0.005"), "stopped_share": Decimal("0.2")},
+        )  # fmt: skip
         if ResourceRequest.objects.filter(spec__name__startswith=MARK).exists():
             return
         year, holiday = holiday_june(timezone.localdate())
