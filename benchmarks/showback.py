@@ -38,11 +38,13 @@ def _build(resources: int, allocations: int) -> None:
     sites = [SiteFactory() for _ in range(5)]
     domains = [SecurityDomainFactory() for _ in range(3)]
     regions = [CloudRegionFactory(site=s, domain=d) for s in sites for d in domains]
+    # Each unit holds capacity in every region: allocation i is unit i // 15 in region i % 15.
     tenants = Tenant.objects.bulk_create(
-        Tenant(name=f"Unit {i:04d}", slug=f"unit-{i}") for i in range(max(allocations // 5, 1))
+        Tenant(name=f"Unit {i:04d}", slug=f"unit-{i}")
+        for i in range(-(-allocations // len(regions)))
     )
     Allocation.objects.bulk_create(
-        Allocation(tenant=tenants[i % len(tenants)], region=regions[i % len(regions)])
+        Allocation(tenant=tenants[i // len(regions)], region=regions[i % len(regions)])
         for i in range(allocations)
     )
     ids = list(Allocation.objects.values_list("pk", flat=True))
@@ -74,13 +76,13 @@ def _build(resources: int, allocations: int) -> None:
                    CASE WHEN i %% 3 = 0 THEN %(mid)s WHEN i %% 5 = 0 THEN %(stop)s END
             FROM generate_series(1, {servers}) i
             UNION ALL
-            SELECT 'server', i, {alloc}, 4, 8192, 20, true, %(mid)s, NULL
+            SELECT 'server', i, {alloc}, 4, 8192, 20, true, %(mid)s, NULL::timestamptz
             FROM generate_series(1, {servers}) i WHERE i %% 3 = 0
             UNION ALL
             SELECT 'server', i, {alloc}, 2, 4096, 20, false, %(stop)s, %(start)s
             FROM generate_series(1, {servers}) i WHERE i %% 3 <> 0 AND i %% 5 = 0
             UNION ALL
-            SELECT 'server', i, {alloc}, 2, 4096, 20, true, %(start)s, NULL
+            SELECT 'server', i, {alloc}, 2, 4096, 20, true, %(start)s, NULL::timestamptz
             FROM generate_series(1, {servers}) i WHERE i %% 3 <> 0 AND i %% 5 = 0
         """,
             params,
@@ -88,10 +90,10 @@ def _build(resources: int, allocations: int) -> None:
         cursor.execute(
             f"""
             INSERT INTO provisioning_usagespan ({columns})
-            SELECT 'volume', i, {alloc}, 0, 0, 50 + i %% 200, true, %(first)s, NULL
+            SELECT 'volume', i, {alloc}, 0, 0, 50 + i %% 200, true, %(first)s, NULL::timestamptz
             FROM generate_series(1, {volumes}) i
             UNION ALL
-            SELECT 'floatingip', i, {alloc}, 0, 0, 0, true, %(first)s, NULL
+            SELECT 'floatingip', i, {alloc}, 0, 0, 0, true, %(first)s, NULL::timestamptz
             FROM generate_series(1, {addresses}) i
         """,
             params,

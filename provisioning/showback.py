@@ -168,7 +168,10 @@ def showback_report(days: QuerySet[ShowbackDay], allocations: QuerySet[Allocatio
             add(_group_of(places[pk], grouping), figures, _card_of(cards, day))
         day += timedelta(days=1)
 
-    names = model.objects.in_bulk(list(rows))
+    named = model.objects.all()
+    if model is Allocation:  # named after its tenant and region: read with them
+        named = named.select_related("tenant", "region__site", "region__domain")
+    names = named.in_bulk(list(rows))
     for key, row in rows.items():
         row.label = name(names[key]) if key in names else str(key)
         row.cost = costs[key].quantize(CENT)
