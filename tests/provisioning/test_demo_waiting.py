@@ -47,3 +47,27 @@ def test_the_demo_june_report_leaves_out_a_belgian_holiday():
     assert (row.decision_stats.worst, row.decision_stats.p50) == (24 * 3600, 6 * 3600)
     assert [(h.site.slug, h.day) for h in report.holidays] == [("brussels", date(2025, 6, 9))]
     assert [d.slug for d in report.working_domains] == ["nato-restricted"]
+
+
+def test_the_demo_units_see_last_months_showback():
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from provisioning.selectors import showback_days_visible_to
+    from provisioning.showback import showback_report
+    from tenants.selectors import allocations_visible_to
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo_history", stdout=io.StringIO())
+    call_command("seed_demo_history", stdout=io.StringIO())  # once
+    last_month = (timezone.now().replace(day=1) - timezone.timedelta(days=1)).strftime("%Y-%m")
+    alice = get_user_model().objects.get(username="alice")
+    report = showback_report(showback_days_visible_to(alice), allocations_visible_to(alice),
+                             month=last_month, grouping="allocation")  # fmt: skip
+    labels = {r.label for r in report.rows}
+    # Hers (CSC, Training); not Logistics', nor JFC's in SECRET.
+    assert labels == {"Cyber Security Centre @ Brussels / NATO UNCLASSIFIED",
+                      "Cyber Security Centre @ Mons / NATO RESTRICTED",
+                      "Training and Exercises @ Oeiras / NATO UNCLASSIFIED"}  # fmt: skip
+    assert report.priced and report.total.cost > 0
+    assert report.total.figures["stopped_vcpu_hours"] == 4 * 2 * 24  # analysis-1, two days

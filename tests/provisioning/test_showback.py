@@ -217,3 +217,18 @@ def test_a_month_without_a_card_shows_hours_only(client, shop):
     client.force_login(operator)
     page = client.get(reverse("showback-report"), {"month": "2026-10"}).content.decode()
     assert "No rate card covers this month" in page and "vCPU-hours per tenant" in page
+
+
+@pytest.mark.parametrize("grouping", ["tenant", "allocation", "site", "domain"])
+def test_a_computed_month_costs_a_fixed_number_of_queries(october, grouping,
+                                                          django_assert_num_queries):  # fmt: skip
+    for n in range(5):  # more allocations, more rows: not more queries
+        extra = AllocationFactory(tenant=TenantFactory(name=f"Unit {n}"), region=october.low.region)
+        _server(extra, f"s{n}", at(2))
+    showback_days_compute(today=date(2026, 11, 1))
+    # The cards, the last day computed, the month summed, the ids in sight, the names, the
+    # domains of the page.
+    with django_assert_num_queries(6):
+        report = showback_report(ShowbackDay.objects.all(), Allocation.objects.all(),
+                                 month="2026-10", grouping=grouping, now=at(15, 0, 11))  # fmt: skip
+    assert report.rows and all(r.label for r in report.rows)

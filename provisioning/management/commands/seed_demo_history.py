@@ -1,7 +1,8 @@
 """The demo's history and prices. Last June's decisions at Brussels, in NATO RESTRICTED (whose
 targets count working time): so the June SLA report shows a public holiday taken out of a
-decision's time. And a rate card, so the showback prices what the demo's units run. Once: a
-second run finds them.
+decision's time. Last month's servers and a volume of four units (decommissioned since), with
+the days computed, and a rate card: so each unit sees its monthly showback. Once: a second run
+finds them.
 
 The June chosen is the latest past one with a Belgian public holiday on a weekday (Whit Monday
 9 June 2025). One request was submitted on the Friday before at 16:00 and decided on the
@@ -26,8 +27,12 @@ from provisioning.models import (
     RequestState,
     RequestTransition,
     ResourceRequest,
+    Server,
+    UsageSpan,
+    Volume,
 )
 from provisioning.services import request_reject, request_submit
+from provisioning.services.showback import showback_days_compute, spans_observe
 from tenants.models import Allocation
 
 MARK = "june-archive"
@@ -44,6 +49,58 @@ def holiday_june(today: date) -> tuple[int, date]:
     raise LookupError("no June with a Belgian weekday holiday")
 
 
+#: Last month's servers and volumes (decommissioned since) of some units: (tenant, region, name,
+#: vCPUs, RAM MiB, boot or volume GB, first day, last day, days stopped in between).
+USAGE_MARK = "history-"
+USAGE = [
+    ("csc", "brussels-unclass", "analysis-1", 4, 8192, 40, 2, 24, (10, 12)),
+    ("csc", "brussels-unclass", "analysis-2", 8, 16384, 80, 5, 28, None),
+    ("csc", "mons-restricted", "sensor-hub", 2, 4096, 20, 1, 30, None),
+    ("lsu", "the-hague-unclass", "planning", 4, 8192, 40, 3, 27, (14, 21)),
+    ("training", "oeiras-unclass", "lab-a", 2, 4096, 20, 8, 12, None),
+    ("training", "oeiras-unclass", "lab-b", 2, 4096, 20, 8, 12, None),
+    ("jfc", "mons-secret", "c2-replica", 16, 65536, 200, 1, 30, None),
+]
+USAGE_VOLUMES = [("lsu", "the-hague-unclass", "archive", 500, 4, 27)]
+
+
+def _usage_history(now: datetime) -> None:
+    """Last month's resources, recorded as the services would have: spans from the rows."""
+    first = (now.replace(day=1) - timedelta(days=1)).replace(day=1, hour=9, minute=0, second=0,
+                                                             microsecond=0)  # fmt: skip
+    allocations = {(a.tenant.slug, a.region.slug): a
+                   for a in Allocation.objects.select_related("tenant", "region")}  # fmt: skip
+
+    def on(day: int, hour: int = 9) -> datetime:
+        return first.replace(day=min(day, 28), hour=hour)
+
+    for tenant, region, name, vcpus, ram_mb, boot, since, until, stopped in USAGE:
+        server = Server.objects.create(
+            allocation=allocations[(tenant, region)], name=USAGE_MARK + name,
+            backend_id=f"{USAGE_MARK}{tenant}-{name}", tag="portal-history", flavor_name="m1",
+            vcpus=vcpus, ram_mb=ram_mb, boot_volume_gb=boot, status="ACTIVE",
+        )  # fmt: skip
+        Server.objects.filter(pk=server.pk).update(created_at=on(since))
+        spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=on(since))
+        if stopped:
+            Server.objects.filter(pk=server.pk).update(status="SHUTOFF")
+            spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=on(stopped[0]))
+            Server.objects.filter(pk=server.pk).update(status="ACTIVE")
+            spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=on(stopped[1]))
+        Server.objects.filter(pk=server.pk).update(deleted_at=on(until, 17), status="DELETED")
+        spans_observe(UsageSpan.Kind.SERVER, [server.pk], now=on(until, 17))
+    for tenant, region, name, size, since, until in USAGE_VOLUMES:
+        volume = Volume.objects.create(
+            allocation=allocations[(tenant, region)], name=USAGE_MARK + name,
+            backend_id=f"{USAGE_MARK}{tenant}-{name}", tag="portal-history", size_gb=size,
+            status="available",
+        )  # fmt: skip
+        Volume.objects.filter(pk=volume.pk).update(created_at=on(since))
+        spans_observe(UsageSpan.Kind.VOLUME, [volume.pk], now=on(since))
+        Volume.objects.filter(pk=volume.pk).update(deleted_at=on(until, 17), status="DELETED")
+        spans_observe(UsageSpan.Kind.VOLUME, [volume.pk], now=on(until, 17))
+
+
 def _local(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), BRUSSELS)
 
@@ -58,6 +115,9 @@ class Command(BaseCommand):
                       "ram_gib_hour": Decimal("0.004"), "volume_gib_hour": Decimal("0.00015"),
                       "floating_ip_hour": Decimal("0.005"), "stopped_share": Decimal("0.2")},
         )  # fmt: skip
+        if not Server.objects.filter(name__startswith=USAGE_MARK).exists():
+            _usage_history(timezone.now())
+        showback_days_compute()
         if ResourceRequest.objects.filter(spec__name__startswith=MARK).exists():
             return
         year, holiday = holiday_june(timezone.localdate())
