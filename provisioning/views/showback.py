@@ -18,6 +18,7 @@ from portal.views import ClassifiedPageMixin
 from provisioning.charts import bar_chart
 from provisioning.selectors import showback_days_visible_to
 from provisioning.showback import ShowbackGrouping, ShowbackReport, showback_report
+from provisioning.views.reports import _Echo
 from tenants.selectors import allocations_visible_to
 
 #: Bars drawn (the table lists every group).
@@ -85,11 +86,6 @@ class ShowbackView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get_page_domains(self, context: dict[str, Any]):
         return context["report"].domains
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def showback_csv(report: ShowbackReport) -> HttpResponse:
