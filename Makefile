@@ -52,6 +52,7 @@ bench: venv
 	$(BIN)/python -m benchmarks reconcile
 	$(BIN)/python -m benchmarks showback
 	$(BIN)/python -m benchmarks scale --reuse
+	$(BIN)/python -m benchmarks sla-working
 
 lint: venv
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ requests take from approval to completed through the real worker and cloudsim.
     python -m benchmarks scale --reuse   (see benchmarks/scale.py)
     python -m benchmarks dashboard   (on a database built by benchmarks.scale_data)
     python -m benchmarks showback --resources 100000   (a month of showback)
+    python -m benchmarks sla-working   (the SLA report at scale, in working time)
 
 Both use their own PostgreSQL database (``BENCH_DATABASE_URL``, default ``portal_bench`` on
 127.0.0.1), which they migrate and empty first.
@@ -18,7 +19,7 @@ import os
 import time
 from datetime import timedelta
 
-from benchmarks import dashboard, scale, showback, writepath
+from benchmarks import dashboard, scale, showback, sla_working, writepath
 from benchmarks.common import WHY, cloud_and_broker, report, setup_django
 from benchmarks.writepath import bench_world
 
@@ -196,6 +197,7 @@ def main() -> None:
     scale.add_arguments(sub)
     dashboard.add_arguments(sub)
     showback.add_arguments(sub)
+    sla_working.add_arguments(sub)
     args = parser.parse_args()
     {
         "access": bench_access,
@@ -204,6 +206,7 @@ def main() -> None:
         **writepath.COMMANDS,
         **scale.COMMANDS,
         **showback.COMMANDS,
+        **sla_working.COMMANDS,
     }[args.bench](args)
 
 

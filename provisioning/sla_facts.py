@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection, transaction
+
 from provisioning import working_time
 from provisioning.models import RequestState, RequestTransition, ResourceRequest, SlaFact
 from provisioning.working_time import WorkingCalendar
@@ -66,7 +68,6 @@ def refresh(request_ids: Iterable[int] | None, *, clocks: bool = True) -> None:
     data loads). Idempotent. ``clocks``: their working-time columns too (not in the migration
     that first made the facts, which predates them).
     """
-    from django.db import connection
 
     ids = None if request_ids is None else list(request_ids)
     if connection.vendor == "postgresql":
@@ -172,15 +173,49 @@ def clocks_refresh(facts=None, *, chunk_size: int = 2000) -> int:
     facts.exclude(working).exclude(submitted_clock=None, approved_clock=None).update(
         **dict.fromkeys(CLOCK_COLUMNS)
     )
+    write = _write_clocks_copy if connection.vendor == "postgresql" else _write_clocks_orm
+    chunk_size = chunk_size if connection.vendor != "postgresql" else max(chunk_size, 20_000)
+    moments = ("request_id", "site_id", "domain_id", "submitted_at", "decided_at", "approved_at",
+               "completed_at", "decision_seconds", "build_seconds")  # fmt: skip
     counted, batch = 0, []
-    for fact in facts.filter(working).order_by("pk").iterator(chunk_size=chunk_size):
+    rows = facts.filter(working).order_by("pk").only(*moments)
+    for fact in rows.iterator(chunk_size=chunk_size):
         clock(fact, calendars[(fact.site_id, fact.domain_id)])
         batch.append(fact)
         if len(batch) >= chunk_size:
-            SlaFact.objects.bulk_update(batch, CLOCK_COLUMNS)
+            write(batch)
             counted, batch = counted + len(batch), []
-    SlaFact.objects.bulk_update(batch, CLOCK_COLUMNS)
+    write(batch)
     return counted + len(batch)
+
+
+def _write_clocks_orm(facts: list[SlaFact]) -> None:
+    SlaFact.objects.bulk_update(facts, CLOCK_COLUMNS)
+
+
+def _write_clocks_copy(facts: list[SlaFact]) -> None:
+    """A chunk of clocks written by COPY into a temporary table, then one UPDATE ... FROM: a
+    million facts in a minute rather than the half hour of ``bulk_update``'s CASE per row."""
+    if not facts:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Dropped here as well as at commit: inside a caller's transaction there is no commit.
+        cursor.execute("DROP TABLE IF EXISTS slafact_clocks")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE slafact_clocks (request_id bigint PRIMARY KEY, "
+            "submitted_clock float8, approved_clock float8, decision_working_seconds float8, "
+            "build_working_seconds float8) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY slafact_clocks FROM STDIN") as copy:
+            for f in facts:
+                copy.write_row((f.request_id, f.submitted_clock, f.approved_clock,
+                                f.decision_working_seconds, f.build_working_seconds))  # fmt: skip
+        sets = ", ".join(f"{c} = c.{c}" for c in CLOCK_COLUMNS)
+        cursor.execute(
+            f"UPDATE provisioning_slafact f SET {sets} FROM slafact_clocks c "  # noqa: S608
+            "WHERE f.request_id = c.request_id"
+        )
+        cursor.execute("DROP TABLE slafact_clocks")
 
 
 def _calendar(request: ResourceRequest) -> WorkingCalendar | None:
