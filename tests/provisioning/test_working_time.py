@@ -283,3 +283,21 @@ def test_calendar_of_follows_the_domain_and_the_site(shop):
     calendar = calendar_of(shop.site, shop.unclass)
     assert calendar.weekdays == {1, 2, 3, 4} and calendar.start == time(9)
     assert (calendar.zone, calendar.country) == ("Europe/Lisbon", "PT")
+
+
+def test_the_demo_database_path_counts_the_same(working, monkeypatch):
+    """SQLite (the newcomer's demo) computes the report in Python: the same figures."""
+    _june(working)
+    month, as_of = Period.calendar_month("2025-06"), _at(date(2025, 7, 15), 12)
+
+    def figures():
+        report = sla_report(ResourceRequest.objects.all(), period=month, now=as_of,
+                            late_limit=100)  # fmt: skip
+        [row] = report.rows
+        late = sorted((b.request.pk, b.target, round(b.took, 6)) for b in report.breaches)
+        stats = (row.decision_stats, row.build_stats, row.decision_breaches, row.build_breaches)
+        return stats, late
+
+    in_sql = figures()
+    monkeypatch.setattr("provisioning.sla._use_sql", lambda: False)
+    assert figures() == in_sql
