@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django import forms
@@ -1041,9 +1041,12 @@ class QuotaChangeSpecForm(forms.Form):
             if wanted is None or wanted == current:
                 continue
             if wanted < used.get(dimension.key, 0):
-                self.add_error(dimension.key, _(
+                self.add_error(dimension.key, ngettext(
+                    "%(used)s is in use or asked for by requests in flight: the limit cannot "
+                    "go below that.",
                     "%(used)s are in use or asked for by requests in flight: the limit cannot "
-                    "go below that."
+                    "go below that.",
+                    used[dimension.key],
                 ) % {"used": used[dimension.key]})  # fmt: skip
                 continue
             self.changes[dimension.key] = (current, wanted, used.get(dimension.key, 0))
@@ -1099,6 +1102,7 @@ class LeaseExtendSpecForm(forms.Form):
     def valid_spec(self) -> ValidSpec:
         lease_end, current = self.cleaned_data["lease_end"], self.server.lease_end
         days = (lease_end - current).total_seconds() / 86400
+        lease_end, current = lease_end.astimezone(UTC), current.astimezone(UTC)
         spec = {
             "target": self.server.name,
             "lease_end": lease_end.isoformat(),

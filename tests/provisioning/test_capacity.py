@@ -141,7 +141,7 @@ def test_the_quota_page_files_a_request_and_shows_field_errors(client, shop):
 
     bad = client.post(url, {"instances": "0", "vcpus": "20", "justification": WHY})
     assert bad.status_code == 400
-    assert "1 are in use" in bad.content.decode()
+    assert "1 is in use" in bad.content.decode()
     good = client.post(url, {"instances": "15", "vcpus": "20", "justification": WHY})
     request = shop.low.requests.get(kind=Kind.QUOTA_CHANGE)
     assert good.status_code == 302 and good.url == request.get_absolute_url()
