@@ -388,3 +388,16 @@ class Preferences(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.time_zone}"
+
+
+class Heartbeat(models.Model):
+    """The last time a background process showed it works: the scheduled heartbeat task, sent
+    by beat and run by a worker, writes ``name="schedule"`` (``portal.tasks.periodic_heartbeat``).
+    Read by ``/readyz`` and ``manage.py health``."""
+
+    name = models.CharField(max_length=50, unique=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before sessions, host checks and sign-in (portal.health).
+    "portal.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -475,6 +477,11 @@ PORTAL_LEASE_SWEEP_EVERY = env.float("PORTAL_LEASE_SWEEP_EVERY", default=5.0)
 # seconds whatever is older than PORTAL_OUTBOX_RELAY_GRACE seconds (the broker was down).
 PORTAL_OUTBOX_RELAY_ON_COMMIT = env.bool("PORTAL_OUTBOX_RELAY_ON_COMMIT", default=True)
 PORTAL_OUTBOX_RELAY_EVERY = env.float("PORTAL_OUTBOX_RELAY_EVERY", default=5.0)
+# Health (portal.health): the schedule's heartbeat every PORTAL_HEARTBEAT_EVERY seconds, late
+# past PORTAL_HEARTBEAT_STALE; a check of the broker gives up after PORTAL_HEALTH_TIMEOUT.
+PORTAL_HEARTBEAT_EVERY = env.float("PORTAL_HEARTBEAT_EVERY", default=30.0)
+PORTAL_HEARTBEAT_STALE = env.float("PORTAL_HEARTBEAT_STALE", default=120.0)
+PORTAL_HEALTH_TIMEOUT = env.float("PORTAL_HEALTH_TIMEOUT", default=2.0)
 PORTAL_OUTBOX_RELAY_GRACE = env.float("PORTAL_OUTBOX_RELAY_GRACE", default=5.0)
 PORTAL_LEASE_WARNING_DAYS = env.int("PORTAL_LEASE_WARNING_DAYS", default=3)
 # How often the reconciler compares every region's cloud with the portal (seconds).
@@ -557,6 +564,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PORTAL_DIRECTORY_SYNC_EVERY,
     },
     "audit-seal": {"task": "portal.tasks.periodic_audit_seal", "schedule": PORTAL_AUDIT_SEAL_EVERY},
+    "heartbeat": {"task": "portal.tasks.periodic_heartbeat", "schedule": PORTAL_HEARTBEAT_EVERY},
     "audit-checkpoint": {
         "task": "portal.tasks.periodic_audit_checkpoint",
         "schedule": PORTAL_AUDIT_CHECKPOINT_EVERY,

@@ -28,6 +28,19 @@ def periodic_audit_checkpoint() -> int | None:
     return checkpoint.seq if checkpoint is not None else None
 
 
+@shared_task(bind=True, ignore_result=True)
+def periodic_heartbeat(self) -> None:
+    """Beat sent it and a worker runs it: both are alive (``portal.health``)."""
+    from django.utils import timezone
+
+    from portal.models import Heartbeat
+
+    Heartbeat.objects.update_or_create(
+        name="schedule",
+        defaults={"at": timezone.now(), "hostname": (self.request.hostname or "")[:255]},
+    )
+
+
 @shared_task(ignore_result=True)
 def periodic_relay_outbox() -> int:
     """Publish the outbox rows the after-commit relay could not (the broker was down)."""

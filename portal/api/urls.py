@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from portal.api.audit import AuditEventViewSet
+from portal.api.health import HealthView
 from portal.api.ssh_keys import SshKeyViewSet
 from portal.api.tokens import TokenViewSet
 from portal.api.views import not_found
@@ -22,6 +23,7 @@ router.register("tokens", TokenViewSet, basename="token")
 
 urlpatterns = [
     path("status/", CloudStatusView.as_view(), name="cloud-status"),
+    path("health/", HealthView.as_view(), name="health"),
     *router.urls,
     # Anything else under /api/v1/ answers the API's 404 body, not the HTML error page.
     re_path(r"^.*$", not_found, name="not-found"),

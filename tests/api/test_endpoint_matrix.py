@@ -151,6 +151,8 @@ COLLECTION_POSTS = {
 EXEMPT = {
     "api:api-root": "links to the collections only",
     "api:not-found": "the catch-all 404 for unknown paths",
+    "api:health": "the portal's own state, no tenant's object: operators and auditors only, "
+    "checked in tests/portal/test_health.py",
     "api:offering-detail": "templates are not secret (access_paths is empty); their regions are "
     "filtered, checked in test_offering_regions_are_filtered",
 }
