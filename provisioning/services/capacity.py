@@ -14,14 +14,14 @@ from django.utils.dateparse import parse_datetime
 
 from portal.audit import audit_record
 from provisioning.models import Kind, ResourceRequest, Server
-from tenants.models import Allocation
+from provisioning.services.quotas import allocation_lock
 from tenants.services import allocation_save
 
 
 def capacity_record(request: ResourceRequest) -> None:
     """The decided change, in the portal's records (the caller holds the request's lock)."""
     if request.kind == Kind.QUOTA_CHANGE:
-        allocation = Allocation.objects.select_for_update().get(pk=request.allocation_id)
+        allocation = allocation_lock(request.allocation_id)  # as submits and approvals do
         for key, value in request.spec["limits"].items():
             setattr(allocation, key, value)
         # Audited as an allocation change; the cloud is brought in line again after commit
@@ -29,7 +29,9 @@ def capacity_record(request: ResourceRequest) -> None:
         allocation_save(allocation=allocation, actor=None)
         return
     if request.kind == Kind.LEASE_EXTEND:
-        server = Server.objects.select_for_update().get(pk=request.target_server_id)
+        server = Server.objects.select_for_update(of=("self",), no_key=True).get(
+            pk=request.target_server_id
+        )
         before = server.lease_end
         server.lease_end = parse_datetime(request.spec["lease_end"])
         server.lease_warned_at = None
