@@ -270,8 +270,7 @@ def send(kind: str, object_id: int, *, event: str = "") -> int:
         whom = kind.removeprefix("deadline_")
         recipients = _deadline_recipients(request, whom)
         target = decision_target(request).total_seconds()
-        request.stage_since = stage_since(request)
-        waited = waited_for(request, timezone.now()).total_seconds()
+        waited = waited_for(request, stage_since(request), timezone.now()).total_seconds()
         working = request.allocation.region.domain.counts_working_time
 
         def render() -> tuple[str, str]:

@@ -88,19 +88,19 @@ def waiting_requests(now: datetime, steps: list[Step]) -> QuerySet[ResourceReque
 def steps_due(request: ResourceRequest, now: datetime, steps: list[Step]) -> int:
     """How many steps of the ladder are due for ``request``'s current stage at ``now``."""
     target = decision_target(request)
-    waited = waited_for(request, now)
+    waited = waited_for(request, request.stage_since, now)
     return sum(1 for step in steps if waited >= target * step.fraction)
 
 
-def waited_for(request: ResourceRequest, now: datetime) -> timedelta:
+def waited_for(request: ResourceRequest, since: datetime, now: datetime) -> timedelta:
     """How long the current stage has waited, as its domain counts: calendar time, or working
     time by the site's calendar (never more than the calendar time, which the query's
     prefilter relies on)."""
     region = request.allocation.region
     calendar = working_time.calendar_of(region.site, region.domain)
     if calendar is None:
-        return now - request.stage_since
-    return timedelta(seconds=calendar.between(request.stage_since, now))
+        return now - since
+    return timedelta(seconds=calendar.between(since, now))
 
 
 def deadlines_sweep(now: datetime | None = None) -> int:
@@ -145,7 +145,9 @@ def _take(request: ResourceRequest, taken: int, due: int, steps: list[Step], now
             after={
                 "stage": fresh.pending_stage,
                 "told": [s.whom for s in send],
-                "waited_seconds": round(waited_for(request, now).total_seconds()),
+                "waited_seconds": round(
+                    waited_for(request, request.stage_since, now).total_seconds()
+                ),
                 "target_seconds": round(target.total_seconds()),
             },
             tenant=request.allocation.tenant,

@@ -41,8 +41,12 @@ FIRST_DAYS_BACK = 400
 
 def _state(kind: str, row) -> tuple[int, int, int, bool] | None:
     """(vcpus, ram_mb, gb, running) of a live resource; None once it is deleted."""
-    if row.deleted_at is not None:
-        return None
+    return None if row.deleted_at is not None else _held(kind, row)
+
+
+def _held(kind: str, row) -> tuple[int, int, int, bool]:
+    """What the resource holds as its row says (a deleted one: what it held while it lived,
+    a deleted server's status saying nothing of stopped)."""
     if kind == Kind.SERVER:
         return row.vcpus, row.ram_mb, row.boot_volume_gb, row.status not in STOPPED
     if kind == Kind.VOLUME:
@@ -80,29 +84,23 @@ def spans_observe(kind: str, ids: Iterable[int], *, now: datetime | None = None)
     opened: list[UsageSpan] = []
     for row in rows:
         state, span = _state(kind, row), open_spans.get(row.pk)
-        if span is not None and (state is None or _span_state(span) != state):
+        ends = span is not None and (state is None or _span_state(span) != state)
+        if ends:
             span.ended_at = max(row.deleted_at if state is None else now, span.started_at)
             closed.append(span)
         first = row.pk not in seen
         if state is None:
             if first and row.deleted_at > row.created_at:
-                opened.append(_span(kind, row, _state_of_deleted(kind, row), row.created_at,
+                opened.append(_span(kind, row, _held(kind, row), row.created_at,
                                     ended=row.deleted_at))  # fmt: skip
             continue
-        if span is None or span in closed:
+        if span is None or ends:
             opened.append(_span(kind, row, state, row.created_at if first else now))
     with transaction.atomic():
         UsageSpan.objects.bulk_update(closed, ["ended_at"])
         # Two observers of one resource at once: the second's open span is the first's.
         UsageSpan.objects.bulk_create(opened, ignore_conflicts=True)
     return len(closed) + len(opened)
-
-
-def _state_of_deleted(kind: str, row) -> tuple[int, int, int, bool]:
-    """What a resource deleted before it was ever observed held while it lived."""
-    if kind == Kind.SERVER:
-        return row.vcpus, row.ram_mb, row.boot_volume_gb, True
-    return (0, 0, row.size_gb, True) if kind == Kind.VOLUME else (0, 0, 0, True)
 
 
 def _span(kind: str, row, state: tuple, started: datetime, *, ended=None) -> UsageSpan:
