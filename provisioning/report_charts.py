@@ -95,3 +95,38 @@ def availability_chart(sites: Sequence[SiteAvailability], targets: set[Decimal])
 def math_floor(value: float) -> float:
     """Round down to a multiple of 10 (an axis from 90, 80, ... to 100)."""
     return float(int(value // 10 * 10))
+
+
+#: Bars drawn of the showback's groups (its table lists every one).
+SHOWBACK_BARS = 15
+
+
+def showback_chart(report) -> SafeString | None:
+    """A month's cost per group (vCPU-hours where no rate card prices it), largest first."""
+    if not report.rows:
+        return None
+    rows = report.rows[:SHOWBACK_BARS]
+    group = report.grouping.label.lower()
+    if report.priced:
+        bars = [(r.label, float(r.cost)) for r in rows]
+        unit, title = report.currency, _("Cost per %(group)s") % {"group": group}
+    else:
+        bars = [(r.label, round(r.figures["vcpu_hours"], 1)) for r in rows]
+        unit, title = _("vCPU-hours"), _("vCPU-hours per %(group)s") % {"group": group}
+    description = _("The largest first; the table below has every figure.")
+    return bar_chart(bars, title=title, unit=unit, description=description)
+
+
+def capacity_chart(capacity) -> SafeString | None:
+    """The share of the vCPU quota in use per region (``tenants.selectors.capacity_by_region``);
+    nothing to draw where no vCPU is allocated."""
+    if not any(c.vcpus for c in capacity):
+        return None
+    return bar_chart(
+        [(f"{c.region.site.name} / {c.region.domain.marking}", c.vcpu_percent)
+         for c in capacity],
+        title=_("vCPU quota in use per region"),
+        description=_("The share of the vCPUs allocated to the units you can see that they "
+                      "use, per region (the table follows)."),
+        unit="%", high=100.0,
+    )  # fmt: skip

@@ -55,12 +55,6 @@ class ShowbackRow:
     #: Hours no rate card prices (days before the first card).
     unpriced: bool = False
 
-    def __getattr__(self, name: str):  # row.vcpu_hours in templates
-        figures = self.__dict__.get("figures", {})
-        if name in figures:
-            return figures[name]
-        raise AttributeError(name)
-
 
 @dataclass
 class ShowbackReport:

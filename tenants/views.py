@@ -78,19 +78,10 @@ class RegionListView(RestrictedListView):
     template_name = "tenants/region_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        from provisioning.charts import bar_chart
+        from provisioning.report_charts import capacity_chart
 
         capacity = selectors.capacity_by_region(self.request.user)
-        kwargs["capacity"] = capacity
-        if any(c.vcpus for c in capacity):
-            kwargs["capacity_chart"] = bar_chart(
-                [(f"{c.region.site.name} / {c.region.domain.marking}", c.vcpu_percent)
-                 for c in capacity],
-                title=_("vCPU quota in use per region"),
-                description=_("The share of the vCPUs allocated to the units you can see that "
-                              "they use, per region (the table follows)."),
-                unit="%", high=100.0,
-            )  # fmt: skip
+        kwargs.update(capacity=capacity, capacity_chart=capacity_chart(capacity))
         return super().get_context_data(**kwargs)
 
 

@@ -15,14 +15,11 @@ from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from portal.views import ClassifiedPageMixin
-from provisioning.charts import bar_chart
+from provisioning.report_charts import showback_chart
 from provisioning.selectors import showback_days_visible_to
 from provisioning.showback import ShowbackGrouping, ShowbackReport, showback_report
 from provisioning.views.reports import _Echo
 from tenants.selectors import allocations_visible_to
-
-#: Bars drawn (the table lists every group).
-CHART_BARS = 15
 
 
 def report_for(request: HttpRequest) -> tuple[ShowbackReport, dict[str, list[str]]]:
@@ -43,25 +40,6 @@ def report_for(request: HttpRequest) -> tuple[ShowbackReport, dict[str, list[str
     return report, errors
 
 
-def cost_chart(report: ShowbackReport):
-    """The groups' cost (vCPU-hours where no card prices them), largest first."""
-    if not report.rows:
-        return None
-    rows = report.rows[:CHART_BARS]
-    if report.priced:
-        bars = [(r.label, float(r.cost)) for r in rows]
-        unit = report.currency
-        title = _("Cost per %(group)s") % {"group": report.grouping.label.lower()}
-    else:
-        bars = [(r.label, round(r.figures["vcpu_hours"], 1)) for r in rows]
-        unit, title = (
-            _("vCPU-hours"),
-            _("vCPU-hours per %(group)s") % {"group": report.grouping.label.lower()},
-        )
-    description = _("The largest first; the table below has every figure.")
-    return bar_chart(bars, title=title, unit=unit, description=description)
-
-
 class ShowbackView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     """Members see their tenants' consumption; operators and auditors everyone's."""
 
@@ -80,7 +58,7 @@ class ShowbackView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         report, errors = report_for(self.request)
         query = self.request.GET.copy()
         query.pop("format", None)
-        kwargs.update(report=report, errors=errors, query=query, chart=cost_chart(report),
+        kwargs.update(report=report, errors=errors, query=query, chart=showback_chart(report),
                       groupings=ShowbackGrouping.choices)  # fmt: skip
         return super().get_context_data(**kwargs)
 
