@@ -49,18 +49,23 @@ def holiday_names(country: str, subdivision: str, since: date, until: date,
     where the library has it (French and Dutch for Belgium...), else in the country's own."""
     if not country or until <= since:
         return []
-    calendar = holidays.country_holidays(
-        country, subdiv=subdivision or None, years=range(since.year, until.year + 1)
-    )
-    names = {}
-    if language:
-        wanted = [code for code in calendar.supported_languages if code.split("_")[0] == language]
-        if wanted:
-            names = holidays.country_holidays(
-                country, subdiv=subdivision or None, years=range(since.year, until.year + 1),
-                language=wanted[0],
-            )  # fmt: skip
-    return [(day, (names or calendar).get(day)) for day in sorted(calendar) if since <= day < until]
+    named = _named_holidays(country, subdivision, since.year, until.year, language or "")
+    return [(day, name) for day, name in named if since <= day < until]
+
+
+@functools.lru_cache(maxsize=256)
+def _named_holidays(country: str, subdivision: str, first: int, last: int,
+                    language: str) -> tuple[tuple[date, str], ...]:  # fmt: skip
+    """A country's holidays of some years, named: built once per process (the library computes
+    each year's calendar, which a report would otherwise pay for on every view)."""
+    years = range(first, last + 1)
+    calendar = holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    names = calendar
+    wanted = [code for code in calendar.supported_languages if code.split("_")[0] == language]
+    if language and wanted:
+        names = holidays.country_holidays(country, subdiv=subdivision or None, years=years,
+                                          language=wanted[0])  # fmt: skip
+    return tuple((day, names.get(day)) for day in sorted(calendar))
 
 
 @dataclass(frozen=True)
