@@ -7,6 +7,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,24 @@ def flush_database() -> None:
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(round(p / 100 * (len(values) - 1)), len(values) - 1)]
+
+
+def timed(title: str, call, repeat: int) -> list[float]:
+    """Run ``call`` once to warm, once counting its queries, then ``repeat`` times timed; print
+    the figures (``report``) and return the seconds of each run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call()
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    report(f"{title} ({len(queries)} queries)", samples)
+    return samples
 
 
 def report(title: str, samples: list[float], unit: str = "ms", scale: float = 1000) -> None:

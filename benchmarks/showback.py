@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import UTC, date, datetime
 
-from benchmarks.common import percentile, report, setup_django
+from benchmarks.common import percentile, report, setup_django, timed
 
 MONTH = "2026-10"
 FIRST, AFTER = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
@@ -105,8 +105,6 @@ def bench_showback(args: argparse.Namespace) -> None:
     setup_django(database_url=os.environ.get(
         "BENCH_SHOWBACK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench_showback"
     ))  # fmt: skip
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from provisioning.models import ShowbackDay, UsageSpan
     from provisioning.services.showback import showback_day_compute
@@ -129,18 +127,6 @@ def bench_showback(args: argparse.Namespace) -> None:
     everything = Allocation.objects.all()
     days = ShowbackDay.objects.all()
     now = datetime(2026, 11, 15, tzinfo=UTC)
-
-    def timed(title: str, call, repeat: int) -> list[float]:
-        call()  # warm
-        samples = []
-        with CaptureQueriesContext(connection) as queries:
-            call()
-        for _ in range(repeat):
-            t = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - t)
-        report(f"{title} ({len(queries)} queries)", samples)
-        return samples
 
     operator = timed("operator, month by tenant",
                      lambda: showback_report(days, everything, month=MONTH, now=now),

@@ -16,7 +16,7 @@ import argparse
 import os
 import time
 
-from benchmarks.common import report, setup_django
+from benchmarks.common import percentile, setup_django, timed
 
 BOUND_MS = 1000.0
 
@@ -28,13 +28,11 @@ def bench_sla_working(args: argparse.Namespace) -> None:
     url = os.environ.get("BENCH_SCALE_DATABASE_URL", scale.DEFAULT_URL)
     setup_django(database_url=url, flush=False)
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from provisioning.selectors import sla_facts_visible_to
     from provisioning.sla import Period, sla_report
-    from provisioning.sla_facts import clocks_refresh
-    from provisioning.tasks import clocks_vacuum
+    from provisioning.sla_facts import clocks_refresh, clocks_vacuum
     from tenants.models import SecurityDomain, Site
 
     world = scale.the_world(args)
@@ -47,16 +45,9 @@ def bench_sla_working(args: argparse.Namespace) -> None:
         for who, user in people.items():
             facts = sla_facts_visible_to(user)
             for name, period in periods.items():
-                sla_report(facts, period=period)  # warm
-                with CaptureQueriesContext(connection) as queries:
-                    sla_report(facts, period=period)
-                samples = []
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    sla_report(facts, period=period)
-                    samples.append(time.perf_counter() - started)
-                report(f"{clock}: {who}, {name} ({len(queries)} queries)", samples)
-                p95s[f"{who} {name}"] = sorted(samples)[int(0.95 * (len(samples) - 1))] * 1000
+                run = lambda f=facts, p=period: sla_report(f, period=p)  # noqa: E731
+                samples = timed(f"{clock}: {who}, {name}", run, args.repeat)
+                p95s[f"{who} {name}"] = percentile([s * 1000 for s in samples], 95)
         return p95s
 
     print(f"SLA report at {world.requests:,} requests ({world.allocations:,} allocations)")

@@ -44,6 +44,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -423,8 +424,6 @@ def _late(target: str, targets: Targets, as_of: datetime) -> Q:
 
 def _over(target: str, targets: Targets) -> Q:
     """A finished wait that took longer than its domain allows, as its domain counts time."""
-    from django.db.models.lookups import GreaterThan
-
     return Q(GreaterThan(targets.counted(target), targets.expression(target)))
 
 

@@ -629,17 +629,21 @@ class RegionStatusSerializer(serializers.Serializer):
         return IncidentSerializer(status.open_incidents, many=True, context=self.context).data
 
 
+def month_field(help_text) -> serializers.RegexField:
+    """A calendar month as YYYY-MM (matched whole: no trailing newline)."""
+    return serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False, help_text=help_text,
+        error_messages={"invalid": gettext_lazy("Give a month as YYYY-MM.")},
+    )  # fmt: skip
+
+
 class SlaQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(
         choices=[7, 30, 90],
         required=False,
         help_text=gettext_lazy("The last 7, 30 or 90 days (default 30)."),
     )
-    month = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False,
-        help_text=gettext_lazy("A calendar month (UTC), YYYY-MM; overrides days."),
-        error_messages={"invalid": gettext_lazy("Give a month as YYYY-MM.")},
-    )  # fmt: skip
+    month = month_field(gettext_lazy("A calendar month (UTC), YYYY-MM; overrides days."))
     group_by = serializers.ChoiceField(
         choices=["domain", "site", "tenant"], required=False, default="domain",
         help_text=gettext_lazy("What each row is per."),
@@ -839,11 +843,7 @@ class SlaLatePageSerializer(serializers.Serializer):
 
 
 class ShowbackQuerySerializer(serializers.Serializer):
-    month = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])\Z", required=False, trim_whitespace=False,
-        help_text=gettext_lazy("A calendar month (UTC), YYYY-MM; default: this month."),
-        error_messages={"invalid": gettext_lazy("Give a month as YYYY-MM.")},
-    )  # fmt: skip
+    month = month_field(gettext_lazy("A calendar month (UTC), YYYY-MM; default: this month."))
     group_by = serializers.ChoiceField(
         choices=["tenant", "allocation", "site", "domain"], required=False, default="tenant",
         help_text=gettext_lazy("What each row is per."),
