@@ -65,8 +65,10 @@ class InboxFilterSet(RequestFilterSet):
         return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
 
 
-def error_messages(err: Exception) -> dict[str, list[str]]:
-    """A service error as {field: messages}; errors about no field go under ``general``.
+def error_messages(err: Exception, *, whole: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """A service error as {field: messages}; errors about no field, and about the fields in
+    ``whole`` (those that concern the whole form: a day-2 action's target), go under
+    ``general``, shown above the form.
 
     (Templates cannot read ``__all__``: names starting with an underscore are private there.)
     """
@@ -74,8 +76,9 @@ def error_messages(err: Exception) -> dict[str, list[str]]:
         errors = dict(err.message_dict)
     else:
         errors = {"__all__": list(getattr(err, "messages", None) or [str(err)])}
-    if "__all__" in errors:
-        errors["general"] = errors.pop("__all__")
+    for name in ("__all__", *whole):
+        if name in errors:
+            errors.setdefault("general", []).extend(errors.pop(name))
     return errors
 
 

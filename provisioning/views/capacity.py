@@ -68,10 +68,7 @@ class QuotaChangeRequestView(RestrictedMixin, TemplateView):
                 justification=request.POST.get("justification", ""),
             )  # fmt: skip
         except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
-            self.errors = error_messages(err)
-            for whole in ("allocation", "__all__"):
-                if whole in self.errors:
-                    self.errors.setdefault("general", []).extend(self.errors.pop(whole))
+            self.errors = error_messages(err, whole=("allocation",))
             status = 403 if isinstance(err, RequestNotAllowed) else 400
             return render(request, self.template_name, self.get_context_data(), status=status)
         return redirect(filed)

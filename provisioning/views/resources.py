@@ -399,11 +399,8 @@ class ResourceActionView(RestrictedMixin, TemplateView):
                 spec=spec,
             )
         except (QuotaExceeded, ValidationError, RequestNotAllowed) as err:
-            self.errors = error_messages(err)
-            # The target's errors concern the whole action: show them above the form.
-            for whole in ("target", "__all__"):
-                if whole in self.errors:
-                    self.errors.setdefault("general", []).extend(self.errors.pop(whole))
+            # The target's errors concern the whole action: shown above the form.
+            self.errors = error_messages(err, whole=("target",))
             context = self.get_context_data(**kwargs)
             return render(request, self.template_name, context, status=400)
         return redirect(filed)
