@@ -68,6 +68,13 @@ def report_for(request: HttpRequest) -> tuple[SlaReport, dict[str, list[str]]]:
     return report, errors
 
 
+def bad_query(errors: dict[str, list[str]]) -> HttpResponse:
+    """A report's file asked for with a bad query: a file cannot show what was wrong beside the
+    figures, so the answer says it instead (400, plain text)."""
+    text = " ".join(m for messages in errors.values() for m in messages)
+    return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+
+
 class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     """Everyone sees the figures of the requests they may see, nothing more."""
 
@@ -76,10 +83,7 @@ class SlaReportView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
             report, errors = report_for(request)
-            if errors:  # a file cannot show what was wrong beside the figures: say it instead
-                text = " ".join(m for messages in errors.values() for m in messages)
-                return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-            return sla_csv(report, request)
+            return bad_query(errors) if errors else sla_csv(report, request)
         if request.GET.get("format") == "pdf":
             return sla_pdf(request)
         if request.GET.get("part") == "weeks":

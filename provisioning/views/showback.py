@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from portal.views import ClassifiedPageMixin
 from provisioning.report_charts import showback_chart
 from provisioning.selectors import showback_days_visible_to
 from provisioning.showback import ShowbackGrouping, ShowbackReport, showback_report
-from provisioning.views.reports import _Echo
+from provisioning.views.reports import _Echo, bad_query
 from tenants.selectors import allocations_visible_to
 
 
@@ -48,10 +48,7 @@ class ShowbackView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
             report, errors = report_for(request)
-            if errors:
-                text = " ".join(m for messages in errors.values() for m in messages)
-                return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-            return showback_csv(report)
+            return bad_query(errors) if errors else showback_csv(report)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
