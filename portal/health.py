@@ -97,6 +97,15 @@ def _broker() -> tuple[bool, str]:
     return True, app.conf.broker_url.split("://", 1)[0]
 
 
+def heartbeat_record(*, hostname: str) -> None:
+    """The schedule's heartbeat ran now, on ``hostname`` (the heartbeat task's one write)."""
+    from portal.models import Heartbeat
+
+    Heartbeat.objects.update_or_create(
+        name="schedule", defaults={"at": timezone.now(), "hostname": hostname[:255]}
+    )
+
+
 def _schedule() -> tuple[bool, str]:
     from portal.models import Heartbeat
 

@@ -31,14 +31,9 @@ def periodic_audit_checkpoint() -> int | None:
 @shared_task(bind=True, ignore_result=True)
 def periodic_heartbeat(self) -> None:
     """Beat sent it and a worker runs it: both are alive (``portal.health``)."""
-    from django.utils import timezone
+    from portal.health import heartbeat_record
 
-    from portal.models import Heartbeat
-
-    Heartbeat.objects.update_or_create(
-        name="schedule",
-        defaults={"at": timezone.now(), "hostname": (self.request.hostname or "")[:255]},
-    )
+    heartbeat_record(hostname=self.request.hostname or "")
 
 
 @shared_task(ignore_result=True)
