@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +14,12 @@ from typing import Any
 from cloudsim.knobs import Knobs
 from cloudsim.store import Store
 from cloudsim.web import ApiError, Request, Response, Router
+
+log = logging.getLogger("cloudsim")
+JOURNAL_SIZE = 5000
+GLOBAL_REQUEST_ID = re.compile(
+    r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
 
 NAMESPACE = uuid.UUID("6f1c2a52-5a6e-4c3e-9d0e-2f5b7d1c9a10")
 SERVICES = ("compute", "network", "image", "block-storage")
@@ -64,6 +73,8 @@ class CloudSim:
         self.store = Store(state_path)
         self.seed = seed
         self.knobs = knobs or Knobs()
+        #: The last calls to the services, as their logs would show them (``/_sim/journal``).
+        self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
         self.router = Router()
         for module in (identity, compute, network, image, block_storage, control_api):
             module.register(self.router)
@@ -75,11 +86,34 @@ class CloudSim:
     def regions(self) -> list[str]:
         return list(self.seed.get("regions") or ["RegionOne"])
 
+    def _journal(self, req: Request, operation: str) -> None:
+        """Record the call as the service's log line would: its own request id and the
+        caller's global request id (``X-OpenStack-Request-ID``), which the services accept only
+        in their own ``req-<uuid>`` format, as oslo.middleware does."""
+        sent = req.header("x-openstack-request-id")
+        global_id = sent if GLOBAL_REQUEST_ID.match(sent) else ""
+        self.journal.append(
+            {
+                "at": time.time(),
+                "service": req.service,
+                "region": req.region,
+                "operation": operation,
+                "method": req.method,
+                "path": req.path,
+                "request_id": req.request_id,
+                "global_request_id": global_id,
+            }
+        )
+        log.debug(
+            "%s [%s %s] %s %s", req.service, global_id or "-", req.request_id, req.method, req.path
+        )
+
     def reset(self) -> None:
         with self.store.transaction():
             self.store.clear()
             self._seeding.apply_seed(self, self.seed)
         self.knobs.clear()
+        self.journal.clear()
 
     # ---- authentication -------------------------------------------------------------------
     def authenticate(self, req: Request) -> AuthContext:
@@ -125,6 +159,7 @@ class CloudSim:
         if service == "sim":
             return self._run(route.handler, req, params)
         operation = route.operation_for(req)
+        self._journal(req, operation)
         outage = self.knobs.outage_of(region) if region else None
         if outage is not None:
             if outage.mode == "hang":

@@ -166,6 +166,11 @@ class CloudSimControl:
     def count(self, operation: str) -> int:
         return self.counts().get(operation, 0)
 
+    def journal(self, global_request_id: str = "") -> list[dict[str, Any]]:
+        """The calls cloudsim received last, or those that carried this global request id."""
+        query = f"?global_request_id={global_request_id}" if global_request_id else ""
+        return self._call("GET", f"/journal{query}")["calls"]
+
     def clear_counts(self) -> dict[str, Any]:
         return self._call("DELETE", "/counts")
 

@@ -153,6 +153,13 @@ def counts(sim: CloudSim, req: Request) -> Response:
     return Response(200, {"counts": sim.knobs.snapshot()["counts"]})
 
 
+def journal(sim: CloudSim, req: Request) -> Response:
+    """The last calls (newest last), those of one global request id with ``global_request_id``."""
+    wanted = req.arg("global_request_id")
+    calls = [c for c in list(sim.journal) if not wanted or c["global_request_id"] == wanted]
+    return Response(200, {"calls": calls})
+
+
 def clear_counts(sim: CloudSim, req: Request) -> Response:
     with sim.knobs.lock:
         sim.knobs.counts.clear()
@@ -215,6 +222,7 @@ def register(router: Router) -> None:
     add("POST", "sim", "/image-volume-errors", "sim.image_volume_errors", add_image_volume_errors)
     add("GET", "sim", "/counts", "sim.counts", counts)
     add("DELETE", "sim", "/counts", "sim.counts", clear_counts)
+    add("GET", "sim", "/journal", "sim.journal", journal)
     add("POST", "sim", "/quotas", "sim.quotas", set_quotas)
     add("GET", "sim", "/projects", "sim.projects", projects)
     add("POST", "sim", "/reset", "sim.reset", reset)

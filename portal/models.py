@@ -278,6 +278,12 @@ class OutboxMessage(models.Model):
     task = models.CharField(
         max_length=200, help_text=gettext_lazy("The Celery task's registered name.")
     )
+    request_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text=gettext_lazy("The id of the work that asked for it, which the task carries."),
+    )
     args = models.JSONField(default=list, encoder=DjangoJSONEncoder)
     kwargs = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_index=True)

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portal import request_ids
 from portal.singleflight import single_flight
 from portal.transactions import assert_no_transaction
 
@@ -53,6 +54,7 @@ def enqueue(
 
     now = timezone.now()
     message = OutboxMessage.objects.create(
+        request_id=request_ids.current(),
         task=task,
         args=list(args),
         kwargs=kwargs,
@@ -130,6 +132,7 @@ def _publish(rows: list) -> int:
                 args=row.args,
                 kwargs=row.kwargs,
                 countdown=wait if wait > 0 else None,
+                headers={request_ids.TASK_HEADER: row.request_id} if row.request_id else None,
                 connection=connection,
                 retry=False,
             )

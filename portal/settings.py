@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz, answered before sessions, host checks and sign-in (portal.health).
     "portal.health.HealthMiddleware",
+    # The id of this request, for the logs, the tasks it enqueues and the cloud's own logs.
+    "portal.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -312,6 +314,8 @@ CELERY_RESULT_SERIALIZER = "json"
 # Every task is idempotent, so it is safe to acknowledge only after it ran and to hand the
 # message back when a worker dies mid-task.
 CELERY_TASK_ACKS_LATE = True
+# The worker logs through LOGGING (JSON, with the request id) instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than the longest task (tasks poll by re-scheduling, never by blocking), or Redis would
@@ -416,11 +420,24 @@ if IS_PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 # --- Logging --------------------------------------------------------------------------------
+# One JSON object per line with the work's request id on every record (portal.logs); "plain"
+# prints the same as text, for a terminal.
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if PORTAL_LOG_FORMAT == "plain" else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -149,7 +149,7 @@ class TransitionSerializer(ShownModelSerializer):
 
     class Meta:
         model = RequestTransition
-        fields = ["from_state", "to_state", "actor", "note", "at"]
+        fields = ["from_state", "to_state", "actor", "note", "at", "trace_id"]
 
 
 class ApprovalSerializer(ShownModelSerializer):

@@ -30,6 +30,31 @@ from provisioning.cloud.base import (
 )
 
 DEFAULT_API_TIMEOUT = 30.0
+
+
+class PortalConnection(openstack.connection.Connection):
+    """A connection whose calls carry the portal's request id as OpenStack's global request id
+    (``X-OpenStack-Request-ID``), read at each call from the work in hand
+    (``portal.request_ids``): Nova, Neutron, Cinder and Glance log it beside their own id, so
+    an operator finds a portal request in the cloud's logs.
+
+    The SDK reads ``_global_request_id`` when it sends each request; making it follow the
+    context keeps one cached connection per process, shared by threads and by tasks that each
+    carry their own id. (``Connection.global_request()`` would build a new connection, and its
+    proxies, for every task.)
+    """
+
+    @property
+    def _global_request_id(self) -> str | None:
+        from portal import request_ids
+
+        return request_ids.current() or self._fixed_global_request_id
+
+    @_global_request_id.setter
+    def _global_request_id(self, value: str | None) -> None:
+        self._fixed_global_request_id = value
+
+
 _connections: dict[tuple[Any, ...], openstack.connection.Connection] = {}
 _lock = threading.Lock()
 
@@ -89,7 +114,7 @@ def connect_anew(target: CloudTarget) -> openstack.connection.Connection:
             overrides.update(project_id=target.project_id, project_name=None)
             overrides.update(project_domain_name=None, project_domain_id=None)
         region = config.get_one(cloud=target.cloud, **overrides)
-        return openstack.connection.Connection(config=region)
+        return PortalConnection(config=region)
 
 
 def forget_connections() -> None:

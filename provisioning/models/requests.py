@@ -336,6 +336,15 @@ class RequestTransition(models.Model):
     )
     note = models.TextField(blank=True)
     at = models.DateTimeField(db_index=True)
+    trace_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text=_(
+            "The request id of the work that made this move: found in the portal's logs and, "
+            "as the global request id, in the cloud's."
+        ),
+    )
 
     objects = RestrictedQuerySet.as_manager()
     access_paths = Allocation.access_paths.via("request__allocation")

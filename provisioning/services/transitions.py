@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from portal import request_ids
 from portal.audit import audit_record
 from provisioning.models import RequestTransition, ResourceRequest
 from provisioning.sla_facts import fact_created, fact_moved
@@ -71,7 +72,13 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
         setattr(request, field, value)
     request.save()
     moved = RequestTransition.objects.create(
-        request=request, from_state=before, to_state=request.state, actor=actor, note=note, at=now
+        request=request,
+        from_state=before,
+        to_state=request.state,
+        actor=actor,
+        note=note,
+        at=now,
+        trace_id=request_ids.current(),
     )
     fact_moved(request, moved)  # the SLA report's row, in the same transaction
     usage_rollup_refresh_on_commit(request.allocation_id)
@@ -95,6 +102,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         actor=actor,
         at=now,
         note=NOTE_SUBMITTED,
+        trace_id=request_ids.current(),
     )
     fact_created(request, submitted)
     usage_rollup_refresh_on_commit(request.allocation_id)

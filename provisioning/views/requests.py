@@ -80,6 +80,7 @@ def request_timeline(transitions, approvals) -> list[dict[str, Any]]:
     approval changes no state, yet is what the next approver and the auditor look for."""
     entries = [
         {"label": t.to_state_label, "at": t.at, "by": t.actor or _("the portal"),
+         "trace_id": t.trace_id,
          "note": note_shown(t.note), "decision": False}
         for t in transitions
     ] + [

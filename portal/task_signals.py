@@ -1,0 +1,49 @@
+"""What every task carries and keeps: the request id of the work that asked for it.
+
+Connected when the Celery app loads (``portal.celery``), so it holds in the web (publishing),
+the worker (running) and beat alike. A task published while a request id is bound (a web
+request, another task) carries it in its message headers; the outbox publishes the id it
+recorded with the row (``portal.outbox``). The worker binds it for the task's run, so the task's
+log lines and its OpenStack calls carry it; a task that came without one (beat's schedule) runs
+under a new id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from celery import signals
+
+from portal import request_ids
+
+#: The message header with the time it was published (seconds since the epoch): how long a task
+#: waited in its queue is measured from it.
+SENT_AT_HEADER = "portal_sent_at"
+_tokens: dict[str, Any] = {}
+
+
+@signals.before_task_publish.connect(dispatch_uid="portal-request-id-publish")
+def _stamp(headers: dict | None = None, **_: Any) -> None:
+    if headers is None:
+        return
+    if not headers.get(request_ids.TASK_HEADER) and (current := request_ids.current()):
+        headers[request_ids.TASK_HEADER] = current
+    headers.setdefault(SENT_AT_HEADER, time.time())
+
+
+@signals.task_prerun.connect(dispatch_uid="portal-request-id-prerun")
+def _bind(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    sent = getattr(task.request, request_ids.TASK_HEADER, None) if task is not None else None
+    if task_id:
+        _tokens[task_id] = request_ids.bind(sent)
+
+
+@signals.task_postrun.connect(dispatch_uid="portal-request-id-postrun")
+def _unbind(task_id: str | None = None, **_: Any) -> None:
+    token = _tokens.pop(task_id, None) if task_id else None
+    if token is not None:
+        # ValueError: bound in another context (an eager task in a test); nothing is held.
+        with contextlib.suppress(ValueError):
+            request_ids.unbind(token)

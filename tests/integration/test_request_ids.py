@@ -1,0 +1,55 @@
+"""One request's id from the API call through the outbox and the worker into the cloud's calls.
+
+Real worker, real Redis, cloudsim over HTTP: the approval's ``X-Request-ID`` must come back in
+the answer, be on the timeline's rows the worker wrote, and reach cloudsim as the global request
+id (``X-OpenStack-Request-ID``) of the calls that built the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal import request_ids
+from provisioning import services
+from provisioning.models import Kind, RequestState
+from tests.integration.test_provisioning import WHY, wait_state
+
+pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_approvals_request_id_reaches_the_clouds_calls(live_world):
+    request = services.request_submit(
+        user=live_world.requester, kind=Kind.NETWORK, allocation=live_world.allocation,
+        spec={"name": "traced", "cidr": "10.31.0.0/24", "router": True}, justification=WHY,
+    )  # fmt: skip
+    traced = f"req-{uuid.uuid4()}"
+    api = APIClient()
+    api.force_authenticate(live_world.approver)
+
+    answer = api.post(f"/api/v1/requests/{request.pk}/approve/", {}, HTTP_X_REQUEST_ID=traced)
+
+    assert answer.status_code == 200, answer.content
+    assert answer["X-Request-ID"] == traced
+    wait_state(request, RequestState.COMPLETED)
+    built = request.transitions.filter(to_state__in=("provisioning", "completed"))
+    assert {t.trace_id for t in built} == {traced}
+    calls = live_world.sim.control.journal(global_request_id=traced)
+    operations = {c["operation"] for c in calls}
+    assert {"network.network.create", "network.subnet.create"} <= operations, operations
+    # The allocation's project is made on first use, under the same id.
+    assert "identity.project.create" in operations
+    untraced = live_world.sim.control.journal()
+    assert any(c["global_request_id"] != traced for c in untraced)  # the journal tells them apart
+
+
+def test_a_malformed_request_id_is_replaced_and_the_new_one_is_answered(live_world):
+    api = APIClient()
+    api.force_authenticate(live_world.requester)
+
+    answer = api.get("/api/v1/requests/", HTTP_X_REQUEST_ID="my-own-id; DROP TABLE")
+
+    assert answer.status_code == 200
+    assert request_ids.valid(answer["X-Request-ID"])
