@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "portal.health.HealthMiddleware",
     # The id of this request, for the logs, the tasks it enqueues and the cloud's own logs.
     "portal.request_ids.RequestIdMiddleware",
+    # /metrics for Prometheus, and the latency and status of every other answer (portal.metrics).
+    "portal.metrics.endpoint.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -418,6 +420,15 @@ if IS_PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Metrics --------------------------------------------------------------------------------
+# /metrics answers a caller with "Authorization: Bearer <token>" or from these networks.
+PORTAL_METRICS_TOKEN = env.str("PORTAL_METRICS_TOKEN", default="")
+PORTAL_METRICS_ALLOW = env.list("PORTAL_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+# Where the cluster-wide counters (tasks, request transitions) are kept; empty: not kept.
+PORTAL_METRICS_REDIS_URL = env.str("PORTAL_METRICS_REDIS_URL", default=REDIS_URL)
+# The database's and the broker's figures are read at most this often (seconds).
+PORTAL_METRICS_CACHE_SECONDS = env.float("PORTAL_METRICS_CACHE_SECONDS", default=10.0)
 
 # --- Logging --------------------------------------------------------------------------------
 # One JSON object per line with the work's request id on every record (portal.logs); "plain"

@@ -15,3 +15,9 @@ DEBUG = False
 CELERY_BROKER_URL = os.environ.get("PORTAL_TEST_BROKER_URL", "memory://")
 # Seal after every commit, so a test reads a sealed chain without waiting for the periodic sealer.
 PORTAL_AUDIT_SEAL_MIN_INTERVAL = float(os.environ.get("PORTAL_AUDIT_SEAL_MIN_INTERVAL", "0"))
+# Cluster-wide counters go to the Redis a queue test starts (its workers are told so), never to
+# the machine's; unit tests keep none unless a test points them somewhere.
+PORTAL_METRICS_REDIS_URL = os.environ.get("PORTAL_TEST_BROKER_URL", "")
+if not PORTAL_METRICS_REDIS_URL.startswith("redis"):
+    PORTAL_METRICS_REDIS_URL = ""
+PORTAL_METRICS_CACHE_SECONDS = 0.0

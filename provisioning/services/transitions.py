@@ -11,6 +11,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from portal import request_ids
 from portal.audit import audit_record
+from portal.metrics import shared as metrics
 from provisioning.models import RequestTransition, ResourceRequest
 from provisioning.sla_facts import fact_created, fact_moved
 from tenants.rollup import usage_rollup_refresh_on_commit
@@ -81,6 +82,7 @@ def transition(request: ResourceRequest, name: str, *, actor, note: str = "", **
         trace_id=request_ids.current(),
     )
     fact_moved(request, moved)  # the SLA report's row, in the same transaction
+    _count_on_commit(request)
     usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
@@ -105,6 +107,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         trace_id=request_ids.current(),
     )
     fact_created(request, submitted)
+    _count_on_commit(request)
     usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
         actor=actor,
@@ -119,3 +122,9 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         tenant=request.allocation.tenant,
         region=request.allocation.region,
     )
+
+
+def _count_on_commit(request: ResourceRequest) -> None:
+    """Count the move for the metrics once it is committed (a rolled-back move never was)."""
+    kind, state = request.kind, request.state
+    transaction.on_commit(lambda: metrics.request_moved(kind, state))

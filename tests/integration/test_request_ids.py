@@ -1,8 +1,10 @@
-"""One request's id from the API call through the outbox and the worker into the cloud's calls.
+"""One request's id from the API call through the outbox and the worker into the cloud's calls;
+and what the worker's runs add to /metrics.
 
 Real worker, real Redis, cloudsim over HTTP: the approval's ``X-Request-ID`` must come back in
 the answer, be on the timeline's rows the worker wrote, and reach cloudsim as the global request
-id (``X-OpenStack-Request-ID``) of the calls that built the network.
+id (``X-OpenStack-Request-ID``) of the calls that built the network. The worker's counters are
+kept in that Redis and read by this process's /metrics.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from portal import request_ids
+from portal.metrics.collectors import collector
 from provisioning import services
 from provisioning.models import Kind, RequestState
 from tests.integration.test_provisioning import WHY, wait_state
@@ -20,7 +25,7 @@ from tests.integration.test_provisioning import WHY, wait_state
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_approvals_request_id_reaches_the_clouds_calls(live_world):
+def test_an_approvals_request_id_reaches_the_clouds_calls(live_world, redis_server, settings):
     request = services.request_submit(
         user=live_world.requester, kind=Kind.NETWORK, allocation=live_world.allocation,
         spec={"name": "traced", "cidr": "10.31.0.0/24", "router": True}, justification=WHY,
@@ -43,6 +48,22 @@ def test_an_approvals_request_id_reaches_the_clouds_calls(live_world):
     assert "identity.project.create" in operations
     untraced = live_world.sim.control.journal()
     assert any(c["global_request_id"] != traced for c in untraced)  # the journal tells them apart
+
+    # The worker counted its runs, and how long each waited in the provisioning queue.
+    settings.PORTAL_METRICS_REDIS_URL = redis_server.url
+    collector.forget()
+    text = Client().get("/metrics").content.decode()
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    advance = "provisioning.tasks.advance_request"
+    assert found[("portal_task_runs_total", (("outcome", "success"), ("task", advance)))] >= 1
+    assert found[("portal_task_duration_seconds_count", (("task", advance),))] >= 1
+    assert found[("portal_task_queue_wait_seconds_count", (("queue", "provisioning"),))] >= 1
+    moved = ("portal_request_transitions_total", (("kind", "network"), ("state", "completed")))
+    assert found[moved] >= 1
 
 
 def test_a_malformed_request_id_is_replaced_and_the_new_one_is_answered(live_world):
