@@ -19,6 +19,8 @@ export CLOUDS_YAML="${CLOUDS_YAML:-$PWD/$DEMO/clouds.yaml}"
 export DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export PORTAL_URL="http://127.0.0.1:${PORT}"
 export PORT
+# Text logs for a terminal (production logs JSON).
+export PORTAL_LOG_FORMAT="${PORTAL_LOG_FORMAT:-plain}"
 # Mail the portal sends (notifications, reminders, the monthly PDF report) lands as files here.
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
 export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$PWD/$DEMO/mail}"
