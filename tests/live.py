@@ -115,10 +115,13 @@ class Worker:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def settle(self, timeout: float = 15) -> None:
-        """Drop what is still queued and wait until no other connection to the test database is
-        busy: a task still running when the database is flushed deadlocks the flush (TRUNCATE
-        against its reads). Best effort: a broker a test restarted may refuse the purge."""
+    def settle(self, timeout: float = 15, quiet_for: float = 0.5) -> None:
+        """Drop what is still queued and wait until no other connection to the test database has
+        been busy for ``quiet_for`` seconds: a task still running when the database is flushed
+        deadlocks the flush (TRUNCATE against its reads). One quiet moment is not enough: a task
+        that just committed may have sent the next (a notification) a moment after the purge,
+        and the worker starts it a moment later. Best effort: a broker a test restarted may
+        refuse the purge."""
         if not self.alive:
             return
         with contextlib.suppress(Exception):
@@ -128,14 +131,23 @@ class Worker:
         if connection.vendor != "postgresql":
             return
         deadline = time.monotonic() + timeout
+        quiet_since = None
         while time.monotonic() < deadline:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND state <> 'idle'"
                 )
-                if cursor.fetchone()[0] == 0:
-                    return
+                busy = cursor.fetchone()[0]
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+                with contextlib.suppress(Exception):
+                    celery_app.control.purge()
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= quiet_for:
+                return
             time.sleep(0.1)
 
 
