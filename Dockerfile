@@ -64,6 +64,7 @@ RUN DJANGO_SECRET_KEY=build-only-collectstatic-not-a-secret-0123456789abcdef \
 USER 10001:10001
 EXPOSE 8000
 # Sync workers, two per core (docs/operations.md, "Web processes"): gunicorn reads their number
-# from WEB_CONCURRENCY. Logs go to stdout.
+# from WEB_CONCURRENCY. Logs go to stdout. No control socket: the orchestrator starts and stops
+# the process, and nobody execs into a pod to steer gunicorn.
 CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
-     "--graceful-timeout", "25", "--timeout", "60"]
+     "--graceful-timeout", "25", "--timeout", "60", "--no-control-socket"]
