@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-faults test-openstack bench lint format venv clean messages
+.PHONY: demo test test-faults test-rabbitmq test-openstack bench lint format venv clean messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ test: venv
 ## bursts; exactly one VM per request and approval -> completed within build time + 90 s.
 test-faults: venv
 	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
+
+## The queue tests with RabbitMQ as the broker instead of Redis: a private vhost on the
+## machine's RabbitMQ (127.0.0.1:5672, guest), made and removed with rabbitmqctl. Builds,
+## retries, a killed worker, the broker stopped and restarted (docs/deployment.md, "The broker").
+RABBITMQ_TESTS ?= tests/integration
+test-rabbitmq: venv
+	PORTAL_TEST_BROKER=rabbitmq $(BIN)/pytest $(RABBITMQ_TESTS) $(PYTEST_ARGS)
 
 ## The real OpenStack lane: start the lab (a real Keystone/Nova/Neutron/Glance on 127.0.0.1,
 ## about 2 minutes), run tests/contract/ and tests/openstack/ against it, stop it again.

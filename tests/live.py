@@ -66,6 +66,52 @@ class RedisServer:
         self.start()
 
 
+class RabbitMQVhost:
+    """A private virtual host on the machine's RabbitMQ, for running the queue tests with RabbitMQ
+    as the broker (``PORTAL_TEST_BROKER=rabbitmq``, ``make test-rabbitmq``).
+
+    Made and removed with ``rabbitmqctl`` (run as root or as the rabbitmq user). Deleting the
+    vhost closes every connection to it and drops its queues, as a broker going away does: so
+    ``stop``/``start``/``restart`` act on the vhost, and the tests of a broker outage run
+    unchanged. ``PORTAL_TEST_RABBITMQ`` moves it (default ``guest:guest@127.0.0.1:5672``).
+    """
+
+    def __init__(self) -> None:
+        self.vhost = f"portal-test-{uuid.uuid4().hex[:12]}"
+        server = os.environ.get("PORTAL_TEST_RABBITMQ", "guest:guest@127.0.0.1:5672")
+        self.user = server.partition(":")[0]
+        self.server = server
+
+    @property
+    def url(self) -> str:
+        return f"amqp://{self.server}/{self.vhost}"
+
+    @staticmethod
+    def _ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "--quiet", *args], check=True, capture_output=True,
+                       timeout=60)  # fmt: skip
+
+    def start(self) -> None:
+        self._ctl("add_vhost", self.vhost)
+        self._ctl("set_permissions", "-p", self.vhost, self.user, ".*", ".*", ".*")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ctl("delete_vhost", self.vhost)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def broker_kind() -> str:
+    """``redis`` (a private redis-server per session) or ``rabbitmq`` (PORTAL_TEST_BROKER)."""
+    kind = os.environ.get("PORTAL_TEST_BROKER", "redis")
+    if kind not in ("redis", "rabbitmq"):
+        raise ValueError(f"PORTAL_TEST_BROKER must be redis or rabbitmq, not {kind!r}")
+    return kind
+
+
 def stop_group(process: subprocess.Popen | None) -> None:
     """SIGTERM a child's process group, SIGKILL it if it does not go within 20 s."""
     if process and process.poll() is None:
@@ -115,10 +161,13 @@ class Worker:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def settle(self, timeout: float = 15) -> None:
-        """Drop what is still queued and wait until no other connection to the test database is
-        busy: a task still running when the database is flushed deadlocks the flush (TRUNCATE
-        against its reads). Best effort: a broker a test restarted may refuse the purge."""
+    def settle(self, timeout: float = 15, quiet_for: float = 0.5) -> None:
+        """Drop what is still queued and wait until no other connection to the test database has
+        been busy for ``quiet_for`` seconds: a task still running when the database is flushed
+        deadlocks the flush (TRUNCATE against its reads). One quiet moment is not enough: a task
+        that just committed may have sent the next (a notification) a moment after the purge,
+        and the worker starts it a moment later. Best effort: a broker a test restarted may
+        refuse the purge."""
         if not self.alive:
             return
         with contextlib.suppress(Exception):
@@ -128,14 +177,23 @@ class Worker:
         if connection.vendor != "postgresql":
             return
         deadline = time.monotonic() + timeout
+        quiet_since = None
         while time.monotonic() < deadline:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND state <> 'idle'"
                 )
-                if cursor.fetchone()[0] == 0:
-                    return
+                busy = cursor.fetchone()[0]
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+                with contextlib.suppress(Exception):
+                    celery_app.control.purge()
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= quiet_for:
+                return
             time.sleep(0.1)
 
 
@@ -192,15 +250,20 @@ def point_celery_at(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+def redis_server(tmp_path_factory) -> Iterator[RedisServer | RabbitMQVhost]:
+    """The session's broker: a private redis-server, or a private RabbitMQ vhost when
+    ``PORTAL_TEST_BROKER=rabbitmq``; either can be stopped, started and restarted."""
+    if broker_kind() == "rabbitmq":
+        server: RedisServer | RabbitMQVhost = RabbitMQVhost()
+    else:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
     server.stop()
 
 
 def worker_environment(redis_url: str, clouds_yaml: str, **timings: str) -> dict[str, str]:
-    """The environment of a Celery worker on this session's test database and Redis.
+    """The environment of a Celery worker on this session's test database and broker.
 
     ``timings`` override the polling, lease and deadline settings (a real cloud is slower).
     """
