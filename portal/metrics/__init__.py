@@ -14,3 +14,10 @@ Three sources, each chosen for where the number is true:
   audit sealing lag, the background's heartbeat, the readiness checks. Cached for a few
   seconds, so several scrapers cost the database one set of small queries.
 """
+
+import os
+
+# prometheus_client writes each process's values under this directory from the moment the first
+# metric is defined; an emptyDir starts without it.
+if _multiproc_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(_multiproc_dir, exist_ok=True)

@@ -115,7 +115,21 @@ def web_probe_problems(manifests: list[Manifest]) -> list[str]:
             problems.append(f"web {probe} asks {got!r}, want {path!r}")
     if "startupProbe" not in container:
         problems.append("web has no startupProbe")
-    return problems
+    return problems + web_metrics_problems(container)
+
+
+def web_metrics_problems(container: dict) -> list[str]:
+    """gunicorn's processes share their HTTP metrics through files in PROMETHEUS_MULTIPROC_DIR,
+    which must be on a writable volume (the root filesystem is read-only); without it each
+    scrape sees one process's counters."""
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    where = env.get("PROMETHEUS_MULTIPROC_DIR")
+    if not where:
+        return ["web: PROMETHEUS_MULTIPROC_DIR is not set"]
+    mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])]
+    if not any(where == m or where.startswith(m + "/") for m in mounts):
+        return [f"web: PROMETHEUS_MULTIPROC_DIR {where} is not on a writable volume"]
+    return []
 
 
 def background_probe_problems(manifests: list[Manifest]) -> list[str]:

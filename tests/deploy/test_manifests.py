@@ -109,6 +109,8 @@ def _good() -> list[dict]:
         readinessProbe={"httpGet": {"path": "/readyz"}},
         livenessProbe={"httpGet": {"path": "/healthz"}},
         startupProbe={"httpGet": {"path": "/healthz"}},
+        env=[{"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/tmp/prometheus"}],
+        volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}],
     )
     job = _deployment("migrate")
     job.update(kind="Job", spec={"backoffLimit": 2, "ttlSecondsAfterFinished": 60,
@@ -241,6 +243,14 @@ def _no_secret_ref(m):
     _container(m, "beat")["envFrom"].pop()
 
 
+def _metrics_per_process(m):
+    _container(m, "web")["env"] = []
+
+
+def _metrics_dir_read_only(m):
+    _container(m, "web")["volumeMounts"] = []
+
+
 def _two_tags(m):
     _container(m, "worker")["image"] = "registry.example.org/portal:1.0.1"
 
@@ -274,6 +284,8 @@ def _latest(m):
         (_no_deny, "no default-deny"),
         (_setting_not_wired, "LOG_LEVEL: neither in the ConfigMap nor in the Secret"),
         (_no_secret_ref, "no envFrom secretRef"),
+        (_metrics_per_process, "PROMETHEUS_MULTIPROC_DIR is not set"),
+        (_metrics_dir_read_only, "not on a writable volume"),
         (_two_tags, "several images"),
         (_latest, "no fixed tag"),
     ],

@@ -23,7 +23,7 @@ from provisioning import services
 from provisioning.models import Incident, Kind, ServiceStatus
 from provisioning.services.deadlines import deadlines_sweep
 from tests.factories import server_spec
-from tests.provisioning.conftest import shop  # noqa: F401 - the fixture
+from tests.provisioning.conftest import shop as shop_fixture  # noqa: F401 - registers "shop"
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_only_the_allowed_networks_or_the_token_read_it(client, settings):
     assert client.get("/metrics").status_code == 403
 
 
-def test_answers_are_counted_per_view_not_per_path(client, shop):  # noqa: F811
+def test_answers_are_counted_per_view_not_per_path(client, shop):
     client.force_login(shop.requester)
     for _ in range(3):
         assert client.get("/servers/").status_code == 200
@@ -93,7 +93,7 @@ def test_answers_are_counted_per_view_not_per_path(client, shop):  # noqa: F811
     assert "/servers/" not in text
 
 
-def test_the_clusters_state_is_read_from_the_database(client, shop, settings):  # noqa: F811
+def test_the_clusters_state_is_read_from_the_database(client, shop, settings):
     settings.PORTAL_SLA_DECISION_SECONDS = 3600
     waiting = services.request_submit(
         user=shop.requester, kind=Kind.SERVER, allocation=shop.low,
@@ -159,7 +159,7 @@ def test_task_runs_and_request_moves_are_counted_across_processes(
     client,
     shop,
     metrics_redis,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     portal_tasks.periodic_heartbeat.apply()
     with django_capture_on_commit_callbacks(execute=True):
@@ -191,7 +191,7 @@ def metric_names(expr: str) -> set[str]:
     return set(re.findall(r"\b(portal_[a-z_]+)\b", expr))
 
 
-def test_every_alert_names_a_metric_the_portal_exposes(client, shop, metrics_redis):  # noqa: F811
+def test_every_alert_names_a_metric_the_portal_exposes(client, shop, metrics_redis):
     rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
     assert len(rules) >= 10
     # Enough activity that every family has samples.
@@ -229,7 +229,7 @@ def test_prometheus_accepts_the_rules_and_they_fire_as_their_tests_say():
 
 
 @needs_promtool
-def test_prometheus_lints_the_exposition_clean(client, shop, metrics_redis):  # noqa: F811
+def test_prometheus_lints_the_exposition_clean(client, shop, metrics_redis):
     portal_tasks.periodic_heartbeat.apply()
     client.get("/accounts/login/")
     run = subprocess.run(["promtool", "check", "metrics"], input=scrape(client),
