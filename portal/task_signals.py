@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 from typing import Any
 
 from celery import signals
@@ -48,7 +49,19 @@ def _bind(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     sent_at = getattr(task.request, SENT_AT_HEADER, None)
     if sent_at and not task.request.is_eager:
         queue = (task.request.delivery_info or {}).get("routing_key") or "default"
-        metrics.task_waited(queue, max(0.0, time.time() - float(sent_at)))
+        metrics.task_waited(queue, max(0.0, time.time() - _due(float(sent_at), task.request.eta)))
+
+
+def _due(sent_at: float, eta: str | datetime | None) -> float:
+    """When the task could first run: its publication, or later when it was given a countdown
+    (a poll that re-schedules itself did not wait in the queue for its countdown)."""
+    if not eta:
+        return sent_at
+    try:
+        when = eta if isinstance(eta, datetime) else datetime.fromisoformat(eta)
+        return max(sent_at, when.timestamp())
+    except (TypeError, ValueError):
+        return sent_at
 
 
 @signals.task_postrun.connect(dispatch_uid="portal-request-id-postrun")

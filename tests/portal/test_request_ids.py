@@ -96,3 +96,11 @@ def test_the_outbox_publishes_the_id_of_the_work_that_enqueued_it(settings):
     assert relaying != asked
     assert [h[request_ids.TASK_HEADER] for h in published] == [asked]
     assert "portal_sent_at" in published[0]
+
+
+def test_a_countdown_is_not_counted_as_waiting_in_the_queue():
+    from portal.task_signals import _due
+
+    assert _due(1000.0, None) == 1000.0
+    assert _due(1000.0, "1970-01-01T00:17:10+00:00") == 1030.0  # 30 s countdown
+    assert _due(1000.0, "not a time") == 1000.0
