@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-faults test-openstack bench lint format venv clean messages
+.PHONY: demo test test-faults test-scale test-openstack bench lint format venv clean messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test: venv
 ## bursts; exactly one VM per request and approval -> completed within build time + 90 s.
 test-faults: venv
 	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
+
+## The portal scaled out on loopback: HAProxy (Debian's haproxy) in front of two gunicorn
+## instances, three Celery workers, one beat, PostgreSQL, Redis and cloudsim. SCALE_REQUESTS
+## (300) requests through the balancer with Idempotency-Keys while a web instance and a worker
+## are killed: each exactly once; three workers >= 2.5x one on a cloud-bound load; one beat.
+## Figures in var/scale/report.json.
+test-scale: venv
+	$(BIN)/pytest -m scale tests/scale $(PYTEST_ARGS)
 
 ## The real OpenStack lane: start the lab (a real Keystone/Nova/Neutron/Glance on 127.0.0.1,
 ## about 2 minutes), run tests/contract/ and tests/openstack/ against it, stop it again.
