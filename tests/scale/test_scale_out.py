@@ -34,7 +34,7 @@ pytestmark = pytest.mark.scale
 WHY = "Scale-out run of the portal."
 REQUESTS = int(os.environ.get("SCALE_REQUESTS", "300"))
 CLIENTS = int(os.environ.get("SCALE_CLIENTS", "8"))
-THROUGHPUT_REQUESTS = int(os.environ.get("SCALE_THROUGHPUT_REQUESTS", "36"))
+THROUGHPUT_REQUESTS = int(os.environ.get("SCALE_THROUGHPUT_REQUESTS", "48"))
 LATENCY = float(os.environ.get("SCALE_LATENCY", "1.0"))
 BUILD_TIME = 1.0
 #: Approval → completed for the whole round, kills included, must end within this.
