@@ -52,7 +52,8 @@ test-openstack: venv
 ## Figures, not pass/fail: access-filtered lists at scale, approval-to-completed timings,
 ## VMs per minute against the bound, cloud calls per VM, the API meanwhile, the reconciler; then
 ## the portal at a million servers and requests over HTTP (its world is built once, minutes, and
-## kept in portal_bench_scale for the next run; needs wrk).
+## kept in portal_bench_scale for the next run; needs wrk); then the full scale-out round
+## (make test-scale with 300 requests; needs haproxy).
 bench: venv
 	$(BIN)/python -m benchmarks access
 	$(BIN)/python -m benchmarks provisioning
@@ -61,6 +62,7 @@ bench: venv
 	$(BIN)/python -m benchmarks showback
 	$(BIN)/python -m benchmarks scale --reuse
 	$(BIN)/python -m benchmarks sla-working
+	$(BIN)/pytest -m scale tests/scale
 
 lint: venv
 	$(BIN)/ruff check .
