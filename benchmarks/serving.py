@@ -8,8 +8,10 @@ test client hides: the WSGI server, the socket, the whole response body on the w
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,8 +51,17 @@ class Gunicorn:
              f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--threads", str(self.threads)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
         wait_for(self._answers, timeout=60, what="gunicorn")
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once (its process group), as a machine that
+        dies takes them: requests in flight get no answer."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
 
     def _answers(self) -> bool:
         import requests
@@ -70,7 +81,7 @@ class Gunicorn:
     def stop(self) -> None:
         """Stop gracefully; kill when a worker outlasts gunicorn's own graceful timeout (30 s),
         as one that grew to gigabytes can while it frees them."""
-        if self.process:
+        if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(40)

@@ -124,17 +124,21 @@ def stop_group(process: subprocess.Popen | None) -> None:
 
 
 class Worker:
-    """``celery -A portal worker`` as a child process group on the test database."""
+    """``celery -A portal worker`` as a child process group on the test database.
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    ``name`` is the node name (``w1@%h``): several workers on one machine need distinct ones.
+    """
+
+    def __init__(self, env: dict[str, str], log: Path, *, name: str | None = None) -> None:
+        self.env, self.log, self.name = env, log, name
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        named = ["--hostname", self.name] if self.name else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
              "--queues", "default,provisioning,periodic", "--concurrency", "2",
-             "--without-heartbeat", "--without-mingle", "--without-gossip"],
+             "--without-heartbeat", "--without-mingle", "--without-gossip", *named],
             cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -198,18 +202,25 @@ class Worker:
 
 
 class Beat:
-    """``celery -A portal beat`` with the portal's schedule (in a file, not the database)."""
+    """``celery -A portal beat`` with the portal's schedule: in a file, or with ``database``
+    in the database as production keeps it (the settings' ``DatabaseScheduler``)."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env, self.workdir = env, workdir
+    def __init__(self, env: dict[str, str], workdir: Path, *, database: bool = False) -> None:
+        self.env, self.workdir, self.database = env, workdir, database
         self.process: subprocess.Popen | None = None
 
+    @property
+    def log(self) -> Path:
+        return self.workdir / "beat.log"
+
     def start(self) -> None:
-        log = (self.workdir / "beat.log").open("ab")
+        log = self.log.open("ab")
+        scheduler = [] if self.database else [
+            "-S", "celery.beat:PersistentScheduler",
+            "--schedule", str(self.workdir / "beat-schedule")]  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
-             "-S", "celery.beat:PersistentScheduler",
-             "--schedule", str(self.workdir / "beat-schedule")],
+             *scheduler],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
