@@ -37,8 +37,8 @@ REQUESTS = int(os.environ.get("SCALE_REQUESTS", "300"))
 CLIENTS = int(os.environ.get("SCALE_CLIENTS", "8"))
 #: VMs per worker in each throughput round: one worker builds this many, three build three times
 #: as many, so both rounds last about as long and a round's start and tail weigh the same.
-THROUGHPUT_REQUESTS = int(os.environ.get("SCALE_THROUGHPUT_REQUESTS", "40"))
-LATENCY = float(os.environ.get("SCALE_LATENCY", "1.0"))
+THROUGHPUT_REQUESTS = int(os.environ.get("SCALE_THROUGHPUT_REQUESTS", "20"))
+LATENCY = float(os.environ.get("SCALE_LATENCY", "2.0"))
 BUILD_TIME = 1.0
 #: Approval → completed for the whole round, kills included, must end within this.
 ROUND_TIMEOUT = 600
