@@ -2,15 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt \
+	tests/clients/install_collection.sh | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
 .PHONY: demo test test-faults test-rabbitmq test-scale test-openstack bench lint format venv clean messages
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt tests/clients/install_collection.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	bash tests/clients/install_collection.sh $(VENV)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

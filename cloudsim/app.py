@@ -144,6 +144,13 @@ class CloudSim:
         return "", "identity", path
 
     def handle(self, req: Request) -> Response:
+        response = self._handle(req)
+        if response.status == 401:
+            # Keystone and keystonemiddleware name where to authenticate.
+            response.headers.setdefault("WWW-Authenticate", f'Keystone uri="{req.base_url}"')
+        return response
+
+    def _handle(self, req: Request) -> Response:
         region, service, rest = self.split_path(req.path)
         req.region, req.service = region, service
         route, params, known = self.router.match(req.method, service, rest)
@@ -178,7 +185,7 @@ class CloudSim:
         response = self._run(route.handler, req, params)
         if fault and fault.mode in ("lost", "hang") and response.status < 400:
             return self._fault_response(service, fault)
-        if service == "compute" and req.microversion:
+        if service == "compute" and req.microversion and response.status != 401:
             version = f"{req.microversion[0]}.{req.microversion[1]}"
             response.headers["OpenStack-API-Version"] = f"compute {version}"
             response.headers["X-OpenStack-Nova-API-Version"] = version

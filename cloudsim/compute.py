@@ -234,6 +234,25 @@ class AddressBook:
         for fip in sim.store.list("floatingip", region=region):
             if fip.get("port_id"):
                 self.floating.setdefault(fip["port_id"], []).append(fip)
+        self.groups = {g["id"]: g for g in sim.store.list("security_group", region=region)}
+
+
+def server_security_groups(
+    sim: CloudSim, server: dict[str, Any], book: AddressBook | None = None
+) -> list[dict[str, Any]]:
+    """The security groups of the server's ports, port by port, as Nova reads them from
+    Neutron (a group on two ports is named twice; a server with no port has none)."""
+    if book is not None:
+        ports = book.ports.get(server["id"], [])
+    else:
+        ports = ports_of(sim, server["_region"], device_id=server["id"])
+    groups = []
+    for port in ports:
+        for group_id in port.get("security_groups") or []:
+            group = book.groups.get(group_id) if book else sim.store.get("security_group", group_id)
+            if group:
+                groups.append(group)
+    return groups
 
 
 def addresses(
@@ -306,7 +325,11 @@ def server_view(
     }
     # As Nova shows them: empty while the build is being scheduled, then from the ports.
     out["addresses"] = {} if server["status"] == BUILD else addresses(sim, server, book)
-    out["security_groups"] = [{"name": n} for n in server["_security_groups"]]
+    # Nova asks Neutron for the groups of the server's ports and shows their names; with no
+    # port there is no `security_groups` at all.
+    groups = server_security_groups(sim, server, book)
+    if groups:
+        out["security_groups"] = [{"name": g["name"] or g["id"]} for g in groups]
     if server["status"] != ERROR:
         out.pop("fault", None)
     if not mv(req, (2, 26)):

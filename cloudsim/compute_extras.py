@@ -79,6 +79,12 @@ def get_quota_set(sim: CloudSim, req: Request, project_id: str, detail: bool = F
     return Response(200, {"quota_set": values})
 
 
+def get_quota_defaults(sim: CloudSim, req: Request, project_id: str) -> Response:
+    values = visible_quota(req, quota.defaults(sim, "compute"))
+    values["id"] = project_id
+    return Response(200, {"quota_set": values})
+
+
 QUOTA_VALUE_RE = re.compile(r"^-?[0-9]+$")
 
 
@@ -216,6 +222,21 @@ def availability_zones(sim: CloudSim, req: Request) -> Response:
     return Response(200, {"availabilityZoneInfo": [zone]})
 
 
+def availability_zones_detail(sim: CloudSim, req: Request) -> Response:
+    """Zones with their hosts and services: admins only, by Nova's default policy."""
+    if not req.ctx.is_admin:
+        raise ApiError.nova(403, "Policy doesn't allow os_compute_api:os-availability-zone:"
+                            "detail to be performed.")  # fmt: skip
+    up = {"available": True, "active": True, "updated_at": iso(micro=True)[:-1]}
+    internal = {"cloudsim": {"nova-conductor": up, "nova-scheduler": up}}
+    zones = [
+        {"zoneName": "internal", "zoneState": {"available": True}, "hosts": internal},
+        {"zoneName": "nova", "zoneState": {"available": True},
+         "hosts": {"cloudsim": {"nova-compute": up}}},
+    ]  # fmt: skip
+    return Response(200, {"availabilityZoneInfo": zones})
+
+
 def register(router: Router) -> None:
     add = router.add
     add("GET", "compute", "/v2.1/limits", "compute.limits.get", limits)
@@ -224,9 +245,12 @@ def register(router: Router) -> None:
     add("GET", "compute", path + "/detail", "compute.quota.get",
         lambda sim, req, project_id: get_quota_set(sim, req, project_id, detail=True))  # fmt: skip
     add("PUT", "compute", path, "compute.quota.update", update_quota_set)
+    add("GET", "compute", path + "/defaults", "compute.quota.get", get_quota_defaults)
     add("GET", "compute", "/v2.1/os-keypairs", "compute.keypair.list", list_keypairs)
     add("POST", "compute", "/v2.1/os-keypairs", "compute.keypair.create", create_keypair)
     add("GET", "compute", "/v2.1/os-keypairs/{name}", "compute.keypair.get", get_keypair)
     add("DELETE", "compute", "/v2.1/os-keypairs/{name}", "compute.keypair.delete", delete_keypair)
     add("GET", "compute", "/v2.1/os-availability-zone", "compute.availability_zone.list",
         availability_zones)  # fmt: skip
+    add("GET", "compute", "/v2.1/os-availability-zone/detail", "compute.availability_zone.list",
+        availability_zones_detail)  # fmt: skip

@@ -53,7 +53,8 @@ BUILD_TRACE = (
 SERVER_KEYS = {"name", "imageRef", "flavorRef", "networks", "metadata", "tags", "key_name",
                "security_groups", "min_count", "max_count", "availability_zone", "user_data",
                "description", "config_drive", "adminPass", "OS-DCF:diskConfig",
-               "block_device_mapping_v2", "accessIPv4", "accessIPv6", "hostname"}  # fmt: skip
+               "block_device_mapping_v2", "accessIPv4", "accessIPv6", "hostname",
+               "return_reservation_id"}  # fmt: skip
 #: Keys of a `block_device_mapping_v2` item in Nova's schema (`tag` from 2.42, `volume_type`
 #: from 2.67 are added per request).
 BDM_KEYS = {"virtual_name", "volume_id", "snapshot_id", "volume_size", "device_name",
@@ -73,18 +74,69 @@ def quota_used(sim: CloudSim, region: str, project_id: str) -> dict[str, int]:
     return {"instances": instances, "cores": cores, "ram": ram}
 
 
-def check_compute_quota(sim: CloudSim, req: Request, flavor: dict[str, Any]) -> None:
+def check_compute_quota(
+    sim: CloudSim, req: Request, flavor: dict[str, Any], min_count: int = 1, max_count: int = 1
+) -> int:
+    """How many of `min_count`..`max_count` servers of this flavor the quota allows, as Nova
+    counts: as many as fit, else 403 naming the first resource over."""
     limits = quota.limits(sim, req.region, req.ctx.project_id, "compute")
     used = quota_used(sim, req.region, req.ctx.project_id)
-    wanted = {"instances": 1, "cores": flavor["vcpus"], "ram": flavor["ram"]}
+    each = {"instances": 1, "cores": flavor["vcpus"], "ram": flavor["ram"]}
+    allowed = max_count
     for key in ("instances", "cores", "ram"):
-        if not quota.allows(limits[key], used[key], wanted[key]):
-            unit = {"instances": "instances", "cores": "cores", "ram": "ram"}[key]
+        if limits[key] >= 0 and each[key]:
+            allowed = min(allowed, max(limits[key] - used[key], 0) // each[key])
+    if allowed >= min_count:
+        return allowed
+    for key in ("instances", "cores", "ram"):
+        if not quota.allows(limits[key], used[key], each[key] * max_count):
+            wanted: Any = each[key] * max_count
+            if key == "instances" and min_count != max_count:
+                wanted = f"{min_count}-{max_count}"
             raise ApiError.nova(
                 403,
-                f"Quota exceeded for {key}: Requested {wanted[key]}, but already used "
-                f"{used[key]} of {limits[key]} {unit}",
+                f"Quota exceeded for {key}: Requested {wanted}, but already used "
+                f"{used[key]} of {limits[key]} {key}",
             )
+    raise AssertionError("unreachable: some resource is over quota")
+
+
+def instance_counts(data: dict[str, Any]) -> tuple[int, int]:
+    """`min_count` and `max_count` as Nova's schema reads them (integers or digit strings, at
+    least 1; `max_count` defaults to `min_count`)."""
+    counts = {}
+    for key in ("min_count", "max_count"):
+        value = data.get(key, 1 if key == "min_count" else None)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", str(value)):
+            raise schema_error(key, value, f"{value!r} does not match '^[0-9]*$'")
+        if int(value) < 1:
+            raise schema_error(key, value, f"{value} is less than the minimum of 1")
+        counts[key] = int(value)
+    low = counts["min_count"]
+    high = counts.get("max_count", low)
+    if low > high:
+        raise ApiError.nova(400, "min_count must be <= max_count")
+    return low, high
+
+
+def check_metadata(sim: CloudSim, req: Request, project_id: str, metadata: Any) -> None:
+    """Nova's metadata rules: string keys of 1-255 and values up to 255 characters, and no
+    more items than the `metadata_items` quota (128 by default): 403 past it."""
+    if not isinstance(metadata, dict):
+        raise schema_error("metadata", metadata, f"{metadata!r} is not of type 'object'")
+    for key, value in metadata.items():
+        if not 1 <= len(key) <= 255:
+            raise schema_error("metadata", metadata, f"{key!r} does not match any of the "
+                               "regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'")  # fmt: skip
+        if not isinstance(value, str):
+            raise schema_error(key, value, f"{value!r} is not of type 'string'")
+        if len(value) > 255:
+            raise schema_error(key, value, f"{value!r} is too long")
+    allowed = quota.limits(sim, req.region, project_id, "compute")["metadata_items"]
+    if 0 <= allowed < len(metadata):
+        raise ApiError.nova(403, f"Maximum number of metadata items exceeds {allowed}")
 
 
 def resolve_networks(sim: CloudSim, req: Request, networks: Any) -> list[dict[str, Any]]:
@@ -207,6 +259,10 @@ def boot_mapping(sim: CloudSim, req: Request, data: dict[str, Any]) -> dict[str,
         raise bdm_invalid(f"failed to get volume {root.get('uuid')}.")
     if source == "image" and destination == "local" and not data.get("imageRef"):
         raise bdm_invalid("Mapping image to local is not supported.")
+    if len(items) == 1 and source == "image" and destination == "local":
+        # The image on the host's disk: a plain boot from `imageRef`, as the openstack CLI
+        # always spells `server create --image` (python-openstackclient 7 and later).
+        return None
     if len(items) > 1 or source != "image" or destination != "volume":
         raise bdm_invalid("cloudsim only simulates booting from a new volume made from an image "
                           "(one mapping: boot_index 0, source_type image, destination_type "
@@ -287,18 +343,64 @@ def create_server(sim: CloudSim, req: Request) -> Response:
     for name in sg_names:
         if name != "default" and name not in project_groups:
             raise ApiError.nova(400, f"Unable to find security_group with name or id '{name}'")
-    check_compute_quota(sim, req, flavor)
+    min_count, max_count = instance_counts(data)
+    metadata = data.get("metadata") or {}
+    check_metadata(sim, req, req.ctx.project_id, metadata)
+    count = check_compute_quota(sim, req, flavor, min_count, max_count)
     wanted = resolve_networks(sim, req, data.get("networks"))
+    if max_count > 1 and any(item["port"] for item in wanted):
+        raise ApiError.nova(400, "Unable to launch multiple instances with a single configured "
+                            "port ID. Please launch your instance one by one with different "
+                            "ports.")  # fmt: skip
+    groups = [project_groups[n]["id"] for n in sg_names if n in project_groups]
+    reservation = "r-" + new_id(hex_=True)[:8]
+    made = []
+    for index in range(count):
+        # Nova names the servers of a multiple create `<name>-<n>` (its default
+        # multi_instance_display_name_template), one reservation id for them all.
+        name = data["name"] if max_count == 1 else f"{data['name']}-{index + 1}"
+        made.append(build_server(sim, req, data, name=name, flavor=flavor, image_id=image_id,
+                                 boot=boot, root=root, wanted=wanted, sg_names=sg_names,
+                                 groups=groups, reservation=reservation))  # fmt: skip
+    server = made[0]
+    if str(data.get("return_reservation_id", "")).lower() in ("true", "1", "yes", "on"):
+        return Response(202, {"reservation_id": reservation})
+    body = {
+        "id": server["id"],
+        "links": server_view(sim, req, server, detail=False)["links"],
+        "OS-DCF:diskConfig": server["OS-DCF:diskConfig"],
+        "security_groups": [{"name": n} for n in sg_names],
+        "adminPass": data.get("adminPass") or new_id(hex_=True)[:12],
+    }
+    return Response(202, {"server": body}, {"Location": body["links"][0]["href"]})
+
+
+def build_server(
+    sim: CloudSim,
+    req: Request,
+    data: dict[str, Any],
+    *,
+    name: str,
+    flavor: dict[str, Any],
+    image_id: str,
+    boot: dict[str, Any] | None,
+    root: dict[str, Any] | None,
+    wanted: list[dict[str, Any]],
+    sg_names: list[str],
+    groups: list[str],
+    reservation: str,
+) -> dict[str, Any]:
+    """One server of a create (its ports, its boot volume, its `create` action)."""
     now = time.time()
     server_id = new_id()
     build_error = sim.knobs.take_build_error()
     server: dict[str, Any] = {
         "id": server_id,
-        "name": data["name"],
+        "name": name,
         "tenant_id": req.ctx.project_id,
         "user_id": req.ctx.user_id,
         "metadata": dict(data.get("metadata") or {}),
-        "tags": tags,
+        "tags": list(data.get("tags") or []),
         "hostId": new_id(hex_=True)[:28] * 2,
         "created": iso(now),
         "updated": iso(now),
@@ -308,7 +410,7 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         "progress": 0,
         "OS-EXT-AZ:availability_zone": data.get("availability_zone") or "nova",
         "config_drive": "",
-        "key_name": key_name,
+        "key_name": data.get("key_name"),
         "OS-SRV-USG:launched_at": None,
         "OS-SRV-USG:terminated_at": None,
         "os-extended-volumes:volumes_attached": [],
@@ -319,11 +421,11 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         "_flavor": flavor,
         "_image_id": image_id,
         "_security_groups": sg_names,
+        "_reservation_id": reservation,
         "_ready_at": now + sim.knobs.build_time,
         "_build_error": build_error,
     }
     set_status(server, BUILD)
-    groups = [project_groups[n]["id"] for n in sg_names if n in project_groups]
     try:
         for item in wanted:
             port = item["port"]
@@ -355,14 +457,7 @@ def create_server(sim: CloudSim, req: Request) -> Response:
         spawn_from = now + (server["_ready_at"] - now) / 4  # after scheduling
         events = [event("compute__do_build_and_run_instance", spawn_from, server["_ready_at"])]
     record(sim, req, server, "create", events, start=now)
-    body = {
-        "id": server_id,
-        "links": server_view(sim, req, server, detail=False)["links"],
-        "OS-DCF:diskConfig": server["OS-DCF:diskConfig"],
-        "security_groups": [{"name": n} for n in sg_names],
-        "adminPass": data.get("adminPass") or new_id(hex_=True)[:12],
-    }
-    return Response(202, {"server": body}, {"Location": body["links"][0]["href"]})
+    return server
 
 
 def bool_value(value: Any) -> bool:
@@ -406,7 +501,20 @@ def shown(
     return out
 
 
+#: The statuses Nova's `status` filter knows (nova.api.openstack.common._STATE_MAP).
+KNOWN_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "REBOOT", "HARD_REBOOT", "PASSWORD", "RESIZE",
+                  "VERIFY_RESIZE", "REVERT_RESIZE", "MIGRATING", "SHUTOFF", "PAUSED",
+                  "SUSPENDED", "RESCUE", "ERROR", "DELETED", "SOFT_DELETED", "SHELVED",
+                  "SHELVED_OFFLOADED", "UNKNOWN"}  # fmt: skip
+
+
 def list_servers(sim: CloudSim, req: Request, detail: bool = False) -> Response:
+    status = req.arg("status")
+    if status and status.upper() not in KNOWN_STATUSES:
+        # Nova: 400 from 2.38, an empty list before.
+        if mv(req, (2, 38)):
+            raise ApiError.nova(400, "Invalid status value")
+        return Response(200, {"servers": []})
     all_projects = req.arg("all_tenants") or req.arg("all_projects")
     everyone = req.ctx.is_admin and all_projects not in (None, "0", "false", "False")
     project = req.arg("project_id") or req.arg("tenant_id")
@@ -489,6 +597,7 @@ def action_operation(req: Request) -> str:
 
 def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
     from cloudsim.compute_resize import HANDLERS
+    from cloudsim.compute_server_extras import SERVER_ACTIONS
 
     server = load_server(sim, req, server_id)
     body = req.body or {}
@@ -497,6 +606,9 @@ def server_action(sim: CloudSim, req: Request, server_id: str) -> Response:
     for key, (handler, _) in HANDLERS.items():
         if key in body:
             return handler(sim, req, server, body)
+    for key, handler in SERVER_ACTIONS.items():
+        if key in body:
+            return handler(sim, req, server, body[key])
     if "os-start" in body:
         name, verb = "start", "start"
     elif "os-stop" in body:
@@ -566,14 +678,18 @@ def server_tags(sim: CloudSim, req: Request, server_id: str, tag: str = "") -> R
 def server_metadata(sim: CloudSim, req: Request, server_id: str) -> Response:
     server = load_server(sim, req, server_id)
     if req.method in ("POST", "PUT"):
-        incoming = (req.body or {}).get("metadata") or {}
-        server["metadata"] = incoming if req.method == "PUT" else {**server["metadata"], **incoming}
+        incoming = (req.body or {}).get("metadata")
+        if not isinstance(incoming, dict):
+            raise schema_error("metadata", incoming, f"{incoming!r} is not of type 'object'")
+        merged = incoming if req.method == "PUT" else {**server["metadata"], **incoming}
+        check_metadata(sim, req, server["tenant_id"], merged)
+        server["metadata"] = merged
         save_server(sim, server)
     return Response(200, {"metadata": server["metadata"]})
 
 
 def register(router: Router) -> None:
-    from cloudsim import compute_actions, compute_extras
+    from cloudsim import compute_actions, compute_extras, compute_server_extras
 
     add = router.add
     add("GET", "compute", "/v2.1/servers", "compute.server.list", list_servers)
@@ -594,3 +710,4 @@ def register(router: Router) -> None:
             server_metadata)  # fmt: skip
     compute_extras.register(router)
     compute_actions.register(router)
+    compute_server_extras.register(router)

@@ -25,12 +25,39 @@ def get_quota(sim: CloudSim, req: Request, project_id: str, details: bool = Fals
     return Response(200, {"quota": out})
 
 
+def get_quota_default(sim: CloudSim, req: Request, project_id: str) -> Response:
+    if project_id != req.ctx.project_id and not req.ctx.is_admin:
+        raise ApiError.neutron(403, "Not authorized.", "HTTPForbidden")
+    return Response(200, {"quota": quota.defaults(sim, "network")})
+
+
+def boolean(name: str, value: object) -> bool:
+    """Neutron's convert_to_boolean: a bool, 0/1 or their words, else 400."""
+    text = str(value).lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ApiError.neutron(
+        400, f"Invalid input for {name}. Reason: '{value}' cannot be converted to boolean.",
+        "InvalidInput",
+    )  # fmt: skip
+
+
 def update_quota(sim: CloudSim, req: Request, project_id: str) -> Response:
     if not req.ctx.is_admin:
         raise ApiError.neutron(
             403, "rule:update_quota is disallowed by policy", "PolicyNotAuthorized"
         )
-    changes = (req.body or {}).get("quota") or {}
+    changes = dict((req.body or {}).get("quota") or {})
+    # quota-check-limit (Neutron 2023.1) and quota-check-limit-default (2024.1): a limit
+    # below usage is refused unless `force` is true or `check_limit` false; the openstack CLI
+    # sends one of them with every `quota set`.
+    check = True
+    if "force" in changes:
+        check = not boolean("force", changes.pop("force"))
+    if "check_limit" in changes:
+        check = boolean("check_limit", changes.pop("check_limit"))
     unknown = set(changes) - set(quota.NETWORK_DEFAULTS)
     if unknown:
         raise bad(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")
@@ -44,7 +71,7 @@ def update_quota(sim: CloudSim, req: Request, project_id: str) -> Response:
     for key, value in changes.items():
         limit = int(value)
         used = sim.store.count(kinds[key], req.region, project_id) if key in kinds else 0
-        if limit != -1 and limit < used:
+        if check and limit != -1 and limit < used:
             raise bad(f"Quota limit {limit} for {key} must be greater than or equal to already "
                       f"used {used}")  # fmt: skip
     return Response(200, {"quota": quota.update(sim, req.region, project_id, "network", changes)})

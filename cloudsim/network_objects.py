@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from cloudsim.app import CloudSim, new_id
+from cloudsim.app import CloudSim, iso, new_id
 from cloudsim.network import (
     GATEWAY_OWNER,
     INTERFACE_OWNER,
@@ -63,7 +63,8 @@ def extensions(sim: CloudSim, req: Request) -> Response:
     # `router` covers floating IPs as well (Neutron has no separate alias for them).
     aliases = ["external-net", "router", "security-group", "quotas", "standard-attr-tag",
                "tag-creation", "binding", "port-security", "quota_details",
-               "fip-port-details"]  # fmt: skip
+               "fip-port-details", "quota-check-limit",
+               "quota-check-limit-default"]  # fmt: skip
     items = [{"alias": a, "name": a, "description": a, "updated": "2013-01-01T00:00:00-00:00",
               "links": []} for a in aliases]  # fmt: skip
     return Response(200, {"extensions": items})
@@ -293,6 +294,10 @@ def router_interface(sim: CloudSim, req: Request, obj_id: str, action: str) -> R
         check_interface_removal(sim, router, port)
         sim.store.delete("port", port["id"])
         subnet_id = port["fixed_ips"][0]["subnet_id"] if port["fixed_ips"] else subnet_id
+    # Neutron bumps the router's revision when its interfaces change.
+    router["revision_number"] += 1
+    router["updated_at"] = iso()
+    save(sim, "routers", router)
     body = {
         "id": router["id"],
         "project_id": router["project_id"],
@@ -348,7 +353,7 @@ def create_rule(sim: CloudSim, req: Request) -> Response:
 
 
 def register(router: Router) -> None:
-    from cloudsim.network_extras import get_quota, tag_handler, update_quota
+    from cloudsim.network_extras import get_quota, get_quota_default, tag_handler, update_quota
 
     add = router.add
     add("GET", "network", "/", "network.versions", versions)
@@ -378,6 +383,8 @@ def register(router: Router) -> None:
     add("GET", "network", "/v2.0/quotas/{project_id}", "network.quota.get", get_quota)
     add("GET", "network", "/v2.0/quotas/{project_id}/details", "network.quota.get",
         lambda sim, req, project_id: get_quota(sim, req, project_id, details=True))  # fmt: skip
+    add("GET", "network", "/v2.0/quotas/{project_id}/default", "network.quota.get",
+        get_quota_default)  # fmt: skip
     add("PUT", "network", "/v2.0/quotas/{project_id}", "network.quota.update", update_quota)
     tags = "/v2.0/{collection}/{obj_id}/tags"
     add("GET", "network", tags, "network.tag.list", tag_handler("list"))

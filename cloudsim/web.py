@@ -147,11 +147,14 @@ class ApiError(Exception):
 
     @classmethod
     def for_service(cls, service: str, status: int, message: str) -> ApiError:
+        if status == 401:
+            # keystonemiddleware answers for every service before the request reaches it, in
+            # Keystone's shape (its WWW-Authenticate header is added by CloudSim.handle).
+            return cls.keystone(status, message)
         if service == "compute":
             return cls.nova(status, message)
         if service == "block-storage":
-            # A 401 comes from keystonemiddleware in front of Cinder, in Keystone's shape.
-            return cls.keystone(status, message) if status == 401 else cls.cinder(status, message)
+            return cls.cinder(status, message)
         if service == "network":
             return cls.neutron(status, message)
         if service == "image":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The real OpenStack lane (`make test-openstack`): start the lab, run tests/contract/ against it
-# as a project member (admin for quotas and projects), then tests/openstack/ (the portal end to
-# end: PostgreSQL, a private Redis, a real Celery worker), and stop the lab with its databases.
+# as a project member (admin for quotas and projects), then tests/clients/ (the openstack CLI
+# sequence and the Ansible playbook, unmodified, each twice), then tests/openstack/ (the portal
+# end to end: PostgreSQL, a private Redis, a real Celery worker), and stop the lab with its
+# databases.
 #
 #   OPENSTACK_LAB  the lab's scripts (../shared/openstack-lab)
 #   LAB_HOME       where the lab lives (var/openstack-lab, git-ignored)
@@ -49,10 +51,15 @@ status=0
 PORTAL_CONTRACT_CLOUD=lab-contract PORTAL_CONTRACT_ADMIN_CLOUD=lab \
   "$PYTEST" -p no:warnings tests/contract "${EXTRA[@]}" || status=$?
 contract_done=$(now)
+# The same clients, the same cloud and user as the contract tests.
+PORTAL_CLIENTS_CLOUD=lab-contract PORTAL_CLIENTS_ADMIN_CLOUD=lab \
+  "$PYTEST" -p no:warnings tests/clients "${EXTRA[@]}" || status=$?
+clients_done=$(now)
 PORTAL_OPENSTACK_LAB=1 PORTAL_OPENSTACK_CLOUD=lab \
   "$PYTEST" -p no:warnings tests/openstack "${EXTRA[@]}" || status=$?
 e2e_done=$(now)
 
 echo "[lane] lab up ${lab_up}s, contract tests $((contract_done - lab_up))s," \
-  "end-to-end tests $((e2e_done - contract_done))s, total before stopping ${e2e_done}s"
+  "client tests $((clients_done - contract_done))s," \
+  "end-to-end tests $((e2e_done - clients_done))s, total before stopping ${e2e_done}s"
 exit "$status"
