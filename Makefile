@@ -22,11 +22,13 @@ venv: $(STAMP)
 demo: venv
 	@bash scripts/demo.sh
 
-## The whole suite on PostgreSQL (127.0.0.1:5432 unless DATABASE_URL says otherwise), then the
-## fault lane.
+## The whole suite on PostgreSQL (127.0.0.1:5432 unless DATABASE_URL says otherwise): everything
+## but the browser in two processes (each with its own test database, Redis, worker and cloudsim),
+## then the browser tests, then the fault lane.
 test: venv
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -m "not browser and not faults and not scale" $(PYTEST_ARGS)
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 ## Randomised fault rounds on the default settings: SIGKILLed worker, lost responses, 5xx
