@@ -50,14 +50,14 @@ def update_quota(sim: CloudSim, req: Request, project_id: str) -> Response:
             403, "rule:update_quota is disallowed by policy", "PolicyNotAuthorized"
         )
     changes = dict((req.body or {}).get("quota") or {})
-    # quota-check-limit (Neutron 2023.1) and quota-check-limit-default (2024.1): a limit
-    # below usage is refused unless `force` is true or `check_limit` false; the openstack CLI
-    # sends one of them with every `quota set`.
+    # quota-check-limit-default (Neutron 2024.1): a limit below usage is refused unless `force`
+    # is true; `check_limit` is read but no longer turns the check off (as the lab's Neutron
+    # answers). The openstack CLI sends one of them with every `quota set`.
     check = True
+    if "check_limit" in changes:
+        boolean("check_limit", changes.pop("check_limit"))
     if "force" in changes:
         check = not boolean("force", changes.pop("force"))
-    if "check_limit" in changes:
-        check = boolean("check_limit", changes.pop("check_limit"))
     unknown = set(changes) - set(quota.NETWORK_DEFAULTS)
     if unknown:
         raise bad(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")

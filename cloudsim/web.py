@@ -63,6 +63,11 @@ class Response:
         return json.dumps(self.body).encode()
 
 
+GLANCE_UNAUTHORIZED = (
+    "This server could not verify that you are authorized to access the document you "
+    "requested. Either you supplied the wrong credentials (e.g., bad password), or your "
+    "browser does not understand how to supply the credentials required."
+)
 NOVA_FAULT_KEYS = {
     400: "badRequest",
     401: "unauthorized",
@@ -147,9 +152,12 @@ class ApiError(Exception):
 
     @classmethod
     def for_service(cls, service: str, status: int, message: str) -> ApiError:
+        if status == 401 and service == "image":
+            # Glance's pipeline answers a bad token with webob's page, not Keystone's JSON.
+            return cls.glance(status, GLANCE_UNAUTHORIZED)
         if status == 401:
-            # keystonemiddleware answers for every service before the request reaches it, in
-            # Keystone's shape (its WWW-Authenticate header is added by CloudSim.handle).
+            # keystonemiddleware answers for every other service before the request reaches
+            # it, in Keystone's shape (its WWW-Authenticate header is added by CloudSim.handle).
             return cls.keystone(status, message)
         if service == "compute":
             return cls.nova(status, message)

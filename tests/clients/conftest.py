@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openstack.config
 import openstack.connection
+import openstack.exceptions
 import pytest
 
 from cloudsim.pytest_plugin import CloudSimInstance, start_cloudsim
@@ -37,6 +38,9 @@ class ClientCloud:
     external_network: str
     project_id: str
     with_volume: bool
+    #: Whether an associated floating IP becomes ACTIVE: not on a Neutron without an L3 agent
+    #: (the lab's), where it stays DOWN and a client must not wait for it.
+    floating_ips_activate: bool
     sim: CloudSimInstance | None
 
     @property
@@ -60,10 +64,24 @@ def describe(clouds_yaml: Path, cloud: str, admin_cloud: str, sim: CloudSimInsta
         return ClientCloud(
             clouds_yaml=clouds_yaml, cloud=cloud, admin_cloud=admin_cloud, flavor=flavor.name,
             image=image.id, external_network=external.name, project_id=conn.current_project_id,
-            with_volume=conn.has_service("block-storage"), sim=sim,
+            with_volume=conn.has_service("block-storage"),
+            floating_ips_activate=has_l3_agent(config, admin_cloud), sim=sim,
         )  # fmt: skip
     finally:
         conn.close()
+
+
+def has_l3_agent(config: openstack.config.OpenStackConfig, admin_cloud: str) -> bool:
+    """True unless the admin's agent list answers and holds no L3 agent (a cloud that does not
+    list agents, as cloudsim does not, is taken to route floating IPs)."""
+    admin = openstack.connection.Connection(config=config.get_one(cloud=admin_cloud))
+    try:
+        agents = list(admin.network.agents())
+    except openstack.exceptions.SDKException:
+        return True
+    finally:
+        admin.close()
+    return any(agent.agent_type == "L3 agent" for agent in agents)
 
 
 @pytest.fixture(scope="module")

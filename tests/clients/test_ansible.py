@@ -56,9 +56,12 @@ def test_the_playbook_builds_and_tears_down_with_nothing_left_to_change(client_c
         "image": client_cloud.image,
         "external_network": client_cloud.external_network,
         "with_volume": client_cloud.with_volume,
+        "floating_ips_activate": client_cloud.floating_ips_activate,
         "public_key": ed25519_key("compat@ansible"),
     }
     if client_cloud.sim:
+        # cloudsim routes floating IPs: the play's own floating IP task runs there.
+        assert client_cloud.floating_ips_activate
         client_cloud.sim.control.clear_counts()
     try:
         first = play(client_cloud, tmp_path, {**variables, "state": "present"})

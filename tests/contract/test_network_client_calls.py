@@ -37,8 +37,9 @@ def test_check_limit_refuses_a_limit_below_usage_and_force_sets_it(contract):
         assert allowed.status_code == 200 and allowed.json()["quota"]["network"] == before + 1
         forced = admin.put(path, json={"quota": {"network": 0, "force": True}})
         assert forced.status_code == 200 and forced.json()["quota"]["network"] == 0
+        # check_limit: false no longer turns the check off; only force does.
         unchecked = admin.put(path, json={"quota": {"network": 0, "check_limit": False}})
-        assert unchecked.status_code == 200
+        assert unchecked.status_code == 400
     finally:
         admin.put(path, json={"quota": {"network": before, "force": True}})
         cloud.network_delete_by_tag(contract.target, tag)

@@ -23,7 +23,6 @@ from provisioning import services
 from provisioning.models import Incident, Kind, ServiceStatus
 from provisioning.services.deadlines import deadlines_sweep
 from tests.factories import server_spec
-from tests.provisioning.conftest import shop as shop_fixture  # noqa: F401 - registers "shop"
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
