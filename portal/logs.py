@@ -3,7 +3,7 @@
 Every record gets the id of the work in hand (``portal.request_ids``) and, in a worker, the task's
 name and id, whatever logger wrote it (the portal's, Django's, Celery's, openstacksdk's). The
 JSON form is what log shippers read without a parser per format; ``PORTAL_LOG_FORMAT=plain``
-gives the same fields as text, for a person reading a terminal.
+prints time, level, logger, request id and message as text, for a person reading a terminal.
 """
 
 from __future__ import annotations
