@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 from django.test import Client
-from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from portal import request_ids
@@ -22,6 +21,7 @@ from provisioning import services
 from provisioning.models import Kind, RequestState
 from tests.integration.test_provisioning import WHY, wait_state
 from tests.live import broker_kind
+from tests.metrics import samples
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 
@@ -76,11 +76,7 @@ def test_the_workers_runs_are_counted_in_metrics(live_world, redis_server, setti
     settings.PORTAL_METRICS_REDIS_URL = redis_server.url
     collector.forget()
     text = Client().get("/metrics").content.decode()
-    found = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    found = samples(text)
     advance = "provisioning.tasks.advance_request"
     assert found[("portal_task_runs_total", (("outcome", "success"), ("task", advance)))] >= 1
     assert found[("portal_task_duration_seconds_count", (("task", advance),))] >= 1

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from portal import tasks as portal_tasks
 from portal.health import heartbeat_record
@@ -23,6 +22,7 @@ from provisioning import services
 from provisioning.models import Incident, Kind, ServiceStatus
 from provisioning.services.deadlines import deadlines_sweep
 from tests.factories import server_spec
+from tests.metrics import samples
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,14 +48,6 @@ def scrape(client, **extra) -> str:
     assert answer.status_code == 200, answer.content
     assert answer["Content-Type"].startswith("text/plain; version=")
     return answer.content.decode()
-
-
-def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 def value(text: str, metric: str, **labels) -> float | None:
