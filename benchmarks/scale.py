@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import floor
 from benchmarks import scale_cases as sc
 from benchmarks.common import flush_database, percentile, setup_django
 from benchmarks.serving import Gunicorn, Visitor, WrkResult, rss_mb, wrk
@@ -251,12 +252,20 @@ def count_queries(p: Person, case: sc.Case) -> int:
     return len(seen)
 
 
-def measure(case: sc.Case, visitor: Visitor, cursor, repeat: int, warmups: int = 1) -> None:
-    """p50/p95 of the portal over HTTP, and of the baseline, in the same run.
+def measure(
+    case: sc.Case,
+    visitor: Visitor,
+    cursor,
+    repeat: int,
+    warmups: int = 1,
+    floor: Visitor | None = None,
+) -> None:
+    """p50/p95 of the portal over HTTP, of the baseline, and of its floor, in the same run.
 
     ``warmups`` untimed requests first: as a portal that has been serving for a while, every
     web process has seen the statement often enough to have it prepared
-    (``DATABASE_PREPARE_THRESHOLD``) and remembers who is asking.
+    (``DATABASE_PREPARE_THRESHOLD``) and remembers who is asking. The floor's processes are
+    warmed the same way.
     """
     case.status, case.size, took = visitor.get(case.path)
     # A report of tens of seconds measured 20 times would hold the run up for many minutes.
@@ -273,6 +282,12 @@ def measure(case: sc.Case, visitor: Visitor, cursor, repeat: int, warmups: int =
             started = time.perf_counter()
             case.baseline(cursor)
             case.sql.append((time.perf_counter() - started) * 1000)
+    if floor is not None and case.floor_index is not None:
+        path = f"/{case.floor_index}"
+        for _ in range(warmups):
+            floor.get(path)
+        for _ in range(runs):
+            case.floor.append(floor.get(path)[2] * 1000)
 
 
 def goals_of(case: sc.Case) -> list[tuple[str, bool]]:
@@ -302,6 +317,11 @@ def print_case(case: sc.Case) -> None:
         versus = f"{sql95:8.1f} {p95 / max(sql95, 0.01):6.1f}x"
     else:
         versus = f"{'-':>8} {'-':>7}"
+    if case.floor:
+        floor95 = percentile(case.floor, 95)
+        versus += f" {floor95:6.1f} {p95 / max(floor95, 0.01):6.1f}x"
+    else:
+        versus += f" {'-':>6} {'-':>7}"
     missed = [g for g, met in goals_of(case) if not met]
     verdict = "MET" if not missed else "MISSED: " + "; ".join(missed)
     print(f"  {case.title[:56]:<56} {p50:7.1f} {p95:7.1f} {case.queries:4d} "
@@ -309,9 +329,10 @@ def print_case(case: sc.Case) -> None:
 
 
 def print_header(who: str) -> None:
-    print(f"\n{who}: ms over HTTP (p50, p95), queries, kB; SQL baseline p95 ms and the ratio")
+    print(f"\n{who}: ms over HTTP (p50, p95), queries, kB; SQL baseline p95 ms and the ratio; "
+          "the same SQL served by a bare WSGI app (floor) p95 ms and the ratio")  # fmt: skip
     print(f"  {'what':<56} {'p50':>7} {'p95':>7} {'qry':>4} {'kB':>8} {'SQL p95':>8} "
-          f"{'ratio':>7}  goals")  # fmt: skip
+          f"{'ratio':>7} {'floor':>6} {'ratio':>7}  goals")  # fmt: skip
 
 
 def sample_targets(member) -> dict[str, Any]:
@@ -372,15 +393,28 @@ def bench_scale(args: argparse.Namespace) -> None:
     for p in people:
         for case in cases[p.name]:
             case.queries = count_queries(p, case)
+    workdir = Path(tempfile.mkdtemp(prefix="portal-scale-"))
+    statements = []
+    for case in (c for their in cases.values() for c in their if c.baseline is not None):
+        case.floor_index = len(statements)
+        statements.append(floor.record(case.baseline, cursor))
+    floor.write_cases(workdir / "floor-cases.pickle", statements)
 
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test", "DATABASE_URL": url,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "PORTAL_API_RATE_USER": BENCH_RATE,
         "DATABASE_CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING",
     }  # fmt: skip
-    web = Gunicorn(env, Path(tempfile.mkdtemp(prefix="portal-scale-")),
-                   workers=args.workers, threads=args.threads)  # fmt: skip
+    web = Gunicorn(env, workdir, workers=args.workers, threads=args.threads)
+    bare = Gunicorn(
+        {**env, "BENCH_FLOOR_CASES": str(workdir / "floor-cases.pickle"),
+         "BENCH_FLOOR_DATABASE_URL": url},
+        workdir, workers=args.workers, threads=args.threads,
+        app="benchmarks.floor:application", probe="/",
+    )  # fmt: skip
     web.start()
+    bare.start()
+    floor_visitor = Visitor(bare.port, {"Accept": "application/json"})
     try:
         for p in people:
             reach = "everything" if p.visible is None else f"{len(p.visible)} allocations"
@@ -393,7 +427,7 @@ def bench_scale(args: argparse.Namespace) -> None:
                 # Each web process prepares a statement on its 5th run (sync workers take
                 # requests in turn): warm every process as a running portal would be.
                 measure(case, api if case.api else page, cursor, args.repeat,
-                        warmups=5 * args.workers)  # fmt: skip
+                        warmups=5 * args.workers, floor=floor_visitor)  # fmt: skip
                 print_case(case)
             api.close()
             page.close()
@@ -419,6 +453,8 @@ def bench_scale(args: argparse.Namespace) -> None:
         print("\nMemory of the gunicorn workers after everything: " + ", ".join(
             f"pid {pid} {mb:.0f} MB" for pid, mb in rss.items()))  # fmt: skip
     finally:
+        floor_visitor.close()
+        bare.stop()
         web.stop()
         sql.close()
     print("Load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
@@ -455,6 +491,30 @@ def summarize(cases: dict[str, list[sc.Case]], loads: list, rss: dict[int, float
                 + ")"
             )
         print(line)
+    print_floor(cases)
+
+
+def print_floor(cases: dict[str, list[sc.Case]]) -> None:
+    """Where the SQL-ratio goal is missed: the portal's cost, or what any HTTP service pays."""
+    held = [c for their in cases.values() for c in their if c.sql and c.floor]
+    if not held:
+        return
+    rows = []
+    for case in held:
+        sql95, floor95 = percentile(case.sql, 95), percentile(case.floor, 95)
+        rows.append((percentile(case.samples, 95) / sql95, floor95 / sql95,
+                     percentile(case.samples, 95) / floor95))  # fmt: skip
+    missed = [r for r in rows if r[0] > SQL_RATIO]
+    out_of_reach = [r for r in missed if r[1] > SQL_RATIO]
+    within_floor = [r for r in rows if r[2] <= SQL_RATIO]
+    print(
+        f"\nThe floor (the baseline's SQL served over HTTP by a bare WSGI app, no portal):"
+        f"\n  answers over {SQL_RATIO:.0f}x their SQL baseline: {len(missed)} of {len(rows)}; "
+        f"for {len(out_of_reach)} of them the floor itself is over {SQL_RATIO:.0f}x it"
+        f"\n  answers within {SQL_RATIO:.0f}x their floor: {len(within_floor)} of {len(rows)}; "
+        f"portal/floor p95 median {statistics.median(r[2] for r in rows):.1f}x, "
+        f"worst {max(r[2] for r in rows):.1f}x"
+    )
 
 
 def add_arguments(sub) -> None:

@@ -299,6 +299,10 @@ class Case:
     first: Case | None = None
     samples: list[float] = field(default_factory=list)
     sql: list[float] = field(default_factory=list)
+    #: The baseline's statements served over HTTP by a bare WSGI app (``benchmarks.floor``):
+    #: the case's index there, and its timings.
+    floor_index: int | None = None
+    floor: list[float] = field(default_factory=list)
     status: int = 0
     size: int = 0
     queries: int = 0

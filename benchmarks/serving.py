@@ -33,13 +33,22 @@ class Gunicorn:
     """
 
     def __init__(
-        self, env: dict[str, str], workdir: Path, *, workers: int = 2, threads: int = 4
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        app: str = "portal.wsgi",
+        probe: str = "/login/",
     ) -> None:
         from cloudsim.pytest_plugin import free_port
 
         self.port = free_port()
         self.env, self.workdir = env, workdir
         self.workers, self.threads = workers, threads
+        #: The WSGI app, and a path it answers with 200 once it serves.
+        self.app, self.probe = app, probe
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -47,7 +56,7 @@ class Gunicorn:
 
         log = (self.workdir / "gunicorn.log").open("ab")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "--bind",
+            [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind",
              f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--threads", str(self.threads)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -67,7 +76,7 @@ class Gunicorn:
         import requests
 
         try:
-            return requests.get(f"http://127.0.0.1:{self.port}/login/", timeout=1).ok
+            return requests.get(f"http://127.0.0.1:{self.port}{self.probe}", timeout=1).ok
         except requests.RequestException:
             return False
 
