@@ -34,11 +34,36 @@ stop_lab() {
 }
 trap stop_lab EXIT
 
-# up.sh is idempotent; one more try covers a start that trips over its own checks.
+# A lab that is not running starts from nothing. A run killed before its trap, or a checkout
+# elsewhere with the same prefix, may have left databases on the shared MariaDB; Nova then
+# knows a compute host whose state directory is gone and refuses to start it ("No local node
+# identity found, but this is not our first startup on this host"). The lab's own purge drops
+# only the databases its run directory recorded, so the leftovers are dropped by name here.
+lab_running() {
+  [ -f "$LAB_HOME/run/keystone.pid" ] && kill -0 "$(cat "$LAB_HOME/run/keystone.pid")" 2>/dev/null
+}
+drop_leftover_databases() {
+  command -v mysql >/dev/null || return 0
+  local pattern=${LAB_DB_PREFIX//_/\\_} dbs db
+  dbs=$(mysql -N -e "SHOW DATABASES LIKE '${pattern}%'" 2>/dev/null) || return 0
+  for db in $dbs; do
+    mysql -e "DROP DATABASE \`$db\`" && echo "[lane] dropped leftover database $db"
+  done
+}
+start_fresh() {
+  [ -d "$LAB_HOME" ] && { bash "$LAB/down.sh" --purge || true; }
+  drop_leftover_databases
+}
+lab_running || start_fresh
+
+# up.sh is idempotent; one more try, from nothing again, covers a start that trips over its
+# own checks (a half-registered compute host would otherwise fail the second try the same way).
 for attempt in 1 2; do
   if bash "$LAB/up.sh"; then break; fi
   [ "$attempt" = 2 ] && { echo "[lane] the lab did not start; logs in $LAB_HOME/logs" >&2; exit 1; }
-  echo "[lane] up.sh failed; trying once more" >&2
+  echo "[lane] up.sh failed; starting it once more from nothing (its logs: $LAB_HOME-failed-logs)" >&2
+  rm -rf "$LAB_HOME-failed-logs" && cp -r "$LAB_HOME/logs" "$LAB_HOME-failed-logs" 2>/dev/null || true
+  start_fresh
 done
 lab_up=$(now)
 
