@@ -388,8 +388,16 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        # A page's places come from provisioning.listing, not from joins into every row.
-        return queryset.live().select_related(None) if self.action == "list" else queryset
+        # A page's or a detail's places come from provisioning.listing, not from joins.
+        if self.action in ("list", "retrieve"):
+            queryset = queryset.select_related(None)
+        return queryset.live() if self.action == "list" else queryset
+
+    def get_object(self) -> Server:
+        server = super().get_object()
+        if self.action == "retrieve":
+            attach_network_ids(attach_allocation_summaries([server], self.request.user))
+        return server
 
     def paginate_queryset(self, queryset: QuerySet) -> list[Server] | None:
         page = super().paginate_queryset(queryset)
@@ -552,7 +560,15 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        return queryset.live().select_related(None) if self.action == "list" else queryset
+        if self.action in ("list", "retrieve"):
+            queryset = queryset.select_related(None)
+        return queryset.live() if self.action == "list" else queryset
+
+    def get_object(self) -> Network:
+        network = super().get_object()
+        if self.action == "retrieve":
+            attach_allocation_summaries([network], self.request.user)
+        return network
 
     def paginate_queryset(self, queryset: QuerySet) -> list[Network] | None:
         page = super().paginate_queryset(queryset)
