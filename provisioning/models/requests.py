@@ -220,12 +220,15 @@ class ResourceRequest(Placed, ConcurrentTransitionMixin, QuotaNeeds):
                 fields=["state_changed_at", "id"], include=LIST_FILTERS, name="request_changed_idx"
             ),
             models.Index(fields=["state", "id"], include=LIST_FILTERS, name="request_state_idx"),
-            # The inboxes: what waits for a decision, oldest first.
+            # The inboxes: what waits for a decision, oldest first. The state leads the index
+            # rather than being its condition: a statement a connection has run a few times is
+            # prepared (DATABASE_PREPARE_THRESHOLD), PostgreSQL then plans it once for any
+            # parameters, and a plan with the state as a parameter cannot use a partial index:
+            # it walked every request in date order instead (0.6 s an inbox at a million).
             models.Index(
-                fields=["created_at", "id"],
+                fields=["state", "created_at", "id"],
                 include=["allocation_id", "pending_stage", "requester_id"],
-                condition=models.Q(state=RequestState.PENDING_APPROVAL),
-                name="request_pending_idx",
+                name="request_waiting_idx",
             ),
             models.Index(
                 fields=["lease_expires_at"],

@@ -139,3 +139,120 @@ def test_no_list_scans_a_large_table(portal_at_scale, client, settings):
                 if scans:
                     offenders.append((user.username, url, scans, sql[:300]))
     assert not offenders, "\n".join(map(str, offenders))
+
+
+#: What a page may read from a large table when its plan is generic: a tenth of the generated
+#: table (a member who sees 1 % of it reads some hundred rows per row shown in the worst order).
+GENERIC_READ_BOUND = 20_000
+_TYPES = ((bool, "boolean"), (int, "bigint"), (str, "text"))
+
+
+def _numbered(sql: str) -> tuple[str, int]:
+    """Django's ``%s`` placeholders as PostgreSQL's ``$n``, and ``%%`` as ``%``."""
+    out, count, i = [], 0, 0
+    while i < len(sql):
+        if sql.startswith("%%", i):
+            out.append("%")
+        elif sql.startswith("%s", i):
+            count += 1
+            out.append(f"${count}")
+        else:
+            out.append(sql[i])
+            i += 1
+            continue
+        i += 2
+    return "".join(out), count
+
+
+def _type_of(value) -> str:
+    from datetime import datetime
+
+    from psycopg.types.numeric import Int4
+
+    if isinstance(value, Int4):
+        return "integer"
+    if isinstance(value, datetime):
+        return "timestamptz"
+    return next((name for kind, name in _TYPES if isinstance(value, kind)), "unknown")
+
+
+def _rows_read(plan: dict) -> dict[str, float]:
+    """Rows each large table gave up to ``plan`` (returned or filtered out), all loops."""
+    read: dict[str, float] = {}
+    relation = plan.get("Relation Name")
+    if relation in LARGE_TABLES:
+        rows = (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+                + plan.get("Rows Removed by Index Recheck", 0))  # fmt: skip
+        read[relation] = rows * plan.get("Actual Loops", 1)
+    for child in plan.get("Plans", []):
+        for name, rows in _rows_read(child).items():
+            read[name] = read.get(name, 0) + rows
+    return read
+
+
+def _generic_rows_read(sql: str, params) -> dict[str, float]:
+    """Run ``sql`` as a prepared statement under the plan PostgreSQL keeps for any parameters
+    (what it switches to after a statement's fifth run on a connection) and say what it read."""
+    import psycopg
+
+    numbered, count = _numbered(sql)
+    types = f"({', '.join(_type_of(v) for v in params)})" if params else ""
+    cursor = psycopg.ClientCursor(connection.connection)
+    cursor.execute("SET plan_cache_mode = force_generic_plan")
+    cursor.execute(f"PREPARE generic_check {types} AS {numbered}")
+    try:
+        marks = f"({', '.join(['%s'] * count)})" if count else ""
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_check {marks}", params)
+        plan = cursor.fetchone()[0]
+    finally:
+        cursor.execute("DEALLOCATE generic_check")
+        cursor.execute("RESET plan_cache_mode")
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return _rows_read(plan[0]["Plan"])
+
+
+#: Found by the test below and not yet mended: the servers page sorted by flavor for a member,
+#: and a name search across every server for an operator. Any other page that reads more
+#: fails it.
+KNOWN_GENERIC_READERS = {
+    ("scale-member", "/servers/?sort=flavor"),
+    ("scale-operator", "/servers/?q=vm-a"),
+}
+
+
+def test_pages_keep_reading_little_once_their_plan_is_generic(portal_at_scale, client):
+    """A statement a portal connection has run five times is prepared and, a few runs later,
+    planned once for any parameters. Such a plan cannot use a partial index whose condition is
+    a parameter's value; the inboxes' page walked every request in date order that way (0.6 s
+    at a million, from the tenth answer of each process on). Every list page's statement is run
+    here under that plan and may read only a bounded number of rows."""
+    from rest_framework.test import APIClient
+
+    offenders = []
+    for user in (portal_at_scale.member, portal_at_scale.operator):
+        user = get_user_model().objects.get(pk=user.pk)
+        api, page = APIClient(), client
+        api.force_authenticate(user)
+        page.force_login(user)
+        for url in [*API_LISTS, *PAGES]:
+            caller = api if url.startswith("/api/") else page
+            sent: list[tuple[str, tuple]] = []
+
+            def keep(run, sql, params, many, context, sent=sent):
+                sent.append((sql, params))
+                return run(sql, params, many, context)
+
+            with connection.execute_wrapper(keep):
+                response = caller.get(url)
+            assert response.status_code == 200, (user.username, url, response.status_code)
+            for sql, params in sent:
+                # The page's rows: an ordered read with a page-sized LIMIT (capped counts read
+                # up to their cap by design).
+                tail = sql.rsplit(" LIMIT ", 1)
+                if len(tail) < 2 or not tail[1].strip().isdigit() or int(tail[1]) > 101:
+                    continue
+                read = _generic_rows_read(sql, params or ())
+                heavy = {t: int(n) for t, n in read.items() if n > GENERIC_READ_BOUND}
+                if heavy and (user.username, url) not in KNOWN_GENERIC_READERS:
+                    offenders.append((user.username, url, heavy, sql[:300]))
+    assert not offenders, "\n".join(map(str, offenders))
