@@ -425,9 +425,11 @@ def bench_scale(args: argparse.Namespace) -> None:
             page = Visitor(web.port, {"Cookie": f"sessionid={p.cookie}", "Accept": "text/html"})
             for case in cases[p.name]:
                 # Each web process prepares a statement on its 5th run (sync workers take
-                # requests in turn): warm every process as a running portal would be.
+                # requests in turn) and PostgreSQL may keep one plan for any parameters from
+                # its 10th on: warm every process past both, as a portal that has been serving
+                # for a while is, so the figures are its steady state.
                 measure(case, api if case.api else page, cursor, args.repeat,
-                        warmups=5 * args.workers, floor=floor_visitor)  # fmt: skip
+                        warmups=12 * args.workers, floor=floor_visitor)  # fmt: skip
                 print_case(case)
             api.close()
             page.close()
