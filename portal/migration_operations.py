@@ -13,33 +13,30 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db import migrations
 
 
-class AddIndexOnline(migrations.AddIndex):
+class _ConcurrentOnPostgres:
+    """Runs the operation's concurrent twin on PostgreSQL and the operation itself elsewhere."""
+
+    def concurrent(self) -> migrations.operations.base.Operation:
+        raise NotImplementedError
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            online = AddIndexConcurrently(self.model_name, self.index)
-            online.database_forwards(app_label, schema_editor, from_state, to_state)
+            self.concurrent().database_forwards(app_label, schema_editor, from_state, to_state)
         else:
             super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            online = AddIndexConcurrently(self.model_name, self.index)
-            online.database_backwards(app_label, schema_editor, from_state, to_state)
+            self.concurrent().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
-class RemoveIndexOnline(migrations.RemoveIndex):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            online = RemoveIndexConcurrently(self.model_name, self.name)
-            online.database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+class AddIndexOnline(_ConcurrentOnPostgres, migrations.AddIndex):
+    def concurrent(self) -> AddIndexConcurrently:
+        return AddIndexConcurrently(self.model_name, self.index)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            online = RemoveIndexConcurrently(self.model_name, self.name)
-            online.database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+class RemoveIndexOnline(_ConcurrentOnPostgres, migrations.RemoveIndex):
+    def concurrent(self) -> RemoveIndexConcurrently:
+        return RemoveIndexConcurrently(self.model_name, self.name)

@@ -117,27 +117,34 @@ def _deep_cursors(user) -> list[str]:
     ]
 
 
-def test_no_list_scans_a_large_table(portal_at_scale, client, settings):
+def _visits(world, client, urls_for):
+    """(user, url, client) for the member and the operator and each of ``urls_for(user)``: the
+    API signed in with their credentials, the pages with a session."""
     from rest_framework.test import APIClient
 
-    offenders = []
-    for user in (portal_at_scale.member, portal_at_scale.operator):
+    for user in (world.member, world.operator):
         user = get_user_model().objects.get(pk=user.pk)
         api, page = APIClient(), client
         api.force_authenticate(user)
         page.force_login(user)
-        for url in [*API_LISTS, *PAGES, *_deep_cursors(user)]:
-            caller = api if url.startswith("/api/") else page
-            with CaptureQueriesContext(connection) as captured:
-                response = caller.get(url)
-            assert response.status_code == 200, (user.username, url, response.status_code)
-            for query in captured.captured_queries:
-                sql = query["sql"]
-                if not sql.lstrip().upper().startswith("SELECT"):
-                    continue
-                scans = _sequential_scans(sql)
-                if scans:
-                    offenders.append((user.username, url, scans, sql[:300]))
+        for url in urls_for(user):
+            yield user, url, api if url.startswith("/api/") else page
+
+
+def test_no_list_scans_a_large_table(portal_at_scale, client, settings):
+    offenders = []
+    urls_for = lambda user: [*API_LISTS, *PAGES, *_deep_cursors(user)]  # noqa: E731
+    for user, url, caller in _visits(portal_at_scale, client, urls_for):
+        with CaptureQueriesContext(connection) as captured:
+            response = caller.get(url)
+        assert response.status_code == 200, (user.username, url, response.status_code)
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            scans = _sequential_scans(sql)
+            if scans:
+                offenders.append((user.username, url, scans, sql[:300]))
     assert not offenders, "\n".join(map(str, offenders))
 
 
@@ -226,33 +233,25 @@ def test_pages_keep_reading_little_once_their_plan_is_generic(portal_at_scale, c
     a parameter's value; the inboxes' page walked every request in date order that way (0.6 s
     at a million, from the tenth answer of each process on). Every list page's statement is run
     here under that plan and may read only a bounded number of rows."""
-    from rest_framework.test import APIClient
-
     offenders = []
-    for user in (portal_at_scale.member, portal_at_scale.operator):
-        user = get_user_model().objects.get(pk=user.pk)
-        api, page = APIClient(), client
-        api.force_authenticate(user)
-        page.force_login(user)
-        for url in [*API_LISTS, *PAGES]:
-            caller = api if url.startswith("/api/") else page
-            sent: list[tuple[str, tuple]] = []
+    for user, url, caller in _visits(portal_at_scale, client, lambda _: [*API_LISTS, *PAGES]):
+        sent: list[tuple[str, tuple]] = []
 
-            def keep(run, sql, params, many, context, sent=sent):
-                sent.append((sql, params))
-                return run(sql, params, many, context)
+        def keep(run, sql, params, many, context, sent=sent):
+            sent.append((sql, params))
+            return run(sql, params, many, context)
 
-            with connection.execute_wrapper(keep):
-                response = caller.get(url)
-            assert response.status_code == 200, (user.username, url, response.status_code)
-            for sql, params in sent:
-                # The page's rows: an ordered read with a page-sized LIMIT (capped counts read
-                # up to their cap by design).
-                tail = sql.rsplit(" LIMIT ", 1)
-                if len(tail) < 2 or not tail[1].strip().isdigit() or int(tail[1]) > 101:
-                    continue
-                read = _generic_rows_read(sql, params or ())
-                heavy = {t: int(n) for t, n in read.items() if n > GENERIC_READ_BOUND}
-                if heavy and (user.username, url) not in KNOWN_GENERIC_READERS:
-                    offenders.append((user.username, url, heavy, sql[:300]))
+        with connection.execute_wrapper(keep):
+            response = caller.get(url)
+        assert response.status_code == 200, (user.username, url, response.status_code)
+        for sql, params in sent:
+            # The page's rows: an ordered read with a page-sized LIMIT (capped counts read up
+            # to their cap by design).
+            tail = sql.rsplit(" LIMIT ", 1)
+            if len(tail) < 2 or not tail[1].strip().isdigit() or int(tail[1]) > 101:
+                continue
+            read = _generic_rows_read(sql, params or ())
+            heavy = {t: int(n) for t, n in read.items() if n > GENERIC_READ_BOUND}
+            if heavy and (user.username, url) not in KNOWN_GENERIC_READERS:
+                offenders.append((user.username, url, heavy, sql[:300]))
     assert not offenders, "\n".join(map(str, offenders))
