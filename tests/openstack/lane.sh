@@ -49,6 +49,7 @@ drop_leftover_databases() {
   for db in $dbs; do
     mysql -e "DROP DATABASE \`$db\`" && echo "[lane] dropped leftover database $db"
   done
+  return 0
 }
 start_fresh() {
   [ -d "$LAB_HOME" ] && { bash "$LAB/down.sh" --purge || true; }
