@@ -6,6 +6,8 @@ an object they can see is the services' decision (refused: 403 with their messag
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -375,7 +377,30 @@ def _day2_schema(what: str):
     )
 
 
-class ServerViewSet(_Day2Mixin, RestrictedViewSet):
+class _PlacesFromMemoryMixin:
+    """Lists of live rows and details read each row alone; what a row shows of its allocation
+    (and, for servers, its network ids) is attached by ``attach`` from ``provisioning.listing``
+    rather than joined into every row (docs/architecture.md, "Lists at a million rows")."""
+
+    def attach(self, rows: list) -> list:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        if self.action in ("list", "retrieve"):
+            queryset = queryset.select_related(None)
+        return queryset.live() if self.action == "list" else queryset
+
+    def get_object(self) -> Any:
+        row = super().get_object()
+        return self.attach([row])[0] if self.action == "retrieve" else row
+
+    def paginate_queryset(self, queryset: QuerySet) -> list | None:
+        page = super().paginate_queryset(queryset)
+        return self.attach(page) if page is not None else None
+
+
+class ServerViewSet(_PlacesFromMemoryMixin, _Day2Mixin, RestrictedViewSet):
     """Servers you can see; the list shows live servers, details also decommissioned ones."""
 
     check_row_after_fetch = True
@@ -386,24 +411,8 @@ class ServerViewSet(_Day2Mixin, RestrictedViewSet):
     ordering_fields = ["id", "name", "created_at", "status"]
     ordering = ["name", "id"]
 
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
-        # A page's or a detail's places come from provisioning.listing, not from joins.
-        if self.action in ("list", "retrieve"):
-            queryset = queryset.select_related(None)
-        return queryset.live() if self.action == "list" else queryset
-
-    def get_object(self) -> Server:
-        server = super().get_object()
-        if self.action == "retrieve":
-            attach_network_ids(attach_allocation_summaries([server], self.request.user))
-        return server
-
-    def paginate_queryset(self, queryset: QuerySet) -> list[Server] | None:
-        page = super().paginate_queryset(queryset)
-        if page is None:
-            return None
-        return attach_network_ids(attach_allocation_summaries(page, self.request.user))
+    def attach(self, servers: list[Server]) -> list[Server]:
+        return attach_network_ids(attach_allocation_summaries(servers, self.request.user))
 
     @_day2_schema("Start the server")
     @action(detail=True, methods=["post"])
@@ -547,7 +556,7 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
         return self._submit(request, Kind.SECURITY_GROUP_DECOMMISSION)
 
 
-class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
+class NetworkViewSet(_PlacesFromMemoryMixin, _Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""
 
     check_row_after_fetch = True
@@ -558,21 +567,8 @@ class NetworkViewSet(_Day2Mixin, RestrictedViewSet):
     ordering_fields = ["id", "name", "created_at", "status"]
     ordering = ["name", "id"]
 
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
-        if self.action in ("list", "retrieve"):
-            queryset = queryset.select_related(None)
-        return queryset.live() if self.action == "list" else queryset
-
-    def get_object(self) -> Network:
-        network = super().get_object()
-        if self.action == "retrieve":
-            attach_allocation_summaries([network], self.request.user)
-        return network
-
-    def paginate_queryset(self, queryset: QuerySet) -> list[Network] | None:
-        page = super().paginate_queryset(queryset)
-        return attach_allocation_summaries(page, self.request.user) if page is not None else None
+    def attach(self, networks: list[Network]) -> list[Network]:
+        return attach_allocation_summaries(networks, self.request.user)
 
     @_day2_schema("Decommission the network")
     @action(detail=True, methods=["post"])
