@@ -14,7 +14,7 @@ authentication, no access rule, no template: the least any HTTP service could do
 rows. ``portal p95 / floor p95`` is then what the portal's machinery costs; ``floor p95 / SQL
 p95`` says how far the SQL-only ratio is out of any service's reach.
 
-    BENCH_FLOOR_CASES         the pickled statements, one list per case (written by record_all)
+    BENCH_FLOOR_CASES         the pickled statements, one list per case (written by write_cases)
     BENCH_FLOOR_DATABASE_URL  the database they run on
 """
 
