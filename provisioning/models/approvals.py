@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices import ChoiceLabels
 from provisioning.models.requests import ResourceRequest, Stage
 from tenants.access import AccessPaths, RestrictedQuerySet
 from tenants.models import Allocation, SecurityDomain
@@ -86,7 +87,7 @@ class Decision(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class Approval(models.Model):
+class Approval(ChoiceLabels, models.Model):
     """One decision at one stage: who, when, and why."""
 
     request = models.ForeignKey(ResourceRequest, on_delete=models.CASCADE, related_name="approvals")

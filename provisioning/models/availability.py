@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices import ChoiceLabels
 from tenants.access import RestrictedQuerySet
 from tenants.models import CloudRegion
 
@@ -78,7 +79,7 @@ class AvailabilityHour(models.Model):
         return f"{self.region_id} {self.service} {self.hour:%Y-%m-%d %H}h"
 
 
-class Incident(models.Model):
+class Incident(ChoiceLabels, models.Model):
     """A run of consecutive failed probes of one service of a region (``region``: the whole
     region), from its first failure to the first success after it."""
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from portal.choices import ChoiceLabels
 from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation
 
@@ -129,7 +130,7 @@ class Placed:
         return known
 
 
-class ResourceRequest(Placed, ConcurrentTransitionMixin, QuotaNeeds):
+class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeeds):
     """What someone asked for, in which allocation, why, and where it stands."""
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
