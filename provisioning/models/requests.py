@@ -231,6 +231,15 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
                 include=["allocation_id", "pending_stage", "requester_id"],
                 name="request_waiting_idx",
             ),
+            # The inboxes newest first (``?ordering=-id``), for the same reason: under a plan for
+            # any parameters, an operator's inbox walked every request by its key (0.2 s) to find
+            # the few waiting at the operator's stage. Migration 0028 also tells PostgreSQL that
+            # the state and the stage go together (extended statistics).
+            models.Index(
+                fields=["state", "pending_stage", "id"],
+                include=["allocation_id", "requester_id"],
+                name="request_waiting_stage_idx",
+            ),
             models.Index(
                 fields=["lease_expires_at"],
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),
