@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from portal.literals import Literal
 from provisioning.availability import RegionAvailability, availability_of
 from provisioning.models import (
     FloatingIp,
@@ -35,8 +36,8 @@ from tenants.access import (
     Action,
     access_filter,
     anchor_filter,
+    is_operator,
     officer_domains_filter,
-    operators,
     site_access_filter,
 )
 from tenants.models import Allocation, CloudRegion
@@ -96,8 +97,13 @@ def decidable_by(user) -> Q:
         access_filter(Allocation, user, Action.MANAGE, grants=grants)
     )
     stages |= Q(pending_stage=Stage.MANAGER, allocation__in=managed.values("pk"))
-    # Whether the user is an operator is part of the same statement (no permission lookups).
-    stages |= Q(Exists(operators().filter(pk=user.pk)), pending_stage=Stage.OPERATOR)
+    # Whether the user is an operator comes from the permissions read with the user (remembered
+    # between requests): as an EXISTS over the permission tables in every inbox statement it
+    # cost a member 9 ms an answer to compile, for a clause that is false for them. The stage is
+    # written into the statement (portal.literals): a plan kept for any parameters then knows
+    # that few requests wait at it.
+    if is_operator(user):
+        stages |= Q(pending_stage=Literal(Stage.OPERATOR))
     return Q(state=RequestState.PENDING_APPROVAL) & stages
 
 

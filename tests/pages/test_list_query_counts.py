@@ -43,7 +43,9 @@ LISTS = [
     # The rows' places are read for the page at once, and remembered (provisioning.listing):
     # one query on a first view, none after.
     ("/api/v1/requests/", "requester", 8),
-    ("/api/v1/approvals/", "approver", 6),
+    # + the user's model permissions (whether they are an operator), which a token's owner and
+    # a session's user have read with them and remembered; a forced login does not.
+    ("/api/v1/approvals/", "approver", 8),
     ("/api/v1/allocations/", "requester", 12),
 ]
 

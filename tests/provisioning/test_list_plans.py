@@ -222,14 +222,10 @@ def _generic_rows_read(sql: str, params) -> dict[str, float]:
 
 #: Found by the test below and not yet mended: the servers page sorted by flavor for a member,
 #: and a name search across every server for an operator. Any other page that reads more
-#: fails it. The operator's inbox newest first reads its few rows through
-#: ``request_waiting_stage_idx`` on a vacuumed table (0.1 ms at a million, in the scale
-#: benchmark); this world is never vacuumed (it lives in the test's transaction), so the planner
-#: costs that index-only read as a heap walk and prefers the key.
+#: fails it.
 KNOWN_GENERIC_READERS = {
     ("scale-member", "/servers/?sort=flavor"),
     ("scale-operator", "/servers/?q=vm-a"),
-    ("scale-operator", "/api/v1/approvals/?ordering=-id"),
 }
 
 

@@ -65,6 +65,30 @@ def test_a_second_list_request_reads_only_the_generation_and_the_page(seen):
     assert (cold, warm) == (12, 5)
 
 
+def test_a_warm_inbox_reads_no_permission(seen):
+    """Whether the caller is an operator (the operator's stage of the inbox) is answered from
+    the permissions read with the token's owner and remembered, not by a query per answer."""
+    world, user, _server, client, _token = seen
+    services.membership_set(tenant=world.tenant, user=user, role=Role.APPROVER)
+    asker = make_user("asker", domains=tuple(world.domains), sites=tuple(world.sites))
+    from provisioning.models import ResourceRequest
+
+    waiting = ResourceRequest.objects.create(
+        kind="network", allocation=world.allocations[(0, 0)], requester=asker,
+        justification="Needed.", spec={"name": "n1", "cidr": "10.0.0.0/24"},
+        pending_stage="tenant",
+    )  # fmt: skip
+    first = client.get("/api/v1/approvals/")
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/api/v1/approvals/")
+    assert [r["id"] for r in again.json()["results"]] == [waiting.pk]
+    assert first.json() == again.json()
+    sent = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "auth_permission" not in sent and "auth_user_user_permissions" not in sent
+    # Warm: generation, count, the page's ids, its rows with their requesters.
+    assert len(queries) == 4
+
+
 def test_a_renamed_tenant_is_shown_at_the_next_request(seen):
     world, _user, _server, client, _token = seen
     assert client.get("/api/v1/servers/").json()["results"][0]["allocation"]["tenant"] == "blue"

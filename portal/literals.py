@@ -1,0 +1,42 @@
+"""Constants of the portal's own code written into a statement's text instead of bound.
+
+A statement a connection has run a few times is prepared, and PostgreSQL may then keep one plan
+for any parameters (``DATABASE_PREPARE_THRESHOLD``). That plan knows a bound stage only as "one
+of the values": it guessed that a tenth of a million requests wait at the operator's stage, and
+walked every request by its key to find none (0.2 s an operator's inbox newest first). Written
+into the text, the constant is known to the plan PostgreSQL keeps: the column's statistics say
+how rare it is.
+
+Only a member of a ``TextChoices`` may be written so, and only one whose value is a plain
+identifier: no outside input reaches a statement's text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.db.models.expressions import Expression
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Literal(Expression):
+    """``choice`` as a quoted SQL literal: ``Q(pending_stage=Literal(Stage.OPERATOR))``."""
+
+    output_field = models.CharField()
+
+    def __init__(self, choice: models.TextChoices) -> None:
+        if not isinstance(choice, models.TextChoices) or not _IDENTIFIER.fullmatch(choice.value):
+            raise ValueError(f"only a TextChoices member with a plain value: {choice!r}")
+        super().__init__()
+        self.value = choice.value
+
+    def __repr__(self) -> str:
+        return f"Literal({self.value!r})"
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        return f"'{self.value}'", []
+
+    def get_group_by_cols(self) -> list:
+        return []
