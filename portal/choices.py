@@ -22,11 +22,9 @@ def _labels(field: models.Field, language: str | None) -> dict[Any, str]:
 
 class ChoiceLabels:
     """Mixed into a model (before ``models.Model``): its ``get_<field>_display`` methods answer
-    from ``_labels``. Output is Django's: the label as text, or the value when it has none."""
+    from ``_labels``. Output is Django's: the label as text, or the value when it has none.
+    For fields of plain values (text, numbers), which are what these models choose from."""
 
     def _get_FIELD_display(self, field: models.Field) -> Any:
         value = getattr(self, field.attname)
-        try:
-            return _labels(field, get_language()).get(value, value)
-        except TypeError:  # a value that cannot be a key (a list in a JSON field's choices)
-            return super()._get_FIELD_display(field)
+        return _labels(field, get_language()).get(value, value)

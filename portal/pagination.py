@@ -101,9 +101,6 @@ def bounded_count(queryset: QuerySet) -> BoundedCount:
     Short lists, which are cheap to count, are always counted.
     """
     cap = count_cap()
-    if queryset.query.combinator:  # a union: Django counts those its own way
-        found = queryset.order_by()[: cap + 1].count()
-        return BoundedCount(min(found, cap), found <= cap)
     # The statement is compiled once, for the memory's key and for the count itself (compiling
     # an inbox's access filter costs more than counting its rows).
     limited = queryset.order_by().values("pk")[: cap + 1]

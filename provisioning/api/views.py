@@ -380,7 +380,11 @@ def _day2_schema(what: str):
 class _PlacesFromMemoryMixin:
     """Lists of live rows and details read each row alone; what a row shows of its allocation
     (and, for servers, its network ids) is attached by ``attach`` from ``provisioning.listing``
-    rather than joined into every row (docs/architecture.md, "Lists at a million rows")."""
+    rather than joined into every row (docs/architecture.md, "Lists at a million rows"). A
+    detail's row is fetched by its key and its allocation checked after
+    (``check_row_after_fetch``)."""
+
+    check_row_after_fetch = True
 
     def attach(self, rows: list) -> list:
         raise NotImplementedError
@@ -402,8 +406,6 @@ class _PlacesFromMemoryMixin:
 
 class ServerViewSet(_PlacesFromMemoryMixin, _Day2Mixin, RestrictedViewSet):
     """Servers you can see; the list shows live servers, details also decommissioned ones."""
-
-    check_row_after_fetch = True
 
     queryset = Server.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.ServerSerializer
@@ -558,8 +560,6 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
 
 class NetworkViewSet(_PlacesFromMemoryMixin, _Day2Mixin, RestrictedViewSet):
     """Networks you can see; the list shows live networks, details also decommissioned ones."""
-
-    check_row_after_fetch = True
 
     queryset = Network.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.NetworkSerializer
