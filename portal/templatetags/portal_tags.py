@@ -4,9 +4,12 @@ Colours come from classes, never ``style`` attributes: the Content-Security-Poli
 inline style. A domain's colours are in the markings stylesheet (``portal.views``).
 """
 
+import html
 from collections.abc import Iterable
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from portal.units import memory
@@ -28,9 +31,33 @@ def classification_banner(domains: Iterable[SecurityDomain] | None, position: st
     return {"marking": top.marking, "css": f"marking-{top.pk}", "position": position}
 
 
-@register.inclusion_tag("portal/_domain_badge.html")
-def domain_badge(domain: SecurityDomain) -> dict:
-    return {"domain": domain}
+@register.simple_tag
+def domain_badge(domain: SecurityDomain) -> SafeString:
+    """A domain's marking beside a row. Built here rather than from a template: a list shows
+    one per row, and an included template costs about twenty times as much each."""
+    return format_html(
+        '<span class="domain-badge marking-{}" title="{}">{}</span>',
+        domain.pk,
+        domain.name,
+        domain.marking,
+    )
+
+
+@register.simple_tag
+def select_options(pairs: Iterable[tuple[str, str]], selected: str | None = None) -> SafeString:
+    """The ``<option>`` elements of a filter select, ``selected`` marked.
+
+    Built in one pass rather than by a template loop: an operator's tenant select holds every
+    tenant (667 in the scale benchmark), and the loop took 13 ms of every list page.
+    """
+    chosen = selected or None
+    return mark_safe(  # noqa: S308 - every value and label is escaped here
+        "".join(
+            f'<option value="{html.escape(str(value))}"'
+            f"{' selected' if value == chosen else ''}>{html.escape(str(label))}</option>"
+            for value, label in pairs
+        )
+    )
 
 
 @register.inclusion_tag("portal/_quota_bar.html")
