@@ -42,6 +42,7 @@ def test_rows_are_what_the_template_rendered(language):
         expected = TEMPLATE_ROWS.render(Context({"impact": impacts()}))
         assert str(impact_rows(impacts())) == expected
     assert expected.count("<tr") == 4 and expected.count('class="over"') == 3
+    assert ("dépassement de" if language == "fr" else "over by") in expected
 
 
 def test_rows_escape_a_dimension_label():
