@@ -240,6 +240,13 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
                 include=["allocation_id", "requester_id"],
                 name="request_waiting_stage_idx",
             ),
+            # The inbox's "your own requests (someone else must decide)": a requester's waiting
+            # requests. Without it, the plan kept for any parameters crossed the state's index
+            # with the allocations' (10,000 rows each) to find the one: 8 ms of every inbox page.
+            models.Index(
+                fields=["state", "requester", "created_at", "id"],
+                name="request_waiting_mine_idx",
+            ),
             models.Index(
                 fields=["lease_expires_at"],
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),

@@ -85,6 +85,9 @@ def error_messages(err: Exception, *, whole: tuple[str, ...] = ()) -> dict[str, 
 class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     template_name = "provisioning/approval_inbox.html"
     paginate_by = 20
+    #: The user's own waiting requests shown below the inbox; more are a link to the requests
+    #: list, so an account that files hundreds does not make its inbox page hundreds long.
+    own_shown = 10
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
@@ -104,7 +107,10 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             rows=attach_quota_impact(page.rows),
             page_obj=page,
             is_paginated=page.has_other_pages,
-            own_requests=list(own_requests_awaiting_others(user, decidable)),
+        )
+        own = list(own_requests_awaiting_others(user, decidable)[: self.own_shown + 1])
+        kwargs.update(
+            own_requests=own[: self.own_shown], own_requests_more=len(own) > self.own_shown
         )
         kwargs.setdefault("bulk_results", None)
         return super().get_context_data(**kwargs)

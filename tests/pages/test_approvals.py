@@ -151,6 +151,26 @@ def test_decision_without_htmx_redirects_with_a_message(client, shop):
     assert f"Request #{request.pk} approved" in response.content.decode()
 
 
+def test_many_own_requests_show_the_first_and_link_to_the_rest(client, shop, monkeypatch):
+    monkeypatch.setattr(ApprovalInboxView, "own_shown", 2)
+    own = [submit_server(shop, user=shop.approver, name=f"mine{i}") for i in range(3)]
+    page = inbox(client, shop.approver)
+    shown = re.findall(r'id="own-(\d+)"', page)
+    assert shown == [str(own[0].pk), str(own[1].pk)]
+    link = f"?state=pending_approval&amp;requester={shop.approver.username}"
+    assert link in page
+    # The link leads to all three, and only the approver's own waiting requests.
+    client.force_login(shop.approver)
+    listed = client.get(reverse("request-list") + link.replace("&amp;", "&")).content.decode()
+    assert all(f"#{r.pk}" in listed for r in own)
+
+
+def test_a_few_own_requests_have_no_link(client, shop):
+    submit_server(shop, user=shop.approver, name="mine")
+    page = inbox(client, shop.approver)
+    assert "requester=" not in page
+
+
 def test_four_eyes_own_requests_listed_apart_without_buttons(client, shop):
     own = submit_server(shop, user=shop.approver, name="mine")
     page = inbox(client, shop.approver)
