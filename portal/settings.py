@@ -145,24 +145,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": _prepare_after}
         )
-    # What PostgreSQL counts it costs to start parallel workers (its default is 1,000). A
-    # plan kept for any parameters may guess a thousand rows where there are a hundred, and then
-    # start a worker for an inbox's count: 5-8 ms of process start for a 1 ms statement. Only
-    # statements that truly read much (the SLA report's period, an operator's search) are
-    # worth a worker. Empty leaves the server's own setting (behind a pooler that refuses
-    # startup options, set it on the role: ALTER ROLE ... SET parallel_setup_cost).
-    _parallel_setup_cost = env.str("DATABASE_PARALLEL_SETUP_COST", default="10000")
-    if _parallel_setup_cost:
-        _options = DATABASES["default"].setdefault("OPTIONS", {})
-        _options["options"] = " ".join(
-            filter(
-                None,
-                [
-                    _options.get("options"),
-                    f"-c parallel_setup_cost={float(_parallel_setup_cost):g}",
-                ],
-            )
-        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
