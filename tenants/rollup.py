@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from portal.iterables import batched
 from tenants.models import Allocation, AllocationUsage
-from tenants.quotas import DIMENSION_KEYS, QuotaUsage, usage_by_allocation
+from tenants.quotas import DIMENSION_KEYS, DIMENSIONS, QuotaUsage, usage_by_allocation
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,32 @@ RECHECK_AFTER = timedelta(minutes=15)
 #: First half of the advisory lock that serialises refreshes of one allocation (second: its id).
 _LOCK_SPACE = 0x5553_4147  # "USAG"
 _PENDING_ATTR = "_portal_usage_rollup_pending"
+
+
+def usage_from_row(allocation: Allocation, row: AllocationUsage) -> list[QuotaUsage]:
+    """An allocation's usage as its rollup row keeps it, beside its own limits."""
+    return [QuotaUsage(d, getattr(row, d.key), getattr(allocation, d.key)) for d in DIMENSIONS]
+
+
+def usage_kept(
+    allocations: Iterable[Allocation],
+) -> dict[int, tuple[list[QuotaUsage], datetime | None]]:
+    """Each allocation's usage from its rollup row, with the time the row was computed.
+
+    For lists: a row read beside the allocation (``select_related("usage")``) replaces five
+    grouped sums over the live servers, networks, addresses, volumes and requests of the page's
+    allocations. One without a row yet (made outside the services, not yet reconciled) is
+    computed live, with ``None`` for its time, never shown as empty.
+    """
+    allocations = list(allocations)
+    missing = [a for a in allocations if not hasattr(a, "usage")]
+    live = usage_by_allocation(missing) if missing else {}
+    return {
+        a.pk: (live[a.pk], None)
+        if a.pk in live
+        else (usage_from_row(a, a.usage), a.usage.refreshed_at)
+        for a in allocations
+    }
 
 
 def fullest_of(usage: Iterable[QuotaUsage]) -> float:

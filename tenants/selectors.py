@@ -17,7 +17,7 @@ from tenants.models import (
     Tenant,
 )
 from tenants.quotas import DIMENSIONS, QuotaUsage, usage_by_allocation
-from tenants.rollup import fullest_of
+from tenants.rollup import fullest_of, usage_from_row
 
 
 def sites_visible_to(user) -> QuerySet[Site]:
@@ -93,10 +93,6 @@ class DashboardAllocations:
         }
 
 
-def _usage_of(allocation: Allocation, row: AllocationUsage) -> list[QuotaUsage]:
-    return [QuotaUsage(d, getattr(row, d.key), getattr(allocation, d.key)) for d in DIMENSIONS]
-
-
 def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> DashboardAllocations:
     """Totals per site x security domain and the allocations to show with bars: all of them
     when they are at most ``limit``, else the ``limit`` closest to (or over) their quota.
@@ -117,7 +113,8 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
         missing = [a for a in shown if not hasattr(a, "usage")]
         live = usage_by_allocation(missing) if missing else {}
         result.shown = [
-            AllocationRow(a, live[a.pk] if a.pk in live else _usage_of(a, a.usage)) for a in shown
+            AllocationRow(a, live[a.pk] if a.pk in live else usage_from_row(a, a.usage))
+            for a in shown
         ]
         result.shown.sort(key=lambda r: -r.fullest)
     elif result.total:
@@ -127,7 +124,7 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
                             "allocation__region__domain")
             .order_by("-fullest", "allocation_id")[:limit]
         )  # fmt: skip
-        result.shown = [AllocationRow(r.allocation, _usage_of(r.allocation, r)) for r in rows]
+        result.shown = [AllocationRow(r.allocation, usage_from_row(r.allocation, r)) for r in rows]
     return result
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenants.models import Allocation, CloudRegion, Membership, SecurityDomain, Site, Tenant
-from tenants.quotas import DIMENSIONS, usage_by_allocation
+from tenants.quotas import DIMENSIONS, QuotaUsage, usage_by_allocation
+from tenants.rollup import usage_kept
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -54,11 +57,13 @@ class QuotaUsageSerializer(serializers.Serializer):
 
 
 class AllocationListSerializer(serializers.ListSerializer):
-    """Computes usage for the whole page at once: a fixed number of queries, not one per row."""
+    """Usage for the whole page at once, from the kept rollup (``tenants.rollup.usage_kept``):
+    the page's allocations read their rows beside them, where computing it live cost five
+    grouped sums over every live resource and request in flight of the page's allocations."""
 
     def to_representation(self, data):
         allocations = list(data.all() if hasattr(data, "all") else data)
-        self.child.context["usage"] = usage_by_allocation(allocations)
+        self.child.context["kept_usage"] = usage_kept(allocations)
         self.child.context["wording"] = quota_wording()
         return super().to_representation(allocations)
 
@@ -73,17 +78,33 @@ class AllocationSerializer(serializers.ModelSerializer):
     tenant = TenantSerializer(read_only=True)
     region = CloudRegionSerializer(read_only=True)
     quotas = serializers.SerializerMethodField()
+    usage_as_of = serializers.SerializerMethodField(
+        help_text="When the quotas' `used` figures were computed: in a list, from the usage kept "
+        "up to date on every committed change (seconds old at most, unless a change bypassed "
+        "the portal; the reconciler rechecks every 15 minutes). Null: computed for this "
+        "answer (a single allocation, or one with no kept figures yet)."
+    )
 
     class Meta:
         model = Allocation
-        fields = ["id", "tenant", "region", "project_id", "quotas"]
+        fields = ["id", "tenant", "region", "project_id", "quotas", "usage_as_of"]
         list_serializer_class = AllocationListSerializer
+
+    def _usage(self, allocation: Allocation) -> tuple[list[QuotaUsage], datetime | None]:
+        kept = self.context.get("kept_usage", {}).get(allocation.pk)
+        if kept is None:
+            kept = (usage_by_allocation([allocation])[allocation.pk], None)
+            self.context.setdefault("kept_usage", {})[allocation.pk] = kept
+        return kept
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_usage_as_of(self, allocation: Allocation) -> str | None:
+        moment = self._usage(allocation)[1]
+        return serializers.DateTimeField().to_representation(moment) if moment else None
 
     @extend_schema_field(QuotaUsageSerializer(many=True))
     def get_quotas(self, allocation: Allocation) -> list[dict]:
-        usage = self.context.get("usage", {}).get(allocation.pk)
-        if usage is None:
-            usage = usage_by_allocation([allocation])[allocation.pk]
+        usage = self._usage(allocation)[0]
         wording = self.context.get("wording") or quota_wording()
         return [
             {

@@ -49,9 +49,16 @@ class TenantViewSet(RestrictedReadOnlyViewSet):
 
 
 class AllocationViewSet(RestrictedReadOnlyViewSet):
-    """Allocations with live quota usage (``used`` counts resources and requests in flight)."""
+    """Allocations with their quota usage (``used`` counts resources and requests in flight):
+    a list reads the usage kept up to date on every change, one allocation computes it live
+    (``usage_as_of`` says which)."""
 
     queryset = Allocation.objects.select_related("tenant", "region__site", "region__domain")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.select_related("usage") if self.action == "list" else queryset
+
     serializer_class = serializers.AllocationSerializer
     filterset_class = filtersets.AllocationFilterSet
     ordering_fields = ["id", "tenant__name"]
