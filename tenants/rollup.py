@@ -52,17 +52,18 @@ def usage_kept(
 
     For lists: a row read beside the allocation (``select_related("usage")``) replaces five
     grouped sums over the live servers, networks, addresses, volumes and requests of the page's
-    allocations. One without a row yet (made outside the services, not yet reconciled) is
-    computed live, with ``None`` for its time, never shown as empty.
+    allocations. One without a row yet (made outside the services, not yet reconciled), or read
+    without its row, is computed live with the others (never a query per allocation), with
+    ``None`` for its time: never shown as empty.
     """
-    allocations = list(allocations)
-    missing = [a for a in allocations if not hasattr(a, "usage")]
+    # The allocation's side of the relation tells a row read with it from one never read.
+    relation = Allocation._meta.get_field("usage")
+    rows = {a.pk: (a, relation.get_cached_value(a, None)) for a in allocations}
+    missing = [a for a, row in rows.values() if row is None]
     live = usage_by_allocation(missing) if missing else {}
     return {
-        a.pk: (live[a.pk], None)
-        if a.pk in live
-        else (usage_from_row(a, a.usage), a.usage.refreshed_at)
-        for a in allocations
+        pk: (live[pk], None) if row is None else (usage_from_row(a, row), row.refreshed_at)
+        for pk, (a, row) in rows.items()
     }
 
 

@@ -16,8 +16,8 @@ from tenants.models import (
     Site,
     Tenant,
 )
-from tenants.quotas import DIMENSIONS, QuotaUsage, usage_by_allocation
-from tenants.rollup import fullest_of, usage_from_row
+from tenants.quotas import DIMENSIONS, QuotaUsage
+from tenants.rollup import fullest_of, usage_from_row, usage_kept
 
 
 def sites_visible_to(user) -> QuerySet[Site]:
@@ -110,12 +110,8 @@ def dashboard_allocations(user, limit: int = DASHBOARD_ALLOCATIONS) -> Dashboard
             allocations.select_related("tenant", "region__site", "region__domain", "usage")
             .order_by(F("usage__fullest").desc(nulls_last=True), "pk")[:limit]
         )  # fmt: skip
-        missing = [a for a in shown if not hasattr(a, "usage")]
-        live = usage_by_allocation(missing) if missing else {}
-        result.shown = [
-            AllocationRow(a, live[a.pk] if a.pk in live else usage_from_row(a, a.usage))
-            for a in shown
-        ]
+        usage = usage_kept(shown)
+        result.shown = [AllocationRow(a, usage[a.pk][0]) for a in shown]
         result.shown.sort(key=lambda r: -r.fullest)
     elif result.total:
         rows = (

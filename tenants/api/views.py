@@ -54,15 +54,14 @@ class AllocationViewSet(RestrictedReadOnlyViewSet):
     (``usage_as_of`` says which)."""
 
     queryset = Allocation.objects.select_related("tenant", "region__site", "region__domain")
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        return queryset.select_related("usage") if self.action == "list" else queryset
-
     serializer_class = serializers.AllocationSerializer
     filterset_class = filtersets.AllocationFilterSet
     ordering_fields = ["id", "tenant__name"]
     ordering = ["id"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.select_related("usage") if self.action == "list" else queryset
 
 
 class MembershipViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

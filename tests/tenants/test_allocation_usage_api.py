@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 
 from provisioning.models import Server
-from tenants.models import AllocationUsage, Role
-from tenants.rollup import usage_rollup_refresh
+from tenants.models import Allocation, AllocationUsage, Role
+from tenants.rollup import usage_kept, usage_rollup_refresh
 from tests.factories import AllocationFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,14 @@ def test_a_kept_page_costs_no_grouped_sum(client, world):
         assert client.get("/api/v1/allocations/").status_code == 200
     sums = [q["sql"] for q in seen.captured_queries if "SUM(" in q["sql"].upper()]
     assert not sums, sums
+
+
+def test_allocations_read_without_their_rows_are_computed_live_never_one_by_one(world):
+    _user, kept, fresh = world
+    allocations = list(Allocation.objects.filter(pk__in=[kept.pk, fresh.pk]))
+    with CaptureQueriesContext(connection) as seen:
+        usage = usage_kept(allocations)
+    assert not [q for q in seen.captured_queries if "allocationusage" in q["sql"]]
+    assert {pk: as_of for pk, (_, as_of) in usage.items()} == {kept.pk: None, fresh.pk: None}
+    with_rows = list(Allocation.objects.select_related("usage").filter(pk__in=[kept.pk, fresh.pk]))
+    assert usage_kept(with_rows)[kept.pk][1] == AllocationUsage.objects.get(pk=kept.pk).refreshed_at
