@@ -39,6 +39,13 @@ class InvalidCursor(ValueError):
     """A cursor that was not made by this portal for this list (or no longer fits it)."""
 
 
+def first_rows(queryset: QuerySet, shown: int) -> tuple[list, bool]:
+    """The first ``shown`` rows of a list a page shows in part, and whether there are more:
+    one more row read, never a count (the rest is a link to the whole list)."""
+    rows = list(queryset[: shown + 1])
+    return rows[:shown], len(rows) > shown
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.generic import DetailView, ListView, TemplateView
 
-from portal.pagination import ordered_to_the_row, page_for_people
+from portal.pagination import first_rows, ordered_to_the_row, page_for_people
 from tenants.access import Action, is_auditor, is_operator
 from tenants.models import SecurityDomain
 from tenants.selectors import dashboard_allocations, memberships_of
@@ -114,9 +114,9 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
                 for totals in kwargs["allocations"].regions:
                     totals.trend = trends.get(totals.region.pk, selectors.Trend())
                 kwargs["trend_days"] = TREND_DAYS
-            memberships = list(memberships_of(user)[: self.memberships_shown + 1])
-            kwargs["memberships"] = memberships[: self.memberships_shown]
-            kwargs["more_memberships"] = len(memberships) > self.memberships_shown
+            kwargs["memberships"], kwargs["more_memberships"] = first_rows(
+                memberships_of(user), self.memberships_shown
+            )
             kwargs["awaiting"], kwargs["awaiting_count"] = selectors.requests_awaiting_first(
                 user, first=5, cap=self.awaiting_cap
             )

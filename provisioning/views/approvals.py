@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from portal.pagination import page_for_people
+from portal.pagination import first_rows, page_for_people
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
 from provisioning.models import RequestState, ResourceRequest, Stage
@@ -108,9 +108,8 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             page_obj=page,
             is_paginated=page.has_other_pages,
         )
-        own = list(own_requests_awaiting_others(user, decidable)[: self.own_shown + 1])
-        kwargs.update(
-            own_requests=own[: self.own_shown], own_requests_more=len(own) > self.own_shown
+        kwargs["own_requests"], kwargs["own_requests_more"] = first_rows(
+            own_requests_awaiting_others(user, decidable), self.own_shown
         )
         kwargs.setdefault("bulk_results", None)
         return super().get_context_data(**kwargs)
