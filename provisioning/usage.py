@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from provisioning.models import (
@@ -29,69 +30,75 @@ COMMITTED = (RequestState.APPROVED, RequestState.PROVISIONING)
 def provisioning_usage(
     allocation_ids: list[int], *, include_pending: bool = True
 ) -> dict[int, dict[str, int]]:
+    """What the allocations use: their requests in flight, and their live servers, networks,
+    addresses and volumes not already counted through a request in flight.
+
+    One statement of five grouped sums (``UNION ALL``), written out rather than built by the
+    ORM: building the five querysets cost 7 ms of Python for every call, more than the
+    database spent on them, and this runs for every quota check, every inbox page and every
+    allocation shown with its usage. The same text runs on PostgreSQL and SQLite (the demo).
+    """
     used: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DIMENSION_KEYS, 0))
-    states = IN_FLIGHT if include_pending else COMMITTED
-    in_flight = (
-        ResourceRequest.objects.filter(allocation_id__in=allocation_ids, state__in=states)
-        .values("allocation_id")
-        .annotate(**{f"n_{key}": Sum(key) for key in DIMENSION_KEYS})
-    )
-    for row in in_flight:
-        for key in DIMENSION_KEYS:
-            used[row["allocation_id"]][key] += row[f"n_{key}"] or 0
+    if not allocation_ids:
+        return used
+    in_flight = [str(state) for state in IN_FLIGHT]
+    states = in_flight if include_pending else [str(state) for state in COMMITTED]
+    ids, in_states = _marks(allocation_ids), _marks(states)
     # A resource whose request is still in flight is already counted through the request.
     # (Those requests are few, found by the state index: a join to every origin request read
     # the whole requests table at a million rows.)
-    in_flight_ids = ResourceRequest.objects.filter(
-        allocation_id__in=allocation_ids, state__in=IN_FLIGHT
-    ).values("id")
-    settled = Q(origin_request__isnull=True) | ~Q(origin_request_id__in=in_flight_ids)
-    servers = (
-        Server.objects.live()
-        .filter(settled, allocation_id__in=allocation_ids)
-        .values("allocation_id")
-        .annotate(
-            n=Count("id"),
-            vcpus=Sum("vcpus"),
-            ram_mb=Sum("ram_mb"),
-            # A server booted from a volume holds that volume too (it goes with the server).
-            boot_volumes=Count("id", filter=Q(boot_volume_gb__gt=0)),
-            boot_gb=Sum("boot_volume_gb"),
+    settled = "(origin_request_id IS NULL OR origin_request_id NOT IN (SELECT id FROM flight))"
+    live = f"deleted_at IS NULL AND allocation_id IN ({ids}) AND {settled}"
+    parts = {
+        ResourceRequest: (
+            {key: f"SUM({key})" for key in DIMENSION_KEYS},
+            f"allocation_id IN ({ids}) AND state IN ({in_states})",
+        ),
+        Server: (
+            {
+                "instances": "COUNT(*)",
+                "vcpus": "SUM(vcpus)",
+                "ram_mb": "SUM(ram_mb)",
+                # A server booted from a volume holds that volume too (it goes with the server).
+                "volumes": "SUM(CASE WHEN boot_volume_gb > 0 THEN 1 ELSE 0 END)",
+                "gigabytes": "SUM(boot_volume_gb)",
+            },
+            live,
+        ),
+        Network: (
+            {"networks": "COUNT(*)", "routers": "SUM(CASE WHEN router_id <> '' THEN 1 ELSE 0 END)"},
+            live,
+        ),
+        FloatingIp: ({"floating_ips": "COUNT(*)"}, live),
+        Volume: ({"volumes": "COUNT(*)", "gigabytes": "SUM(size_gb)"}, live),
+    }
+    requests_table = ResourceRequest._meta.db_table
+    selects, params = [], [*allocation_ids, *in_flight]
+    for model, (sums, where) in parts.items():
+        assert set(sums) <= set(DIMENSION_KEYS), "a sum of no quota dimension"
+        columns = ", ".join(sums.get(key, "0") for key in DIMENSION_KEYS)
+        selects.append(
+            f"SELECT allocation_id, {columns} FROM {model._meta.db_table} "  # noqa: S608
+            f"WHERE {where} GROUP BY allocation_id"
         )
+        params += [*allocation_ids, *states] if model is ResourceRequest else allocation_ids
+    # Only table and column names of our own models go into the text; values are parameters.
+    sql = (
+        f"WITH flight AS (SELECT id FROM {requests_table} "  # noqa: S608
+        f"WHERE allocation_id IN ({ids}) AND state IN ({_marks(in_flight)})) "
+        + " UNION ALL ".join(selects)
     )
-    for row in servers:
-        used[row["allocation_id"]]["instances"] += row["n"]
-        used[row["allocation_id"]]["vcpus"] += row["vcpus"] or 0
-        used[row["allocation_id"]]["ram_mb"] += row["ram_mb"] or 0
-        used[row["allocation_id"]]["volumes"] += row["boot_volumes"]
-        used[row["allocation_id"]]["gigabytes"] += row["boot_gb"] or 0
-    networks = (
-        Network.objects.live()
-        .filter(settled, allocation_id__in=allocation_ids)
-        .values("allocation_id")
-        .annotate(n=Count("id"), routers=Count("id", filter=~Q(router_id="")))
-    )
-    for row in networks:
-        used[row["allocation_id"]]["networks"] += row["n"]
-        used[row["allocation_id"]]["routers"] += row["routers"]
-    addresses = (
-        FloatingIp.objects.live()
-        .filter(settled, allocation_id__in=allocation_ids)
-        .values("allocation_id")
-        .annotate(n=Count("id"))
-    )
-    for row in addresses:
-        used[row["allocation_id"]]["floating_ips"] += row["n"]
-    volumes = (
-        Volume.objects.live()
-        .filter(settled, allocation_id__in=allocation_ids)
-        .values("allocation_id")
-        .annotate(n=Count("id"), gigabytes=Sum("size_gb"))
-    )
-    for row in volumes:
-        used[row["allocation_id"]]["volumes"] += row["n"]
-        used[row["allocation_id"]]["gigabytes"] += row["gigabytes"] or 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for allocation_id, *amounts in cursor.fetchall():
+            row = used[allocation_id]
+            for key, amount in zip(DIMENSION_KEYS, amounts, strict=True):
+                row[key] += amount or 0
     return used
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def volume_type_usage(
