@@ -52,3 +52,8 @@ class PortalConfig(AppConfig):
         from portal.preferences import preferences_at_sign_in
 
         user_logged_in.connect(preferences_at_sign_in, dispatch_uid="portal-preferences")
+
+        # English messages are not looked up in six empty catalogues each (portal.i18n).
+        from portal.i18n import trim_translation_chains
+
+        trim_translation_chains()
