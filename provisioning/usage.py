@@ -1,7 +1,7 @@
 """The provisioning app's contribution to allocation usage: live resources, requests in flight.
 
-Registered as a usage source of ``tenants.quotas`` when the app starts. Six grouped queries for
-any number of allocations.
+Registered as a usage source of ``tenants.quotas`` when the app starts: one statement for any
+number of allocations.
 """
 
 from __future__ import annotations
