@@ -32,8 +32,9 @@ LISTS = [
     ("/volumes/?sort=-size&status=in-use", "requester", 11),
     ("/requests/", "requester", 11),  # + the bounded count its filters' pager shows
     ("/requests/?state=approved&kind=server&sort=state&q=web", "requester", 10),
-    ("/approvals/", "approver", 20),  # + the hand-overs the approver holds (out of office)
-    ("/allocations/", "requester", 15),
+    # + the hand-overs the approver holds (out of office), and the quota impact's usage (one)
+    ("/approvals/", "approver", 16),
+    ("/allocations/", "requester", 11),
     ("/tenants/", "requester", 9),
     ("/regions/", "requester", 13),  # + the capacity in use per region (sums, regions)
     ("/api/v1/servers/", "requester", 9),
@@ -46,7 +47,8 @@ LISTS = [
     # + the user's model permissions (whether they are an operator), which a token's owner and
     # a session's user have read with them and remembered; a forced login does not.
     ("/api/v1/approvals/", "approver", 8),
-    ("/api/v1/allocations/", "requester", 12),
+    # The allocations read without their kept usage here are computed live: one statement.
+    ("/api/v1/allocations/", "requester", 8),
 ]
 
 
