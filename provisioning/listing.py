@@ -35,6 +35,19 @@ def _summaries(ids: list[int]) -> dict[int, dict[str, object]]:
     return {allocation.pk: allocation.summary for allocation in allocations}
 
 
+def attach_allocations(rows: list[Any]) -> list[Any]:
+    """Give each row its allocation with the tenant, region, site and domain a page names,
+    read once for the page's few allocations: joined into every row instead, they made each
+    row statement a seven-table join that PostgreSQL planned again at every answer (2.4 of
+    an inbox page's 4 ms for its twenty requests, measured)."""
+    allocations = Allocation.objects.select_related(
+        "tenant", "region__site", "region__domain"
+    ).in_bulk({row.allocation_id for row in rows})
+    for row in rows:
+        type(row).allocation.field.set_cached_value(row, allocations[row.allocation_id])
+    return rows
+
+
 def attach_network_ids(servers: list[Server]) -> list[Server]:
     """Give each server its ``network_ids`` with one query over the link table. Prefetching
     ``networks`` built a related manager and model rows for each server of a page: 2-4 ms for

@@ -28,6 +28,7 @@ from django.views.generic import TemplateView
 from portal.pagination import first_rows, page_for_people
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
+from provisioning.listing import attach_allocations
 from provisioning.models import RequestState, ResourceRequest, Stage
 from provisioning.plans import attach_quota_impact
 from provisioning.selectors import (
@@ -92,10 +93,21 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
         decidable = decidable_by(user) if user.is_authenticated else None
-        awaiting = requests_awaiting(user, decidable)
+        # The cards' places are read for the page at once (provisioning.listing), not joined
+        # into each row.
+        awaiting = (
+            requests_awaiting(user, decidable).select_related(None).select_related("requester")
+        )
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
         page = page_for_people(rows, self.request.GET.get("cursor"), self.paginate_by)
+        own, own_more = first_rows(
+            own_requests_awaiting_others(user, decidable)
+            .select_related(None)
+            .select_related("requester"),
+            self.own_shown,
+        )
+        attach_allocations([*page.rows, *own])
         covering = standing_in(user) if user.is_authenticated else {}
         for row in page.rows:
             if row.pending_stage == Stage.TENANT:
@@ -107,9 +119,8 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             rows=attach_quota_impact(page.rows),
             page_obj=page,
             is_paginated=page.has_other_pages,
-        )
-        kwargs["own_requests"], kwargs["own_requests_more"] = first_rows(
-            own_requests_awaiting_others(user, decidable), self.own_shown
+            own_requests=own,
+            own_requests_more=own_more,
         )
         kwargs.setdefault("bulk_results", None)
         return super().get_context_data(**kwargs)

@@ -32,8 +32,9 @@ LISTS = [
     ("/volumes/?sort=-size&status=in-use", "requester", 11),
     ("/requests/", "requester", 11),  # + the bounded count its filters' pager shows
     ("/requests/?state=approved&kind=server&sort=state&q=web", "requester", 10),
-    # + the hand-overs the approver holds (out of office), and the quota impact's usage (one)
-    ("/approvals/", "approver", 16),
+    # + the hand-overs the approver holds (out of office), the quota impact's usage (one), and
+    # the cards' allocations with their places (one, for the page's few)
+    ("/approvals/", "approver", 17),
     ("/allocations/", "requester", 11),
     ("/tenants/", "requester", 9),
     ("/regions/", "requester", 13),  # + the capacity in use per region (sums, regions)
