@@ -1,0 +1,96 @@
+"""The parts of an approvals-inbox card that are the same for every request, built in Python.
+
+Each card has a head (the tick box for bulk approval, the title, the domain and the stage it
+waits at) and a decision form (comment, approve, reject). As template markup these were about
+forty nodes a card, with five translation tags each: 5 of the 12 ms the inbox spent on its
+twenty cards. Built here they are a few string joins, with the same words from the same
+catalogue; ``tests/provisioning/test_decision_cards.py`` holds them to the markup they replace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from portal.templatetags.portal_tags import domain_badge
+from provisioning.models import ResourceRequest
+
+register = template.Library()
+
+
+@register.simple_tag
+def card_head(r: ResourceRequest, selectable: bool = False) -> SafeString:
+    """The card's head: what is asked, where, and at which stage it waits."""
+    pk = escape(r.pk)
+    pick = ""
+    if selectable:
+        label = _("Select request #%(pk)s for bulk approval") % {"pk": pk}
+        pick = (
+            f'<input type="checkbox" name="requests" value="{pk}" form="bulk-form" '
+            f'id="pick-{pk}" aria-label="{label}">'
+        )
+    waiting = _("waiting for the %(stage)s") % {
+        "stage": escape(str(r.get_pending_stage_display()).lower())
+    }
+    return mark_safe(  # noqa: S308 - every value is escaped; the words are the catalogue's
+        f'<div class="inbox-head">\n    {pick}\n'
+        f'    <h3><a href="{escape(r.get_absolute_url())}">#{pk} '
+        f"{escape(r.get_kind_display())}: {escape(r.title)}</a></h3>\n"
+        f"    {domain_badge(r.allocation.region.domain)}\n"
+        f'    <span class="muted">{waiting}</span>\n  </div>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def decision_form(
+    context: template.Context,
+    r: ResourceRequest,
+    errors: dict[str, list[Any]] | None = None,
+    comment: str = "",
+) -> SafeString:
+    """Comment, approve, reject: posted by htmx, which swaps the card for its outcome."""
+    pk = escape(r.pk)
+    url = escape(reverse("approval-decide", args=[r.pk]))
+    token = context.get("csrf_token")
+    csrf = (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+        if token and token != "NOTPROVIDED"
+        else ""
+    )
+    general = comment_error = invalid = ""
+    if errors and errors.get("general"):
+        general = f'<p class="error" role="alert">{_joined(errors["general"])}</p>'
+    if errors and errors.get("comment"):
+        invalid = f' aria-invalid="true" aria-describedby="comment-{pk}-error" autofocus'
+        comment_error = (
+            f'<p class="field-error" id="comment-{pk}-error" role="alert">'
+            f"{_joined(errors['comment'])}</p>"
+        )
+    return mark_safe(  # noqa: S308 - every value is escaped; the words are the catalogue's
+        f'<form class="decide" method="post" action="{url}" hx-post="{url}" '
+        f'hx-target="#request-{pk}" hx-swap="outerHTML" hx-disabled-elt="find fieldset">\n'
+        f"    {csrf}\n    {general}\n"
+        f'    <label for="comment-{pk}">{_("Comment on #%(pk)s") % {"pk": pk}} '
+        f'<span class="muted">{escape(_("(required to reject; the requester reads it)"))}</span>'
+        "</label>\n"
+        f'    <textarea id="comment-{pk}" name="comment" rows="2"{invalid}>{escape(comment)}'
+        "</textarea>\n"
+        f"    {comment_error}\n"
+        '    <fieldset class="buttons">\n'
+        f'      <legend class="visually-hidden">'
+        f"{_('Decision on request #%(pk)s') % {'pk': pk}}</legend>\n"
+        '      <button type="submit" name="decision" value="approve" class="primary">'
+        f"{_('Approve #%(pk)s') % {'pk': pk}}</button>\n"
+        '      <button type="submit" name="decision" value="reject" class="danger">'
+        f"{_('Reject #%(pk)s') % {'pk': pk}}</button>\n"
+        "    </fieldset>\n  </form>"
+    )
+
+
+def _joined(messages: list[Any]) -> str:
+    return escape(" ").join(escape(m) for m in messages)
