@@ -247,6 +247,10 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
                 fields=["state", "requester", "created_at", "id"],
                 name="request_waiting_mine_idx",
             ),
+            # The dashboard's demand per region, week on week, for someone who sees some
+            # allocations: their requests of the two weeks, not every request of the two weeks
+            # filtered by allocation (245,000 index entries read to keep 2,450: 68 ms to 5).
+            models.Index(fields=["allocation", "created_at"], name="request_alloc_created_idx"),
             models.Index(
                 fields=["lease_expires_at"],
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),
