@@ -128,10 +128,12 @@ def requests_awaiting_first(user, *, first: int, cap: int) -> tuple[list[Resourc
     counted no further than ``cap + 1`` (a page says "100+" rather than counting a backlog of
     any size on every view).
 
-    One access-filtered read of at most ``cap + 1`` ids, then the few shown by primary key.
+    One access-filtered read of at most ``cap + 1`` ids, then the few shown by primary key,
+    with their requester; their places are the caller's to attach with the rest of its page
+    (``provisioning.listing.attach_allocations``), as the dashboard does.
     """
     ids = list(requests_awaiting(user).values_list("pk", flat=True)[: cap + 1])
-    shown = ResourceRequest.objects.filter(pk__in=ids[:first]).select_related(*REQUEST_RELATED)
+    shown = ResourceRequest.objects.filter(pk__in=ids[:first]).select_related("requester")
     return sorted(shown, key=lambda r: ids.index(r.pk)), len(ids)
 
 
