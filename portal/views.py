@@ -104,10 +104,12 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         from provisioning import selectors
-        from provisioning.listing import attach_allocations
+        from provisioning.listing import attach_allocations, without_places
 
         user = self.request.user
-        kwargs["recent_requests"] = _placed(selectors.recent_requests_of(user), "requester")
+        kwargs["recent_requests"] = list(
+            without_places(selectors.recent_requests_of(user), "requester")
+        )
         if not self.request.htmx:
             kwargs["allocations"] = dashboard_allocations(user)
             if kwargs["allocations"].regions:
@@ -123,8 +125,12 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             )
             kwargs["awaiting_cap"] = self.awaiting_cap
             kwargs["may_request"] = not is_auditor(user) or is_operator(user)
-            kwargs["failed_requests"] = _placed(selectors.recent_failures_of(user), "requester")
-            kwargs["leases_ending"] = _placed(selectors.leases_ending_for(user))
+            kwargs["failed_requests"] = list(
+                without_places(selectors.recent_failures_of(user), "requester")
+            )
+            kwargs["leases_ending"] = list(without_places(selectors.leases_ending_for(user)))
+        # Their places once for all the lists: joined into each list's statement, they made
+        # four seven-table joins that PostgreSQL planned again at every view.
         lists = ("recent_requests", "awaiting", "failed_requests", "leases_ending")
         attach_allocations([row for key in lists for row in kwargs.get(key, ())])
         return super().get_context_data(**kwargs)
@@ -137,14 +143,6 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             domains.update(r.allocation.region.domain for r in context.get(key, ()))
         domains.update(s.allocation.region.domain for s in context.get("leases_ending", ()))
         return domains
-
-
-def _placed(rows: QuerySet, *related: str) -> list:
-    """The rows without their allocation's places joined in: the dashboard reads those once
-    for all its lists (``attach_allocations``). Joined into each list's statement, they made
-    four seven-table joins that PostgreSQL planned again at every view."""
-    rows = rows.select_related(None)
-    return list(rows.select_related(*related) if related else rows)
 
 
 def markings_stylesheet(request: HttpRequest) -> HttpResponse:

@@ -28,7 +28,7 @@ from django.views.generic import TemplateView
 from portal.pagination import first_rows, page_for_people
 from portal.views import ClassifiedPageMixin
 from provisioning.filtersets import RequestFilterSet
-from provisioning.listing import attach_allocations
+from provisioning.listing import attach_allocations, without_places
 from provisioning.models import RequestState, ResourceRequest, Stage
 from provisioning.plans import attach_quota_impact
 from provisioning.selectors import (
@@ -95,16 +95,12 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         decidable = decidable_by(user) if user.is_authenticated else None
         # The cards' places are read for the page at once (provisioning.listing), not joined
         # into each row.
-        awaiting = (
-            requests_awaiting(user, decidable).select_related(None).select_related("requester")
-        )
+        awaiting = without_places(requests_awaiting(user, decidable), "requester")
         filterset = InboxFilterSet(self.request.GET or None, queryset=awaiting)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else awaiting
         page = page_for_people(rows, self.request.GET.get("cursor"), self.paginate_by)
         own, own_more = first_rows(
-            own_requests_awaiting_others(user, decidable)
-            .select_related(None)
-            .select_related("requester"),
+            without_places(own_requests_awaiting_others(user, decidable), "requester"),
             self.own_shown,
         )
         attach_allocations([*page.rows, *own])
