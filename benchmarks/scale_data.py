@@ -228,4 +228,10 @@ def _sla_facts(cursor) -> None:
     rebuild(cursor)
 
 
-AFTER_LOAD: list = [_sla_facts, usage_rollup]
+def _demand(cursor) -> None:
+    from provisioning import demand
+
+    demand.rebuild()
+
+
+AFTER_LOAD: list = [_sla_facts, usage_rollup, _demand]

@@ -582,6 +582,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
     },
     "probe-retention": {"task": "provisioning.tasks.periodic_purge_probes", "schedule": 3600.0},
+    # The dashboard's kept demand per region and hour, checked against the requests.
+    "demand-recheck": {
+        "task": "provisioning.tasks.periodic_demand_recheck",
+        "schedule": crontab(minute=15),
+    },
     # Showback: the spans caught up and yesterday's consumption computed, shortly after midnight
     # UTC (a day not computed yet is read from the spans meanwhile).
     "showback": {

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from portal.literals import Literal
+from provisioning import demand
 from provisioning.availability import RegionAvailability, availability_of
 from provisioning.models import (
     FloatingIp,
@@ -38,6 +39,7 @@ from tenants.access import (
     anchor_filter,
     is_operator,
     officer_domains_filter,
+    sees_everything,
     site_access_filter,
 )
 from tenants.models import Allocation, CloudRegion
@@ -222,11 +224,21 @@ class Trend:
 
 
 def request_trend_by_region(user, days: int = 7) -> dict[int, Trend]:
-    """Demand per region, week on week, for the dashboard's totals: one grouped count over the
-    two periods' visible requests, read from the ``created_at`` index (its included columns
-    carry the allocation), so it costs the same at a million requests as at ten."""
-    now = timezone.now()
-    split, since = now - timedelta(days=days), now - timedelta(days=2 * days)
+    """Demand per region, week on week, for the dashboard's totals, counted by whole hours (the
+    current one included).
+
+    Someone who sees the whole estate reads the kept counts (``provisioning.demand``): at most
+    regions x hours rows, where counting the requests read every request of the two weeks.
+    Anyone else counts their own allocations' requests, read from the (allocation, created_at)
+    index: what they see, not the estate.
+    """
+    end = demand.hour_of(timezone.now()) + timedelta(hours=1)
+    split, since = end - timedelta(days=days), end - timedelta(days=2 * days)
+    if sees_everything(user):
+        return {
+            region: Trend(recent, before)
+            for region, (recent, before) in demand.trend_by_region(since, split).items()
+        }
     rows = (
         requests_visible_to(user)
         .filter(created_at__gte=since)

@@ -109,6 +109,18 @@ def monthly_report() -> None:
 
 
 @shared_task(ignore_result=True)
+def periodic_demand_recheck() -> None:
+    """The kept demand of the settled hours against the requests (corrects what bypassed the
+    services; a no-op otherwise)."""
+    from portal.singleflight import single_flight
+    from provisioning import demand
+
+    with single_flight("demand-recheck") as mine:
+        if mine:
+            demand.recheck()
+
+
+@shared_task(ignore_result=True)
 def periodic_purge_probes() -> None:
     from provisioning.services.availability import probe_checks_purge
 

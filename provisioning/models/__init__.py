@@ -16,6 +16,7 @@ from provisioning.models.catalog import (
     VolumeType,
     VolumeTypeQuota,
 )
+from provisioning.models.demand import DemandHour
 from provisioning.models.notifications import Notification
 from provisioning.models.requests import (
     IN_FLIGHT,
@@ -46,6 +47,7 @@ __all__ = [
     "ApprovalPolicy",
     "AvailabilityHour",
     "CatalogPolicy",
+    "DemandHour",
     "Flavor",
     "FloatingIp",
     "Image",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext, gettext_noop
 from portal import request_ids
 from portal.audit import audit_record
 from portal.metrics import shared as metrics
+from provisioning import demand
 from provisioning.models import RequestTransition, ResourceRequest
 from provisioning.sla_facts import fact_created, fact_moved
 from tenants.rollup import usage_rollup_refresh_on_commit
@@ -107,6 +108,7 @@ def record_created(request: ResourceRequest, *, actor) -> None:
         trace_id=request_ids.current(),
     )
     fact_created(request, submitted)
+    demand.count_filed(request)
     _count_on_commit(request)
     usage_rollup_refresh_on_commit(request.allocation_id)
     audit_record(
