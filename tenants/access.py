@@ -39,6 +39,7 @@ from django.db import connections, models, router
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
 
+from portal.literals import IdsIn
 from tenants import access_memory
 
 if TYPE_CHECKING:
@@ -302,15 +303,16 @@ def anchor_filter(
     if not isinstance(paths, AccessPaths):
         return None, None
     if paths.anchor:
-        anchor_model, lookup = _model_at(model, paths.anchor), f"{paths.anchor}__in"
+        anchor_model, column = _model_at(model, paths.anchor), paths.anchor
     elif paths.listed:
-        anchor_model, lookup = model, "pk__in"
+        anchor_model, column = model, "pk"
     else:
         return None, None
     ids, grants = _allowed_anchors(anchor_model, user, action, also)
     if not _listable(model._default_manager.all(), len(ids)):
         return None, grants
-    return Q(**{lookup: ids}), grants
+    # Written into the statement, not bound (portal.literals): the ids are our own ints.
+    return Q(IdsIn(column, ids)), grants
 
 
 def _allowed_anchors(

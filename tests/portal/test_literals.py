@@ -1,12 +1,14 @@
-"""Constants written into a statement's text: only the portal's own plain choices."""
+"""Values written into a statement's text: only the portal's own plain choices and int ids."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import models
+from django.db.models import Q
 
-from portal.literals import Literal
+from portal.literals import IdsIn, Literal
 from provisioning.models import RequestState, ResourceRequest, Stage
+from tenants.models import Allocation
 
 
 class _Odd(models.TextChoices):
@@ -45,3 +47,45 @@ def test_the_value_is_in_the_text_and_the_rows_are_those_bound_values_find(world
     )
     assert len(written) == 1
     assert list(written) == list(bound)
+
+
+@pytest.mark.parametrize("ids", [["1"], [1, True], [1.0], [1, "2); DROP TABLE x; --"]])
+def test_only_int_ids_may_be_written(ids):
+    with pytest.raises(TypeError):
+        IdsIn("pk", ids)
+
+
+def test_ids_are_in_the_text_and_find_what_bound_ids_find(world):
+    allocations = sorted(a.pk for a in world.allocations.values())
+    chosen = allocations[:2]
+    written = Allocation.objects.filter(Q(IdsIn("pk", chosen)))
+    sql, params = written.query.sql_with_params()
+
+    assert f"IN ({chosen[0]}, {chosen[1]})" in sql
+    assert params == ()
+    assert list(written) == list(Allocation.objects.filter(pk__in=chosen))
+    # Through a relation, negated, and empty (nothing is in no ids).
+    regions = {world.allocations[(0, 0)].region_id}
+    assert list(Allocation.objects.filter(IdsIn("region", regions))) == list(
+        Allocation.objects.filter(region__in=regions)
+    )
+    assert list(Allocation.objects.exclude(IdsIn("pk", chosen))) == list(
+        Allocation.objects.exclude(pk__in=chosen)
+    )
+    assert not Allocation.objects.filter(IdsIn("pk", [])).exists()
+    assert Allocation.objects.exclude(IdsIn("pk", [])).count() == len(allocations) * 2
+
+
+def test_the_access_layer_writes_the_allocations_it_lists(world):
+    from tenants.models import Role
+    from tests.factories import make_user
+
+    member = make_user(
+        "mia", memberships={world.tenant: Role.REQUESTER}, domains=tuple(world.domains),
+        sites=tuple(world.sites),
+    )  # fmt: skip
+    sql, params = ResourceRequest.objects.restrict(member).query.sql_with_params()
+    mine = sorted(a.pk for a in world.allocations.values())
+
+    assert f'"allocation_id" IN ({", ".join(map(str, mine))})' in sql
+    assert not set(mine) & set(params)
