@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from rest_framework import ISO_8601, relations, serializers
 from rest_framework import fields as f
-from rest_framework import relations, serializers
 from rest_framework.fields import SkipField, is_simple_callable
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 
 class _DrfWay(Exception):
@@ -115,6 +117,8 @@ def _reader(field: f.Field) -> Callable[[Any], Any] | None:
     follow = _path(attrs)
     if isinstance(field, ShownModelSerializer) and not getattr(field, "many", False):
         show = field.to_representation
+    elif kind is f.DateTimeField and _iso(field):
+        show = _moment(field)
     elif kind is f.CharField:
         show = str
     elif kind is f.IntegerField:
@@ -129,6 +133,34 @@ def _reader(field: f.Field) -> Callable[[Any], Any] | None:
         return None if value is None else show(value)
 
     return read
+
+
+def _iso(field: f.DateTimeField) -> bool:
+    output = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(output, str) and output.lower() == ISO_8601
+
+
+def _moment(field: f.DateTimeField) -> Callable[[Any], Any]:
+    """DRF's ISO 8601 output of an aware datetime, in the zone it would use, looked up once.
+
+    DRF asks for the current time zone for every value (a context-local read): 100 of them on a
+    page of 50 servers. The zone cannot change while one serializer shows its rows. Anything
+    but an aware datetime goes DRF's way.
+    """
+    zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+    if zone is None:
+        return field.to_representation
+
+    def show(value: Any) -> Any:
+        if type(value) is not datetime or value.utcoffset() is None:
+            raise _DrfWay
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError as exc:
+            raise _DrfWay from exc
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return show
 
 
 class ShownModelSerializer(serializers.ModelSerializer):

@@ -4,7 +4,8 @@ DRF's own output for every shape of row: empty, full, decommissioned, nested, No
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -90,3 +91,34 @@ def test_a_list_shows_the_same_as_its_rows(shop):
     rows = list(ServerViewSet.queryset.all())
     listed = s.ServerSerializer(rows, many=True).data
     assert [dict(row) for row in listed] == [_drf(s.ServerSerializer(), row) for row in rows]
+
+
+class _Moments(ShownModelSerializer):
+    in_paris = serializers.DateTimeField(
+        source="lease_end", default_timezone=ZoneInfo("Europe/Paris")
+    )
+    year = serializers.DateTimeField(source="created_at", format="%Y")
+    kept = serializers.DateTimeField(source="deleted_at", format=None)
+
+    class Meta:
+        model = Server
+        fields = ["created_at", "lease_end", "in_paris", "year", "kept"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Brussels", "Pacific/Chatham"])
+def test_moments_are_shown_as_drf_shows_them_in_every_zone(zone):
+    moment = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)  # just before Europe's change
+    rows = [
+        Server(created_at=moment, lease_end=moment + timedelta(hours=1), deleted_at=moment),
+        Server(created_at=moment, lease_end=None, deleted_at=None),
+        # What the plan leaves to DRF: a naive moment, a string, a moment in another zone.
+        Server(created_at=datetime(2026, 1, 1, 12), lease_end="2026-01-01T00:00:00Z"),
+        Server(created_at=moment.astimezone(ZoneInfo("Asia/Kolkata")), lease_end=moment),
+    ]
+    with timezone.override(ZoneInfo(zone)):
+        _same(_Moments, rows)
+        shown = _Moments().to_representation(rows[0])
+    if zone == "UTC":
+        assert shown["created_at"] == "2026-03-29T00:59:59.123456Z"
+    assert shown["in_paris"] == "2026-03-29T03:59:59.123456+02:00"
+    assert shown["year"] == "2026"
