@@ -558,15 +558,71 @@ def _late_rows_sql(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
                                    default=Value(True)),
                       late_by=took - targets.expression(target))
         )  # fmt: skip
-        if after is not None:
-            tie = Q(late_by=after.late_by, request_id__gt=after.request_id)
-            if target.value > after.target:
-                tie |= Q(late_by=after.late_by, request_id=after.request_id)
-            part = part.filter(Q(late_by__lt=after.late_by) | tie)
-        parts.append(
-            part.order_by().values_list("request_id", "t", "took", "allowed", "waiting", "late_by")
-        )
+        parts.append(_after_cursor(part, target, after).order_by().values_list(*LATE_COLUMNS))
     return parts[0].union(parts[1], all=True).order_by("-late_by", "request_id", "t")
+
+
+#: What a late row holds, in order: what ``_breaches`` and ``late_all`` read.
+LATE_COLUMNS = ("request_id", "t", "took", "allowed", "waiting", "late_by")
+
+
+def _after_cursor(part: QuerySet, target: Target, after: LateCursor | None) -> QuerySet:
+    """Only the rows after ``after`` in the late list's order (late by, request, target)."""
+    if after is None:
+        return part
+    tie = Q(late_by=after.late_by, request_id__gt=after.request_id)
+    if target.value > after.target:
+        tie |= Q(late_by=after.late_by, request_id=after.request_id)
+    return part.filter(Q(late_by__lt=after.late_by) | tie)
+
+
+def _late_first(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
+                after: LateCursor | None, limit: int) -> QuerySet:  # fmt: skip
+    """``_late_rows_sql(...)[:limit]`` for a reader of every fact, without ordering every breach.
+
+    In one domain the allowed time is one number, so its finished breaches are ordered by how
+    long they took, and its open ones by when they began. Each (domain, target) then gives its
+    first ``limit`` finished breaches from the top of an index of the durations
+    (``slafact_*_took_idx``) and its first open ones from the waits not ended as of the report
+    (``slafact_*_open_idx``: few); the list's first ``limit`` are among them, ordered once
+    more. Durations are kept to the microsecond, so two that differ never give the same lateness
+    and the order within a part is the list's. Only where no domain counts working time (the
+    working clock has no such index): else ``_late_rows_sql``.
+    """
+    moment = Value(as_of, output_field=SlaFact._meta.get_field("created_at"))
+    parts = []
+    for target in Target:
+        start, _end, seconds = MOMENTS[target]
+        for domain_id in targets.per_domain:
+            allowed = Value(targets.allowed(domain_id, target), output_field=FloatField())
+            mine = chosen.filter(domain_id=domain_id)
+            finished = mine.filter(
+                _finished(target, as_of), GreaterThan(F(seconds), allowed)
+            ).annotate(t=Value(target.value), took=F(seconds), allowed=allowed,
+                       waiting=Value(False), late_by=F(seconds) - allowed)  # fmt: skip
+            took = Epoch(moment, F(start))
+            deadline = as_of - timedelta(seconds=targets.allowed(domain_id, target))
+            still_open = mine.filter(
+                _waiting(target, as_of), **{f"{start}__lt": deadline}
+            ).annotate(t=Value(target.value), took=took, allowed=allowed, waiting=Value(True),
+                       late_by=took - allowed)  # fmt: skip
+            for part, order in ((finished, (f"-{seconds}", "request_id")),
+                                (still_open, (start, "request_id"))):  # fmt: skip
+                part = _after_cursor(part, target, after).order_by(*order)
+                parts.append(part.values_list(*LATE_COLUMNS)[:limit])
+    return parts[0].union(*parts[1:], all=True).order_by("-late_by", "request_id", "t")[:limit]
+
+
+def _late_rows(
+    chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime, after: LateCursor | None,
+    limit: int, *, everything: bool,
+) -> list[tuple]:  # fmt: skip
+    """The first ``limit`` late rows after ``after``: by index for a reader of every fact."""
+    if not _use_sql():
+        return _late_python_all(chosen, targets, as_of, after)[:limit]
+    if everything and not targets.working:
+        return list(_late_first(chosen, targets, as_of, after, limit))
+    return list(_late_rows_sql(chosen, targets, as_of, after)[:limit])
 
 
 def _late_python_all(chosen: QuerySet[SlaFact], targets: Targets, as_of: datetime,
@@ -631,19 +687,18 @@ def late_page(
     as_of = cursor.as_of if cursor else timezone.now()
     period = cursor.period if cursor else (period or Period.last_days(30, now=as_of))
     targets = Targets.of(list(SecurityDomain.objects.all()), as_of)
-    chosen = _chosen(_facts(requests), period, as_of)
+    facts = _facts(requests)
+    chosen = _chosen(facts, period, as_of)
     with transaction.atomic():
         _tune_for_reports()
-        return _page(chosen, targets, period, as_of, cursor, limit)
+        return _page(chosen, targets, period, as_of, cursor, limit,
+                     everything=not facts.query.where)  # fmt: skip
 
 
 def _page(
-    chosen, targets, period, as_of, after, limit
+    chosen, targets, period, as_of, after, limit, *, everything: bool
 ) -> tuple[list[SlaBreach], LateCursor | None]:
-    if _use_sql():
-        rows = list(_late_rows_sql(chosen, targets, as_of, after)[: limit + 1])
-    else:
-        rows = _late_python_all(chosen, targets, as_of, after)[: limit + 1]
+    rows = _late_rows(chosen, targets, as_of, after, limit + 1, everything=everything)
     more, rows = len(rows) > limit, rows[:limit]
     last = rows[-1] if rows else None
     following = LateCursor(as_of, period, last[5], last[0], last[1]) if more else None
@@ -748,7 +803,8 @@ def _sla_report(requests, period, grouping, as_of, late_limit) -> SlaReport:
         )
         for f in sorted(figures, key=lambda f: (_sort_key(grouping, groups[f["group"]]), f["k"]))
     ]  # fmt: skip
-    breaches, following = _page(chosen, targets, period, as_of, None, late_limit)
+    breaches, following = _page(chosen, targets, period, as_of, None, late_limit,
+                                everything=everything)  # fmt: skip
     decision_target = timedelta(seconds=settings.PORTAL_SLA_DECISION_SECONDS)
     build_target = timedelta(seconds=settings.PORTAL_SLA_BUILD_SECONDS)
     counted = {d for d in domains if d.counted}
