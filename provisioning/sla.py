@@ -767,7 +767,7 @@ def _tune_for_reports() -> None:
 
     And a plan for the values of each report, never one kept for any values: the late list's
     first rows (``_late_first``) read ~50 rows per part under a plan made for its moment and
-    targets (150 ms at a million requests), and 1.26 s under the plan PostgreSQL kept after
+    targets (0.1 s at a million requests), and 1.26 s under the plan PostgreSQL kept after
     the fifth report on a connection. Planning a report's statements takes a millisecond."""
     if _use_sql():
         with connection.cursor() as cursor:
