@@ -87,7 +87,9 @@ def recheck(*, now: datetime | None = None, days: int = RECHECK_DAYS) -> int:
     since = until - timedelta(days=days)
     with transaction.atomic():
         counted = _counted(since, until)
-        rows = DemandHour.objects.filter(hour__gte=since, hour__lt=until).select_for_update()
+        # No row lock: filing writes only the current hour, and settled hours are written by
+        # this task alone (one at a time: ``single_flight``) or by ``rebuild``.
+        rows = DemandHour.objects.filter(hour__gte=since, hour__lt=until)
         kept = {(row.region_id, row.hour): row for row in rows}
         wrong = [
             DemandHour(region_id=region, hour=hour, requests=n)
