@@ -668,6 +668,12 @@ def _facts(requests: QuerySet) -> QuerySet[SlaFact]:
     return SlaFact.objects.filter(request__in=requests.values("pk"))
 
 
+def _every_fact(facts: QuerySet[SlaFact]) -> bool:
+    """Whether ``facts`` are every fact (an operator's or auditor's, unnarrowed by the access
+    layer): what the figures' lateral aggregates and the late list by index are for."""
+    return not facts.query.where
+
+
 def _chosen(facts: QuerySet[SlaFact], period: Period, as_of: datetime) -> QuerySet[SlaFact]:
     until = min(period.until, as_of + timedelta(microseconds=1))
     return facts.filter(created_at__gte=period.since, created_at__lt=until).order_by()
@@ -692,7 +698,7 @@ def late_page(
     with transaction.atomic():
         _tune_for_reports()
         return _page(chosen, targets, period, as_of, cursor, limit,
-                     everything=not facts.query.where)  # fmt: skip
+                     everything=_every_fact(facts))  # fmt: skip
 
 
 def _page(
@@ -783,7 +789,7 @@ def _sla_report(requests, period, grouping, as_of, late_limit) -> SlaReport:
     group_column, group_model = GROUP_COLUMNS[grouping]
     facts = _facts(requests)
     chosen = _chosen(facts, period, as_of)
-    everything = not facts.query.where
+    everything = _every_fact(facts)
     domains = list(
         SecurityDomain.objects.annotate(counted=Exists(chosen.filter(domain=OuterRef("pk"))))
     )
