@@ -348,22 +348,28 @@ def anchor_check(
     model: type[models.Model], user: AnyUser, action: Action | str
 ) -> Callable[[models.Model], bool] | None:
     """``restrict()``'s rule for one row already fetched by its key: whether its allocation is
-    one ``user`` may ``action``, checked against the ids in memory instead of sent with the
-    query (compiling a hundred ids into a one-row query cost more than running it).
+    one ``user`` may ``action`` (or, for an allocation itself, whether it is one), checked
+    against the ids in memory instead of sent with the query (compiling a hundred ids into a
+    one-row query cost more than running it).
 
     None where there is nothing to check this way (no direct anchor, or a user who may do
     everything or nothing): use ``restrict()`` then.
     """
     action = Action(action)
     paths = getattr(model, "access_paths", None)
-    if not (isinstance(paths, AccessPaths) and paths.anchor and LOOKUP_SEP not in paths.anchor):
+    if not isinstance(paths, AccessPaths):
+        return None
+    if paths.anchor and LOOKUP_SEP not in paths.anchor:
+        anchor_model, attname = _model_at(model, paths.anchor), None
+    elif paths.listed and not paths.anchor:
+        anchor_model, attname = model, "pk"
+    else:
         return None
     if _everything(user, action) is not False:
         return None
-    anchor_model = _model_at(model, paths.anchor)
     ids, _grants = _allowed_anchors(anchor_model, user, action, ())
     allowed = frozenset(ids)
-    attname = model._meta.get_field(paths.anchor).attname
+    attname = attname or model._meta.get_field(paths.anchor).attname
     return lambda obj: getattr(obj, attname) in allowed
 
 
@@ -395,15 +401,22 @@ def _remembered_grants(user: AnyUser, wanted: list[tuple[str, str]]) -> Grants:
 
 
 def can(user: AnyUser, action: Action | str, obj: models.Model) -> bool:
-    """Whether ``user`` may ``action`` on ``obj``: the same rule as ``restrict``, one query."""
+    """Whether ``user`` may ``action`` on ``obj``: the same rule as ``restrict``.
+
+    Checked against the remembered ids where the object names its allocation (or is one):
+    no query, as ``restrict()`` would have listed the same ids. Otherwise one query.
+    """
     if obj.pk is None:
         raise ValueError("can() needs a saved object")
     action = Action(action)
-    queryset = type(obj)._default_manager.filter(pk=obj.pk)
     everything = _everything(user, action)
     if everything is None:
         return False
+    queryset = type(obj)._default_manager.filter(pk=obj.pk)
     if not everything:
+        check = anchor_check(type(obj), user, action)
+        if check is not None:
+            return check(obj)
         queryset = queryset.filter(access_filter(type(obj), user, action))
     return queryset.exists()
 

@@ -194,3 +194,49 @@ def test_a_detail_checks_the_fetched_rows_allocation_as_restrict_would(seen):
     services.domain_access_revoke(grantee=user, domain=world.domains[1])
     assert client.get(f"/api/v1/servers/{secret.pk}/").status_code == 404
     assert client.get(f"/api/v1/servers/{server.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REQUESTER, Role.APPROVER, Role.MANAGER])
+def test_can_answers_from_memory_as_restrict_would(role):
+    """``can()`` on a row that names its allocation (or on an allocation) checks it against
+    the remembered ids: the same answer as ``restrict()`` for every action, another tenant,
+    a domain without clearance and a site without entitlement, and no query once warm."""
+    from provisioning.models import ResourceRequest
+    from tenants.access import Action, can, restrict
+    from tenants.models import Allocation
+
+    world = build_world()
+    # Cleared for the unclassified domain only, entitled to the first site only.
+    user = make_user("asker", domains=(world.domains[0],), sites=(world.sites[0],))
+    services.membership_set(tenant=world.tenant, user=user, role=role)
+    allocations = [*world.allocations.values(), *world.other_allocations.values()]
+    servers = [
+        Server.objects.create(allocation=a, name=f"s{a.pk}", backend_id=f"b{a.pk}", tag="t")
+        for a in allocations
+    ]
+    requests = [
+        ResourceRequest.objects.create(
+            allocation=a, requester=user, kind="network", spec={"name": f"n{a.pk}"}
+        )
+        for a in allocations
+    ]
+    user = type(user).objects.get(pk=user.pk)  # as a request would load them
+    for action in Action:
+        for obj in [*allocations, *servers, *requests]:
+            can(user, action, obj)  # warm
+        with CaptureQueriesContext(connection) as queries:
+            answers = {(type(o), o.pk): can(user, action, o) for o in
+                       [*allocations, *servers, *requests]}  # fmt: skip
+        assert len(queries) <= 1  # the access generation, at most
+        for model, rows in [(Allocation, allocations), (Server, servers),
+                            (ResourceRequest, requests)]:  # fmt: skip
+            allowed = set(
+                restrict(
+                    model.objects.filter(pk__in=[r.pk for r in rows]), user, action
+                ).values_list("pk", flat=True)
+            )
+            assert {pk for (m, pk), ok in answers.items() if m is model and ok} == allowed
+        if action == Action.VIEW:
+            assert sum(answers.values()) == 3  # one allocation reachable, its server, request
+    services.membership_remove(membership=world.tenant.memberships.get(user=user))
+    assert not any(can(user, action, servers[0]) for action in Action)
