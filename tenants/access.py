@@ -334,7 +334,7 @@ def _allowed_anchors(
         return list(allowed.order_by("pk").values_list("pk", flat=True)), grants.held
 
     # Within one request (one user object), kept on the user as well: no second look-up.
-    on_user = user.__dict__.setdefault("_portal_allowed_anchors", {})
+    on_user = access_memory.kept_on(user).setdefault("_portal_allowed_anchors", {})
     found = on_user.get(key)
     if found is not None and found[0] == access_memory.changes_here():
         return found[1], found[2]

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import caches
 from django.db import connection, transaction
+from django.utils.functional import LazyObject
 
 CACHE_ALIAS = "access"
 T = TypeVar("T")
@@ -86,7 +87,7 @@ def generation_for(user: Any) -> int | None:
     lives for one request), read again after a change of access in this process."""
     if _uncommitted_change():
         return None
-    kept = user.__dict__.get("_portal_access_generation")
+    kept = kept_on(user).get("_portal_access_generation")
     if kept is not None and kept[1] == _changes_here[0]:
         return kept[0]
     value = generation()
@@ -97,7 +98,18 @@ def generation_for(user: Any) -> int | None:
 def remember_generation(user: Any, value: int | None) -> None:
     """Record the generation already read for ``user``'s request (token authentication reads it
     before it knows the user)."""
-    user.__dict__["_portal_access_generation"] = (value, _changes_here[0])
+    kept_on(user)["_portal_access_generation"] = (value, _changes_here[0])
+
+
+def kept_on(user: Any) -> dict[str, Any]:
+    """Where a request's readings are kept on its user: the user object's own attributes, also
+    when it is reached through the lazy ``request.user`` of a session. The wrapper has
+    attributes of its own, and kept there the sign-in's reading was not found: every page read
+    the generation twice. (The second factor's middleware wraps the wrapper again.)"""
+    while isinstance(user, LazyObject):
+        user.pk  # noqa: B018 - sets the wrapped user up
+        user = user._wrapped
+    return user.__dict__
 
 
 def _name(gen: int, key: tuple) -> str:

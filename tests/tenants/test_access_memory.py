@@ -240,3 +240,18 @@ def test_can_answers_from_memory_as_restrict_would(role):
             assert sum(answers.values()) == 3  # one allocation reachable, its server, request
     services.membership_remove(membership=world.tenant.memberships.get(user=user))
     assert not any(can(user, action, servers[0]) for action in Action)
+
+
+def test_a_page_reads_the_access_generation_once(seen):
+    """A session's ``request.user`` is a lazy object (wrapped twice, with the second factor's):
+    what the sign-in read is kept on the user inside, where the access rule finds it."""
+    from django.test import Client
+
+    _world, user, server, _client, _token = seen
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get(f"/servers/{server.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(f"/servers/{server.pk}/").status_code == 200
+    read = [q["sql"] for q in queries if "tenants_accessgeneration" in q["sql"]]
+    assert len(read) == 1
