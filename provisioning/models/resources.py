@@ -118,6 +118,14 @@ class Server(CloudResource):
                 condition=models.Q(deleted_at__isnull=True, lease_end__isnull=False),
                 name="server_live_lease_end_idx",
             ),
+            # Quota usage (provisioning.usage): an allocation's live servers summed from the
+            # index alone, without visiting a table page per server.
+            models.Index(
+                fields=["allocation"],
+                condition=LIVE,
+                include=["vcpus", "ram_mb", "boot_volume_gb", "origin_request_id"],
+                name="server_live_usage_idx",
+            ),
         ]
 
     def __str__(self) -> str:
