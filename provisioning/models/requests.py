@@ -240,6 +240,14 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
                 include=["allocation_id", "requester_id"],
                 name="request_waiting_stage_idx",
             ),
+            # A member's inbox counted: what waits at a stage in the member's allocations, sought
+            # allocation by allocation. Through the stage's index it read what waited at the
+            # stage in every allocation (10,000 entries to count 99: 3 ms to 0.8).
+            models.Index(
+                fields=["state", "pending_stage", "allocation"],
+                include=["requester_id", "created_at", "id"],
+                name="request_waiting_alloc_idx",
+            ),
             # The inbox's "your own requests (someone else must decide)": a requester's waiting
             # requests. Without it, the plan kept for any parameters crossed the state's index
             # with the allocations' (10,000 rows each) to find the one: 8 ms of every inbox page.
