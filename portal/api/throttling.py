@@ -19,7 +19,7 @@ from django.core.cache import cache as default_cache
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-#: Buckets a period is counted in: a request leaves the count at most a tenth of a period late.
+#: Buckets a period is counted in: a request leaves the count up to a tenth of a period early.
 BUCKETS = 10
 
 
