@@ -390,7 +390,8 @@ def bench_scale(args: argparse.Namespace) -> None:
     # an index-only scan skip the table.
     cursor.execute("VACUUM ANALYZE")
     started = time.perf_counter()
-    cases = {p.name: cases_for(p, samples, cursor, encode_cursor) for p in people}
+    cases = {p.name: chosen(cases_for(p, samples, cursor, encode_cursor), args.only)
+             for p in people}  # fmt: skip
     print(f"{sum(map(len, cases.values()))} URLs; deep-page keys found in "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     for p in people:
@@ -434,6 +435,8 @@ def bench_scale(args: argparse.Namespace) -> None:
                 measure(case, api if case.api else page, cursor, args.repeat,
                         warmups=12 * args.workers, floor=floor_visitor)  # fmt: skip
                 print_case(case)
+                if args.only:
+                    print(f"    {case.path}")
             api.close()
             page.close()
         member = people[0]
@@ -441,8 +444,9 @@ def bench_scale(args: argparse.Namespace) -> None:
         loads: list[tuple[str, WrkResult]] = []
         print(f"\nThroughput, wrk, {args.duration:.0f} s each, member's token; gunicorn "
               f"{args.workers} workers x {args.threads} threads")  # fmt: skip
-        for what, path in (("detail", f"/api/v1/servers/{samples['server']}/"),
-                           ("list", "/api/v1/servers/")):  # fmt: skip
+        throughput = (("detail", f"/api/v1/servers/{samples['server']}/"),
+                      ("list", "/api/v1/servers/"))  # fmt: skip
+        for what, path in throughput if not args.only or "wrk" in args.only else ():
             for connections in (8, 32):
                 result = wrk(base + path, token=member.token, connections=connections,
                              seconds=args.duration)  # fmt: skip
@@ -464,6 +468,16 @@ def bench_scale(args: argparse.Namespace) -> None:
         sql.close()
     print("Load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     summarize(cases, loads, rss)
+
+
+def chosen(cases: list[sc.Case], only: list[str] | None) -> list[sc.Case]:
+    """The cases whose "who title" holds one of ``only`` (all without it), with the first page
+    of each deep page kept, as its goal is measured against it."""
+    if not only:
+        return cases
+    keep = {id(c) for c in cases if any(o in f"{c.who} {c.title}" for o in only)}
+    keep |= {id(c.first) for c in cases if id(c) in keep and c.first is not None}
+    return [c for c in cases if id(c) in keep]
 
 
 def summarize(cases: dict[str, list[sc.Case]], loads: list, rss: dict[int, float]) -> None:
@@ -530,6 +544,13 @@ def add_arguments(sub) -> None:
     scale.add_argument("--repeat", type=int, default=20)
     scale.add_argument("--reuse", action="store_true",
                        help="keep the world in the database when it has this size")  # fmt: skip
+    scale.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="measure only the URLs whose 'who title' holds TEXT (repeatable), and print each "
+        "URL; throughput runs only with --only wrk",
+    )
     scale.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     scale.add_argument("--quick", action="store_true",
                        help="20,000 servers and requests, 1,000 allocations")  # fmt: skip
