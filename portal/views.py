@@ -132,7 +132,7 @@ class DashboardView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
         # Their places once for all the lists: joined into each list's statement, they made
         # four seven-table joins that PostgreSQL planned again at every view.
         lists = ("recent_requests", "awaiting", "failed_requests", "leases_ending")
-        attach_allocations([row for key in lists for row in kwargs.get(key, ())])
+        attach_allocations([row for key in lists for row in kwargs.get(key, ())], user)
         return super().get_context_data(**kwargs)
 
     def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:

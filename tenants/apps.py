@@ -18,6 +18,7 @@ class TenantsConfig(AppConfig):
         from tenants.models import (
             Allocation,
             CloudRegion,
+            Delegation,
             SecurityDomain,
             Site,
             Tenant,
@@ -25,9 +26,11 @@ class TenantsConfig(AppConfig):
         )
 
         user_model = get_user_model()
-        # Tenants, sites and domains too: their slugs are remembered with allocations
-        # (provisioning.listing).
-        watched = [Allocation, CloudRegion, Tenant, Site, SecurityDomain, user_model, Group]
+        # Tenants, sites and domains too: they are remembered with allocations
+        # (provisioning.listing); and delegations, who stands in for whom
+        # (tenants.delegations).
+        watched = [Allocation, CloudRegion, Tenant, Site, SecurityDomain, Delegation]
+        watched += [user_model, Group]
         watched += [
             permissions.TenantUserObjectPermission,
             permissions.TenantGroupObjectPermission,
@@ -43,5 +46,6 @@ class TenantsConfig(AppConfig):
             user_model.groups.through,
             user_model.user_permissions.through,
             Group.permissions.through,
+            Delegation.tenants.through,
         ):
             m2m_changed.connect(changed, sender=through, dispatch_uid=f"access-{through}")

@@ -29,6 +29,7 @@ from guardian.shortcuts import assign_perm
 
 from portal.audit import audit_record
 from portal.outbox import enqueue
+from tenants import access_memory
 from tenants.access import TENANT_PERMISSION, Action
 from tenants.models import Delegation, Membership, Role, Tenant
 
@@ -165,10 +166,22 @@ def _apply(delegation: Delegation, now: datetime) -> int:
 
 def delegations_to(user: AbstractBaseUser, now: datetime | None = None) -> list[Delegation]:
     """Delegations ``user`` holds now, with their tenants: what the inbox marks as theirs to
-    decide for someone else."""
+    decide for someone else.
+
+    Those that grant (they have their group) are remembered at the access generation, which
+    every save of a delegation, its tenants or its group bumps (``tenants.apps``); the period
+    is checked here at each call, as time passes without anything written.
+    """
     now = now or timezone.now()
+    granting = access_memory.recall(
+        ("delegations-to", user.pk), access_memory.generation_for(user), lambda: _granting(user)
+    )
+    return [d for d in granting if d.starts_at <= now < d.ends_at]
+
+
+def _granting(user: AbstractBaseUser) -> list[Delegation]:
     return list(
-        Delegation.objects.filter(delegate=user, ended_at=None, starts_at__lte=now, ends_at__gt=now)
+        Delegation.objects.filter(delegate=user, ended_at=None)
         .exclude(group=None)
         .select_related("delegator")
         .prefetch_related("tenants")

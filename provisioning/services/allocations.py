@@ -15,6 +15,7 @@ from portal.outbox import enqueue
 from portal.services import audited_delete, audited_save
 from provisioning import cloud
 from provisioning.cloud.base import CloudTarget, ProjectInfo
+from tenants import access_memory
 from tenants.models import Allocation
 from tenants.quotas import DIMENSIONS
 
@@ -43,6 +44,9 @@ def allocation_ensure_project(allocation: Allocation) -> ProjectInfo | None:
             project_id=project.id, project_name=name
         )
         if written:
+            # Allocations are remembered at the access generation (provisioning.listing); an
+            # update() sends no signal, so say it changed.
+            access_memory.changed()
             audit_record(
                 actor=None, action="allocation.project", obj=allocation,
                 after={"project_id": project.id, "project_name": name},

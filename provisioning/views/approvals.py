@@ -103,7 +103,7 @@ class ApprovalInboxView(LoginRequiredMixin, ClassifiedPageMixin, TemplateView):
             without_places(own_requests_awaiting_others(user, decidable), "requester"),
             self.own_shown,
         )
-        attach_allocations([*page.rows, *own])
+        attach_allocations([*page.rows, *own], user)
         covering = standing_in(user) if user.is_authenticated else {}
         for row in page.rows:
             if row.pending_stage == Stage.TENANT:

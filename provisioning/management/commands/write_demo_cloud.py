@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from cloudsim.seed import write_demo_files
 from provisioning.models import Offering
+from tenants import access_memory
 from tenants.models import Allocation, CloudRegion
 
 SERVICE_PASSWORD = "portal-service-demo"  # the simulator's own account, not a real secret
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             Allocation.objects.filter(pk=allocation.pk).update(
                 project_id=project_ids[allocation.project_name]
             )
+        access_memory.changed()  # remembered allocations (provisioning.listing) are stale
         for name, slug, flavor, image, lease, description in OFFERINGS:
             offering, _ = Offering.objects.update_or_create(
                 slug=slug,
