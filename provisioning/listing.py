@@ -51,8 +51,8 @@ def attach_allocations(rows: list[Any], user: Any) -> list[Any]:
     planned again at every answer (2.4 of an inbox page's 4 ms for its twenty requests). Read
     once for the page's few allocations, they were still a five-table statement each page. Now
     each is remembered at the access generation, which every save of an allocation, tenant,
-    region, site or domain bumps (``tenants.apps``; ``ensure_project`` bumps it for the project
-    it writes without a save), and only those not remembered are read.
+    region, site or domain bumps (``tenants.apps``; ``allocation_ensure_project`` bumps it for
+    the project it writes without a save), and only those not remembered are read.
     """
     ids = sorted({row.allocation_id for row in rows})
     allocations = access_memory.recall_many(

@@ -5,11 +5,12 @@ waits at), the request's summary (``request_summary``), its quota impact (``quot
 a decision form (comment, approve, reject). As template markup the head and form were about
 forty nodes a card, with five translation tags each: 5 of the 12 ms the inbox spent on its
 twenty cards. Built here they are a few string joins, with the same words from the same
-catalogue; ``tests/provisioning/test_decision_cards.py`` holds them to the markup they replace.
+catalogue; ``tests/pages/test_decision_cards.py`` holds them to the markup they replace.
 
 ``approval_card`` puts the parts together. The card was a template included once a card,
-with the delegation note, the impact table's caption and headers as translation tags: a fifth
-of the inbox page's rendering. ``tests/pages/test_approval_card.py`` holds it to that template.
+with the delegation note, the impact table's caption and headers as translation tags: a
+quarter of what the inbox page spent rendering, by profile.
+``tests/pages/test_approval_card.py`` holds it to that template.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def approval_card(
         )
     parts.append(decision_form(context, r, errors, comment))
     parts.append("</li>")
-    return mark_safe("\n  ".join(parts))  # noqa: S308 - every value is escaped; the words are the catalogue's
+    card = "\n  ".join(parts)
+    return mark_safe(card)  # noqa: S308 - every value is escaped; the words are the catalogue's
 
 
 def _joined(messages: list[Any]) -> str:
