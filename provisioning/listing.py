@@ -31,10 +31,7 @@ def attach_allocation_summaries(rows: list[Any], user: Any) -> list[Any]:
 
 
 def _summaries(ids: list[int]) -> dict[int, dict[str, object]]:
-    allocations = Allocation.objects.select_related(
-        "tenant", "region__site", "region__domain"
-    ).filter(pk__in=ids)
-    return {allocation.pk: allocation.summary for allocation in allocations}
+    return {pk: allocation.summary for pk, allocation in _allocations(ids).items()}
 
 
 def without_places(rows: QuerySet, *related: str) -> QuerySet:

@@ -19,8 +19,6 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -28,7 +26,7 @@ from django.utils.translation import gettext as _
 from portal.templatetags.portal_tags import domain_badge
 from provisioning.models import ResourceRequest
 from provisioning.templatetags.quota_impact import impact_rows
-from provisioning.templatetags.request_summary import request_summary
+from provisioning.templatetags.request_summary import request_summary, shown_date
 
 register = template.Library()
 
@@ -120,7 +118,7 @@ def approval_card(
     parts = [f'<li class="inbox-item" id="request-{escape(r.pk)}">', card_head(r, selectable)]
     if delegation := getattr(r, "standing_in_for", None):
         delegator = delegation.delegator
-        until = date_format(timezone.template_localtime(delegation.ends_at), "Y-m-d H:i T")
+        until = shown_date(delegation.ends_at, "Y-m-d H:i T")
         note = _("You decide this for %(who)s, away until %(until)s.") % {
             "who": escape(delegator.get_full_name() or delegator.username),
             "until": escape(until),
