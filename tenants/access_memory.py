@@ -10,7 +10,10 @@ process), keyed by one number: the access generation (``tenants.models.AccessGen
   permission, an allocation, a region, a token, a user) bumps the generation **after its
   transaction commits** (``changed``, connected in ``tenants.apps``). A request reads the
   generation once (a one-row read), so a change committed by any process is seen by the next
-  request of every process; nothing waits for a timeout.
+  request of every process; nothing waits for a timeout. What changes with access only
+  rarely is kept at the same generation, its models watched the same way: allocations with
+  their places (``provisioning.listing``) and the delegations a user holds
+  (``tenants.delegations``).
 - A transaction that has changed access and not yet committed reads and writes no memory:
   otherwise others could see its change before it commits, or a rollback could leave it
   remembered. It reads the database as before.

@@ -131,7 +131,7 @@ def test_a_project_written_without_a_save_is_seen_by_the_next_page(cloudsim_clea
     access_memory.changed()
     server = Server.objects.create(allocation=allocation, name="s1", backend_id="b1", tag="t1")
 
-    def shown() -> str:
+    def shown() -> tuple[str, int]:
         row = Server.objects.get(pk=server.pk)
         with CaptureQueriesContext(connection) as queries:
             attach_allocations([row], user)
