@@ -30,17 +30,15 @@ from provisioning.models import (
 )
 from tenants import access_memory
 from tenants.access import (
-    DOMAIN_PERMISSION,
-    OFFICER_PERMISSION,
-    SITE_PERMISSION,
-    TENANT_PERMISSION,
+    MANAGING,
+    OVERSEEING,
     Action,
     access_filter,
     anchor_filter,
     is_operator,
-    officer_domains_filter,
+    managed_allocations,
+    overseen_allocations,
     sees_everything,
-    site_access_filter,
 )
 from tenants.models import Allocation, CloudRegion
 
@@ -80,25 +78,19 @@ def decidable_by(user) -> Q:
     counts them at every view). The grants are read first and named as ids (see
     tenants.access): as nested permission subqueries this statement took 50 ms to plan.
     """
-    officer = (("domain", OFFICER_PERMISSION), ("domain", DOMAIN_PERMISSION),
-               ("site", SITE_PERMISSION),
-               ("tenant", TENANT_PERMISSION[Action.MANAGE]))  # fmt: skip
-    approvable, grants = anchor_filter(ResourceRequest, user, Action.APPROVE, also=officer)
+    approvable, grants = anchor_filter(
+        ResourceRequest, user, Action.APPROVE, also=(*OVERSEEING, *MANAGING)
+    )
     if approvable is None:
         approvable = Q(allocation__in=Allocation.objects.filter(
             access_filter(Allocation, user, Action.APPROVE)).values("pk"))  # fmt: skip
-    overseen = Allocation.objects.filter(
-        officer_domains_filter(user, "region__domain", grants)
-        & site_access_filter(user, "region__site", grants)
-    )
-    tenant_stage = Q(pending_stage=Stage.TENANT) & approvable
-    security_stage = Q(pending_stage=Stage.SECURITY, allocation__in=overseen.values("pk"))
-    stages = tenant_stage | security_stage
-    # Capacity (quota, leases): the tenant's managers, then the operators who run the cloud.
-    managed = Allocation.objects.filter(
-        access_filter(Allocation, user, Action.MANAGE, grants=grants)
-    )
-    stages |= Q(pending_stage=Stage.MANAGER, allocation__in=managed.values("pk"))
+    stages = Q(pending_stage=Stage.TENANT) & approvable
+    # The security officers of the domain, then (capacity: quota, leases) the tenant's managers:
+    # their allocations are remembered ids, and a stage the user decides nowhere is left out.
+    if (overseen := overseen_allocations(user, grants)) is not None:
+        stages |= Q(pending_stage=Stage.SECURITY) & overseen
+    if (managed := managed_allocations(user, grants)) is not None:
+        stages |= Q(pending_stage=Stage.MANAGER) & managed
     # Whether the user is an operator comes from the permissions read with the user (remembered
     # between requests): as an EXISTS over the permission tables in every inbox statement it
     # cost a member 9 ms an answer to compile, for a clause that is false for them. The stage is

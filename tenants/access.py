@@ -421,6 +421,71 @@ def can(user: AnyUser, action: Action | str, obj: models.Model) -> bool:
     return queryset.exists()
 
 
+def overseen_allocations(user: AnyUser, grants: Grants | None = None) -> Q | None:
+    """``allocation IN (...)``: the allocations in the domains ``user`` is a cleared security
+    officer of, at the sites they are entitled to (who decides a request's security stage).
+    None where there are none, so a caller leaves its clause out.
+
+    ``grants``: the user's grants if the caller has read them with these pairs
+    (``OVERSEEING``). The ids are remembered at the access generation, as ``restrict()``'s are:
+    built as a subquery over the allocations, the rule was compiled into each of an inbox
+    page's three statements, and dropped there for anyone who oversees nothing.
+    """
+
+    def rule(grants: Grants) -> Q:
+        return officer_domains_filter(user, "region__domain", grants) & site_access_filter(
+            user, "region__site", grants
+        )
+
+    return _allocations_under("overseen", user, OVERSEEING, rule, grants)
+
+
+def managed_allocations(user: AnyUser, grants: Grants | None = None) -> Q | None:
+    """``allocation IN (...)``: the allocations ``user`` may manage (who decides a capacity
+    request's manager stage), as ``overseen_allocations`` (``grants`` with ``MANAGING``)."""
+    from tenants.models import Allocation
+
+    def rule(grants: Grants) -> Q:
+        return access_filter(Allocation, user, Action.MANAGE, grants=grants)
+
+    return _allocations_under("managed", user, MANAGING, rule, grants)
+
+
+#: The grants ``overseen_allocations`` and ``managed_allocations`` read.
+OVERSEEING = (("domain", OFFICER_PERMISSION), ("domain", DOMAIN_PERMISSION),
+              ("site", SITE_PERMISSION))  # fmt: skip
+MANAGING = (("tenant", TENANT_PERMISSION[Action.MANAGE]), ("site", SITE_PERMISSION),
+            ("domain", DOMAIN_PERMISSION))  # fmt: skip
+
+
+def _allocations_under(
+    name: str,
+    user: AnyUser,
+    wanted: tuple[tuple[str, str], ...],
+    rule: Callable[[Grants], Q],
+    grants: Grants | None,
+) -> Q | None:
+    """The allocations ``rule`` allows, for a rule that needs every grant in ``wanted``: one
+    missing, none are allowed and nothing is read."""
+    from tenants.models import Allocation
+
+    if grants is None:
+        grants = _remembered_grants(user, list(wanted))
+    if not all(grants.ids(target, codename) for target, codename in wanted):
+        return None
+
+    def read() -> list[int]:
+        allowed = Allocation.objects.filter(rule(grants))
+        return list(allowed.order_by("pk").values_list("pk", flat=True))
+
+    ids = access_memory.recall((name, user.pk), access_memory.generation_for(user), read)
+    if not ids:
+        return None
+    if not _listable(Allocation.objects.all(), len(ids)):
+        return Q(allocation__in=Allocation.objects.filter(rule(grants)).values("pk"))
+    return Q(IdsIn("allocation", ids))
+
+
 def officer_domains_filter(user: AnyUser, path: str = "", grants: Grants | None = None) -> Q:
     """Rows whose security domain (at ``path``) has ``user`` as a cleared security officer."""
     return _holds(path, user, "domain", OFFICER_PERMISSION, grants) & _holds(

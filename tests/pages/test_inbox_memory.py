@@ -23,6 +23,7 @@ from provisioning.listing import attach_allocations
 from provisioning.models import Kind, Server
 from provisioning.services.allocations import allocation_ensure_project
 from tenants import access_memory
+from tenants import services as tenancy
 from tenants.delegations import delegation_create, delegations_to
 from tenants.models import Allocation, Role
 from tests.factories import make_user, server_spec
@@ -142,3 +143,22 @@ def test_a_project_written_without_a_save_is_seen_by_the_next_page(cloudsim_clea
     allocation_ensure_project(Allocation.objects.get(pk=allocation.pk))
     project_id, _queries = shown()
     assert project_id and project_id == Allocation.objects.get(pk=allocation.pk).project_id
+
+
+def test_an_officers_domains_are_remembered_and_a_revoked_one_leaves_the_next_page(client, shop):
+    """The security stage is decided over the allocations an officer oversees, read once and
+    remembered; revoking the officer's grant shows at the next page."""
+    request = services.request_submit(
+        user=shop.requester, kind=Kind.SERVER, allocation=shop.high,
+        spec=server_spec(shop.high_net), justification=WHY,
+    )  # fmt: skip
+    services.request_approve(user=shop.approver, request=request)
+    client.force_login(shop.officer)
+    cold, cold_sent = _inbox(client)
+    warm, warm_sent = _inbox(client)
+    assert f'id="request-{request.pk}"' in cold and _cards(warm) == _cards(cold)
+    assert "tenants_allocation" in cold_sent
+    assert "tenants_allocation" not in warm_sent and "guardian" not in warm_sent
+    assert "userobjectpermission" not in warm_sent
+    tenancy.security_officer_revoke(grantee=shop.officer, domain=shop.secret)
+    assert f'id="request-{request.pk}"' not in _inbox(client)[0]
