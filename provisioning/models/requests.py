@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from portal.choices import ChoiceLabels
+from portal.links import object_path
 from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation
 
@@ -301,7 +301,7 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
         return f"#{self.pk} {self.get_kind_display()}: {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("request-detail", args=[self.pk])
+        return object_path("request-detail", self.pk)
 
     @property
     def title(self) -> str:

@@ -4,10 +4,10 @@ groups and their rules, volumes, and orphans."""
 from __future__ import annotations
 
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.links import object_path
 from provisioning.models.requests import Placed, ResourceRequest
 from tenants.access import RestrictedQuerySet
 from tenants.models import Allocation, CloudRegion
@@ -74,7 +74,7 @@ class CloudResource(Placed, models.Model):
         ]
 
     def get_absolute_url(self) -> str:
-        return reverse(self.detail_url_name, args=[self.pk])
+        return object_path(self.detail_url_name, self.pk)
 
     @property
     def is_deleted(self) -> bool:

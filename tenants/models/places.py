@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.links import object_path
 from tenants.access import AccessPaths, RestrictedQuerySet
 
 hex_colour = RegexValidator(
@@ -324,4 +324,4 @@ class CloudRegion(models.Model):
         return f"{self.site.name} / {self.domain.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("region-detail", args=[self.pk])
+        return object_path("region-detail", self.pk)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.links import object_path
 from tenants.access import AccessPaths, RestrictedQuerySet
 from tenants.models.places import CloudRegion
 
@@ -56,7 +57,7 @@ class Tenant(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("tenant-detail", args=[self.pk])
+        return object_path("tenant-detail", self.pk)
 
     def clean(self) -> None:
         # Walk up from the proposed parent: meeting ourselves means the chain would loop.
@@ -166,7 +167,7 @@ class Allocation(models.Model):
         return f"{self.tenant.name} @ {self.region}"
 
     def get_absolute_url(self) -> str:
-        return reverse("allocation-detail", args=[self.pk])
+        return object_path("allocation-detail", self.pk)
 
     def clean(self) -> None:
         if self.region_id and not self.region.enabled and self._state.adding:
