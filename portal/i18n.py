@@ -10,13 +10,23 @@ a plural form), at every ``{% translate %}``, label and error message: a quarter
 the approvals inbox spent rendering its twenty cards (16.4 to 12.5 ms, measured).
 
 Dropping the empty links changes no translation: a catalogue with no message can answer none.
+
+Markup built in Python for every row of a page (the inbox's cards) also keeps each language's
+messages as translated once in the process (``kept_translations``): a lookup in a dictionary
+fetched once per card, where each ``gettext`` first asked which language was active.
 """
 
 from __future__ import annotations
 
 from gettext import NullTranslations
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.autoreload import file_changed
+from django.utils.translation import get_language, gettext
 
 
 def drop_empty_fallbacks(translation: NullTranslations) -> int:
@@ -39,3 +49,51 @@ def trim_translation_chains() -> None:
 
     for code, _name in settings.LANGUAGES:
         drop_empty_fallbacks(trans_real.translation(code))
+
+
+class KeptCatalogue(dict):
+    """One language's messages as this process translated them, each looked up once.
+
+    Called as ``gettext`` is: ``_ = kept_translations()`` at the start of a function that
+    builds markup, then ``_("Dimension")`` as usual (``makemessages`` reads those calls). Each
+    ``gettext`` asks which language is active, a context-local read (3 of its 4.6 µs here); an
+    inbox card made thirty such calls. With the table fetched once per card, a message is a
+    dictionary lookup. Only plain ``str`` messages are kept: a lazy or safe message goes to
+    ``gettext`` every time, which keeps its kind.
+    """
+
+    def __call__(self, message: str) -> str:
+        if type(message) is not str:  # equal to a kept key, but of another kind
+            return gettext(message)
+        try:
+            return self[message]
+        except KeyError:
+            translated = self[message] = gettext(message)
+            return translated
+
+
+_kept: dict[str | None, KeptCatalogue] = {}
+
+
+def kept_translations() -> KeptCatalogue:
+    """The active language's ``KeptCatalogue`` (None, after ``deactivate_all()``, has one too:
+    it translates nothing)."""
+    language = get_language()
+    try:
+        return _kept[language]
+    except KeyError:
+        return _kept.setdefault(language, KeptCatalogue())
+
+
+@receiver(setting_changed)
+def _forget_on_setting(*, setting: str, **kwargs: Any) -> None:
+    # The settings on which Django drops its own loaded catalogues (trans_real).
+    if setting in ("LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"):
+        _kept.clear()
+
+
+@receiver(file_changed)
+def _forget_on_compiled_catalogue(*, file_path: Path, **kwargs: Any) -> None:
+    # The development server reloads its catalogues when a compiled one changes; so do these.
+    if file_path.suffix == ".mo":
+        _kept.clear()

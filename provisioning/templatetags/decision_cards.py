@@ -18,12 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
-from portal.templatetags.portal_tags import domain_badge
+from portal.i18n import kept_translations
+from portal.links import object_path
+from portal.templatetags.portal_tags import domain_badge, esc
 from provisioning.models import ResourceRequest
 from provisioning.templatetags.quota_impact import impact_rows
 from provisioning.templatetags.request_summary import request_summary, shown_date
@@ -34,7 +33,8 @@ register = template.Library()
 @register.simple_tag
 def card_head(r: ResourceRequest, selectable: bool = False) -> SafeString:
     """The card's head: what is asked, where, and at which stage it waits."""
-    pk = escape(r.pk)
+    _ = kept_translations()
+    pk = esc(r.pk)
     pick = ""
     if selectable:
         label = _("Select request #%(pk)s for bulk approval") % {"pk": pk}
@@ -43,12 +43,12 @@ def card_head(r: ResourceRequest, selectable: bool = False) -> SafeString:
             f'id="pick-{pk}" aria-label="{label}">'
         )
     waiting = _("waiting for the %(stage)s") % {
-        "stage": escape(str(r.get_pending_stage_display()).lower())
+        "stage": esc(str(r.get_pending_stage_display()).lower())
     }
     return mark_safe(  # noqa: S308 - every value is escaped; the words are the catalogue's
         f'<div class="inbox-head">\n    {pick}\n'
-        f'    <h3><a href="{escape(r.get_absolute_url())}">#{pk} '
-        f"{escape(r.get_kind_display())}: {escape(r.title)}</a></h3>\n"
+        f'    <h3><a href="{esc(r.get_absolute_url())}">#{pk} '
+        f"{esc(r.get_kind_display())}: {esc(r.title)}</a></h3>\n"
         f"    {domain_badge(r.allocation.region.domain)}\n"
         f'    <span class="muted">{waiting}</span>\n  </div>'
     )
@@ -62,11 +62,12 @@ def decision_form(
     comment: str = "",
 ) -> SafeString:
     """Comment, approve, reject: posted by htmx, which swaps the card for its outcome."""
-    pk = escape(r.pk)
-    url = escape(reverse("approval-decide", args=[r.pk]))
+    _ = kept_translations()
+    pk = esc(r.pk)
+    url = esc(object_path("approval-decide", r.pk))
     token = context.get("csrf_token")
     csrf = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(token)}">'
         if token and token != "NOTPROVIDED"
         else ""
     )
@@ -82,7 +83,7 @@ def decision_form(
     # Each message in a statement of its own: the catalogue's extraction does not read calls
     # inside f-strings.
     comment_on = _("Comment on #%(pk)s") % {"pk": pk}
-    required = escape(_("(required to reject; the requester reads it)"))
+    required = esc(_("(required to reject; the requester reads it)"))
     decision_on = _("Decision on request #%(pk)s") % {"pk": pk}
     approve = _("Approve #%(pk)s") % {"pk": pk}
     reject = _("Reject #%(pk)s") % {"pk": pk}
@@ -92,7 +93,7 @@ def decision_form(
         f"    {csrf}\n    {general}\n"
         f'    <label for="comment-{pk}">{comment_on} <span class="muted">{required}</span>'
         "</label>\n"
-        f'    <textarea id="comment-{pk}" name="comment" rows="2"{invalid}>{escape(comment)}'
+        f'    <textarea id="comment-{pk}" name="comment" rows="2"{invalid}>{esc(comment)}'
         "</textarea>\n"
         f"    {comment_error}\n"
         '    <fieldset class="buttons">\n'
@@ -115,21 +116,22 @@ def approval_card(
 ) -> SafeString:
     """A request waiting for a decision, as the inbox lists it and as a decision sent back
     with errors shows it again: what, where, who stands in for whom, the quota it takes."""
-    parts = [f'<li class="inbox-item" id="request-{escape(r.pk)}">', card_head(r, selectable)]
+    _ = kept_translations()
+    parts = [f'<li class="inbox-item" id="request-{esc(r.pk)}">', card_head(r, selectable)]
     if delegation := getattr(r, "standing_in_for", None):
         delegator = delegation.delegator
         until = shown_date(delegation.ends_at, "Y-m-d H:i T")
         note = _("You decide this for %(who)s, away until %(until)s.") % {
-            "who": escape(delegator.get_full_name() or delegator.username),
-            "until": escape(until),
+            "who": esc(delegator.get_full_name() or delegator.username),
+            "until": esc(until),
         }
         parts.append(f'<p class="delegated">{note}</p>')
     parts.append(request_summary(r))
     if r.quota_impact:
         allocation = r.allocation
         caption = _("Quota impact in %(tenant)s · %(region)s") % {
-            "tenant": escape(allocation.tenant.name),
-            "region": escape(allocation.region),
+            "tenant": esc(allocation.tenant.name),
+            "region": esc(allocation.region),
         }
         dimension, now, after = _("Dimension"), _("Used / limit now"), _("After approval")
         fits = _("Fits")
@@ -147,4 +149,4 @@ def approval_card(
 
 
 def _joined(messages: list[Any]) -> str:
-    return escape(" ").join(escape(m) for m in messages)
+    return esc(" ").join(esc(m) for m in messages)

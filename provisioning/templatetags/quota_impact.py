@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
-from portal.templatetags.portal_tags import quantity
+from portal.i18n import kept_translations
+from portal.templatetags.portal_tags import esc, quantity
 from provisioning.plans import QuotaImpact
 
 register = template.Library()
@@ -25,19 +24,20 @@ register = template.Library()
 def impact_rows(impact: Iterable[QuotaImpact]) -> SafeString:
     """One ``<tr>`` per dimension: used / limit now, after approval with a bar, and whether it
     fits. Every text that reaches the page is escaped."""
+    _ = kept_translations()
     rows = []
     for q in impact:
         d = q.dimension
-        limit = escape(quantity(q.limit, d))
+        limit = esc(quantity(q.limit, d))
         if q.fits:
-            verdict = escape(_("fits"))
+            verdict = esc(_("fits"))
         else:
             over = _("over by %(over)s") % {"over": quantity(q.over_by, d)}
-            verdict = f'<strong class="error">{escape(over)}</strong>'
+            verdict = f'<strong class="error">{esc(over)}</strong>'
         rows.append(
-            f'<tr class="{"fits" if q.fits else "over"}"><th scope="row">{escape(d.label)}</th>'
-            f"<td>{escape(quantity(q.used, d))} / {limit}</td>"
-            f"<td>{escape(quantity(q.after, d))} / {limit} "
+            f'<tr class="{"fits" if q.fits else "over"}"><th scope="row">{esc(d.label)}</th>'
+            f"<td>{esc(quantity(q.used, d))} / {limit}</td>"
+            f"<td>{esc(quantity(q.after, d))} / {limit} "
             '<span class="quota-track" aria-hidden="true">'
             f'<span class="quota-fill pct-{int(q.percent_after)}"></span></span></td>'
             f"<td>{verdict}</td></tr>"

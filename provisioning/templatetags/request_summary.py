@@ -17,12 +17,19 @@ from django import template
 from django.utils import timezone
 from django.utils.formats import date_format, localize
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timesince import timesince
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from portal.templatetags.portal_tags import domain_badge, mib, parse_iso, quantity, quota_changes
+from portal.i18n import kept_translations
+from portal.templatetags.portal_tags import (
+    domain_badge,
+    esc,
+    mib,
+    parse_iso,
+    quantity,
+    quota_changes,
+)
 from provisioning.models import Kind, ResourceRequest
 
 register = template.Library()
@@ -33,6 +40,7 @@ TIMES = "\u00d7"
 @register.simple_tag
 def request_summary(r: ResourceRequest) -> SafeString:
     """The facts an approver decides on: what, where, who asked and when, and why."""
+    _ = kept_translations()
     what = _WHAT.get(r.kind, _other)(r, r.spec if isinstance(r.spec, dict) else {})
     allocation, requester = r.allocation, r.requester
     region = allocation.region
@@ -58,7 +66,8 @@ def request_summary(r: ResourceRequest) -> SafeString:
 
 def _show(value: Any) -> str:
     """A value as a template shows it: localized, then escaped unless already safe."""
-    return conditional_escape(value if isinstance(value, str) else str(localize(value)))
+    text = value if isinstance(value, str) else str(localize(value))
+    return text if isinstance(text, SafeData) else esc(text)
 
 
 def _at(spec: Any, *keys: str) -> Any:
@@ -81,6 +90,7 @@ def shown_date(moment: Any, form: str) -> str:
 
 
 def _server(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     parts = [f"{_show(_at(spec, 'count') or 1)} {TIMES} <code>{_show(_at(spec, 'flavor'))}</code>"]
     if offering := _at(spec, "offering"):
         parts.append(" " + _("(offering %(offering)s)") % {"offering": _show(offering)})
@@ -97,11 +107,13 @@ def _server(r: ResourceRequest, spec: dict) -> str:
 
 
 def _network(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     router = _("with a router to the external network") if _at(spec, "router") else _("no router")
     return f"<code>{_show(_at(spec, 'cidr'))}</code>, {router}"
 
 
 def _resize(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     # A memory the spec lacks shows as "—" (the template failed on it).
     return _(
         "Resize %(title)s from <code>%(from_flavor)s</code> (%(from_vcpus)s vCPU, "
@@ -118,6 +130,7 @@ def _resize(r: ResourceRequest, spec: dict) -> str:
 
 
 def _in_group(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     return _("<strong>%(sentence)s</strong> in group %(title)s") % {
         "sentence": _show(_at(spec, "sentence")),
         "title": _show(r.title),
@@ -125,6 +138,7 @@ def _in_group(r: ResourceRequest, spec: dict) -> str:
 
 
 def _rule(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     text = _in_group(r, spec)
     if description := _at(spec, "description"):
         text += f" ({_show(description)})"
@@ -139,6 +153,7 @@ def _rule(r: ResourceRequest, spec: dict) -> str:
 
 
 def _volume(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     text = _("Volume %(name)s: %(size)s GB") % {
         "name": _show(_at(spec, "name")),
         "size": _show(_at(spec, "size_gb")),
@@ -155,6 +170,7 @@ def _volume_action(r: ResourceRequest, spec: dict) -> str:
 
 
 def _quota_change(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     rows = "".join(
         "<li>"
         + _("%(quota)s: <strong>%(before)s → %(after)s</strong> (%(used)s in use when asked)")
@@ -172,6 +188,7 @@ def _quota_change(r: ResourceRequest, spec: dict) -> str:
 
 
 def _lease_extend(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     return _("Extend the lease of %(name)s from %(before)s to <strong>%(after)s</strong>") % {
         "name": _show(r.title),
         "before": _show(shown_date(parse_iso(_at(spec, "from_lease_end")), "Y-m-d H:i")),
@@ -180,6 +197,7 @@ def _lease_extend(r: ResourceRequest, spec: dict) -> str:
 
 
 def _security_group(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     text = _("Security group %(name)s") % {"name": _show(_at(spec, "name"))}
     if description := _at(spec, "description"):
         text += f": {_show(description)}"
@@ -187,6 +205,7 @@ def _security_group(r: ResourceRequest, spec: dict) -> str:
 
 
 def _other(r: ResourceRequest, spec: dict) -> str:
+    _ = kept_translations()
     return _("%(kind)s of %(title)s") % {
         "kind": _show(r.get_kind_display()),
         "title": _show(r.title),

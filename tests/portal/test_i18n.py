@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from portal.i18n import drop_empty_fallbacks
+from portal.i18n import drop_empty_fallbacks, kept_translations
 
 
 def _chain(language: str) -> list:
@@ -70,3 +70,39 @@ def test_messages_read_the_same_through_the_trimmed_chains():
         assert translation.gettext("Enter a valid email address.") == (
             "Saisissez une adresse e-mail valide."  # the portal's, before Django's
         )
+
+
+def test_kept_translations_say_what_gettext_says_in_each_language():
+    messages = ["Dimension", "Used / limit now", "waiting for the %(stage)s", "no such message"]
+    for language in ("en-gb", "fr", "en-gb", "fr"):
+        with translation.override(language):
+            _ = kept_translations()
+            assert [_(m) for m in messages] == [translation.gettext(m) for m in messages]
+    with translation.override("fr"):
+        assert kept_translations()("Used / limit now") != "Used / limit now"  # not the English
+    translation.deactivate_all()
+    try:
+        assert kept_translations()("Dimension") == "Dimension"
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)
+
+
+def test_lazy_and_safe_messages_keep_their_kind_and_are_not_kept():
+    from django.utils.safestring import SafeData, mark_safe
+    from django.utils.translation import gettext_lazy
+
+    with translation.override("fr"):
+        _ = kept_translations()
+        assert _("Used / limit now") == translation.gettext("Used / limit now")  # kept
+        safe = _(mark_safe("Used / limit now"))
+        assert isinstance(safe, SafeData) and safe == translation.gettext("Used / limit now")
+        assert _(gettext_lazy("Used / limit now")) == translation.gettext("Used / limit now")
+        assert all(type(key) is str for key in _)
+
+
+def test_a_changed_catalogue_setting_forgets_what_was_kept(settings, tmp_path):
+    with translation.override("fr"):
+        kept_translations()("Dimension")
+        assert kept_translations()
+        settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, str(tmp_path)]
+        assert not kept_translations()
