@@ -42,8 +42,10 @@ def test_a_script_prefix_is_kept_apart():
     plain = object_path("request-detail", 5)
     set_script_prefix("/portal/")
     try:
-        assert object_path("request-detail", 5) == "/portal" + plain == reverse(
-            "request-detail", args=[5]
+        assert (
+            object_path("request-detail", 5)
+            == "/portal" + plain
+            == reverse("request-detail", args=[5])
         )
     finally:
         set_script_prefix("/")
