@@ -259,6 +259,11 @@ class ResourceRequest(ChoiceLabels, Placed, ConcurrentTransitionMixin, QuotaNeed
             # allocations: their requests of the two weeks, not every request of the two weeks
             # filtered by allocation (245,000 index entries read to keep 2,450: 68 ms to 5).
             models.Index(fields=["allocation", "created_at"], name="request_alloc_created_idx"),
+            # Quota usage (every quota check, the inbox's quota impact): an allocation's requests
+            # in flight, sought by state and allocation. Without it PostgreSQL crossed the
+            # allocations' index with the state's (15,000 requests in flight at a million): 2 of
+            # the statement's 4 ms for an inbox page's twenty allocations.
+            models.Index(fields=["state", "allocation"], name="request_flight_alloc_idx"),
             models.Index(
                 fields=["lease_expires_at"],
                 condition=models.Q(state__in=[RequestState.APPROVED, RequestState.PROVISIONING]),
