@@ -21,3 +21,9 @@ if settings.IS_PRODUCTION:
     from portal.production import refuse_to_start_if_unsafe
 
     refuse_to_start_if_unsafe()
+
+# Set apart what the process keeps to its end, so the collector no longer walks it
+# (portal.startup).
+from portal.startup import set_apart_what_lasts  # noqa: E402
+
+set_apart_what_lasts()

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.management import call_command
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -20,7 +21,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.tokens import token_create
-from portal.wsgi import application
 from tests.api.endpoints import api_endpoints
 
 CHECKS = [
@@ -95,7 +95,7 @@ def test_api_conforms_to_its_schema(api_headers, method, path):
     # schemathesis' own pytest plugin (from_fixture) does not run under this pytest version, so
     # the operation's hypothesis strategy is driven here directly.
     schema = schemathesis.openapi.from_wsgi(
-        "/api/schema/?format=json", application, headers=api_headers
+        "/api/schema/?format=json", get_wsgi_application(), headers=api_headers
     )
     operation = schema[path][method]
 
