@@ -260,3 +260,59 @@ def test_what_restrict_remembers_on_a_user_follows_every_change_of_access(world,
         moved = AllocationFactory(tenant=other, region=allocation.region)
         Server.objects.create(allocation=moved, name="s2", backend_id="b2", tag="t")
         assert Server.objects.restrict(user).filter(name="s2").exists()
+
+
+def _ids(rule) -> set[int]:
+    """The allocations an ``allocation IN (...)`` rule (or None: none) names."""
+    from portal.literals import IdsIn
+
+    if rule is None:
+        return set()
+    (listed,) = rule.children
+    assert isinstance(listed, IdsIn)
+    return set(listed.rhs)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("member", "cleared", "entitled"), CASES)
+def test_the_stages_rules_name_what_the_access_layer_allows(world, member, cleared, entitled):
+    """The inbox decides the manager's stage over ``managed_allocations`` and the security
+    officer's over ``overseen_allocations``: remembered ids, read only where every grant the
+    rule needs is held. They name what the access layer's own rules do."""
+    from tenants import services as tenancy
+    from tenants.access import (
+        MANAGING,
+        _needed,
+        managed_allocations,
+        officer_domains_filter,
+        overseen_allocations,
+        site_access_filter,
+    )
+
+    assert tuple(_needed(Allocation.access_paths, Action.MANAGE)) == MANAGING
+    manager = make_user(
+        "manager",
+        memberships={world.tenant: Role.MANAGER} if member else {},
+        domains=(world.domains[1],) if cleared else (),
+        sites=(world.sites[0],) if entitled else (),
+    )
+    managed = set(
+        restrict(Allocation.objects.all(), manager, Action.MANAGE).values_list("pk", flat=True)
+    )
+    assert (
+        _ids(managed_allocations(manager)) == managed == _expected(world, member, cleared, entitled)
+    )
+
+    officer = make_user("officer", sites=(world.sites[0],) if entitled else ())
+    if member:
+        tenancy.security_officer_grant(grantee=officer, domain=world.domains[1])
+    if cleared:
+        tenancy.security_officer_grant(grantee=officer, domain=world.domains[0])
+    overseen = set(
+        Allocation.objects.filter(
+            officer_domains_filter(officer, "region__domain")
+            & site_access_filter(officer, "region__site")
+        ).values_list("pk", flat=True)
+    )
+    assert _ids(overseen_allocations(officer)) == overseen
+    assert bool(overseen) == (entitled and (member or cleared))
