@@ -59,12 +59,19 @@ class IdsIn(Lookup):
 
     def __init__(self, path: str, ids: Iterable[int]) -> None:
         ids = list(ids)
-        if any(type(i) is not int for i in ids):
-            raise TypeError(f"only int ids are written into a statement: {ids[:5]!r}...")
+        written_ids(ids)  # refuses anything but ints now, not when compiled
         super().__init__(F(path), ids)
 
     def as_sql(self, compiler, connection) -> tuple[str, list]:
         if not self.rhs:
             raise EmptyResultSet
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} IN ({', '.join(map(str, self.rhs))})", list(params)
+        return f"{lhs} IN ({written_ids(self.rhs)})", list(params)
+
+
+def written_ids(ids: list[int]) -> str:
+    """``1, 2, 3``: ids for a statement's text (a raw statement's ``IN (...)``); only ``int``
+    values are accepted."""
+    if any(type(i) is not int for i in ids):
+        raise TypeError(f"only int ids are written into a statement: {ids[:5]!r}...")
+    return ", ".join(map(str, ids))

@@ -11,6 +11,7 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from portal.literals import written_ids
 from provisioning.models import (
     IN_FLIGHT,
     FloatingIp,
@@ -43,10 +44,10 @@ def provisioning_usage(
         return used
     in_flight = [str(state) for state in IN_FLIGHT]
     states = in_flight if include_pending else [str(state) for state in COMMITTED]
-    # The ids are written into the text (our own ints, as ``portal.literals.IdsIn`` writes
-    # them): bound, an inbox page's twenty allocations were 120 parameters, and psycopg parses
-    # a statement of more than 50 afresh at every execution (1 of the call's 1.5 ms of CPU).
-    ids, in_states = _ids(allocation_ids), _marks(states)
+    # The ids are written into the text (our own ints: ``portal.literals``). Bound, an inbox
+    # page's twenty allocations were 120 parameters, and psycopg parses a statement of more
+    # than 50 afresh at every execution (1 of the call's 1.5 ms of CPU).
+    ids, in_states = written_ids(allocation_ids), _marks(states)
     # A resource whose request is still in flight is already counted through the request.
     # (Those requests are few, found by the state index: a join to every origin request read
     # the whole requests table at a million rows.)
@@ -103,12 +104,6 @@ def provisioning_usage(
 
 def _marks(values: list) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def _ids(values: list[int]) -> str:
-    if any(type(v) is not int for v in values):
-        raise TypeError(f"only int ids are written into a statement: {values[:5]!r}...")
-    return ", ".join(map(str, values))
 
 
 def volume_type_usage(

@@ -89,3 +89,21 @@ def test_the_access_layer_writes_the_allocations_it_lists(world):
 
     assert f'"allocation_id" IN ({", ".join(map(str, mine))})' in sql
     assert not set(mine) & set(params)
+
+
+def test_quota_usage_writes_its_allocations_and_refuses_anything_else(world):
+    """The usage statement names its allocations in its text, its states bound; anything but
+    an int id never reaches the text."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from provisioning.usage import provisioning_usage
+
+    mine = sorted(a.pk for a in world.allocations.values())
+    with CaptureQueriesContext(connection) as queries:
+        provisioning_usage(mine)
+    (sent,) = queries.captured_queries
+    assert f"allocation_id IN ({', '.join(map(str, mine))})" in sent["sql"]
+    for odd in (["1) OR (1=1"], [1.0], [True]):
+        with pytest.raises(TypeError):
+            provisioning_usage(odd)
