@@ -12,11 +12,12 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from portal.pagination import first_rows, ordered_to_the_row, page_for_people
-from tenants.access import Action, is_auditor, is_operator
+from tenants.access import Action, anchor_check, is_auditor, is_operator
 from tenants.models import SecurityDomain
 from tenants.selectors import dashboard_allocations, memberships_of
 
@@ -45,9 +46,14 @@ class RestrictedMixin(LoginRequiredMixin, ClassifiedPageMixin):
     """Narrows the view's queryset with the access layer; objects out of reach answer 404."""
 
     access_action = Action.VIEW
+    #: True only inside ``RestrictedDetailView.get_object`` while it fetches a row it checks.
+    _row_checked_after_fetch = False
 
     def get_queryset(self) -> QuerySet:
-        return super().get_queryset().restrict(self.request.user, self.access_action)
+        queryset = super().get_queryset()
+        if self._row_checked_after_fetch:
+            return queryset
+        return queryset.restrict(self.request.user, self.access_action)
 
     @classmethod
     def domain_path(cls, model: type) -> str | None:
@@ -78,6 +84,30 @@ class RestrictedListView(RestrictedMixin, KeysetPageMixin, ListView):
 
 
 class RestrictedDetailView(RestrictedMixin, DetailView):
+    def get_object(self, queryset: QuerySet | None = None) -> Any:
+        """The object named in the URL, if the user may see it (else 404, the same answer as
+        for a key that names nothing). A row under an allocation is fetched by its key and its
+        allocation checked against the user's remembered ones (``tenants.access.anchor_check``),
+        as the API's details are: the same rule as ``restrict()``, without compiling the user's
+        allocation ids into a one-row statement."""
+        model = self.queryset.model if self.queryset is not None else self.model
+        check = None
+        if queryset is None and model is not None:
+            check = anchor_check(model, self.request.user, self.access_action)
+        if check is None:
+            return super().get_object(queryset)
+        self._row_checked_after_fetch = True
+        try:
+            obj = super().get_object()
+        finally:
+            self._row_checked_after_fetch = False
+        if not check(obj):
+            raise Http404(
+                _("No %(verbose_name)s found matching the query")
+                % {"verbose_name": model._meta.verbose_name}
+            )
+        return obj
+
     def get_page_domains(self, context: dict[str, Any]) -> Iterable[SecurityDomain]:
         path = self.domain_path(type(self.object))
         return (_follow(self.object, path),) if path is not None else ()

@@ -57,8 +57,8 @@ def select_options(pairs: Iterable[tuple[str, str]], selected: str | None = None
     chosen = selected or None
     return mark_safe(  # noqa: S308 - every value and label is escaped here
         "".join(
-            f'<option value="{html.escape(str(value))}"'
-            f"{' selected' if value == chosen else ''}>{html.escape(str(label))}</option>"
+            f'<option value="{esc(value)}"'
+            f"{' selected' if value == chosen else ''}>{esc(label)}</option>"
             for value, label in pairs
         )
     )

@@ -255,3 +255,42 @@ def test_a_page_reads_the_access_generation_once(seen):
         assert browser.get(f"/servers/{server.pk}/").status_code == 200
     read = [q["sql"] for q in queries if "tenants_accessgeneration" in q["sql"]]
     assert len(read) == 1
+
+
+def test_a_detail_page_checks_the_fetched_rows_allocation_as_restrict_would(seen):
+    """Detail pages fetch their row by id and check its allocation against the remembered ones,
+    as the API's details do: another tenant's object, or one in a domain the person lost
+    clearance for, is 404; the row's statement joins no place and names no allocation list."""
+    from django.test import Client
+
+    from provisioning.models import Network, ResourceRequest
+
+    world, user, server, _client, _token = seen
+    secret = Server.objects.create(
+        allocation=world.allocations[(0, 1)], name="s2", backend_id="b2", tag="t2"
+    )
+    foreign = Server.objects.create(
+        allocation=world.other_allocations[(0, 0)], name="s3", backend_id="b3", tag="t3"
+    )
+    foreign_net = Network.objects.create(
+        allocation=world.other_allocations[(0, 0)], name="n3", backend_id="nb3", tag="nt3"
+    )
+    foreign_request = ResourceRequest.objects.create(
+        kind="server", allocation=world.other_allocations[(0, 0)], requester=make_user("asker"),
+        justification="Capacity for the exercise.", spec={"name": "s4"},
+    )  # fmt: skip
+    browser = Client()
+    browser.force_login(user)
+    for path in (f"/servers/{foreign.pk}/", f"/networks/{foreign_net.pk}/",
+                 f"/requests/{foreign_request.pk}/",
+                 f"/allocations/{world.other_allocations[(0, 0)].pk}/"):  # fmt: skip
+        assert browser.get(path).status_code == 404, path
+    assert browser.get(f"/servers/{secret.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        page = browser.get(f"/servers/{server.pk}/")
+    assert page.status_code == 200 and world.tenant.name in page.content.decode()
+    row = next(q["sql"] for q in queries if 'FROM "provisioning_server"' in q["sql"])
+    assert "tenants_tenant" not in row and " IN (" not in row
+    services.domain_access_revoke(grantee=user, domain=world.domains[1])
+    assert browser.get(f"/servers/{secret.pk}/").status_code == 404
+    assert browser.get(f"/servers/{server.pk}/").status_code == 200
