@@ -429,10 +429,13 @@ class VolumeSerializer(ShownModelSerializer):
         read_only_fields = fields
 
 
-class SecurityGroupRuleSerializer(serializers.ModelSerializer):
-    opens = serializers.CharField(
-        source="__str__", read_only=True, help_text=gettext_lazy("In plain words.")
-    )
+class SecurityGroupRuleSerializer(ShownModelSerializer):
+    # A method rather than ``source="__str__"``: DRF inspects a callable source's signature on
+    # every row before calling it (twice a rule here, 1 ms a page of fifty groups).
+    opens = serializers.SerializerMethodField(help_text=gettext_lazy("In plain words."))
+
+    def get_opens(self, rule: SecurityGroupRule) -> str:
+        return str(rule)
 
     class Meta:
         model = SecurityGroupRule
@@ -453,7 +456,7 @@ class SecurityGroupRuleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SecurityGroupSerializer(serializers.ModelSerializer):
+class SecurityGroupSerializer(ShownModelSerializer):
     allocation = AllocationSummaryField()
     rules = SecurityGroupRuleSerializer(many=True, read_only=True, source="live_rules")
     drift = serializers.JSONField(

@@ -502,18 +502,20 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
 
     queryset = SecurityGroup.objects.select_related(*ALLOCATION_RELATED)
     serializer_class = s.SecurityGroupSerializer
-    ordering_fields = ["id", "name", "created_at"]
+    filterset_class = filtersets.SecurityGroupFilterSet
+    ordering_fields = ["id", "name", "created_at", "status"]
     ordering = ["name", "id"]
-    filter_backends: list = []
 
     def get_queryset(self) -> QuerySet:
         queryset = (
             super()
             .get_queryset()
             .prefetch_related(
+                # The remote groups are read apart, for the few rules that name one: joined
+                # in, the planner read every security group to find none.
                 Prefetch(
                     "rules",
-                    queryset=SecurityGroupRule.objects.live().select_related("remote_group"),
+                    queryset=SecurityGroupRule.objects.live().prefetch_related("remote_group"),
                     to_attr="live_rules",
                 )
             )

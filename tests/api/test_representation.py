@@ -15,7 +15,14 @@ from portal.api.representation import ShownModelSerializer
 from provisioning import services
 from provisioning.api import serializers as s
 from provisioning.api.views import ServerViewSet
-from provisioning.models import Approval, RequestTransition, ResourceRequest, Server
+from provisioning.models import (
+    Approval,
+    RequestTransition,
+    ResourceRequest,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+)
 from tests.api.conftest import make_server
 from tests.factories import NetworkFactory
 
@@ -83,6 +90,47 @@ def test_requests_approvals_and_timelines_are_shown_as_drf_shows_them(shop):
     _same(s.TransitionSerializer, [system, *RequestTransition.objects.exclude(pk=system.pk)])
     assert s.TransitionSerializer(system).data["actor"] is None
     _same(s.ApprovalSerializer, list(Approval.objects.all()))
+
+
+def test_security_groups_and_their_rules_are_shown_as_drf_shows_them(shop):
+    """Rules in plain words, with and without a remote group, ports or a request; groups with
+    their live rules and drift, and one decommissioned (the rules read as the list reads them:
+    the live ones, remote groups apart)."""
+    web = SecurityGroup.objects.create(allocation=shop.low, name="web", backend_id="g1", tag="t",
+                                       drift=[{"found": {"port_min": 8080}}])  # fmt: skip
+    admin = SecurityGroup.objects.create(allocation=shop.low, name="admin", backend_id="g2",
+                                         tag="t", deleted_at=timezone.now())  # fmt: skip
+    SecurityGroup.objects.create(allocation=shop.low, name="empty", backend_id="g3", tag="t")
+    SecurityGroupRule.objects.create(
+        group=web,
+        direction="ingress",
+        protocol="tcp",
+        port_min=443,
+        port_max=443,
+        remote_cidr="0.0.0.0/0",
+    )
+    SecurityGroupRule.objects.create(
+        group=web, direction="ingress", remote_group=admin, description="from the admins"
+    )
+    SecurityGroupRule.objects.create(group=web, direction="egress", protocol="udp",
+                                     port_min=53, port_max=53, remote_cidr="10.0.0.0/8",
+                                     deleted_at=timezone.now())  # fmt: skip
+    _same(s.SecurityGroupRuleSerializer, list(SecurityGroupRule.objects.all()))
+    groups = _with_live_rules(SecurityGroup.objects.order_by("name"))
+    _same(s.SecurityGroupSerializer, groups)
+    shown = {g["name"]: g for g in s.SecurityGroupSerializer(groups, many=True).data}
+    assert [r["port_min"] for r in shown["web"]["rules"]] == [443, None]
+    assert "admin" in shown["web"]["rules"][1]["opens"]
+    assert shown["empty"]["rules"] == [] and shown["web"]["drift"] == web.drift
+
+
+def _with_live_rules(groups):
+    from django.db.models import Prefetch
+
+    return list(groups.prefetch_related(Prefetch(
+        "rules", queryset=SecurityGroupRule.objects.live().prefetch_related("remote_group"),
+        to_attr="live_rules",
+    )))  # fmt: skip
 
 
 def test_a_list_shows_the_same_as_its_rows(shop):
