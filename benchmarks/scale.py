@@ -62,8 +62,8 @@ def existing_world(args: argparse.Namespace):
     """The scale world already in the database when it has the asked size, else None."""
     from django.contrib.auth import get_user_model
 
-    from benchmarks.scale_data import ScaleWorld
-    from provisioning.models import Network, ResourceRequest, Server
+    from benchmarks.scale_data import ScaleWorld, security_groups_for, volumes_for
+    from provisioning.models import Network, ResourceRequest, SecurityGroup, Server, Volume
     from tenants.models import Allocation, CloudRegion
 
     users = {
@@ -75,16 +75,15 @@ def existing_world(args: argparse.Namespace):
         return None
     allocations = Allocation.objects.count()
     expected = max(math.ceil(args.allocations / regions), 10) * regions
-    if (Server.objects.count(), ResourceRequest.objects.count(), allocations) != (
-        args.servers,
-        args.requests,
-        expected,
-    ):
+    volumes, groups = volumes_for(args.servers), security_groups_for(args.servers)
+    found = (Server.objects.count(), ResourceRequest.objects.count(), allocations,
+             Volume.objects.count(), SecurityGroup.objects.count())  # fmt: skip
+    if found != (args.servers, args.requests, expected, volumes, groups):
         return None
     member = users["scale-member"]
     return ScaleWorld(member, users["scale-operator"], allocations, args.servers,
                       Network.objects.count(), args.requests,
-                      Allocation.objects.restrict(member).count())  # fmt: skip
+                      Allocation.objects.restrict(member).count(), volumes, groups)  # fmt: skip
 
 
 def the_world(args: argparse.Namespace):
@@ -200,28 +199,41 @@ def cases_for(p: Person, samples: dict[str, Any], cursor, encode) -> list[sc.Cas
          p.visible, req, api_sorts(sc.REQUEST_SORTS)),
         ("API approvals", "/api/v1/approvals/", inbox, sc.asc("x.created_at", "x.id"),
          p.approvable, {"kind": "server", **place}, api_sorts({"-id": sc.desc("x.id")})),
+        ("API volumes", "/api/v1/volumes/", sc.VOLUMES, sc.asc("x.name", "x.id"), p.visible,
+         {**place, "status": "available", "q": "vol-a1"},
+         api_sorts({**sc.RESOURCE_SORTS, "size_gb": sc.asc("x.size_gb", "x.id")})),
+        ("API security-groups", "/api/v1/security-groups/", sc.SECURITY_GROUPS,
+         sc.asc("x.name", "x.id"), p.visible, {**place, "q": "sg-a1"},
+         api_sorts(sc.RESOURCE_SORTS)),
         ("API allocations", "/api/v1/allocations/", sc.ALLOCATIONS, sc.asc("a.id"), p.visible,
          place, api_sorts({"-id": sc.desc("a.id")})),
         ("API audit-events", "/api/v1/audit-events/", sc.audit_listing(p.tenants, p.regions),
          sc.desc("x.id"), None, {}, api_sorts({"-id": sc.desc("x.id")})),
     ]:  # fmt: skip
         listing_cases(*args, api=True, size=sc.API_PAGE)
+    by_name = sc.asc("x.name", "x.id")
     for args, size in [
         (("page servers", "/servers/", sc.SERVERS, sc.asc("x.name", "x.id")), 25),
         (("page networks", "/networks/", sc.NETWORKS, sc.asc("x.name", "x.id")), 25),
+        (("page volumes", "/volumes/", sc.VOLUMES, by_name), 25),
+        (("page security groups", "/security-groups/", sc.SECURITY_GROUPS, by_name), 25),
         (("page requests", "/requests/", sc.REQUESTS, sc.desc("x.created_at", "x.id")), 50),
     ]:
         listing_cases(*args, p.visible, {}, page_sort, api=False, size=size)
     listing_cases("page approvals", "/approvals/", inbox, sc.asc("x.created_at", "x.id"),
                   p.approvable, {}, page_sort, api=False, size=50)  # fmt: skip
-    server, request = samples["server"], samples["request"]
+    server, request, volume = samples["server"], samples["request"], samples["volume"]
     cases += [
         sc.Case(p.name, "API server detail", f"/api/v1/servers/{server}/", True, "detail",
                 sc.server_detail(server, p.visible)),
         sc.Case(p.name, "API request detail", f"/api/v1/requests/{request}/", True, "detail",
                 sc.request_detail(request, p.visible)),
+        sc.Case(p.name, "API volume detail", f"/api/v1/volumes/{volume}/", True, "detail",
+                sc.volume_detail(volume, p.visible)),
         sc.Case(p.name, "page server detail", f"/servers/{server}/", False, "detail",
                 sc.server_detail(server, p.visible)),
+        sc.Case(p.name, "page volume detail", f"/volumes/{volume}/", False, "detail",
+                sc.volume_detail(volume, p.visible)),
         sc.Case(p.name, "page request detail", f"/requests/{request}/", False, "detail",
                 sc.request_detail(request, p.visible)),
         sc.Case(p.name, "page dashboard", "/", False, "dashboard"),
@@ -340,7 +352,7 @@ def print_header(who: str) -> None:
 
 def sample_targets(member) -> dict[str, Any]:
     """Slugs and ids the member reaches, used in filters and details for both people."""
-    from provisioning.models import RequestState, ResourceRequest, Server
+    from provisioning.models import RequestState, ResourceRequest, Server, Volume
     from tenants.models import Allocation
 
     allocation = (
@@ -356,6 +368,11 @@ def sample_targets(member) -> dict[str, Any]:
         "site": allocation.region.site.slug,
         "domain": allocation.region.domain.slug,
         "server": servers.values_list("id", flat=True).first(),
+        "volume": Volume.objects.restrict(member)
+        .live()
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first(),
         "request": requests.filter(kind="server").order_by("-id").values_list("id", flat=True)[0],
     }
 
@@ -378,6 +395,7 @@ def bench_scale(args: argparse.Namespace) -> None:
     # Other work on the machine shows in every figure: say how busy it was.
     print("Load average at the start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     print(f"World: {world.servers:,} servers, {world.networks:,} networks, "
+          f"{world.volumes:,} volumes, {world.security_groups:,} security groups, "
           f"{world.requests:,} requests, {world.allocations:,} allocations; the member sees "
           f"{world.member_allocations} allocations. Deep pages by "
           f"{'cursor' if encode_cursor else 'page number'}.")  # fmt: skip

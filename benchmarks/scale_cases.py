@@ -166,6 +166,35 @@ NETWORKS = Listing(
     where=("x.deleted_at IS NULL",),
     filters=RESOURCE_FILTERS,
 )
+VOLUMES = Listing(
+    columns="x.id, x.name, x.size_gb, x.volume_type, x.status, x.server_id, x.device, "
+    "x.backend_id, x.origin_request_id, x.created_at, x.last_seen_at, x.deleted_at, a.id, " + PLACE,
+    source="provisioning_volume x" + ALLOCATION_JOINS,
+    where=("x.deleted_at IS NULL",),
+    filters={**RESOURCE_FILTERS, "server": "x.server_id = %s"},
+)
+
+
+def _live_rules(cursor, ids: list[int]) -> None:
+    """What a page of security groups shows per row: its live rules."""
+    cursor.execute(
+        "SELECT r.id, r.group_id, r.direction, r.protocol, r.port_min, r.port_max, "
+        "r.remote_cidr, r.remote_group_id, g.name, r.description FROM "
+        "provisioning_securitygrouprule r LEFT JOIN provisioning_securitygroup g "
+        "ON g.id = r.remote_group_id WHERE r.deleted_at IS NULL AND r.group_id = ANY(%s) "
+        "ORDER BY r.direction, r.port_min, r.id", [ids],
+    ).fetchall()  # fmt: skip
+
+
+SECURITY_GROUPS = Listing(
+    columns="x.id, x.name, x.description, x.status, x.backend_id, x.drift, "
+    "x.drift_checked_at, x.origin_request_id, x.created_at, x.last_seen_at, x.deleted_at, "
+    "a.id, " + PLACE,
+    source="provisioning_securitygroup x" + ALLOCATION_JOINS,
+    where=("x.deleted_at IS NULL",),
+    filters=RESOURCE_FILTERS,
+    then=_live_rules,
+)
 REQUESTS = Listing(
     columns=REQUEST_COLUMNS,
     source="provisioning_resourcerequest x JOIN auth_user u ON u.id = x.requester_id"
@@ -257,6 +286,13 @@ def server_detail(server_id: int, visible: list[int] | None) -> Baseline:
         return row
 
     return run
+
+
+def volume_detail(volume_id: int, visible: list[int] | None) -> Baseline:
+    sql, params = VOLUMES.query(visible, (), limit=0)
+    sql = sql.replace("x.deleted_at IS NULL", "x.id = %s", 1)
+    params.insert(0, volume_id)
+    return lambda cursor: cursor.execute(sql, params).fetchone()
 
 
 def request_detail(request_id: int, visible: list[int] | None) -> Baseline:

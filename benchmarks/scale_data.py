@@ -12,6 +12,10 @@ The people measured:
   entitled to every site, so they see ``member_tenants x 10`` allocations (100 by default) and
   every server, network and request in them (10,000 servers of 1,000,000 by default);
 * ``scale-operator``: sees everything.
+
+Beside the servers, each allocation holds volumes (one per four servers, three in four
+attached to a server of its allocation) and security groups (one per twenty servers, each with
+two rules), so their lists are measured at an agency's size too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ class ScaleWorld:
     networks: int
     requests: int
     member_allocations: int
+    volumes: int = 0
+    security_groups: int = 0
+
+
+def volumes_for(servers: int) -> int:
+    """How many volumes a world of ``servers`` holds."""
+    return servers // 4
+
+
+def security_groups_for(servers: int) -> int:
+    """How many security groups a world of ``servers`` holds (two rules each)."""
+    return servers // 20
 
 
 def build(
@@ -40,6 +56,8 @@ def build(
     requests: int = 1_000_000,
     allocations: int = 10_000,
     networks: int | None = None,
+    volumes: int | None = None,
+    security_groups: int | None = None,
     days: int = 57,
     member_tenants: int = 10,
     echo=print,
@@ -47,7 +65,8 @@ def build(
     """Fill an empty (freshly migrated) database; returns the users to measure with.
 
     ``days``: the requests' history, ending now (57 days puts ~529,000 of 1,000,000 in the last
-    30). ``networks`` defaults to one per ten servers.
+    30). ``networks`` defaults to one per ten servers, ``volumes`` and ``security_groups`` to
+    ``volumes_for`` and ``security_groups_for``.
     """
     import time
 
@@ -64,6 +83,8 @@ def build(
 
     started = time.perf_counter()
     networks = servers // 10 if networks is None else networks
+    volumes = volumes_for(servers) if volumes is None else volumes
+    security_groups = security_groups_for(servers) if security_groups is None else security_groups
     sites = [SiteFactory(name=f"Site {i}", slug=f"site-{i}") for i in range(5)]
     domains = [
         SecurityDomainFactory(
@@ -78,7 +99,8 @@ def build(
     )
     Allocation.objects.bulk_create(
         (Allocation(tenant=t, region=r, project_id=f"p-{t.pk}-{r.pk}", instances=100_000,
-                    vcpus=1_000_000, ram_mb=100_000_000, networks=10_000)
+                    vcpus=1_000_000, ram_mb=100_000_000, networks=10_000, volumes=10_000,
+                    gigabytes=10_000_000)
          for t in tenants for r in regions),
         batch_size=5000,
     )  # fmt: skip
@@ -128,6 +150,46 @@ def build(
             JOIN scale_alloc a ON a.n = g % {n_alloc}
         """)  # fmt: skip
         echo(f"  {networks} networks ({time.perf_counter() - started:.0f} s)")
+        # Volumes: three in four attached to a server (in its allocation) as its second disk,
+        # the others in the allocations in turn; 2 % decommissioned.
+        cur.execute(f"""
+            INSERT INTO provisioning_volume
+                (allocation_id, name, backend_id, tag, created_at, last_seen_at, deleted_at,
+                 size_gb, volume_type, status, server_id, device)
+            SELECT CASE WHEN g % 4 > 0 THEN s.allocation_id ELSE a.id END,
+                   'vol-' || substr(md5('v' || g::text), 1, 10), md5('v' || g::text),
+                   'portal:bench', now() - (g % 700) * interval '1 day' - g * interval '1 ms',
+                   now(), CASE WHEN g % 50 = 0 THEN now() END,
+                   (ARRAY[10, 20, 50, 100, 500])[g % 5 + 1], 'standard',
+                   CASE WHEN g % 4 > 0 THEN 'in-use' ELSE 'available' END,
+                   CASE WHEN g % 4 > 0 THEN s.id END,
+                   CASE WHEN g % 4 > 0 THEN '/dev/vdb' ELSE '' END
+            FROM generate_series(0, {volumes - 1}) g
+            JOIN scale_alloc a ON a.n = g % {n_alloc}
+            JOIN (SELECT id, allocation_id, row_number() OVER (ORDER BY id) - 1 AS n
+                  FROM provisioning_server) s ON s.n = g % {servers}
+        """)  # fmt: skip
+        echo(f"  {volumes} volumes ({time.perf_counter() - started:.0f} s)")
+        cur.execute(f"""
+            INSERT INTO provisioning_securitygroup
+                (allocation_id, name, backend_id, tag, created_at, last_seen_at, deleted_at,
+                 description, status, drift)
+            SELECT a.id, 'sg-' || substr(md5('g' || g::text), 1, 10), md5('g' || g::text),
+                   'portal:bench', now() - (g % 700) * interval '1 day', now(),
+                   CASE WHEN g % 50 = 0 THEN now() END, 'Generated group.', 'ACTIVE',
+                   '[]'::jsonb
+            FROM generate_series(0, {security_groups - 1}) g
+            JOIN scale_alloc a ON a.n = g % {n_alloc}
+        """)  # fmt: skip
+        cur.execute("""
+            INSERT INTO provisioning_securitygrouprule
+                (group_id, backend_id, direction, ethertype, protocol, port_min, port_max,
+                 remote_cidr, description, created_at)
+            SELECT id, md5('r' || id::text || p::text), 'ingress', 'IPv4', 'tcp', p, p,
+                   '10.0.0.0/8', '', created_at
+            FROM provisioning_securitygroup, unnest(ARRAY[22, 443]) p
+        """)  # fmt: skip
+        echo(f"  {security_groups} security groups ({time.perf_counter() - started:.0f} s)")
 
         # Requests: evenly over ``days`` up to now; 1 in 20 asked by the member. Timelines:
         # decided after 10 min to 3 days (a few late), built in 2 to 120 min (a few late);
@@ -210,7 +272,8 @@ def build(
     servers_seen = Server.objects.restrict(member).live().count()
     echo(f"  built in {time.perf_counter() - started:.0f} s; the member sees {visible} "
          f"allocations and {servers_seen} live servers")  # fmt: skip
-    return ScaleWorld(member, operator, n_alloc, servers, networks, requests, visible)
+    return ScaleWorld(member, operator, n_alloc, servers, networks, requests, visible, volumes,
+                      security_groups)  # fmt: skip
 
 
 def usage_rollup(cursor) -> None:
