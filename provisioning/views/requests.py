@@ -8,14 +8,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from portal.views import ClassifiedPageMixin, RestrictedDetailView
+from portal.views import ClassifiedPageMixin
 from provisioning import services
 from provisioning.filtersets import RequestFilterSet
 from provisioning.forms import (
@@ -25,12 +24,12 @@ from provisioning.forms import (
     ServerRequestForm,
     VolumeRequestForm,
 )
-from provisioning.listing import attach_allocations
 from provisioning.models import IN_FLIGHT, Kind, RequestState, ResourceRequest
 from provisioning.plans import Plan, plan_request, preview_needs, quota_impact
 from provisioning.selectors import REQUEST_RELATED, requests_awaiting, requests_visible_to
 from provisioning.services import QuotaExceeded
 from provisioning.services.transitions import note_shown
+from provisioning.views.details import PlacedDetailView
 from provisioning.views.lists import FilteredListView
 from tenants.access import Action, can, is_operator
 
@@ -62,16 +61,12 @@ class RequestListView(FilteredListView):
         return context
 
 
-class RequestDetailView(RestrictedDetailView):
-    """A request, its timeline and what it built. The row is read with its requester alone and
-    its places attached from memory, as a server's page does (``ResourceDetailView``)."""
+class RequestDetailView(PlacedDetailView):
+    """A request, its timeline and what it built; the row is read with its requester."""
 
     model = ResourceRequest
     queryset = ResourceRequest.objects.select_related("requester")
     template_name = "provisioning/request_detail.html"
-
-    def get_object(self, queryset: QuerySet | None = None) -> ResourceRequest:
-        return attach_allocations([super().get_object(queryset)], self.request.user)[0]
 
     def get_template_names(self) -> list[str]:
         # htmx polls the live part only; the rest of the page does not change.

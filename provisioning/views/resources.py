@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from portal.models import AuditEvent
-from portal.views import RestrictedDetailView, RestrictedMixin
+from portal.views import RestrictedMixin
 from provisioning.filtersets import (
     NetworkFilterSet,
     SecurityGroupFilterSet,
@@ -25,7 +25,6 @@ from provisioning.filtersets import (
     VolumeFilterSet,
 )
 from provisioning.firewall import PROTOCOLS
-from provisioning.listing import attach_allocations
 from provisioning.models import (
     IN_FLIGHT,
     Flavor,
@@ -43,6 +42,7 @@ from provisioning.services import (
     request_submit,
 )
 from provisioning.views.approvals import error_messages
+from provisioning.views.details import PlacedDetailView
 from provisioning.views.lists import FilteredListView
 from tenants.access import Action
 
@@ -110,19 +110,12 @@ class VolumeListView(FilteredListView):
     statuses = VOLUME_STATUSES
 
 
-class ResourceDetailView(RestrictedDetailView):
-    """A server or network with its request in progress, its audit trail and its actions.
-
-    The row is read alone (with what its ``queryset`` joins beyond the places) and its
-    allocation, with the tenant, region, site and domain the page names, attached from memory
-    (``attach_allocations``), as the lists' rows are: joined in, they made the row's statement a
-    seven-table join."""
+class ResourceDetailView(PlacedDetailView):
+    """A server, network, security group or volume with its request in progress, its audit
+    trail and its actions."""
 
     actions: dict[str, Kind] = {}
     url_name: str
-
-    def get_object(self, queryset: QuerySet | None = None) -> Model:
-        return attach_allocations([super().get_object(queryset)], self.request.user)[0]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         obj, user = self.object, self.request.user
