@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from provisioning.models import Server
+from provisioning.models import SecurityGroupRule, Server
 from tenants import access_memory
 from tenants.models import Allocation
 
@@ -83,3 +83,14 @@ def attach_network_ids(servers: list[Server]) -> list[Server]:
     for server in servers:
         server.__dict__["_network_ids"] = found[server.pk]
     return servers
+
+
+def live_rules() -> Prefetch:
+    """A security group's live rules, as ``live_rules``. Their remote groups are read apart,
+    for the few rules that name one: joined in, the planner read every security group of the
+    portal to find none."""
+    return Prefetch(
+        "rules",
+        queryset=SecurityGroupRule.objects.live().prefetch_related("remote_group"),
+        to_attr="live_rules",
+    )

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from portal.api.viewsets import IdempotentMixin, RestrictedReadOnlyViewSet, RestrictedViewSet
 from provisioning import filtersets, selectors, services
 from provisioning.api import serializers as s
-from provisioning.listing import attach_allocation_summaries, attach_network_ids
+from provisioning.listing import attach_allocation_summaries, attach_network_ids, live_rules
 from provisioning.models import (
     Flavor,
     Image,
@@ -32,7 +32,6 @@ from provisioning.models import (
     Offering,
     ResourceRequest,
     SecurityGroup,
-    SecurityGroupRule,
     Server,
     Volume,
     VolumeType,
@@ -507,19 +506,7 @@ class SecurityGroupViewSet(_Day2Mixin, RestrictedViewSet):
     ordering = ["name", "id"]
 
     def get_queryset(self) -> QuerySet:
-        queryset = (
-            super()
-            .get_queryset()
-            .prefetch_related(
-                # The remote groups are read apart, for the few rules that name one: joined
-                # in, the planner read every security group to find none.
-                Prefetch(
-                    "rules",
-                    queryset=SecurityGroupRule.objects.live().prefetch_related("remote_group"),
-                    to_attr="live_rules",
-                )
-            )
-        )
+        queryset = super().get_queryset().prefetch_related(live_rules())
         return queryset.live().select_related(None) if self.action == "list" else queryset
 
     def paginate_queryset(self, queryset: QuerySet) -> list[SecurityGroup] | None:

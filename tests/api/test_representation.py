@@ -15,6 +15,7 @@ from portal.api.representation import ShownModelSerializer
 from provisioning import services
 from provisioning.api import serializers as s
 from provisioning.api.views import ServerViewSet
+from provisioning.listing import live_rules
 from provisioning.models import (
     Approval,
     RequestTransition,
@@ -116,21 +117,12 @@ def test_security_groups_and_their_rules_are_shown_as_drf_shows_them(shop):
                                      port_min=53, port_max=53, remote_cidr="10.0.0.0/8",
                                      deleted_at=timezone.now())  # fmt: skip
     _same(s.SecurityGroupRuleSerializer, list(SecurityGroupRule.objects.all()))
-    groups = _with_live_rules(SecurityGroup.objects.order_by("name"))
+    groups = list(SecurityGroup.objects.order_by("name").prefetch_related(live_rules()))
     _same(s.SecurityGroupSerializer, groups)
     shown = {g["name"]: g for g in s.SecurityGroupSerializer(groups, many=True).data}
     assert [r["port_min"] for r in shown["web"]["rules"]] == [443, None]
     assert "admin" in shown["web"]["rules"][1]["opens"]
     assert shown["empty"]["rules"] == [] and shown["web"]["drift"] == web.drift
-
-
-def _with_live_rules(groups):
-    from django.db.models import Prefetch
-
-    return list(groups.prefetch_related(Prefetch(
-        "rules", queryset=SecurityGroupRule.objects.live().prefetch_related("remote_group"),
-        to_attr="live_rules",
-    )))  # fmt: skip
 
 
 def test_a_list_shows_the_same_as_its_rows(shop):
